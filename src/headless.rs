@@ -1,0 +1,209 @@
+//! The headless front end: commands as JSON lines on stdin, events as JSON lines on
+//! stdout. Logs never go to stdout (they go to stderr), so stdout is machine-readable.
+//!
+//! Every bad line gets an `error` event and the process keeps running. End of input, the
+//! `quit` command, SIGINT and SIGTERM all stop the node cleanly (it says bye first).
+//! The contract is documented in `docs/HEADLESS.md`.
+
+use std::io::{self, BufRead, BufWriter, Read, Write};
+
+use crossbeam_channel::Sender;
+
+use crate::net::spawn_named;
+use crate::node::{Command, Event, NodeHandle};
+
+/// Longest command line accepted; longer lines are skipped with an error.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// Parses one command line. The error says what was wrong, for an `error` event.
+pub fn parse_command(line: &str) -> Result<Command, String> {
+    serde_json::from_str::<Command>(line).map_err(|e| {
+        let msg = e.to_string();
+        if msg.starts_with("unknown variant") {
+            format!("unknown command: {msg}")
+        } else {
+            format!("bad command line: {msg}")
+        }
+    })
+}
+
+/// Serialises one event as a JSON line (without the newline).
+pub fn event_line(event: &Event) -> String {
+    serde_json::to_string(event).expect("events always serialise")
+}
+
+/// Runs the front end until the node stops: reads `input` on a thread, writes events to
+/// `output`. `stop` is also handed to signal handlers by the caller.
+pub fn run<R, W>(mut node: NodeHandle, input: R, output: W) -> io::Result<()>
+where
+    R: Read + Send + 'static,
+    W: Write,
+{
+    let commands = node.commands.clone();
+    let events = node.events.clone();
+    // The reader thread is not joined: it may be blocked on a terminal read forever.
+    // It holds only a command sender, which goes quiet once the node has stopped.
+    spawn_named("headless-stdin", move || read_commands(input, &commands))?;
+    let mut out = BufWriter::new(output);
+    for event in events.iter() {
+        let stopped = matches!(event, Event::Stopped);
+        writeln!(out, "{}", event_line(&event))?;
+        if events.is_empty() || stopped {
+            out.flush()?;
+        }
+        if stopped {
+            break;
+        }
+    }
+    node.shutdown();
+    out.flush()
+}
+
+fn read_commands<R: Read>(input: R, commands: &Sender<Command>) {
+    let mut reader = io::BufReader::new(input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = match reader
+            .by_ref()
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("stdin: {e}");
+                0
+            }
+        };
+        if n == 0 {
+            break; // end of input: quit
+        }
+        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
+            // Skip the rest of the over-long line.
+            let _ = reader.by_ref().skip_until(b'\n');
+            let _ = commands.send(Command::Error(format!(
+                "command line longer than {MAX_LINE} bytes skipped"
+            )));
+            continue;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t.trim(),
+            Err(_) => {
+                let _ = commands.send(Command::Error("command line is not UTF-8".into()));
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let cmd = parse_command(text).unwrap_or_else(Command::Error);
+        if commands.send(cmd).is_err() {
+            return;
+        }
+    }
+    let _ = commands.send(Command::Quit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(
+            parse_command(r#"{"cmd":"send","to":"张三","text":"你好"}"#).unwrap(),
+            Command::Send {
+                to: "张三".into(),
+                text: "你好".into()
+            }
+        );
+        assert_eq!(parse_command(r#"{"cmd":"peers"}"#).unwrap(), Command::Peers);
+        assert_eq!(parse_command(r#"{"cmd":"quit"}"#).unwrap(), Command::Quit);
+        assert_eq!(
+            parse_command(r#"{"cmd":"rename","name":"x"}"#).unwrap(),
+            Command::Rename { name: "x".into() }
+        );
+        assert_eq!(
+            parse_command(r#"{"cmd":"shout","text":"hi"}"#).unwrap(),
+            Command::Shout { text: "hi".into() }
+        );
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        assert!(
+            parse_command("hello")
+                .unwrap_err()
+                .starts_with("bad command line")
+        );
+        assert!(
+            parse_command(r#"{"cmd":"dance"}"#)
+                .unwrap_err()
+                .starts_with("unknown command")
+        );
+        assert!(
+            parse_command(r#"{"cmd":"send","to":"x"}"#)
+                .unwrap_err()
+                .contains("missing field `text`")
+        );
+        assert!(
+            parse_command(r#"{"to":"x"}"#)
+                .unwrap_err()
+                .contains("missing field `cmd`")
+        );
+        assert!(
+            parse_command(r#"{"cmd":"error"}"#).is_err(),
+            "internal variant not reachable"
+        );
+    }
+
+    #[test]
+    fn event_shapes() {
+        let v = |e: &Event| serde_json::from_str::<serde_json::Value>(&event_line(e)).unwrap();
+        assert_eq!(
+            v(&Event::Delivered {
+                msg_id: "m".into(),
+                to: "p".into()
+            }),
+            json!({"event":"delivered","msg_id":"m","to":"p"})
+        );
+        assert_eq!(
+            v(&Event::PeerLeft {
+                id: "p".into(),
+                reason: crate::node::LeftReason::Timeout
+            }),
+            json!({"event":"peer_left","id":"p","reason":"timeout"})
+        );
+        assert_eq!(
+            v(&Event::error("x")),
+            json!({"event":"error","message":"x"})
+        );
+        assert_eq!(v(&Event::Stopped), json!({"event":"stopped"}));
+        assert_eq!(
+            v(&Event::Message {
+                from: "p".into(),
+                from_name: "张三".into(),
+                msg_id: "m".into(),
+                text: "你好".into(),
+                sent_at: 5
+            }),
+            json!({"event":"message","from":"p","from_name":"张三","msg_id":"m","text":"你好","sent_at":5})
+        );
+        let peer = crate::node::PeerInfo {
+            id: "p".into(),
+            name: "n".into(),
+            host: "h".into(),
+            addr: [127, 0, 0, 1].into(),
+            port: 9,
+            online: true,
+            status: "online".into(),
+            last_seen: 1,
+        };
+        assert_eq!(
+            v(&Event::PeerJoined { peer }),
+            json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
+                   "port":9,"online":true,"status":"online","last_seen":1}})
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! lanchat: chat, shout and share files on a local network, with no server, account or
+//! set-up.
+//!
+//! Peers find each other with UDP broadcast beacons, talk one-to-one over TCP links of
+//! length-prefixed JSON frames, and reach everyone at once with a single broadcast
+//! datagram. A GUI-free core runs on its own threads; front ends (the egui window and the
+//! headless JSON-lines mode) drive it through channels of [`node::Command`]s and
+//! [`node::Event`]s and never touch a socket.
+//!
+//! # Layout
+//! - [`protocol`]: wire formats as pure functions: frames, link messages, beacons.
+//! - [`net`]: sockets and I/O threads: interfaces, discovery, links.
+//! - [`node`]: the engine: one thread owning peers, links and the outbox.
+//! - [`config`]: settings, data directory, persisted identity.
+//! - [`headless`]: the JSON-lines front end.
+//! - `ui` (feature `gui`): the egui window.
+//!
+//! ```no_run
+//! use lanchat::{config::Config, node};
+//! let handle = node::spawn(Config::loopback("/tmp/a", 47474), node::no_waker()).unwrap();
+//! handle.commands.send(node::Command::Peers).unwrap();
+//! for event in handle.events.iter() {
+//!     println!("{event:?}");
+//! }
+//! ```
+
+pub mod config;
+pub mod headless;
+pub mod net;
+pub mod node;
+pub mod protocol;
+#[cfg(feature = "gui")]
+pub mod ui;

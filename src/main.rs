@@ -1,0 +1,122 @@
+//! The `lanchat` command: the window by default, `--headless` for JSON lines.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use lanchat::config::{self, Config, DEFAULT_DISCOVERY_PORT};
+use lanchat::net::interfaces::InterfaceFilter;
+use lanchat::node::{self, Command};
+
+/// Chat, shout and share files on your local network. No server, no account, no set-up.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Run without a window: commands as JSON lines on stdin, events on stdout.
+    #[arg(long)]
+    headless: bool,
+    /// Your display name (remembered in the data directory).
+    #[arg(long)]
+    name: Option<String>,
+    /// Where identity and history live [default: the platform's data directory].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to bind. 127.0.0.1 keeps lanchat on this host: TCP on 127.0.0.1 and
+    /// beacons only to 127.255.255.255. Another address limits it to that interface.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<Ipv4Addr>,
+    /// TCP port for links (0 = any free port).
+    #[arg(long, default_value_t = 0, value_name = "P")]
+    port: u16,
+    /// UDP port for discovery, shared by every instance.
+    #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT, value_name = "P")]
+    discovery_port: u16,
+    /// Seconds between presence beacons; a peer unheard for 3 intervals is offline.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    interval: f64,
+    /// Announce only on this interface (repeatable).
+    #[arg(long = "interface", value_name = "NAME")]
+    interfaces: Vec<String>,
+    /// Never announce on this interface (repeatable), e.g. a VPN or docker0.
+    #[arg(long = "exclude-interface", value_name = "NAME")]
+    exclude_interfaces: Vec<String>,
+}
+
+impl Cli {
+    fn config(&self) -> Result<Config> {
+        if !(self.interval.is_finite() && (0.05..=3600.0).contains(&self.interval)) {
+            bail!(
+                "--interval must be between 0.05 and 3600 seconds, not {}",
+                self.interval
+            );
+        }
+        let data_dir = match &self.data_dir {
+            Some(d) => d.clone(),
+            None => config::default_data_dir()
+                .context("no home directory to keep data in; pass --data-dir")?,
+        };
+        Ok(Config {
+            name: self.name.clone(),
+            data_dir,
+            bind: self.bind,
+            port: self.port,
+            discovery_port: self.discovery_port,
+            interval: Duration::from_secs_f64(self.interval),
+            interfaces: InterfaceFilter {
+                include: self.interfaces.clone(),
+                exclude: self.exclude_interfaces.clone(),
+            },
+        })
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("lanchat: error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "lanchat=info".into()),
+        )
+        .init();
+    let config = cli.config()?;
+    if cli.headless {
+        return run_headless(config);
+    }
+    run_window(config)
+}
+
+fn run_headless(config: Config) -> Result<()> {
+    let handle = node::spawn(config, node::no_waker()).context("cannot start lanchat")?;
+    let commands = handle.commands.clone();
+    ctrlc::set_handler(move || {
+        let _ = commands.send(Command::Quit);
+    })
+    .context("cannot install the SIGINT/SIGTERM handler")?;
+    lanchat::headless::run(handle, std::io::stdin(), std::io::stdout())
+        .context("writing events to stdout")
+}
+
+#[cfg(feature = "gui")]
+fn run_window(config: Config) -> Result<()> {
+    lanchat::ui::run(config)
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_window(_config: Config) -> Result<()> {
+    bail!("this build has no window (built without the `gui` feature); use --headless")
+}

@@ -1,0 +1,254 @@
+//! TCP links: the listener, dialing, and a reader and a writer thread per connection.
+//!
+//! The reader loops until a whole frame is in (one `send` is not one `recv`), decodes it
+//! and forwards it; end of stream means the peer closed the conversation, never a message.
+//! The writer drains a bounded queue, so the core never blocks on a slow peer: when the
+//! queue is full the core drops the link instead. A write error (BrokenPipe, reset) is
+//! reported as the link going down; the messages stay in the outbox.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
+
+use super::{LinkId, NetError, NetInput, spawn_named};
+use crate::protocol::{FrameDecoder, LinkMsg};
+
+/// Frames a link's writer may have queued before the link counts as stalled.
+pub const WRITE_QUEUE: usize = 1024;
+
+/// How long a single blocked write may take before the link is declared dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Binds the link listener.
+pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
+    TcpListener::bind(addr).map_err(|source| NetError::Bind {
+        what: "link listener",
+        addr,
+        source,
+    })
+}
+
+/// The accept loop; stopped and joined on drop.
+#[derive(Debug)]
+pub struct Acceptor {
+    local: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Acceptor {
+    /// Accepts connections on `listener` and forwards them as [`NetInput::Accepted`].
+    pub fn spawn(listener: TcpListener, tx: Sender<NetInput>) -> io::Result<Acceptor> {
+        let local = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = spawn_named("link-accept", move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                match conn {
+                    Ok(stream) => {
+                        let Ok(peer) = stream.peer_addr() else {
+                            continue;
+                        };
+                        if tx.send(NetInput::Accepted { stream, peer }).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!("accept on {local}: {e}");
+                        std::thread::park_timeout(Duration::from_millis(100));
+                    }
+                }
+            }
+        })?;
+        Ok(Acceptor {
+            local,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the blocked accept() with a connection to ourselves.
+        let mut wake = self.local;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Dials `addr` on a thread of its own and reports [`NetInput::Dialed`] with `peer`.
+pub fn dial(peer: String, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
+    spawn_named("link-dial", move || {
+        let result = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+            .map_err(|e| format!("cannot connect to {addr}: {e}"));
+        let _ = tx.send(NetInput::Dialed { peer, addr, result });
+    })
+}
+
+/// One live TCP connection: its reader and writer threads. Dropping it closes the
+/// socket and joins both threads.
+#[derive(Debug)]
+pub struct Link {
+    stream: TcpStream,
+    queue: Option<Sender<Vec<u8>>>,
+    _closed: Sender<()>,
+    reader: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+    /// Our end (`getsockname`).
+    pub local: SocketAddr,
+    /// Their end (`getpeername`).
+    pub remote: SocketAddr,
+}
+
+/// Why a frame could not be queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum QueueError {
+    /// The writer is behind by [`WRITE_QUEUE`] frames: the peer is not reading.
+    Stalled,
+    /// The writer has stopped (the link is going down).
+    Closed,
+}
+
+impl Link {
+    /// Starts the reader and writer threads for `stream`.
+    pub fn spawn(id: LinkId, stream: TcpStream, tx: Sender<NetInput>) -> io::Result<Link> {
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        let local = stream.local_addr()?;
+        let remote = stream.peer_addr()?;
+        let (queue, queue_rx) = bounded::<Vec<u8>>(WRITE_QUEUE);
+        let (closed, closed_rx) = bounded::<()>(0);
+        let read_half = stream.try_clone()?;
+        let write_half = stream.try_clone()?;
+        let tx2 = tx.clone();
+        let reader = spawn_named(&format!("link{id}-read"), move || {
+            read_loop(id, read_half, &tx2, &closed_rx)
+        })?;
+        let writer = spawn_named(&format!("link{id}-write"), move || {
+            write_loop(id, write_half, &queue_rx, &tx)
+        })?;
+        Ok(Link {
+            stream,
+            queue: Some(queue),
+            _closed: closed,
+            reader: Some(reader),
+            writer: Some(writer),
+            local,
+            remote,
+        })
+    }
+
+    /// Queues one encoded frame without blocking.
+    pub fn send_frame(&self, frame: Vec<u8>) -> Result<(), QueueError> {
+        let Some(q) = &self.queue else {
+            return Err(QueueError::Closed);
+        };
+        q.try_send(frame).map_err(|e| match e {
+            TrySendError::Full(_) => QueueError::Stalled,
+            TrySendError::Disconnected(_) => QueueError::Closed,
+        })
+    }
+
+    /// Encodes and queues a message.
+    pub fn send(&self, msg: &LinkMsg) -> Result<(), QueueError> {
+        let frame = msg.to_frame().map_err(|_| QueueError::Closed)?;
+        self.send_frame(frame)
+    }
+
+    /// The socket's file descriptor, for the network panel.
+    #[cfg(unix)]
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.stream.as_raw_fd()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Frames still queued are dropped with the link: whatever they carried is either
+        // in the outbox (chats, resent on the next link) or safe to lose (acks: the sender
+        // resends and the receiver drops the duplicate).
+        drop(self.queue.take());
+        let _ = self.stream.shutdown(Shutdown::Both);
+        for t in [self.writer.take(), self.reader.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+fn read_loop(id: LinkId, mut stream: TcpStream, tx: &Sender<NetInput>, closed: &Receiver<()>) {
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let reason = 'outer: loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => match decoder.finish() {
+                Ok(()) => break "closed by peer".to_owned(),
+                Err(e) => break format!("closed by peer mid-frame: {e}"),
+            },
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break format!("read failed: {e}"),
+        };
+        decoder.push(&buf[..n]);
+        loop {
+            let input = match decoder.next_frame() {
+                Ok(None) => break,
+                Ok(Some(body)) => match LinkMsg::decode(&body) {
+                    Ok(msg) => NetInput::Frame {
+                        link: id,
+                        len: body.len(),
+                        msg,
+                    },
+                    Err(e) => break 'outer format!("{e}"),
+                },
+                Err(e) => break 'outer format!("{e}"),
+            };
+            // Blocks while the core is busy (back-pressure on the peer), but never after
+            // the link has been dropped.
+            select! {
+                send(tx, input) -> r => if r.is_err() { return },
+                recv(closed) -> _ => return,
+            }
+        }
+    };
+    select! {
+        send(tx, NetInput::LinkDown { link: id, reason }) -> _ => {},
+        recv(closed) -> _ => {},
+    }
+}
+
+fn write_loop(id: LinkId, mut stream: TcpStream, queue: &Receiver<Vec<u8>>, tx: &Sender<NetInput>) {
+    for frame in queue {
+        if let Err(e) = stream.write_all(&frame) {
+            let reason = match e.kind() {
+                io::ErrorKind::BrokenPipe => "broken pipe: the peer is gone".to_owned(),
+                io::ErrorKind::ConnectionReset => "connection reset by peer".to_owned(),
+                _ => format!("write failed: {e}"),
+            };
+            let _ = stream.shutdown(Shutdown::Both);
+            let _ = tx.try_send(NetInput::LinkDown { link: id, reason });
+            return;
+        }
+    }
+    // Queue closed by the core: flush is done, say goodbye politely.
+    let _ = stream.shutdown(Shutdown::Write);
+}

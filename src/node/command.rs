@@ -1,0 +1,40 @@
+//! What front ends ask the core to do. The headless front end reads these as JSON lines
+//! (`{"cmd":"send",...}`); the window builds them directly. Each variant is part of the
+//! documented contract in `docs/HEADLESS.md`.
+
+use serde::Deserialize;
+
+/// A request to the core.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    /// Send a direct message. `to` is a peer id, a name unique among online peers, or a
+    /// unique id prefix. Answered by `sent`, later `delivered`, or `error`.
+    Send {
+        /// Recipient.
+        to: String,
+        /// The message.
+        text: String,
+    },
+    /// Broadcast one datagram to Everyone (best effort). Answered by `shout_sent` or
+    /// `error` (e.g. too long for one datagram).
+    Shout {
+        /// The message.
+        text: String,
+    },
+    /// List known peers. Answered by `peers`.
+    Peers,
+    /// Change our display name; announced at once and remembered. Answered by `renamed`.
+    Rename {
+        /// New name.
+        name: String,
+    },
+    /// Report interfaces, sockets, links and counters. Answered by `net_status`.
+    NetStatus,
+    /// Say bye to everyone and stop. The last event is `stopped`.
+    Quit,
+    /// Not a request: a front end's own input error (a bad command line), echoed back as
+    /// an `error` event so it takes its place in the event stream. Never parsed.
+    #[serde(skip)]
+    Error(String),
+}

@@ -1,0 +1,382 @@
+//! The core's state and its timer work: start-up, the announce schedule, peer expiry,
+//! handshake timeouts, dial retries, and shutdown.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::Sender;
+
+use super::command::Command;
+use super::event::Event;
+use super::links::{DialState, LinkState};
+use super::outbox::Outbox;
+use super::peers::PeerTable;
+use super::seen::SeenSet;
+use super::status::{Counters, NetStatus, Recent, SocketInfo};
+use super::{NodeError, Waker};
+use crate::config::{self, Config, DataDirLock, Identity};
+use crate::net::discovery::{self, Via};
+use crate::net::interfaces::{self, LOOPBACK_BROADCAST, NetInterface};
+use crate::net::link::{self, Acceptor};
+use crate::net::{LinkId, NetInput};
+
+/// How often housekeeping runs at most (expiry, handshake timeouts, retries).
+const HOUSEKEEPING: Duration = Duration::from_millis(500);
+
+/// A connection that has not said hello by then is dropped.
+pub(super) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Everything the core thread owns.
+pub(super) struct Core {
+    pub(super) me: Identity,
+    pub(super) instance: String,
+    pub(super) host: String,
+    pub(super) config: Config,
+    pub(super) events: Sender<Event>,
+    waker: Waker,
+    pub(super) input_tx: Sender<NetInput>,
+    /// Discovery sender socket (ephemeral port).
+    pub(super) udp: UdpSocket,
+    udp_listen_addr: SocketAddr,
+    pub(super) interfaces: Vec<NetInterface>,
+    pub(super) targets: Vec<SocketAddrV4>,
+    pub(super) link_addr: SocketAddr,
+    pub(super) peers: PeerTable,
+    pub(super) links: HashMap<LinkId, LinkState>,
+    pub(super) next_link: LinkId,
+    pub(super) active: HashMap<String, LinkId>,
+    pub(super) dials: HashMap<String, DialState>,
+    pub(super) dial_threads: Vec<JoinHandle<()>>,
+    pub(super) outbox: Outbox,
+    pub(super) seen_chats: HashMap<String, SeenSet>,
+    pub(super) seen_shouts: SeenSet,
+    pub(super) shout_seq: u64,
+    pub(super) counters: Counters,
+    pub(super) overflow: Arc<AtomicU64>,
+    pub(super) recent: Recent,
+    pub(super) answer_budget: TokenBucket,
+    next_announce: Instant,
+    next_housekeeping: Instant,
+    receivers: Vec<discovery::Receiver>,
+    acceptor: Option<Acceptor>,
+    _lock: DataDirLock,
+}
+
+impl Core {
+    /// Prepares the data directory and binds every socket.
+    pub(super) fn start(
+        config: Config,
+        events: Sender<Event>,
+        waker: Waker,
+        input_tx: Sender<NetInput>,
+    ) -> Result<Core, NodeError> {
+        let lock = config::lock_data_dir(&config.data_dir)?;
+        let me = Identity::load_or_create(&config.data_dir, config.name.as_deref())?;
+        let ip = config.bind.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let listener = link::listen(SocketAddr::new(IpAddr::V4(ip), config.port))?;
+        let link_addr = listener.local_addr()?;
+        let sockets = discovery::bind(config.bind, config.discovery_port)?;
+        let overflow = Arc::new(AtomicU64::new(0));
+        let receivers = vec![
+            discovery::Receiver::spawn(
+                &sockets.listener,
+                Via::Listener,
+                input_tx.clone(),
+                overflow.clone(),
+            )?,
+            discovery::Receiver::spawn(
+                &sockets.sender,
+                Via::Sender,
+                input_tx.clone(),
+                overflow.clone(),
+            )?,
+        ];
+        let acceptor = Acceptor::spawn(listener, input_tx.clone())?;
+        let udp_listen_addr = sockets.listener.local_addr()?;
+        let now = Instant::now();
+        let mut core = Core {
+            me,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            host: config::host_name(),
+            events,
+            waker,
+            input_tx,
+            udp: sockets.sender,
+            udp_listen_addr,
+            interfaces: Vec::new(),
+            targets: Vec::new(),
+            link_addr,
+            peers: PeerTable::new(),
+            links: HashMap::new(),
+            next_link: 1,
+            active: HashMap::new(),
+            dials: HashMap::new(),
+            dial_threads: Vec::new(),
+            outbox: Outbox::new(),
+            seen_chats: HashMap::new(),
+            seen_shouts: SeenSet::new(10_000),
+            shout_seq: 0,
+            counters: Counters::default(),
+            overflow,
+            recent: Recent::default(),
+            answer_budget: TokenBucket::new(200.0, 200.0, now),
+            next_announce: now + config.interval,
+            next_housekeeping: now,
+            receivers,
+            acceptor: Some(acceptor),
+            _lock: lock,
+            config,
+        };
+        core.refresh_targets();
+        Ok(core)
+    }
+
+    /// Says `ready`, then broadcasts `hello` so everyone answers at once.
+    pub(super) fn announce_start(&mut self) {
+        tracing::info!(
+            id = %self.me.id,
+            name = %self.me.name,
+            link = %self.link_addr,
+            discovery = %self.udp_listen_addr,
+            "node ready; beacons to {:?}",
+            self.targets
+        );
+        self.emit(Event::Ready {
+            id: self.me.id.clone(),
+            name: self.me.name.clone(),
+            host: self.host.clone(),
+            addr: self.link_addr.ip().to_string(),
+            port: self.link_addr.port(),
+            discovery_port: self.config.discovery_port,
+            data_dir: self.config.data_dir.display().to_string(),
+        });
+        self.announce(crate::protocol::BeaconKind::Hello);
+    }
+
+    /// Says bye, closes every link and joins every thread.
+    pub(super) fn stop(&mut self) {
+        self.announce(crate::protocol::BeaconKind::Bye);
+        self.links.clear();
+        self.active.clear();
+        self.acceptor.take();
+        self.receivers.clear();
+        for t in self.dial_threads.drain(..) {
+            let _ = t.join();
+        }
+        tracing::info!("node stopped");
+        self.emit(Event::Stopped);
+    }
+
+    /// Sends an event to the front end and wakes it.
+    pub(super) fn emit(&self, event: Event) {
+        if self.events.send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    /// When the loop must run next even if nothing arrives.
+    pub(super) fn next_wake(&self) -> Instant {
+        self.next_announce.min(self.next_housekeeping)
+    }
+
+    /// Timer work; cheap when nothing is due.
+    pub(super) fn tick(&mut self, now: Instant) {
+        if now >= self.next_announce {
+            self.refresh_targets();
+            self.announce(crate::protocol::BeaconKind::Here);
+            self.next_announce = now + self.config.interval;
+        }
+        if now < self.next_housekeeping {
+            return;
+        }
+        self.next_housekeeping = now + HOUSEKEEPING.min(self.config.interval / 2);
+        let overflow = self.overflow.swap(0, Ordering::Relaxed);
+        if overflow > 0 {
+            *self
+                .counters
+                .dropped
+                .entry("overflow".to_owned())
+                .or_default() += overflow;
+        }
+        for id in self.peers.expire(now, self.config.interval * 3) {
+            tracing::info!(peer = %id, "peer timed out");
+            self.emit(Event::PeerLeft {
+                id,
+                reason: super::LeftReason::Timeout,
+            });
+        }
+        self.drop_silent_links(now);
+        self.retry_dials(now);
+        self.dial_threads.retain(|t| !t.is_finished());
+    }
+
+    /// Recomputes the broadcast targets (interfaces come and go: Wi-Fi, VPN, DHCP).
+    fn refresh_targets(&mut self) {
+        let port = self.config.discovery_port;
+        let (interfaces, targets) = match self.config.bind {
+            Some(ip) if ip.is_loopback() => (
+                Vec::new(),
+                vec![SocketAddrV4::new(LOOPBACK_BROADCAST, port)],
+            ),
+            bind => {
+                let all = interfaces::list(&self.config.interfaces);
+                let chosen: Vec<NetInterface> = match bind {
+                    Some(ip) if !ip.is_unspecified() => {
+                        all.into_iter().filter(|i| i.addr == ip).collect()
+                    }
+                    _ => all,
+                };
+                let targets = chosen
+                    .iter()
+                    .map(|i| SocketAddrV4::new(i.broadcast, port))
+                    .collect();
+                (chosen, targets)
+            }
+        };
+        if targets.is_empty() && !self.targets.is_empty() {
+            tracing::warn!("no usable network interface: nobody can hear us");
+        }
+        if targets != self.targets {
+            tracing::info!("broadcasting to {targets:?}");
+        }
+        self.interfaces = interfaces;
+        self.targets = targets;
+    }
+
+    /// Dispatches a front-end command (`quit` is handled by the loop).
+    pub(super) fn handle_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Send { to, text } => self.send_chat(&to, text),
+            Command::Shout { text } => self.shout(text),
+            Command::Peers => self.emit(Event::Peers {
+                peers: self.peers.list(),
+            }),
+            Command::Rename { name } => self.rename(&name),
+            Command::NetStatus => {
+                let status = self.net_status();
+                self.emit(Event::NetStatus(status));
+            }
+            Command::Error(message) => self.emit(Event::Error { message }),
+            Command::Quit => {}
+        }
+    }
+
+    /// Dispatches an input from the I/O threads.
+    pub(super) fn handle_input(&mut self, input: NetInput) {
+        match input {
+            NetInput::Datagram {
+                via,
+                from,
+                len,
+                beacon,
+            } => self.on_datagram(via, from, len, beacon),
+            NetInput::Accepted { stream, peer } => self.on_accepted(stream, peer),
+            NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result),
+            NetInput::Frame { link, len, msg } => self.on_frame(link, len, msg),
+            NetInput::LinkDown { link, reason } => self.on_link_down(link, &reason),
+        }
+    }
+
+    fn rename(&mut self, name: &str) {
+        let name = crate::protocol::beacon::clean_name(name);
+        if name.is_empty() {
+            self.emit(Event::error("rename: the name is empty"));
+            return;
+        }
+        self.me.name = name.clone();
+        if let Err(e) = self.me.save(&self.config.data_dir) {
+            self.emit(Event::error(format!("rename: {e}")));
+        }
+        self.announce(crate::protocol::BeaconKind::Here);
+        self.emit(Event::Renamed { name });
+    }
+
+    fn net_status(&self) -> NetStatus {
+        let sock = |role: &str, addr: Option<SocketAddr>| SocketInfo {
+            role: role.to_owned(),
+            local: addr.map_or_else(|| "?".to_owned(), |a| a.to_string()),
+        };
+        let mut links: Vec<_> = self
+            .links
+            .iter()
+            .map(|(id, l)| {
+                l.info(
+                    *id,
+                    self.active.get(l.peer.as_deref().unwrap_or("")) == Some(id),
+                )
+            })
+            .collect();
+        links.sort_by_key(|l| l.link);
+        NetStatus {
+            interfaces: self.interfaces.clone(),
+            broadcast_targets: self.targets.iter().map(ToString::to_string).collect(),
+            sockets: vec![
+                sock("discovery listener (UDP)", Some(self.udp_listen_addr)),
+                sock("discovery sender (UDP)", self.udp.local_addr().ok()),
+                sock("link listener (TCP)", Some(self.link_addr)),
+            ],
+            links,
+            counters: self.counters.clone(),
+            recent: self.recent.snapshot(),
+        }
+    }
+}
+
+/// A token bucket: at most `rate` actions per second, bursts up to `burst`.
+#[derive(Debug)]
+pub(super) struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub(super) fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        TokenBucket {
+            tokens: burst,
+            burst,
+            rate,
+            last: now,
+        }
+    }
+
+    /// Takes a token if one is left.
+    pub(super) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_bucket_limits_bursts_and_refills() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(10.0, 3.0, t0);
+        assert!((0..3).all(|_| b.take(t0)));
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(100)));
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+    }
+}

@@ -1,0 +1,139 @@
+//! What the core tells front ends. The headless front end writes these as JSON lines
+//! (`{"event":"message",...}`); the window folds them into its state. Every variant and
+//! field is part of the documented contract in `docs/HEADLESS.md`.
+
+use serde::Serialize;
+
+use super::peers::PeerInfo;
+use super::status::NetStatus;
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The node is up: who we are and where we listen.
+    Ready {
+        /// Our peer id.
+        id: String,
+        /// Our name.
+        name: String,
+        /// Our host name.
+        host: String,
+        /// Address the link listener is bound to.
+        addr: String,
+        /// TCP link port.
+        port: u16,
+        /// UDP discovery port.
+        discovery_port: u16,
+        /// Data directory in use.
+        data_dir: String,
+    },
+    /// A peer appeared (first beacon, or back after being offline).
+    PeerJoined {
+        /// The peer.
+        peer: PeerInfo,
+    },
+    /// A peer went offline.
+    PeerLeft {
+        /// Its id.
+        id: String,
+        /// `bye` (it said so) or `timeout` (unheard for three intervals).
+        reason: LeftReason,
+    },
+    /// A known online peer changed name, address, port or status, or restarted.
+    PeerChanged {
+        /// The peer as it is now.
+        peer: PeerInfo,
+    },
+    /// Answer to `peers`: every known peer, online first.
+    Peers {
+        /// The peers.
+        peers: Vec<PeerInfo>,
+    },
+    /// A direct message was accepted and queued. `msg_id` is what the receiver will see.
+    Sent {
+        /// Message id.
+        msg_id: String,
+        /// Recipient peer id.
+        to: String,
+        /// Milliseconds since the Unix epoch.
+        sent_at: u64,
+        /// The text, for front ends that show their own messages.
+        text: String,
+    },
+    /// The recipient acknowledged a message.
+    Delivered {
+        /// Message id.
+        msg_id: String,
+        /// Recipient peer id.
+        to: String,
+    },
+    /// A direct message arrived (each `msg_id` is reported once).
+    Message {
+        /// Sender peer id.
+        from: String,
+        /// Sender's name at the time.
+        from_name: String,
+        /// Message id.
+        msg_id: String,
+        /// The text.
+        text: String,
+        /// Milliseconds since the Unix epoch at the sender.
+        sent_at: u64,
+    },
+    /// An Everyone message arrived (duplicates dropped).
+    Shout {
+        /// Sender peer id.
+        from: String,
+        /// Sender's name.
+        from_name: String,
+        /// Message id.
+        msg_id: String,
+        /// The text.
+        text: String,
+        /// Milliseconds since the Unix epoch at the sender.
+        sent_at: u64,
+    },
+    /// Our Everyone message went out (best effort: no delivery report follows).
+    ShoutSent {
+        /// Message id.
+        msg_id: String,
+        /// The text.
+        text: String,
+        /// Milliseconds since the Unix epoch.
+        sent_at: u64,
+    },
+    /// Our name changed.
+    Renamed {
+        /// The new name.
+        name: String,
+    },
+    /// Answer to `net_status`.
+    NetStatus(NetStatus),
+    /// A command could not be carried out, or input was refused. The node keeps running.
+    Error {
+        /// What went wrong, in words.
+        message: String,
+    },
+    /// The node has said bye and stopped; no event follows.
+    Stopped,
+}
+
+/// Why a peer went offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// It sent `bye`.
+    Bye,
+    /// Unheard for three announce intervals.
+    Timeout,
+}
+
+impl Event {
+    /// An error event.
+    pub fn error(message: impl Into<String>) -> Event {
+        Event::Error {
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The engine: one thread owns all state (peers, links, outbox) and reacts to
+//! [`Command`]s from a front end, [`NetInput`]s from the I/O threads, and a timer.
+//!
+//! There are no locks around state: I/O threads only parse and forward. Front ends get
+//! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
+//! window repaints only when something happened.
+//!
+//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries).
+//! - `presence`: beacons in and out.
+//! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
+//! - `chat`: direct messages, acks, the outbox pump, shouts.
+
+mod chat;
+pub mod command;
+mod core;
+pub mod event;
+mod links;
+pub mod outbox;
+pub mod peers;
+mod presence;
+pub mod seen;
+pub mod status;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+use thiserror::Error;
+
+pub use command::Command;
+pub use event::{Event, LeftReason};
+pub use peers::PeerInfo;
+pub use status::NetStatus;
+
+use crate::config::{Config, ConfigError};
+use crate::net::{NetError, NetInput, spawn_named};
+
+/// Called after every event, from the core thread: the window sets it to
+/// `ctx.request_repaint()`, the headless front end to a no-op.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// A waker that does nothing.
+pub fn no_waker() -> Waker {
+    Arc::new(|| {})
+}
+
+/// Inputs waiting for the core. Datagrams beyond this are dropped (and counted); link
+/// readers wait, which pushes back on the peers that send too fast.
+const INPUT_QUEUE: usize = 8192;
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The data directory or identity.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A socket or thread.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// Starting an I/O thread or reading a socket's address.
+    #[error("cannot start the node: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running node: send it commands, read its events. Dropping it stops the node
+/// (saying bye) and joins its thread.
+pub struct NodeHandle {
+    /// Commands to the core.
+    pub commands: Sender<Command>,
+    /// Events from the core.
+    pub events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl NodeHandle {
+    /// Asks the node to quit and waits until it has stopped. Events not yet read stay
+    /// readable on `events`.
+    pub fn shutdown(&mut self) {
+        let _ = self.commands.send(Command::Quit);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts a node: binds its sockets (errors are returned here, before any thread runs),
+/// then runs the core on a thread named `lanchat-core`. The first event is `ready`.
+pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
+    let (commands, command_rx) = unbounded();
+    let (event_tx, events) = unbounded();
+    let (input_tx, input_rx) = bounded(INPUT_QUEUE);
+    let mut core = core::Core::start(config, event_tx, waker, input_tx)?;
+    let thread = spawn_named("lanchat-core", move || {
+        core.announce_start();
+        run(&mut core, &command_rx, &input_rx);
+        core.stop();
+    })
+    .map_err(NetError::Thread)?;
+    Ok(NodeHandle {
+        commands,
+        events,
+        thread: Some(thread),
+    })
+}
+
+fn run(core: &mut core::Core, commands: &Receiver<Command>, inputs: &Receiver<NetInput>) {
+    loop {
+        let timeout = core.next_wake().saturating_duration_since(Instant::now());
+        select! {
+            recv(commands) -> cmd => match cmd {
+                Ok(Command::Quit) | Err(_) => return,
+                Ok(cmd) => core.handle_command(cmd),
+            },
+            recv(inputs) -> input => {
+                // The core holds a sender itself, so this channel never disconnects.
+                if let Ok(input) = input {
+                    core.handle_input(input);
+                }
+            },
+            default(timeout) => {},
+        }
+        core.tick(Instant::now());
+    }
+}

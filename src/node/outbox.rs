@@ -1,0 +1,180 @@
+//! Messages written but not yet acknowledged, per peer, in send order.
+//!
+//! A message leaves the outbox only when its `ack` arrives. At most [`WINDOW`] messages per
+//! peer are on the wire at once, so a long backlog never overflows a link's writer queue;
+//! each ack lets the next one out. When a link goes down, what it carried is marked unsent
+//! and goes out again, in order, on the next link (receivers drop duplicates).
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::net::LinkId;
+
+/// Messages per peer in flight (sent, not acknowledged) at once.
+pub const WINDOW: usize = 256;
+
+/// Most messages the outbox holds in all.
+pub const MAX_OUTBOX: usize = 100_000;
+
+/// One queued message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutMsg {
+    /// Message id.
+    pub msg_id: String,
+    /// Recipient peer id.
+    pub to: String,
+    /// Milliseconds since the Unix epoch.
+    pub sent_at: u64,
+    /// The text.
+    pub text: String,
+    /// The link it was last written to, if that link is still up.
+    pub sent_on: Option<LinkId>,
+}
+
+/// The outbox is full.
+#[derive(Debug, thiserror::Error)]
+#[error("the outbox is full ({MAX_OUTBOX} undelivered messages); wait for peers to come back")]
+pub struct OutboxFull;
+
+/// All unacknowledged messages.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    queues: HashMap<String, VecDeque<OutMsg>>,
+    total: usize,
+}
+
+impl Outbox {
+    /// An empty outbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues a message at the end of its peer's queue.
+    pub fn push(&mut self, msg: OutMsg) -> Result<(), OutboxFull> {
+        if self.total >= MAX_OUTBOX {
+            return Err(OutboxFull);
+        }
+        self.total += 1;
+        self.queues
+            .entry(msg.to.clone())
+            .or_default()
+            .push_back(msg);
+        Ok(())
+    }
+
+    /// Removes an acknowledged message; `None` if it was not waiting (a duplicate ack).
+    pub fn ack(&mut self, peer: &str, msg_id: &str) -> Option<OutMsg> {
+        let q = self.queues.get_mut(peer)?;
+        let pos = q.iter().position(|m| m.msg_id == msg_id)?;
+        let msg = q.remove(pos)?;
+        if q.is_empty() {
+            self.queues.remove(peer);
+        }
+        self.total -= 1;
+        Some(msg)
+    }
+
+    /// The messages to write to `link` now: those in the peer's window not yet on it.
+    /// They are marked as sent on `link`.
+    pub fn take_unsent(&mut self, peer: &str, link: LinkId) -> Vec<OutMsg> {
+        let Some(q) = self.queues.get_mut(peer) else {
+            return Vec::new();
+        };
+        q.iter_mut()
+            .take(WINDOW)
+            .filter(|m| m.sent_on != Some(link))
+            .map(|m| {
+                m.sent_on = Some(link);
+                m.clone()
+            })
+            .collect()
+    }
+
+    /// A link went down: what it carried is unsent again.
+    pub fn link_down(&mut self, link: LinkId) {
+        for m in self.queues.values_mut().flatten() {
+            if m.sent_on == Some(link) {
+                m.sent_on = None;
+            }
+        }
+    }
+
+    /// Whether anything waits for `peer`.
+    pub fn has_pending(&self, peer: &str) -> bool {
+        self.queues.contains_key(peer)
+    }
+
+    /// Peers with something waiting.
+    pub fn peers(&self) -> impl Iterator<Item = &String> {
+        self.queues.keys()
+    }
+
+    /// Messages waiting in all.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(to: &str, id: &str) -> OutMsg {
+        OutMsg {
+            msg_id: id.into(),
+            to: to.into(),
+            sent_at: 0,
+            text: "t".into(),
+            sent_on: None,
+        }
+    }
+
+    fn ids(v: &[OutMsg]) -> Vec<&str> {
+        v.iter().map(|m| m.msg_id.as_str()).collect()
+    }
+
+    #[test]
+    fn send_ack_resend_in_order() {
+        let mut o = Outbox::new();
+        for i in 0..3 {
+            o.push(msg("p", &format!("m{i}"))).unwrap();
+        }
+        assert_eq!(ids(&o.take_unsent("p", 1)), ["m0", "m1", "m2"]);
+        assert!(o.take_unsent("p", 1).is_empty(), "not twice on one link");
+        assert_eq!(o.ack("p", "m0").unwrap().msg_id, "m0");
+        assert!(o.ack("p", "m0").is_none(), "duplicate ack");
+        o.link_down(1);
+        assert_eq!(ids(&o.take_unsent("p", 2)), ["m1", "m2"]);
+        o.ack("p", "m1");
+        o.ack("p", "m2");
+        assert!(o.is_empty());
+        assert!(!o.has_pending("p"));
+    }
+
+    #[test]
+    fn window_limits_what_is_in_flight() {
+        let mut o = Outbox::new();
+        for i in 0..WINDOW + 10 {
+            o.push(msg("p", &i.to_string())).unwrap();
+        }
+        assert_eq!(o.take_unsent("p", 1).len(), WINDOW);
+        o.ack("p", "0");
+        assert_eq!(ids(&o.take_unsent("p", 1)), [WINDOW.to_string()]);
+    }
+
+    #[test]
+    fn peers_are_independent() {
+        let mut o = Outbox::new();
+        o.push(msg("a", "1")).unwrap();
+        o.push(msg("b", "2")).unwrap();
+        assert!(
+            o.ack("a", "2").is_none(),
+            "an ack only counts from the recipient"
+        );
+        assert_eq!(o.len(), 2);
+    }
+}

@@ -1,0 +1,403 @@
+//! The peer table: who is out there, where, and since when. Pure: time is a parameter.
+//!
+//! A peer is keyed by its stable id. A beacon from a new instance of a known id (a
+//! restart) replaces address, port and name. A peer unheard for `timeout` goes offline but
+//! stays known (last seen). The table is capped: past [`MAX_PEERS`] the longest-offline
+//! peer is forgotten, and if every peer is online a newcomer is refused.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// Most peers remembered at once.
+pub const MAX_PEERS: usize = 4096;
+
+/// A peer as front ends see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerInfo {
+    /// Stable peer id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Host name of the peer's machine.
+    pub host: String,
+    /// IPv4 address it was last heard from.
+    pub addr: Ipv4Addr,
+    /// Its TCP link port (0 if unknown).
+    pub port: u16,
+    /// Whether it is online now.
+    pub online: bool,
+    /// Presence status it announced.
+    pub status: String,
+    /// When it was last heard, in milliseconds since the Unix epoch.
+    pub last_seen: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    info: PeerInfo,
+    instance: String,
+    heard: Instant,
+}
+
+/// What one observation changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// First heard, or back after being offline.
+    Joined,
+    /// Still here, but name, address, port, status or instance changed.
+    Changed {
+        /// A new process (restart): links to the old one are stale.
+        restarted: bool,
+    },
+    /// Nothing new.
+    Same,
+    /// The table is full of online peers.
+    Refused,
+}
+
+/// A sighting of a peer, from a beacon or a link hello.
+#[derive(Debug, Clone)]
+pub struct Sighting<'a> {
+    /// Peer id.
+    pub id: &'a str,
+    /// Instance id (empty if unknown, e.g. from a link hello).
+    pub instance: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Host name.
+    pub host: &'a str,
+    /// Source address.
+    pub addr: Ipv4Addr,
+    /// Link port (0 = unknown, keep the old one).
+    pub port: u16,
+    /// Status.
+    pub status: &'a str,
+}
+
+/// All known peers.
+#[derive(Debug, Default)]
+pub struct PeerTable {
+    peers: HashMap<String, Entry>,
+}
+
+impl PeerTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a sighting at `now` (`wall` = the same moment in Unix milliseconds).
+    pub fn observe(&mut self, s: &Sighting<'_>, now: Instant, wall: u64) -> Observed {
+        if let Some(e) = self.peers.get_mut(s.id) {
+            let was_online = e.info.online;
+            let restarted = !s.instance.is_empty() && e.instance != s.instance;
+            let port = if s.port == 0 { e.info.port } else { s.port };
+            let host = if s.host.is_empty() {
+                e.info.host.clone()
+            } else {
+                s.host.to_owned()
+            };
+            let changed = restarted
+                || e.info.name != s.name
+                || e.info.addr != s.addr
+                || e.info.port != port
+                || e.info.status != s.status
+                || e.info.host != host;
+            e.info.name = s.name.to_owned();
+            e.info.host = host;
+            e.info.addr = s.addr;
+            e.info.port = port;
+            e.info.status = s.status.to_owned();
+            e.info.online = true;
+            e.info.last_seen = wall;
+            if !s.instance.is_empty() {
+                e.instance = s.instance.to_owned();
+            }
+            e.heard = now;
+            return if !was_online {
+                Observed::Joined
+            } else if changed {
+                Observed::Changed { restarted }
+            } else {
+                Observed::Same
+            };
+        }
+        if self.peers.len() >= MAX_PEERS && !self.evict_one_offline() {
+            return Observed::Refused;
+        }
+        self.peers.insert(
+            s.id.to_owned(),
+            Entry {
+                info: PeerInfo {
+                    id: s.id.to_owned(),
+                    name: s.name.to_owned(),
+                    host: s.host.to_owned(),
+                    addr: s.addr,
+                    port: s.port,
+                    online: true,
+                    status: s.status.to_owned(),
+                    last_seen: wall,
+                },
+                instance: s.instance.to_owned(),
+                heard: now,
+            },
+        );
+        Observed::Joined
+    }
+
+    fn evict_one_offline(&mut self) -> bool {
+        let oldest = self
+            .peers
+            .values()
+            .filter(|e| !e.info.online)
+            .min_by_key(|e| e.heard)
+            .map(|e| e.info.id.clone());
+        match oldest {
+            Some(id) => {
+                self.peers.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a peer known from history as offline, unless it is already known.
+    pub fn remember(&mut self, info: PeerInfo, now: Instant) {
+        if self.peers.len() >= MAX_PEERS || self.peers.contains_key(&info.id) {
+            return;
+        }
+        let info = PeerInfo {
+            online: false,
+            ..info
+        };
+        self.peers.insert(
+            info.id.clone(),
+            Entry {
+                info,
+                instance: String::new(),
+                heard: now,
+            },
+        );
+    }
+
+    /// Marks a peer offline (it said bye). Returns whether it was online.
+    pub fn set_offline(&mut self, id: &str) -> bool {
+        match self.peers.get_mut(id) {
+            Some(e) if e.info.online => {
+                e.info.online = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks offline every online peer unheard since `now - timeout`; returns their ids.
+    pub fn expire(&mut self, now: Instant, timeout: std::time::Duration) -> Vec<String> {
+        let mut gone = Vec::new();
+        for e in self.peers.values_mut() {
+            if e.info.online && now.saturating_duration_since(e.heard) >= timeout {
+                e.info.online = false;
+                gone.push(e.info.id.clone());
+            }
+        }
+        gone.sort();
+        gone
+    }
+
+    /// A peer by id.
+    pub fn get(&self, id: &str) -> Option<&PeerInfo> {
+        self.peers.get(id).map(|e| &e.info)
+    }
+
+    /// All peers: online first, then by name.
+    pub fn list(&self) -> Vec<PeerInfo> {
+        let mut v: Vec<PeerInfo> = self.peers.values().map(|e| e.info.clone()).collect();
+        v.sort_by(|a, b| (!a.online, &a.name, &a.id).cmp(&(!b.online, &b.name, &b.id)));
+        v
+    }
+
+    /// Number of peers known.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether no peer is known.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Resolves what a user typed: a full id, a unique name among online peers, or a
+    /// unique id prefix of at least 4 characters.
+    pub fn resolve(&self, key: &str) -> Result<&PeerInfo, ResolveError> {
+        if let Some(e) = self.peers.get(key) {
+            return Ok(&e.info);
+        }
+        let by_name: Vec<&PeerInfo> = self
+            .peers
+            .values()
+            .map(|e| &e.info)
+            .filter(|p| p.online && p.name == key)
+            .collect();
+        match by_name.len() {
+            1 => return Ok(by_name[0]),
+            n if n > 1 => {
+                let mut ids: Vec<&str> = by_name.iter().map(|p| p.id.as_str()).collect();
+                ids.sort();
+                return Err(ResolveError::Ambiguous {
+                    key: key.to_owned(),
+                    ids: ids.into_iter().map(str::to_owned).collect(),
+                });
+            }
+            _ => {}
+        }
+        if key.len() >= 4 {
+            let by_prefix: Vec<&PeerInfo> = self
+                .peers
+                .values()
+                .map(|e| &e.info)
+                .filter(|p| p.id.starts_with(key))
+                .collect();
+            if by_prefix.len() == 1 {
+                return Ok(by_prefix[0]);
+            }
+        }
+        Err(ResolveError::Unknown(key.to_owned()))
+    }
+}
+
+/// Why a peer reference did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// No such id, name or prefix.
+    #[error("unknown peer {0:?}: not an id, nor the name of an online peer")]
+    Unknown(String),
+    /// Several online peers have that name.
+    #[error("peer name {key:?} is ambiguous: use one of the ids {ids:?}")]
+    Ambiguous {
+        /// The name.
+        key: String,
+        /// The peers that have it.
+        ids: Vec<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn s<'a>(id: &'a str, instance: &'a str, name: &'a str, port: u16) -> Sighting<'a> {
+        Sighting {
+            id,
+            instance,
+            name,
+            host: "h",
+            addr: Ipv4Addr::new(10, 0, 0, 1),
+            port,
+            status: "online",
+        }
+    }
+
+    #[test]
+    fn join_refresh_change_restart() {
+        let t0 = Instant::now();
+        let mut t = PeerTable::new();
+        assert_eq!(t.observe(&s("a", "i1", "A", 1), t0, 0), Observed::Joined);
+        assert_eq!(t.observe(&s("a", "i1", "A", 1), t0, 0), Observed::Same);
+        assert_eq!(
+            t.observe(&s("a", "i1", "Anna", 1), t0, 0),
+            Observed::Changed { restarted: false }
+        );
+        assert_eq!(
+            t.observe(&s("a", "i2", "Anna", 2), t0, 0),
+            Observed::Changed { restarted: true }
+        );
+        assert_eq!(t.get("a").unwrap().port, 2);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn expiry_uses_the_given_clock() {
+        let t0 = Instant::now();
+        let mut t = PeerTable::new();
+        t.observe(&s("a", "i", "A", 1), t0, 0);
+        t.observe(&s("b", "i", "B", 1), t0 + Duration::from_secs(10), 0);
+        let timeout = Duration::from_secs(15);
+        assert!(t.expire(t0 + Duration::from_secs(14), timeout).is_empty());
+        assert_eq!(t.expire(t0 + Duration::from_secs(15), timeout), ["a"]);
+        assert!(t.expire(t0 + Duration::from_secs(16), timeout).is_empty());
+        assert!(!t.get("a").unwrap().online, "offline but still known");
+        assert_eq!(t.expire(t0 + Duration::from_secs(25), timeout), ["b"]);
+        // Heard again: back online.
+        assert_eq!(
+            t.observe(&s("a", "i", "A", 1), t0 + Duration::from_secs(30), 0),
+            Observed::Joined
+        );
+    }
+
+    #[test]
+    fn bye_marks_offline_once() {
+        let mut t = PeerTable::new();
+        t.observe(&s("a", "i", "A", 1), Instant::now(), 0);
+        assert!(t.set_offline("a"));
+        assert!(!t.set_offline("a"));
+        assert!(!t.set_offline("nobody"));
+    }
+
+    #[test]
+    fn resolve_by_id_name_and_prefix() {
+        let now = Instant::now();
+        let mut t = PeerTable::new();
+        t.observe(&s("abcd1111", "i", "张三", 1), now, 0);
+        t.observe(&s("abcd2222", "i", "Li", 1), now, 0);
+        t.observe(&s("ffff0000", "i", "Li", 1), now, 0);
+        assert_eq!(t.resolve("abcd1111").unwrap().name, "张三");
+        assert_eq!(t.resolve("张三").unwrap().id, "abcd1111");
+        assert!(matches!(
+            t.resolve("Li"),
+            Err(ResolveError::Ambiguous { .. })
+        ));
+        assert_eq!(t.resolve("ffff").unwrap().name, "Li");
+        assert!(matches!(t.resolve("abcd"), Err(ResolveError::Unknown(_))));
+        assert!(matches!(t.resolve("nobody"), Err(ResolveError::Unknown(_))));
+        // Names resolve among online peers only.
+        t.set_offline("abcd1111");
+        assert!(t.resolve("张三").is_err());
+        assert!(t.resolve("abcd1111").is_ok(), "ids resolve offline too");
+    }
+
+    #[test]
+    fn table_is_capped() {
+        let now = Instant::now();
+        let mut t = PeerTable::new();
+        let ids: Vec<String> = (0..MAX_PEERS).map(|i| format!("p{i}")).collect();
+        for id in &ids {
+            assert_eq!(t.observe(&s(id, "i", "n", 1), now, 0), Observed::Joined);
+        }
+        assert_eq!(
+            t.observe(&s("extra", "i", "n", 1), now, 0),
+            Observed::Refused
+        );
+        t.set_offline("p7");
+        assert_eq!(
+            t.observe(&s("extra", "i", "n", 1), now, 0),
+            Observed::Joined
+        );
+        assert!(t.get("p7").is_none(), "the offline peer made room");
+        assert_eq!(t.len(), MAX_PEERS);
+    }
+
+    #[test]
+    fn list_puts_online_first() {
+        let now = Instant::now();
+        let mut t = PeerTable::new();
+        t.observe(&s("a", "i", "Zed", 1), now, 0);
+        t.observe(&s("b", "i", "Amy", 1), now, 0);
+        t.set_offline("b");
+        let names: Vec<String> = t.list().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["Zed", "Amy"]);
+    }
+}

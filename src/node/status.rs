@@ -1,0 +1,119 @@
+//! What the network panel shows: interfaces, sockets, links, counters and the most recent
+//! datagrams and frames. The core keeps these up to date; `net_status` takes a snapshot.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::net::interfaces::NetInterface;
+
+/// Entries kept in the recent-traffic list.
+pub const RECENT_LEN: usize = 64;
+
+/// A snapshot for the network panel (`net_status` event).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetStatus {
+    /// Interfaces beacons go out on (empty when confined to loopback).
+    pub interfaces: Vec<NetInterface>,
+    /// Where beacons are sent (`addr:port`).
+    pub broadcast_targets: Vec<String>,
+    /// Our sockets (`getsockname`).
+    pub sockets: Vec<SocketInfo>,
+    /// Open links (`getpeername`).
+    pub links: Vec<LinkInfo>,
+    /// Traffic counters.
+    pub counters: Counters,
+    /// The latest datagrams and frames, newest first.
+    pub recent: Vec<WireRecord>,
+}
+
+/// One of our sockets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketInfo {
+    /// What it is for.
+    pub role: String,
+    /// `getsockname()`.
+    pub local: String,
+}
+
+/// One open link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkInfo {
+    /// Link number.
+    pub link: u64,
+    /// Peer id, once its hello arrived.
+    pub peer: Option<String>,
+    /// `getsockname()`.
+    pub local: String,
+    /// `getpeername()`.
+    pub remote: String,
+    /// File descriptor (`fileno()`), where the platform has them.
+    pub fd: i64,
+    /// Whether we dialed it.
+    pub outbound: bool,
+    /// Whether it is the link in use for its peer.
+    pub active: bool,
+}
+
+/// Traffic counters since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Beacons (and shouts) sent, per destination.
+    pub beacons_sent: u64,
+    /// Valid beacons received from others.
+    pub beacons_received: u64,
+    /// Our own beacons heard back (ignored).
+    pub own_beacons: u64,
+    /// Datagrams dropped, by reason (`oversized`, `not_json`, `foreign`, `version`,
+    /// `malformed`, `overflow`, `off_loopback`, `table_full`).
+    pub dropped: BTreeMap<String, u64>,
+    /// Frames written to links.
+    pub frames_sent: u64,
+    /// Frames read from links.
+    pub frames_received: u64,
+    /// Links closed for a protocol violation or timeout.
+    pub links_dropped: u64,
+}
+
+impl Counters {
+    /// Counts one dropped datagram.
+    pub fn drop_datagram(&mut self, reason: &str) {
+        *self.dropped.entry(reason.to_owned()).or_default() += 1;
+    }
+}
+
+/// One datagram or frame, decoded, for the live list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WireRecord {
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+    /// `in` or `out`.
+    pub dir: &'static str,
+    /// `udp` or `tcp`.
+    pub proto: &'static str,
+    /// Remote address.
+    pub peer: String,
+    /// Size in bytes.
+    pub len: usize,
+    /// What it was (`here from 张三`, `chat m1 (12 bytes)`, `dropped: not_json`).
+    pub summary: String,
+}
+
+/// Ring buffer of recent [`WireRecord`]s.
+#[derive(Debug, Default)]
+pub struct Recent(VecDeque<WireRecord>);
+
+impl Recent {
+    /// Adds a record, forgetting the oldest past [`RECENT_LEN`].
+    pub fn push(&mut self, r: WireRecord) {
+        if self.0.len() >= RECENT_LEN {
+            self.0.pop_back();
+        }
+        self.0.push_front(r);
+    }
+
+    /// Newest first.
+    pub fn snapshot(&self) -> Vec<WireRecord> {
+        self.0.iter().cloned().collect()
+    }
+}

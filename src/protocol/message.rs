@@ -1,0 +1,190 @@
+//! Messages carried in link frames: JSON objects tagged by `type`.
+//!
+//! Pure code. Unknown `type`s decode to [`LinkMsg::Unknown`] so a newer peer's extra
+//! messages are skipped, not fatal; anything that is not a JSON object of a known shape is
+//! a [`MessageError`] and closes the link.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::frame::{self, FrameError};
+
+/// Longest chat text accepted, in bytes; keeps every chat frame far below the frame limit.
+pub const MAX_TEXT_LEN: usize = 256 * 1024;
+
+/// One message on a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LinkMsg {
+    /// First frame each way: who is on the other end.
+    Hello {
+        /// The sender's stable peer id.
+        id: String,
+        /// The sender's display name.
+        name: String,
+        /// Protocol version.
+        version: u32,
+        /// Random per start, as in beacons: tells a restarted peer's links from stale ones.
+        #[serde(default)]
+        instance: String,
+        /// The sender's link port, so a peer first met through a link can be dialed back.
+        #[serde(default)]
+        port: u16,
+    },
+    /// A direct message; answered by [`LinkMsg::Ack`].
+    Chat {
+        /// Unique id, chosen by the sender; receivers drop duplicates.
+        msg_id: String,
+        /// Milliseconds since the Unix epoch at the sender.
+        sent_at: u64,
+        /// The message.
+        text: String,
+    },
+    /// "I have stored your message": the sender may mark it delivered.
+    Ack {
+        /// The acknowledged message.
+        msg_id: String,
+    },
+    /// A message type this build does not know; ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Why a frame body is not a usable message.
+#[derive(Debug, Error)]
+pub enum MessageError {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error("bad message: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A text over [`MAX_TEXT_LEN`].
+    #[error("text of {0} bytes exceeds the {MAX_TEXT_LEN}-byte limit")]
+    TextTooLong(usize),
+}
+
+impl LinkMsg {
+    /// Serialises to one whole frame (length prefix included).
+    pub fn to_frame(&self) -> Result<Vec<u8>, FrameError> {
+        frame::encode(&serde_json::to_vec(self).expect("a message always serialises"))
+    }
+
+    /// Decodes one frame body.
+    pub fn decode(body: &[u8]) -> Result<LinkMsg, MessageError> {
+        let msg: LinkMsg = serde_json::from_slice(body)?;
+        if let LinkMsg::Chat { text, .. } = &msg
+            && text.len() > MAX_TEXT_LEN
+        {
+            return Err(MessageError::TextTooLong(text.len()));
+        }
+        Ok(msg)
+    }
+
+    /// The `type` tag, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LinkMsg::Hello { .. } => "hello",
+            LinkMsg::Chat { .. } => "chat",
+            LinkMsg::Ack { .. } => "ack",
+            LinkMsg::Unknown => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn wire(m: &LinkMsg) -> serde_json::Value {
+        serde_json::to_value(m).unwrap()
+    }
+
+    #[test]
+    fn hello_shape() {
+        let m = LinkMsg::Hello {
+            id: "5f0c".into(),
+            name: "张三".into(),
+            version: 1,
+            instance: "a91e".into(),
+            port: 47475,
+        };
+        assert_eq!(
+            wire(&m),
+            json!({"type":"hello","id":"5f0c","name":"张三","version":1,"instance":"a91e","port":47475})
+        );
+        // The extra fields are optional for other clients.
+        assert_eq!(
+            LinkMsg::decode(br#"{"type":"hello","id":"x","name":"y","version":1}"#).unwrap(),
+            LinkMsg::Hello {
+                id: "x".into(),
+                name: "y".into(),
+                version: 1,
+                instance: String::new(),
+                port: 0
+            }
+        );
+    }
+
+    #[test]
+    fn chat_and_ack_shape() {
+        let m = LinkMsg::Chat {
+            msg_id: "m1".into(),
+            sent_at: 1_700_000_000_000,
+            text: "你好 hi".into(),
+        };
+        assert_eq!(
+            wire(&m),
+            json!({"type":"chat","msg_id":"m1","sent_at":1_700_000_000_000u64,"text":"你好 hi"})
+        );
+        assert_eq!(
+            wire(&LinkMsg::Ack {
+                msg_id: "m1".into()
+            }),
+            json!({"type":"ack","msg_id":"m1"})
+        );
+    }
+
+    #[test]
+    fn frame_round_trip() {
+        let m = LinkMsg::Ack { msg_id: "z".into() };
+        let f = m.to_frame().unwrap();
+        assert_eq!(LinkMsg::decode(&f[4..]).unwrap(), m);
+    }
+
+    #[test]
+    fn unknown_type_is_skippable() {
+        let m = LinkMsg::decode(br#"{"type":"typing","who":"x"}"#).unwrap();
+        assert_eq!(m, LinkMsg::Unknown);
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors() {
+        for bad in [
+            &b"not json"[..],
+            b"\xff\xfe\xfd",
+            b"[]",
+            b"{}",
+            br#"{"type":"chat","msg_id":"m"}"#,
+            br#"{"type":"ack","msg_id":5}"#,
+        ] {
+            assert!(
+                LinkMsg::decode(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn long_text_is_refused() {
+        let body = serde_json::to_vec(&LinkMsg::Chat {
+            msg_id: "m".into(),
+            sent_at: 0,
+            text: "x".repeat(MAX_TEXT_LEN + 1),
+        })
+        .unwrap();
+        assert!(matches!(
+            LinkMsg::decode(&body),
+            Err(MessageError::TextTooLong(_))
+        ));
+    }
+}
