@@ -33,7 +33,19 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
     })
 }
 
+/// A new connection must send its first frame within this time.
+pub const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most accepted connections waiting for their first frame at once; beyond this, new
+/// connections are closed at once (a flood of half-open connections costs bounded memory
+/// and threads).
+pub const MAX_GREETING: usize = 64;
+
 /// The accept loop; stopped and joined on drop.
+///
+/// Each accepted connection gets a short-lived greeter thread that reads its first frame
+/// (a link `hello`, or the header of a file stream) before the core sees it, so the core
+/// can route the connection without ever blocking on it.
 #[derive(Debug)]
 pub struct Acceptor {
     local: SocketAddr,
@@ -41,39 +53,114 @@ pub struct Acceptor {
     thread: Option<JoinHandle<()>>,
 }
 
+struct Greeter {
+    thread: JoinHandle<()>,
+    stream: TcpStream,
+}
+
 impl Acceptor {
-    /// Accepts connections on `listener` and forwards them as [`NetInput::Accepted`].
+    /// Accepts connections on `listener` and forwards each, with its first frame, as
+    /// [`NetInput::Accepted`].
     pub fn spawn(listener: TcpListener, tx: Sender<NetInput>) -> io::Result<Acceptor> {
         let local = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
-        let thread = spawn_named("link-accept", move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::Relaxed) {
-                    break;
-                }
-                match conn {
-                    Ok(stream) => {
-                        let Ok(peer) = stream.peer_addr() else {
-                            continue;
-                        };
-                        if tx.send(NetInput::Accepted { stream, peer }).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!("accept on {local}: {e}");
-                        std::thread::park_timeout(Duration::from_millis(100));
-                    }
-                }
-            }
-        })?;
+        let thread = spawn_named("link-accept", move || accept_loop(&listener, &tx, &stop2))?;
         Ok(Acceptor {
             local,
             stop,
             thread: Some(thread),
         })
+    }
+}
+
+fn accept_loop(listener: &TcpListener, tx: &Sender<NetInput>, stop: &AtomicBool) {
+    let mut greeters: Vec<Greeter> = Vec::new();
+    for conn in listener.incoming() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        greeters.retain(|g| !g.thread.is_finished());
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept: {e}");
+                std::thread::park_timeout(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        if greeters.len() >= MAX_GREETING {
+            tracing::warn!("refusing connection from {peer}: {MAX_GREETING} still silent");
+            continue;
+        }
+        let (Ok(keep), tx) = (stream.try_clone(), tx.clone()) else {
+            continue;
+        };
+        match spawn_named("link-greet", move || greet(stream, peer, &tx)) {
+            Ok(thread) => greeters.push(Greeter {
+                thread,
+                stream: keep,
+            }),
+            Err(e) => tracing::warn!("cannot start greeter for {peer}: {e}"),
+        }
+    }
+    for g in greeters {
+        let _ = g.stream.shutdown(Shutdown::Both);
+        let _ = g.thread.join();
+    }
+}
+
+/// Reads the first frame of an accepted connection and hands both to the core.
+fn greet(mut stream: TcpStream, peer: SocketAddr, tx: &Sender<NetInput>) {
+    let first = read_first_frame(&mut stream);
+    match first {
+        Ok((first, decoder)) => {
+            let _ = stream.set_read_timeout(None);
+            let _ = tx.send(NetInput::Accepted {
+                stream,
+                peer,
+                first,
+                decoder,
+            });
+        }
+        Err(reason) => tracing::info!("dropping connection from {peer}: {reason}"),
+    }
+}
+
+fn read_first_frame(stream: &mut TcpStream) -> Result<(LinkMsg, FrameDecoder), String> {
+    stream
+        .set_read_timeout(Some(GREETING_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut decoder = FrameDecoder::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(body) = decoder.next_frame().map_err(|e| e.to_string())? {
+            let msg = LinkMsg::decode(&body).map_err(|e| e.to_string())?;
+            return Ok((msg, decoder));
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                return Err(match decoder.finish() {
+                    Ok(()) => "closed before saying anything".to_owned(),
+                    Err(e) => format!("closed mid-frame: {e}"),
+                });
+            }
+            Ok(n) => decoder.push(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(format!("no first frame within {GREETING_TIMEOUT:?}"));
+            }
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
     }
 }
 
@@ -126,8 +213,14 @@ pub enum QueueError {
 }
 
 impl Link {
-    /// Starts the reader and writer threads for `stream`.
-    pub fn spawn(id: LinkId, stream: TcpStream, tx: Sender<NetInput>) -> io::Result<Link> {
+    /// Starts the reader and writer threads for `stream`. `decoder` holds whatever was
+    /// already read from it (bytes after the first frame of an accepted connection).
+    pub fn spawn(
+        id: LinkId,
+        stream: TcpStream,
+        decoder: FrameDecoder,
+        tx: Sender<NetInput>,
+    ) -> io::Result<Link> {
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let local = stream.local_addr()?;
@@ -138,7 +231,7 @@ impl Link {
         let write_half = stream.try_clone()?;
         let tx2 = tx.clone();
         let reader = spawn_named(&format!("link{id}-read"), move || {
-            read_loop(id, read_half, &tx2, &closed_rx)
+            read_loop(id, read_half, decoder, &tx2, &closed_rx)
         })?;
         let writer = spawn_named(&format!("link{id}-write"), move || {
             write_loop(id, write_half, &queue_rx, &tx)
@@ -195,20 +288,16 @@ impl Drop for Link {
     }
 }
 
-fn read_loop(id: LinkId, mut stream: TcpStream, tx: &Sender<NetInput>, closed: &Receiver<()>) {
-    let mut decoder = FrameDecoder::new();
+fn read_loop(
+    id: LinkId,
+    mut stream: TcpStream,
+    mut decoder: FrameDecoder,
+    tx: &Sender<NetInput>,
+    closed: &Receiver<()>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     let reason = 'outer: loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => match decoder.finish() {
-                Ok(()) => break "closed by peer".to_owned(),
-                Err(e) => break format!("closed by peer mid-frame: {e}"),
-            },
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break format!("read failed: {e}"),
-        };
-        decoder.push(&buf[..n]);
+        // Frames already buffered first (the greeter may have read past the first one).
         loop {
             let input = match decoder.next_frame() {
                 Ok(None) => break,
@@ -229,6 +318,16 @@ fn read_loop(id: LinkId, mut stream: TcpStream, tx: &Sender<NetInput>, closed: &
                 recv(closed) -> _ => return,
             }
         }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => match decoder.finish() {
+                Ok(()) => break "closed by peer".to_owned(),
+                Err(e) => break format!("closed by peer mid-frame: {e}"),
+            },
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break format!("read failed: {e}"),
+        };
+        decoder.push(&buf[..n]);
     };
     select! {
         send(tx, NetInput::LinkDown { link: id, reason }) -> _ => {},

@@ -34,12 +34,16 @@ pub enum NetInput {
         /// The beacon, or why it was refused.
         beacon: Result<Beacon, BeaconError>,
     },
-    /// A peer connected to our link listener.
+    /// A peer connected to our link listener and sent its first frame.
     Accepted {
         /// The new connection.
         stream: TcpStream,
         /// Its remote address.
         peer: SocketAddr,
+        /// The first frame: a link `hello`, or what opens another kind of stream.
+        first: LinkMsg,
+        /// Bytes already read past the first frame.
+        decoder: crate::protocol::FrameDecoder,
     },
     /// A dial we started finished.
     Dialed {

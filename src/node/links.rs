@@ -10,13 +10,10 @@ use super::peers::{Observed, Sighting};
 use super::status::{LinkInfo, WireRecord};
 use crate::net::LinkId;
 use crate::net::link::{self, Link, QueueError};
-use crate::protocol::{LinkMsg, PROTOCOL_VERSION, beacon::valid_id};
+use crate::protocol::{FrameDecoder, LinkMsg, PROTOCOL_VERSION, beacon::valid_id};
 
 /// Most links open at once (handshaking or established).
 pub(super) const MAX_LINKS: usize = 1024;
-
-/// Most accepted connections still waiting for their hello.
-const MAX_HANDSHAKING: usize = 64;
 
 /// Longest wait between two dial attempts to a reachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -70,14 +67,29 @@ impl Default for DialState {
 }
 
 impl Core {
-    pub(super) fn on_accepted(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let handshaking = self.links.values().filter(|l| l.peer.is_none()).count();
-        if self.links.len() >= super::links::MAX_LINKS || handshaking >= MAX_HANDSHAKING {
-            tracing::warn!("refusing connection from {peer}: too many open links");
+    pub(super) fn on_accepted(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        first: LinkMsg,
+        decoder: FrameDecoder,
+    ) {
+        if self.links.len() >= MAX_LINKS {
+            tracing::warn!("refusing connection from {peer}: {MAX_LINKS} links open");
             self.counters.links_dropped += 1;
             return;
         }
-        self.open_link(stream, false);
+        if !matches!(first, LinkMsg::Hello { .. }) {
+            tracing::info!(
+                "dropping connection from {peer}: first frame was {:?}, expected hello",
+                first.kind()
+            );
+            self.counters.links_dropped += 1;
+            return;
+        }
+        if let Some(id) = self.open_link(stream, decoder, false) {
+            self.on_frame(id, 0, first);
+        }
     }
 
     pub(super) fn on_dialed(
@@ -91,7 +103,7 @@ impl Core {
         match result {
             Ok(stream) if !self.active.contains_key(&peer) => {
                 tracing::debug!(%peer, %addr, "dialed");
-                self.open_link(stream, true);
+                self.open_link(stream, FrameDecoder::new(), true);
             }
             Ok(_) => {} // a link came up meanwhile (the peer dialed us); keep that one
             Err(e) => {
@@ -102,14 +114,20 @@ impl Core {
         }
     }
 
-    fn open_link(&mut self, stream: TcpStream, outbound: bool) {
+    /// Starts a link's threads and sends our hello; returns its id.
+    fn open_link(
+        &mut self,
+        stream: TcpStream,
+        decoder: FrameDecoder,
+        outbound: bool,
+    ) -> Option<LinkId> {
         let id = self.next_link;
         self.next_link += 1;
-        let link = match Link::spawn(id, stream, self.input_tx.clone()) {
+        let link = match Link::spawn(id, stream, decoder, self.input_tx.clone()) {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!("cannot start link: {e}");
-                return;
+                return None;
             }
         };
         let hello = LinkMsg::Hello {
@@ -130,6 +148,7 @@ impl Core {
             },
         );
         self.send_on(id, &hello);
+        Some(id)
     }
 
     /// Queues a message on a link; a stalled link is dropped. Returns whether it was queued.
