@@ -209,7 +209,7 @@ impl Core {
                 .entry("overflow".to_owned())
                 .or_default() += overflow;
         }
-        for id in self.peers.expire(now, self.config.interval * 3) {
+        for id in self.peers.expire(now) {
             tracing::info!(peer = %id, "peer timed out");
             self.emit(Event::PeerLeft {
                 id,

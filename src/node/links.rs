@@ -265,6 +265,7 @@ impl Core {
                 addr,
                 port,
                 status: "online",
+                timeout: self.peer_timeout(0),
             };
             match self.peers.observe(&seen, now, now_ms()) {
                 Observed::Refused => return self.close_link(id, "peer table full"),

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -40,6 +40,7 @@ struct Entry {
     info: PeerInfo,
     instance: String,
     heard: Instant,
+    timeout: Duration,
 }
 
 /// What one observation changed.
@@ -75,6 +76,8 @@ pub struct Sighting<'a> {
     pub port: u16,
     /// Status.
     pub status: &'a str,
+    /// Offline when unheard for this long (three of the peer's announce intervals).
+    pub timeout: Duration,
 }
 
 /// All known peers.
@@ -117,6 +120,7 @@ impl PeerTable {
                 e.instance = s.instance.to_owned();
             }
             e.heard = now;
+            e.timeout = s.timeout;
             return if !was_online {
                 Observed::Joined
             } else if changed {
@@ -143,6 +147,7 @@ impl PeerTable {
                 },
                 instance: s.instance.to_owned(),
                 heard: now,
+                timeout: s.timeout,
             },
         );
         Observed::Joined
@@ -179,6 +184,7 @@ impl PeerTable {
                 info,
                 instance: String::new(),
                 heard: now,
+                timeout: Duration::ZERO,
             },
         );
     }
@@ -194,11 +200,11 @@ impl PeerTable {
         }
     }
 
-    /// Marks offline every online peer unheard since `now - timeout`; returns their ids.
-    pub fn expire(&mut self, now: Instant, timeout: std::time::Duration) -> Vec<String> {
+    /// Marks offline every online peer unheard for its timeout; returns their ids.
+    pub fn expire(&mut self, now: Instant) -> Vec<String> {
         let mut gone = Vec::new();
         for e in self.peers.values_mut() {
-            if e.info.online && now.saturating_duration_since(e.heard) >= timeout {
+            if e.info.online && now.saturating_duration_since(e.heard) >= e.timeout {
                 e.info.online = false;
                 gone.push(e.info.id.clone());
             }
@@ -287,7 +293,6 @@ pub enum ResolveError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn s<'a>(id: &'a str, instance: &'a str, name: &'a str, port: u16) -> Sighting<'a> {
         Sighting {
@@ -298,6 +303,7 @@ mod tests {
             addr: Ipv4Addr::new(10, 0, 0, 1),
             port,
             status: "online",
+            timeout: Duration::from_secs(15),
         }
     }
 
@@ -325,12 +331,22 @@ mod tests {
         let mut t = PeerTable::new();
         t.observe(&s("a", "i", "A", 1), t0, 0);
         t.observe(&s("b", "i", "B", 1), t0 + Duration::from_secs(10), 0);
-        let timeout = Duration::from_secs(15);
-        assert!(t.expire(t0 + Duration::from_secs(14), timeout).is_empty());
-        assert_eq!(t.expire(t0 + Duration::from_secs(15), timeout), ["a"]);
-        assert!(t.expire(t0 + Duration::from_secs(16), timeout).is_empty());
+        let fast = Sighting {
+            timeout: Duration::from_secs(3),
+            ..s("c", "i", "C", 1)
+        };
+        t.observe(&fast, t0, 0);
+        assert!(t.expire(t0 + Duration::from_secs(2)).is_empty());
+        assert_eq!(
+            t.expire(t0 + Duration::from_secs(3)),
+            ["c"],
+            "its own interval counts"
+        );
+        assert!(t.expire(t0 + Duration::from_secs(14)).is_empty());
+        assert_eq!(t.expire(t0 + Duration::from_secs(15)), ["a"]);
+        assert!(t.expire(t0 + Duration::from_secs(16)).is_empty());
         assert!(!t.get("a").unwrap().online, "offline but still known");
-        assert_eq!(t.expire(t0 + Duration::from_secs(25), timeout), ["b"]);
+        assert_eq!(t.expire(t0 + Duration::from_secs(25)), ["b"]);
         // Heard again: back online.
         assert_eq!(
             t.observe(&s("a", "i", "A", 1), t0 + Duration::from_secs(30), 0),

@@ -21,8 +21,22 @@ impl Core {
             host: self.host.clone(),
             port: self.link_addr.port(),
             status: "online".to_owned(),
+            interval_ms: self.config.interval.as_millis() as u64,
             kind,
         }
+    }
+
+    /// Offline after three of the peer's intervals (ours if it did not say), clamped to
+    /// 1 s..1 h so a hostile value can neither flap a peer nor keep it forever.
+    pub(super) fn peer_timeout(&self, interval_ms: u64) -> std::time::Duration {
+        let interval = match interval_ms {
+            0 => self.config.interval,
+            ms => std::time::Duration::from_millis(ms),
+        };
+        (interval * 3).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(3600),
+        )
     }
 
     /// Broadcasts a beacon to every target; returns how many sends succeeded.
@@ -109,6 +123,7 @@ impl Core {
                 addr: *from.ip(),
                 port: beacon.port,
                 status: &beacon.status,
+                timeout: self.peer_timeout(beacon.interval_ms),
             },
             now,
             now_ms(),
@@ -140,16 +155,14 @@ impl Core {
                 text,
                 sent_at,
                 ..
-            } => {
-                if self.seen_shouts.insert(&format!("{}/{msg_id}", beacon.id)) {
-                    self.emit(Event::Shout {
-                        from: beacon.id,
-                        from_name: beacon.name,
-                        msg_id,
-                        text,
-                        sent_at,
-                    });
-                }
+            } if self.seen_shouts.insert(&format!("{}/{msg_id}", beacon.id)) => {
+                self.emit(Event::Shout {
+                    from: beacon.id,
+                    from_name: beacon.name,
+                    msg_id,
+                    text,
+                    sent_at,
+                });
             }
             _ => {}
         }

@@ -40,6 +40,10 @@ pub struct Beacon {
     /// Presence status, e.g. `online` or `away`.
     #[serde(default = "default_status")]
     pub status: String,
+    /// The sender's announce interval in milliseconds (0 = not said): receivers mark it
+    /// offline after three of *its* intervals, whatever their own setting.
+    #[serde(default)]
+    pub interval_ms: u64,
     /// What the datagram says.
     #[serde(flatten)]
     pub kind: BeaconKind,
@@ -198,6 +202,7 @@ mod tests {
             host: "lab-07".into(),
             port: 47475,
             status: "online".into(),
+            interval_ms: 5000,
             kind,
         }
     }
@@ -211,7 +216,7 @@ mod tests {
         assert_eq!(
             wire(&beacon(BeaconKind::Here)),
             json!({"lanchat":1,"kind":"here","id":"5f0c","instance":"a91e","name":"张三",
-                   "host":"lab-07","port":47475,"status":"online"})
+                   "host":"lab-07","port":47475,"status":"online","interval_ms":5000})
         );
     }
 
@@ -232,7 +237,7 @@ mod tests {
         assert_eq!(
             wire(&b),
             json!({"lanchat":1,"kind":"shout","id":"5f0c","instance":"a91e","name":"张三",
-                   "host":"lab-07","port":47475,"status":"online","msg_id":"m1","seq":3,
+                   "host":"lab-07","port":47475,"status":"online","interval_ms":5000,"msg_id":"m1","seq":3,
                    "sent_at":1_700_000_000_000u64,"text":"大家好"})
         );
     }

@@ -1,0 +1,339 @@
+//! Several nodes on loopback, in one process: discovery, chat with acks, shouts,
+//! departures, offline delivery. Each test has its own discovery port, so tests running
+//! in parallel never see each other.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ChildNode, TempDir, TestNode, free_udp_port};
+use lanchat::node::{Command, Event, LeftReason};
+use serde_json::json;
+
+fn three(tag: &str) -> (TempDir, u16, Vec<TestNode>) {
+    let dir = TempDir::new(tag);
+    let port = free_udp_port();
+    let nodes = ["alice", "张三", "carol"]
+        .iter()
+        .map(|n| TestNode::start(n, &dir.join(n), port))
+        .collect();
+    (dir, port, nodes)
+}
+
+fn all_see_each_other(nodes: &mut [TestNode]) {
+    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    for node in nodes.iter_mut() {
+        let me = node.id.clone();
+        for id in ids.iter().filter(|id| **id != me) {
+            node.wait_joined(id);
+        }
+    }
+}
+
+#[test]
+fn three_nodes_find_each_other() {
+    let (_dir, _port, mut nodes) = three("discover");
+    all_see_each_other(&mut nodes);
+    nodes[0].send(Command::Peers);
+    let Event::Peers { peers } = nodes[0].wait("peers", |e| matches!(e, Event::Peers { .. }))
+    else {
+        unreachable!()
+    };
+    let mut names: Vec<&str> = peers.iter().map(|p| p.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["carol", "张三"]);
+    assert!(
+        peers
+            .iter()
+            .all(|p| p.online && p.addr.is_loopback() && p.port != 0)
+    );
+}
+
+#[test]
+fn chat_is_acknowledged_and_delivered_once() {
+    let (_dir, _port, mut nodes) = three("chat");
+    all_see_each_other(&mut nodes);
+    let bob = nodes[1].id.clone();
+    nodes[0].chat("张三", "你好, 张三! 🎉");
+    let Event::Sent { msg_id, to, .. } = nodes[0].wait("sent", |e| matches!(e, Event::Sent { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(to, bob);
+    let id = msg_id.clone();
+    nodes[0].wait(
+        "delivered",
+        |e| matches!(e, Event::Delivered { msg_id, .. } if *msg_id == id),
+    );
+    let Event::Message {
+        from,
+        from_name,
+        text,
+        msg_id: got,
+        ..
+    } = nodes[1].wait("message", |e| matches!(e, Event::Message { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (from.as_str(), from_name.as_str()),
+        (nodes[0].id.as_str(), "alice")
+    );
+    assert_eq!(
+        (text.as_str(), got.as_str()),
+        ("你好, 张三! 🎉", msg_id.as_str())
+    );
+    // A reply over the same link, and nothing reached the third node.
+    nodes[1].chat(&nodes[0].id.clone(), "hi alice");
+    nodes[0].wait(
+        "reply",
+        |e| matches!(e, Event::Message { text, .. } if text == "hi alice"),
+    );
+    assert!(
+        !nodes[2]
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::Message { .. })),
+        "carol got nothing"
+    );
+}
+
+#[test]
+fn many_messages_arrive_in_order_exactly_once() {
+    let (_dir, _port, mut nodes) = three("order");
+    all_see_each_other(&mut nodes);
+    let bob = nodes[1].id.clone();
+    let alice = nodes[0].id.clone();
+    // Both sides write at once, so both dial at once: the tie-break keeps one link.
+    for i in 0..600 {
+        nodes[0].chat(&bob, &format!("a{i}"));
+        nodes[1].chat(&alice, &format!("b{i}"));
+    }
+    for (node, prefix) in [(0, "b"), (1, "a")] {
+        for i in 0..600 {
+            let want = format!("{prefix}{i}");
+            let Event::Message { text, .. } =
+                nodes[node].wait("message", |e| matches!(e, Event::Message { .. }))
+            else {
+                unreachable!()
+            };
+            assert_eq!(text, want, "in order, no gaps, no duplicates");
+        }
+    }
+    for node in &mut nodes[..2] {
+        for _ in 0..600 {
+            node.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+        }
+        assert!(
+            !node
+                .drain()
+                .iter()
+                .any(|e| matches!(e, Event::Message { .. })),
+            "no duplicates after the last message"
+        );
+    }
+}
+
+#[test]
+fn a_shout_reaches_everyone_once() {
+    let (_dir, _port, mut nodes) = three("shout");
+    all_see_each_other(&mut nodes);
+    nodes[2].send(Command::Shout {
+        text: "大家好 everyone".into(),
+    });
+    nodes[2].wait("shout_sent", |e| matches!(e, Event::ShoutSent { .. }));
+    let carol = nodes[2].id.clone();
+    for node in &mut nodes[..2] {
+        let Event::Shout { from, text, .. } =
+            node.wait("shout", |e| matches!(e, Event::Shout { .. }))
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (from.as_str(), text.as_str()),
+            (carol.as_str(), "大家好 everyone")
+        );
+    }
+    assert!(
+        !nodes[2]
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::Shout { .. })),
+        "the sender does not hear itself"
+    );
+}
+
+#[test]
+fn a_shout_too_long_for_a_datagram_is_refused_with_the_limit() {
+    let dir = TempDir::new("longshout");
+    let mut a = TestNode::start("a", &dir.join("a"), free_udp_port());
+    a.send(Command::Shout {
+        text: "字".repeat(1000),
+    });
+    let Event::Error { message } = a.wait("error", |e| matches!(e, Event::Error { .. })) else {
+        unreachable!()
+    };
+    assert!(message.contains("1400"), "{message}");
+}
+
+#[test]
+fn a_node_that_quits_says_bye_and_others_notice_at_once() {
+    let (_dir, _port, mut nodes) = three("bye");
+    all_see_each_other(&mut nodes);
+    let mut carol = nodes.pop().unwrap();
+    let carol_id = carol.id.clone();
+    carol.handle.shutdown();
+    carol.wait("stopped", |e| matches!(e, Event::Stopped));
+    for node in &mut nodes {
+        let ev = node.wait(
+            "peer_left",
+            |e| matches!(e, Event::PeerLeft { id, .. } if *id == carol_id),
+        );
+        assert_eq!(
+            ev,
+            Event::PeerLeft {
+                id: carol_id.clone(),
+                reason: LeftReason::Bye
+            }
+        );
+    }
+}
+
+#[test]
+fn a_killed_node_expires() {
+    let dir = TempDir::new("expire");
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let args = [
+        "--bind",
+        "127.0.0.1",
+        "--discovery-port",
+        &port.to_string(),
+        "--interval",
+        "0.2",
+        "--data-dir",
+    ];
+    let data = dir.join("victim");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(data.to_str().unwrap());
+    let mut victim = ChildNode::spawn(&[], &all, "victim");
+    a.wait_joined(&victim.id.clone());
+    victim.kill9();
+    let id = victim.id.clone();
+    let ev = a.wait(
+        "peer_left",
+        |e| matches!(e, Event::PeerLeft { id: i, .. } if *i == id),
+    );
+    assert_eq!(
+        ev,
+        Event::PeerLeft {
+            id,
+            reason: LeftReason::Timeout
+        }
+    );
+}
+
+#[test]
+fn a_message_to_a_peer_that_is_down_arrives_once_when_it_is_back() {
+    let dir = TempDir::new("offline");
+    let port = free_udp_port();
+    let mut a = TestNode::start("alice", &dir.join("a"), port);
+    let mut b = TestNode::start("bob", &dir.join("b"), port);
+    a.wait_joined(&b.id.clone());
+    let bob = b.id.clone();
+    b.handle.shutdown();
+    a.wait(
+        "bob left",
+        |e| matches!(e, Event::PeerLeft { id, .. } if *id == bob),
+    );
+
+    // Bob is offline but known: the message waits in the outbox.
+    a.chat(&bob, "while you were out");
+    a.wait("sent", |e| matches!(e, Event::Sent { .. }));
+    assert!(
+        a.wait_for("delivered", Duration::from_millis(300), |e| matches!(
+            e,
+            Event::Delivered { .. }
+        ))
+        .is_none(),
+        "nothing can be delivered to a peer that is down"
+    );
+
+    // Bob comes back with the same identity and a new port.
+    let mut b = TestNode::start("bob", &dir.join("b"), port);
+    assert_eq!(b.id, bob, "a restarted node keeps its id");
+    a.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    b.wait(
+        "message",
+        |e| matches!(e, Event::Message { text, .. } if text == "while you were out"),
+    );
+    let Event::PeerJoined { peer } = a.wait(
+        "rejoined",
+        |e| matches!(e, Event::PeerJoined { peer } if peer.id == bob),
+    ) else {
+        unreachable!()
+    };
+    assert_eq!(peer.port, b.port, "the new port replaced the old one");
+    a.chat(&bob, "marker");
+    let Event::Message { text, .. } = b.wait("next", |e| matches!(e, Event::Message { .. })) else {
+        unreachable!()
+    };
+    assert_eq!(text, "marker", "the first message came once, not twice");
+}
+
+#[test]
+fn a_peer_restarted_without_bye_is_recognised_by_id() {
+    let dir = TempDir::new("restart");
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let data = dir.join("b");
+    let args = [
+        "--bind",
+        "127.0.0.1",
+        "--discovery-port",
+        &port.to_string(),
+        "--interval",
+        "5",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let mut b = ChildNode::spawn(&[], &args, "bob");
+    let bob = b.id.clone();
+    a.wait_joined(&bob);
+    b.kill9();
+    let mut b = ChildNode::spawn(&[], &args, "bobby");
+    assert_eq!(b.id, bob);
+    let Event::PeerChanged { peer } = a.wait(
+        "peer_changed",
+        |e| matches!(e, Event::PeerChanged { peer } if peer.id == bob),
+    ) else {
+        unreachable!()
+    };
+    assert_eq!((peer.name.as_str(), peer.port), ("bobby", b.port));
+    // And the new instance is reachable: the stale link (if any) was replaced.
+    a.chat(&bob, "still there?");
+    b.wait("message", |v| {
+        v["event"] == "message" && v["text"] == "still there?"
+    });
+    b.cmd(json!({"cmd":"quit"}));
+}
+
+#[test]
+fn rename_is_announced() {
+    let dir = TempDir::new("rename");
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let mut b = TestNode::start("b", &dir.join("b"), port);
+    b.wait_joined(&a.id.clone());
+    a.send(Command::Rename {
+        name: "王五".into(),
+    });
+    a.wait(
+        "renamed",
+        |e| matches!(e, Event::Renamed { name } if name == "王五"),
+    );
+    b.wait(
+        "peer_changed",
+        |e| matches!(e, Event::PeerChanged { peer } if peer.name == "王五"),
+    );
+}
