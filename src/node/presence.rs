@@ -135,7 +135,11 @@ impl Core {
             }
             Observed::Joined | Observed::Changed { .. } => {
                 let peer = self.peers.get(&beacon.id).cloned().expect("just observed");
-                tracing::info!(peer = %peer.id, name = %peer.name, addr = %from, "peer {observed:?}");
+                let what = match observed {
+                    Observed::Joined => "peer joined",
+                    _ => "peer changed",
+                };
+                tracing::info!(peer = %peer.id, name = %peer.name, addr = %from, "{what}");
                 if let Observed::Changed { restarted: true } = observed {
                     self.peer_restarted(&beacon.id, &beacon.instance);
                 }

@@ -171,7 +171,11 @@ impl ChildNode {
         cmd.arg("--headless")
             .args(["--name", name])
             .args(args)
-            .env("RUST_LOG", "lanchat=debug")
+            // Quiet unless asked: LANCHAT_TEST_LOG=lanchat=debug cargo test ...
+            .env(
+                "RUST_LOG",
+                std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "lanchat=warn".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

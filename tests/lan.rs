@@ -1,0 +1,200 @@
+//! A real LAN: hosts in network namespaces on a private bridge (`scripts/testlan.sh`),
+//! each running `lanchat --headless` with its default binding, two of them on one host.
+//! Discovery must go through the directed broadcast address 10.77.0.255.
+//!
+//! Needs root and iproute2. Where namespaces cannot be made the test says so on stderr
+//! and passes, unless `LANCHAT_REQUIRE_LAN=1` (set by `.ci/run`), where it fails.
+//! Nothing here touches the root namespace: the bridge lives in a namespace of its own.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command as Process;
+
+use common::{ChildNode, TempDir};
+use serde_json::{Value, json};
+
+struct Lan {
+    script: PathBuf,
+    prefix: String,
+}
+
+impl Lan {
+    /// Brings up `n` hosts, or says why it cannot.
+    fn up(n: usize) -> Result<Lan, String> {
+        let uid = Process::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return Err("not running as root".into());
+        }
+        let lan = Lan {
+            script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/testlan.sh"),
+            prefix: format!("lct{}-", std::process::id()),
+        };
+        let out = Process::new("bash")
+            .arg(&lan.script)
+            .args(["up", &n.to_string()])
+            .env("TESTLAN_PREFIX", &lan.prefix)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", lan.script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "testlan.sh up failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(lan)
+    }
+
+    fn exec(&self, host: usize) -> Vec<String> {
+        vec![
+            "ip".into(),
+            "netns".into(),
+            "exec".into(),
+            format!("{}{host}", self.prefix),
+        ]
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        let _ = Process::new("bash")
+            .arg(&self.script)
+            .arg("down")
+            .env("TESTLAN_PREFIX", &self.prefix)
+            .output();
+    }
+}
+
+fn node(lan: &Lan, host: usize, dir: &TempDir, name: &str) -> ChildNode {
+    let prefix = lan.exec(host);
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    let data = dir.join(name);
+    // Default binding on purpose: the namespace's only non-loopback interface is the
+    // private bridge, and this is the code path users run.
+    ChildNode::spawn(
+        &prefix,
+        &["--interval", "0.3", "--data-dir", data.to_str().unwrap()],
+        name,
+    )
+}
+
+fn joined(n: &mut ChildNode, name: &str, addr: &str) {
+    let (name, addr) = (name.to_owned(), addr.to_owned());
+    n.wait(&format!("peer_joined {name}"), |v| {
+        v["event"] == "peer_joined"
+            && v["peer"]["name"] == json!(name)
+            && v["peer"]["addr"] == json!(addr)
+    });
+}
+
+#[test]
+fn hosts_on_a_bridge_find_each_other_chat_shout_and_leave() {
+    let lan = match Lan::up(3) {
+        Ok(l) => l,
+        Err(why) => {
+            if std::env::var("LANCHAT_REQUIRE_LAN").as_deref() == Ok("1") {
+                panic!("LAN test required (LANCHAT_REQUIRE_LAN=1) but: {why}");
+            }
+            eprintln!("SKIPPED hosts_on_a_bridge_find_each_other_chat_shout_and_leave: {why}");
+            return;
+        }
+    };
+    let dir = TempDir::new("lan");
+    let mut a1 = node(&lan, 0, &dir, "ann");
+    let mut a2 = node(&lan, 0, &dir, "安娜");
+    let mut b = node(&lan, 1, &dir, "bob");
+    let mut c = node(&lan, 2, &dir, "carol");
+
+    // Everyone sees everyone, at the address of the host it runs on.
+    for (me, others) in [
+        (
+            &mut a1,
+            [
+                ("安娜", "10.77.0.10"),
+                ("bob", "10.77.0.11"),
+                ("carol", "10.77.0.12"),
+            ],
+        ),
+        (
+            &mut a2,
+            [
+                ("ann", "10.77.0.10"),
+                ("bob", "10.77.0.11"),
+                ("carol", "10.77.0.12"),
+            ],
+        ),
+        (
+            &mut b,
+            [
+                ("ann", "10.77.0.10"),
+                ("安娜", "10.77.0.10"),
+                ("carol", "10.77.0.12"),
+            ],
+        ),
+        (
+            &mut c,
+            [
+                ("ann", "10.77.0.10"),
+                ("安娜", "10.77.0.10"),
+                ("bob", "10.77.0.11"),
+            ],
+        ),
+    ] {
+        for (name, addr) in others {
+            joined(me, name, addr);
+        }
+    }
+
+    // The beacons went to the bridge's directed broadcast address.
+    b.cmd(json!({"cmd":"net_status"}));
+    let st = b.wait("net_status", |v| v["event"] == "net_status");
+    assert_eq!(st["broadcast_targets"], json!(["10.77.0.255:47474"]));
+    assert_eq!(st["interfaces"][0]["name"], "eth0");
+    assert_eq!(st["interfaces"][0]["addr"], "10.77.0.11");
+    assert_eq!(st["interfaces"][0]["prefix"], 24);
+    assert!(st["counters"]["beacons_received"].as_u64().unwrap() >= 3);
+
+    // Chat across hosts, and between the two instances on one host.
+    a1.cmd(json!({"cmd":"send","to":"carol","text":"跨主机 hello"}));
+    a1.wait("delivered", |v| v["event"] == "delivered");
+    let m = c.wait("message", |v| v["event"] == "message");
+    assert_eq!(
+        (m["from_name"].clone(), m["text"].clone()),
+        (json!("ann"), json!("跨主机 hello"))
+    );
+    a2.cmd(json!({"cmd":"send","to":"ann","text":"same host"}));
+    a2.wait("delivered", |v| v["event"] == "delivered");
+    a1.wait("message", |v| {
+        v["event"] == "message" && v["text"] == "same host"
+    });
+
+    // One shout reaches the three others.
+    b.cmd(json!({"cmd":"shout","text":"大家好"}));
+    for n in [&mut a1, &mut a2, &mut c] {
+        let s = n.wait("shout", |v: &Value| v["event"] == "shout");
+        assert_eq!(
+            (s["from_name"].clone(), s["text"].clone()),
+            (json!("bob"), json!("大家好"))
+        );
+    }
+
+    // A clean exit is noticed at once; a killed host times out.
+    let a2_id = a2.id.clone();
+    a2.cmd(json!({"cmd":"quit"}));
+    assert!(a2.child.wait().unwrap().success());
+    for n in [&mut a1, &mut b, &mut c] {
+        n.wait("peer_left bye", |v| {
+            v["event"] == "peer_left" && v["id"] == json!(a2_id) && v["reason"] == "bye"
+        });
+    }
+    let c_id = c.id.clone();
+    c.kill9();
+    for n in [&mut a1, &mut b] {
+        n.wait("peer_left timeout", |v| {
+            v["event"] == "peer_left" && v["id"] == json!(c_id) && v["reason"] == "timeout"
+        });
+    }
+}
