@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what lanchat needs on Debian/Ubuntu: a C toolchain for the -sys crates,
+# iproute2 for the LAN test, the libraries the window loads at run time, and Rust (via
+# rustup) if cargo is missing. Installs only what is missing; safe to run again.
+#   scripts/setup-debian.sh          build + run + test needs
+set -euo pipefail
+
+pkgs=(
+  gcc libc6-dev pkg-config ca-certificates curl   # build (rusqlite/blake3 compile C)
+  iproute2                                        # tests/lan.rs (network namespaces)
+  libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $EUID -ne 0 ]]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: installing Rust with rustup" >&2
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+fi

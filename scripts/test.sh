@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything CI checks, in the order that fails fastest: format, lints (with and without
+# the window), the core built without egui, then every test — unit, loopback, headless
+# contract, and the namespace LAN test (required when run as root).
+# Nothing here sends traffic outside loopback or the test's own network namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy, core only (no egui)"
+cargo clippy --locked --all-targets --no-default-features -- -D warnings
+
+step "clippy, with the window"
+cargo clippy --locked --all-targets -- -D warnings
+
+if [[ $EUID -eq 0 ]]; then export LANCHAT_REQUIRE_LAN=1; fi
+step "cargo test (LANCHAT_REQUIRE_LAN=${LANCHAT_REQUIRE_LAN:-0})"
+cargo test --locked
