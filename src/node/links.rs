@@ -25,8 +25,9 @@ pub(super) struct LinkState {
     pub(super) peer: Option<String>,
     /// The peer's instance, from its hello.
     instance: String,
-    /// Whether we dialed it.
-    outbound: bool,
+    /// The peer we dialed (outbound links only): its dial stays "in progress" until the
+    /// hello arrives, so no second dial starts meanwhile.
+    dialed: Option<String>,
     opened: Instant,
 }
 
@@ -42,7 +43,7 @@ impl LinkState {
             local: self.link.local.to_string(),
             remote: self.link.remote.to_string(),
             fd,
-            outbound: self.outbound,
+            outbound: self.dialed.is_some(),
             active,
         }
     }
@@ -51,6 +52,7 @@ impl LinkState {
 /// Dial bookkeeping per peer.
 #[derive(Debug)]
 pub(super) struct DialState {
+    /// A dial, or the handshake of the link it made, is under way.
     in_progress: bool,
     next_try: Instant,
     backoff: Duration,
@@ -87,7 +89,7 @@ impl Core {
             self.counters.links_dropped += 1;
             return;
         }
-        if let Some(id) = self.open_link(stream, decoder, false) {
+        if let Some(id) = self.open_link(stream, decoder, None) {
             self.on_frame(id, 0, first);
         }
     }
@@ -98,28 +100,42 @@ impl Core {
         addr: SocketAddr,
         result: Result<TcpStream, String>,
     ) {
-        let state = self.dials.entry(peer.clone()).or_default();
-        state.in_progress = false;
         match result {
             Ok(stream) if !self.active.contains_key(&peer) => {
                 tracing::debug!(%peer, %addr, "dialed");
-                self.open_link(stream, FrameDecoder::new(), true);
+                if self
+                    .open_link(stream, FrameDecoder::new(), Some(peer.clone()))
+                    .is_none()
+                {
+                    self.dial_failed(&peer);
+                }
             }
-            Ok(_) => {} // a link came up meanwhile (the peer dialed us); keep that one
+            Ok(_) => {
+                // A link came up meanwhile (the peer dialed us); keep that one.
+                self.dials.remove(&peer);
+            }
             Err(e) => {
                 tracing::debug!(%peer, "{e}");
-                state.next_try = Instant::now() + state.backoff;
-                state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
+                self.dial_failed(&peer);
             }
         }
     }
 
-    /// Starts a link's threads and sends our hello; returns its id.
+    /// A dial, or the handshake on the link it made, failed: try again after a back-off.
+    fn dial_failed(&mut self, peer: &str) {
+        let state = self.dials.entry(peer.to_owned()).or_default();
+        state.in_progress = false;
+        state.next_try = Instant::now() + state.backoff;
+        state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// Starts a link's threads and sends our hello; returns its id. `dialed` names the
+    /// peer for a link we dialed.
     fn open_link(
         &mut self,
         stream: TcpStream,
         decoder: FrameDecoder,
-        outbound: bool,
+        dialed: Option<String>,
     ) -> Option<LinkId> {
         let id = self.next_link;
         self.next_link += 1;
@@ -143,7 +159,7 @@ impl Core {
                 link,
                 peer: None,
                 instance: String::new(),
-                outbound,
+                dialed,
                 opened: Instant::now(),
             },
         );
@@ -248,8 +264,15 @@ impl Core {
         let state = self.links.get_mut(&id).expect("checked by caller");
         state.peer = Some(peer.clone());
         state.instance = instance;
-        let outbound = state.outbound;
+        let outbound = state.dialed.is_some();
         let remote = state.link.remote;
+        if let Some(dialed) = state.dialed.clone()
+            && dialed != peer
+        {
+            // Someone else answers at that address now (a restart took the port).
+            tracing::info!(%dialed, %peer, %remote, "dialed one peer, reached another");
+            self.dial_failed(&dialed);
+        }
         if self.peers.get(&peer).is_none_or(|p| !p.online) {
             // Met through a link before any beacon (lost datagram, other subnet).
             let std::net::IpAddr::V4(addr) = remote.ip() else {
@@ -281,7 +304,7 @@ impl Core {
             // Two links to one peer: keep the one dialed by the lower id, the same choice
             // on both ends. Two links dialed by the same side: the newer one wins (the
             // older is from before a restart or a network change).
-            let other_outbound = self.links.get(&other).is_some_and(|l| l.outbound);
+            let other_outbound = self.links.get(&other).is_some_and(|l| l.dialed.is_some());
             let dialer = |outbound: bool| if outbound { &self.me.id } else { &peer };
             let keep_new = if outbound == other_outbound {
                 true
@@ -328,6 +351,9 @@ impl Core {
             self.active.remove(peer);
             let dial = self.dials.entry(peer.clone()).or_default();
             dial.next_try = Instant::now() + dial.backoff;
+        }
+        if let (None, Some(dialed)) = (&state.peer, &state.dialed) {
+            self.dial_failed(dialed); // it never said hello
         }
         self.outbox.link_down(id);
         drop(state); // joins the link's threads
