@@ -6,26 +6,8 @@ mod common;
 use common::{ChildNode, TempDir, free_udp_port};
 use serde_json::json;
 
-fn args(dir: &TempDir, who: &str, port: u16) -> Vec<String> {
-    [
-        "--bind",
-        "127.0.0.1",
-        "--discovery-port",
-        &port.to_string(),
-        "--interval",
-        "0.2",
-        "--data-dir",
-        dir.join(who).to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn spawn(dir: &TempDir, who: &str, port: u16) -> ChildNode {
-    let a = args(dir, who, port);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    ChildNode::spawn(&[], &a, who)
+    ChildNode::loopback(who, &dir.join(who), port, "0.2")
 }
 
 #[test]
@@ -164,7 +146,9 @@ fn a_second_instance_on_the_same_data_dir_is_refused_clearly() {
     let _a = spawn(&dir, "alice", port);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanchat"))
         .arg("--headless")
-        .args(args(&dir, "alice", port))
+        .args(["--bind", "127.0.0.1", "--discovery-port", &port.to_string()])
+        .arg("--data-dir")
+        .arg(dir.join("alice"))
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

@@ -204,19 +204,7 @@ fn a_killed_node_expires() {
     let dir = TempDir::new("expire");
     let port = free_udp_port();
     let mut a = TestNode::start("a", &dir.join("a"), port);
-    let args = [
-        "--bind",
-        "127.0.0.1",
-        "--discovery-port",
-        &port.to_string(),
-        "--interval",
-        "0.2",
-        "--data-dir",
-    ];
-    let data = dir.join("victim");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push(data.to_str().unwrap());
-    let mut victim = ChildNode::spawn(&[], &all, "victim");
+    let mut victim = ChildNode::loopback("victim", &dir.join("victim"), port, "0.2");
     a.wait_joined(&victim.id.clone());
     victim.kill9();
     let id = victim.id.clone();
@@ -287,21 +275,11 @@ fn a_peer_restarted_without_bye_is_recognised_by_id() {
     let port = free_udp_port();
     let mut a = TestNode::start("a", &dir.join("a"), port);
     let data = dir.join("b");
-    let args = [
-        "--bind",
-        "127.0.0.1",
-        "--discovery-port",
-        &port.to_string(),
-        "--interval",
-        "5",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut b = ChildNode::spawn(&[], &args, "bob");
+    let mut b = ChildNode::loopback("bob", &data, port, "5");
     let bob = b.id.clone();
     a.wait_joined(&bob);
     b.kill9();
-    let mut b = ChildNode::spawn(&[], &args, "bobby");
+    let mut b = ChildNode::loopback("bobby", &data, port, "5");
     assert_eq!(b.id, bob);
     let Event::PeerChanged { peer } = a.wait(
         "peer_changed",

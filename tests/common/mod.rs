@@ -210,6 +210,22 @@ impl ChildNode {
         n
     }
 
+    /// `lanchat --headless` on loopback with its data in `data` and the given interval.
+    pub fn loopback(name: &str, data: &Path, discovery_port: u16, interval: &str) -> ChildNode {
+        let port = discovery_port.to_string();
+        let args = [
+            "--bind",
+            "127.0.0.1",
+            "--discovery-port",
+            &port,
+            "--interval",
+            interval,
+            "--data-dir",
+            data.to_str().expect("UTF-8 temp path"),
+        ];
+        ChildNode::spawn(&[], &args, name)
+    }
+
     /// Writes one raw line to stdin.
     pub fn line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
