@@ -11,6 +11,7 @@
 //! - [`protocol`]: wire formats as pure functions: frames, link messages, beacons.
 //! - [`net`]: sockets and I/O threads: interfaces, discovery, links.
 //! - [`node`]: the engine: one thread owning peers, links and the outbox.
+//! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.
 //! - `ui` (feature `gui`): the egui window.
@@ -29,5 +30,6 @@ pub mod headless;
 pub mod net;
 pub mod node;
 pub mod protocol;
+pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

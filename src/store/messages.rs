@@ -1,0 +1,281 @@
+//! Direct messages and Everyone shouts: writing them, the outbox states, history pages
+//! and search.
+//!
+//! An outgoing direct message goes `pending` (stored, not yet on a link) → `sent`
+//! (written to a link, not acknowledged) → `delivered` (acknowledged). `pending` and
+//! `sent` are both unacknowledged: they are what the outbox reloads at start. Incoming
+//! messages are `received`; our own shouts are `sent` (best effort: no ack exists).
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::search::{fts_query, index_text};
+use super::{Store, StoreError, classify};
+
+/// Who wrote a message, seen from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From a peer to us.
+    In,
+    /// From us.
+    Out,
+}
+
+/// Where a message is on its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgState {
+    /// Ours, stored, not yet written to a link (e.g. the peer is offline).
+    Pending,
+    /// Ours, written to a link, not acknowledged yet (or a shout: never acknowledged).
+    Sent,
+    /// Ours, acknowledged by the recipient.
+    Delivered,
+    /// From a peer.
+    Received,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+
+    fn parse(s: &str) -> Direction {
+        if s == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        }
+    }
+}
+
+impl MsgState {
+    fn as_str(self) -> &'static str {
+        match self {
+            MsgState::Pending => "pending",
+            MsgState::Sent => "sent",
+            MsgState::Delivered => "delivered",
+            MsgState::Received => "received",
+        }
+    }
+
+    fn parse(s: &str) -> MsgState {
+        match s {
+            "pending" => MsgState::Pending,
+            "sent" => MsgState::Sent,
+            "delivered" => MsgState::Delivered,
+            _ => MsgState::Received,
+        }
+    }
+}
+
+/// A message to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    /// The conversation: the other peer's id, or [`super::EVERYONE`].
+    pub peer: &'a str,
+    /// The sender's message id.
+    pub msg_id: &'a str,
+    /// In or out.
+    pub dir: Direction,
+    /// The author's peer id (ours for outgoing messages).
+    pub from: &'a str,
+    /// The author's name at the time.
+    pub from_name: &'a str,
+    /// The text.
+    pub text: &'a str,
+    /// Milliseconds since the Unix epoch at the sender.
+    pub sent_at: u64,
+    /// Initial state.
+    pub state: MsgState,
+}
+
+/// A message as stored: what `history` and `search_results` carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredMessage {
+    /// Local row number: increases with arrival, the key for paging (`before`).
+    pub id: i64,
+    /// The conversation: the other peer's id, or `everyone`.
+    pub peer: String,
+    /// The sender's message id.
+    pub msg_id: String,
+    /// `in` or `out`.
+    pub dir: Direction,
+    /// The author's peer id.
+    pub from: String,
+    /// The author's name at the time.
+    pub from_name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch at the sender.
+    pub sent_at: u64,
+    /// `pending`, `sent`, `delivered` or `received`.
+    pub state: MsgState,
+}
+
+const COLUMNS: &str = "id, peer, msg_id, dir, author, author_name, sent_at, text, state";
+
+fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: r.get(0)?,
+        peer: r.get(1)?,
+        msg_id: r.get(2)?,
+        dir: Direction::parse(&r.get::<_, String>(3)?),
+        from: r.get(4)?,
+        from_name: r.get(5)?,
+        sent_at: r.get::<_, i64>(6)? as u64,
+        text: r.get(7)?,
+        state: MsgState::parse(&r.get::<_, String>(8)?),
+    })
+}
+
+impl Store {
+    /// Stores a message and indexes it for search. Returns its row id, or `None` if the
+    /// same message (conversation, author, `msg_id`) is already stored: a duplicate.
+    pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>, StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| classify(&self.path, e))?;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO messages (peer, msg_id, dir, author, author_name, sent_at, text, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (peer, author, msg_id) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    m.peer,
+                    m.msg_id,
+                    m.dir.as_str(),
+                    m.from,
+                    m.from_name,
+                    m.sent_at as i64,
+                    m.text,
+                    m.state.as_str()
+                ])
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![id, index_text(m.text)]))
+            .map_err(|e| classify(&self.path, e))?;
+        tx.commit().map_err(|e| classify(&self.path, e))?;
+        Ok(Some(id))
+    }
+
+    /// Our unacknowledged direct messages (`pending` or `sent`), oldest first, at most
+    /// `limit`: the outbox to reload at start.
+    pub fn unacked(&self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE state IN ('pending', 'sent') ORDER BY id LIMIT ?1"
+        );
+        self.query_messages(&sql, params![limit as i64])
+    }
+
+    /// Marks our messages to `peer` as written to a link (`pending` → `sent`).
+    pub fn mark_sent(&mut self, peer: &str, msg_ids: &[String]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| classify(&self.path, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE messages SET state = 'sent'
+                     WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state = 'pending'",
+                )
+                .map_err(|e| classify(&self.path, e))?;
+            for id in msg_ids {
+                stmt.execute(params![peer, id])
+                    .map_err(|e| classify(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| classify(&self.path, e))
+    }
+
+    /// Marks our message to `peer` as acknowledged. Returns whether it was waiting.
+    pub fn mark_delivered(&mut self, peer: &str, msg_id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET state = 'delivered'
+                 WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state IN ('pending', 'sent')",
+            )
+            .and_then(|mut s| s.execute(params![peer, msg_id]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// One page of a conversation (`peer` id or [`super::EVERYONE`]), oldest first: the
+    /// `limit` newest messages, or the `limit` newest before row `before`.
+    pub fn history(
+        &self,
+        peer: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE peer = ?1 AND id < ?2
+             ORDER BY id DESC LIMIT ?3"
+        );
+        let mut page = self.query_messages(
+            &sql,
+            params![peer, before.unwrap_or(i64::MAX), limit as i64],
+        )?;
+        page.reverse();
+        Ok(page)
+    }
+
+    /// Messages matching what a user typed (see `store::search`), newest first, at most
+    /// `limit`. An empty query finds nothing.
+    pub fn search(&self, input: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let Some(query) = fts_query(input) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE id IN (
+                 SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
+                 ORDER BY rowid DESC LIMIT ?2)
+             ORDER BY id DESC"
+        );
+        self.query_messages(&sql, params![query, limit as i64])
+    }
+
+    /// A message by conversation, author and id.
+    pub fn message(
+        &self,
+        peer: &str,
+        from: &str,
+        msg_id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE peer = ?1 AND author = ?2 AND msg_id = ?3"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_row(params![peer, from, msg_id], row_to_message)
+                    .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn query_messages(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_map(params, row_to_message)?.collect())
+            .map_err(|e| self.err(e))
+    }
+}

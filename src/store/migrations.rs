@@ -1,0 +1,109 @@
+//! The schema, versioned by `PRAGMA user_version`: version N is reached by running
+//! `MIGRATIONS[N-1]` on a version N-1 database, each step in one transaction. A file with a
+//! version above [`LATEST`] was written by a newer lanchat and is left alone.
+//!
+//! Adding a version: append a step to [`MIGRATIONS`], never edit a released one, and add a
+//! test that migrates a database of the previous version with data in it.
+
+use rusqlite::{Connection, Transaction};
+
+/// Version 1: messages (direct and Everyone, with the outbox state), their full-text
+/// index, known peers, and transfers.
+///
+/// `messages.peer` is the conversation: the other peer's id for direct messages, or
+/// `everyone` for shouts. One table for both keeps one timeline, one paging query and one
+/// search index. `(peer, author, msg_id)` is unique: that is how a message that arrives
+/// again (a resend after a lost ack, across restarts) is recognised.
+///
+/// `messages_fts` is contentless: its text is the message text with every CJK character
+/// set apart by spaces (see `store::search`), so the default `unicode61` tokenizer indexes
+/// Chinese one character at a time and a query matches it as a phrase.
+const V1: &str = "
+CREATE TABLE messages (
+    id          INTEGER PRIMARY KEY,
+    peer        TEXT    NOT NULL,
+    msg_id      TEXT    NOT NULL,
+    dir         TEXT    NOT NULL CHECK (dir IN ('in', 'out')),
+    author      TEXT    NOT NULL,
+    author_name TEXT    NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    text        TEXT    NOT NULL,
+    state       TEXT    NOT NULL
+                CHECK (state IN ('pending', 'sent', 'delivered', 'received')),
+    UNIQUE (peer, author, msg_id)
+);
+CREATE INDEX messages_by_peer ON messages (peer, id);
+CREATE INDEX messages_unacked ON messages (id) WHERE state IN ('pending', 'sent');
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text, content = '', contentless_delete = 1
+);
+
+CREATE TABLE peers (
+    id        TEXT    PRIMARY KEY,
+    name      TEXT    NOT NULL,
+    host      TEXT    NOT NULL,
+    addr      TEXT    NOT NULL,
+    port      INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+);
+
+CREATE TABLE transfers (
+    id         TEXT    PRIMARY KEY,
+    peer       TEXT    NOT NULL,
+    dir        TEXT    NOT NULL CHECK (dir IN ('in', 'out')),
+    name       TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    mime       TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    hash       TEXT,
+    state      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX transfers_unfinished ON transfers (created_at)
+    WHERE state IN ('offered', 'active', 'paused');
+";
+
+/// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug)]
+pub(super) enum MigrateError {
+    /// The file's version is newer than [`LATEST`].
+    Newer(i64),
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+/// The file's schema version (0 for a new file).
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Runs every step above the file's version.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    let found = version(conn)?;
+    if found > LATEST {
+        return Err(MigrateError::Newer(found));
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!("history schema migrated to version {}", i + 1);
+    }
+    Ok(())
+}

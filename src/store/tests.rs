@@ -1,0 +1,264 @@
+use std::fs;
+use std::path::PathBuf;
+
+use super::*;
+
+/// A fresh directory of its own, removed on drop.
+struct TmpDir(PathBuf);
+
+impl TmpDir {
+    fn new() -> TmpDir {
+        let dir = std::env::temp_dir().join(format!("lanchat-store-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        TmpDir(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join(HISTORY_FILE)
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn out<'a>(peer: &'a str, msg_id: &'a str, text: &'a str) -> NewMessage<'a> {
+    NewMessage {
+        peer,
+        msg_id,
+        dir: Direction::Out,
+        from: "me",
+        from_name: "Me",
+        text,
+        sent_at: 1,
+        state: MsgState::Pending,
+    }
+}
+
+fn texts(v: &[StoredMessage]) -> Vec<&str> {
+    v.iter().map(|m| m.text.as_str()).collect()
+}
+
+#[test]
+fn migrates_from_empty_and_reopens() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    assert_eq!(migrations::version(&s.conn).unwrap(), migrations::LATEST);
+    let mode: String = s
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    s.insert_message(&out("p", "m1", "hello")).unwrap().unwrap();
+    drop(s);
+    let s = Store::open(&dir.db()).unwrap();
+    assert_eq!(texts(&s.history("p", None, 10).unwrap()), ["hello"]);
+}
+
+#[test]
+fn duplicates_are_recognised() {
+    let mut s = Store::open_in_memory();
+    let incoming = NewMessage {
+        dir: Direction::In,
+        from: "p",
+        state: MsgState::Received,
+        ..out("p", "m1", "hi")
+    };
+    assert!(s.insert_message(&incoming).unwrap().is_some());
+    assert!(s.insert_message(&incoming).unwrap().is_none());
+    // The same msg_id from another author is another message.
+    assert!(s.insert_message(&out("p", "m1", "hi")).unwrap().is_some());
+    assert_eq!(s.search("hi", 10).unwrap().len(), 2, "indexed once each");
+}
+
+#[test]
+fn outbox_states() {
+    let mut s = Store::open_in_memory();
+    for id in ["a", "b", "c"] {
+        s.insert_message(&out("p", id, id)).unwrap();
+    }
+    s.mark_sent("p", &["a".into(), "b".into()]).unwrap();
+    assert!(s.mark_delivered("p", "a").unwrap());
+    assert!(!s.mark_delivered("p", "a").unwrap(), "a second ack");
+    assert!(
+        !s.mark_delivered("q", "b").unwrap(),
+        "only from the recipient"
+    );
+    let unacked = s.unacked(100).unwrap();
+    assert_eq!(texts(&unacked), ["b", "c"]);
+    assert_eq!(unacked[0].state, MsgState::Sent);
+    assert_eq!(unacked[1].state, MsgState::Pending);
+}
+
+#[test]
+fn history_pages_oldest_first() {
+    let mut s = Store::open_in_memory();
+    for i in 0..25 {
+        s.insert_message(&out("p", &format!("m{i}"), &i.to_string()))
+            .unwrap();
+        s.insert_message(&out(EVERYONE, &format!("m{i}"), "shout"))
+            .unwrap();
+    }
+    let last = s.history("p", None, 10).unwrap();
+    assert_eq!(
+        texts(&last),
+        (15..25).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+    let before = s.history("p", Some(last[0].id), 10).unwrap();
+    assert_eq!(texts(&before).first(), Some(&"5"));
+    let first = s.history("p", Some(before[0].id), 10).unwrap();
+    assert_eq!(texts(&first), ["0", "1", "2", "3", "4"]);
+    assert!(s.history("p", Some(first[0].id), 10).unwrap().is_empty());
+    assert_eq!(s.history(EVERYONE, None, 100).unwrap().len(), 25);
+}
+
+#[test]
+fn search_finds_chinese_and_english_words() {
+    let mut s = Store::open_in_memory();
+    let msgs = [
+        "明天下午三点开会",
+        "The quarterly report is ready",
+        "今天的会议取消了 meeting cancelled",
+        "你好，世界",
+        "Café au lait",
+    ];
+    for (i, t) in msgs.iter().enumerate() {
+        s.insert_message(&out("p", &i.to_string(), t)).unwrap();
+    }
+    let find = |q: &str| texts(&s.search(q, 10).unwrap()).join("|");
+    assert_eq!(find("开会"), msgs[0]);
+    assert_eq!(find("会"), [msgs[2], msgs[0]].join("|"), "newest first");
+    assert_eq!(find("会议"), msgs[2]);
+    assert_eq!(find("议会"), "", "characters in order");
+    assert_eq!(find("世界"), msgs[3]);
+    assert_eq!(find("report"), msgs[1]);
+    assert_eq!(find("REPORT"), msgs[1]);
+    assert_eq!(find("quart"), msgs[1], "prefix as the user types");
+    assert_eq!(find("会议 meeting"), msgs[2]);
+    assert_eq!(find("会议 report"), "", "every term must match");
+    assert_eq!(find("cafe"), msgs[4], "accents folded");
+    assert_eq!(find("\"OR NEAR("), "", "no FTS syntax from users");
+    assert_eq!(find(""), "");
+}
+
+#[test]
+fn corrupt_file_is_moved_aside_and_reported() {
+    let dir = TmpDir::new();
+    let garbage = b"this is not a database, and it is long enough to have a header".repeat(100);
+    fs::write(dir.db(), &garbage).unwrap();
+    assert!(matches!(
+        Store::open(&dir.db()),
+        Err(StoreError::Corrupt { .. })
+    ));
+    let (mut s, fallback) = Store::open_or_fallback(&dir.db(), 1_700_000_000);
+    let Some(Fallback::MovedAside { moved_to, .. }) = &fallback else {
+        panic!("expected the file moved aside, got {fallback:?}");
+    };
+    assert_eq!(
+        moved_to,
+        &dir.0.join("history.db.corrupt-1700000000"),
+        "named after the time"
+    );
+    assert_eq!(fs::read(moved_to).unwrap(), garbage, "kept, not deleted");
+    let message = fallback.as_ref().unwrap().to_string();
+    assert!(message.contains("corrupt") && message.contains("history.db.corrupt-"));
+    assert_eq!(s.path(), dir.db(), "a new file in its place");
+    s.insert_message(&out("p", "m", "after")).unwrap();
+}
+
+#[test]
+fn newer_schema_is_refused_and_left_alone() {
+    let dir = TmpDir::new();
+    let s = Store::open(&dir.db()).unwrap();
+    s.conn
+        .pragma_update(None, "user_version", migrations::LATEST + 1)
+        .unwrap();
+    drop(s);
+    let err = Store::open(&dir.db()).unwrap_err();
+    assert!(matches!(err, StoreError::NewerSchema { .. }));
+    assert!(err.to_string().contains("upgrade lanchat"), "{err}");
+    let (s, fallback) = Store::open_or_fallback(&dir.db(), 0);
+    assert!(matches!(fallback, Some(Fallback::InMemory { .. })));
+    assert_eq!(s.path(), std::path::Path::new(":memory:"));
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    assert_eq!(
+        migrations::version(&conn).unwrap(),
+        migrations::LATEST + 1,
+        "untouched"
+    );
+}
+
+#[test]
+fn a_full_disk_is_an_error_and_nothing_is_half_stored() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    let pages: u32 = s
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    s.set_max_pages(pages + 2);
+    let big = "x".repeat(4000);
+    let mut stored = 0;
+    let err = loop {
+        match s.insert_message(&out("p", &stored.to_string(), &big)) {
+            Ok(_) => stored += 1,
+            Err(e) => break e,
+        }
+        assert!(stored < 100, "the limit never hit");
+    };
+    assert!(matches!(err, StoreError::Full { .. }), "{err}");
+    assert_eq!(s.history("p", None, 1000).unwrap().len(), stored);
+}
+
+#[test]
+fn peers_and_transfers_round_trip() {
+    let s = Store::open_in_memory();
+    let mut p = KnownPeer {
+        id: "p".into(),
+        name: "张三".into(),
+        host: "lab-07".into(),
+        addr: [10, 0, 0, 7].into(),
+        port: 47475,
+        last_seen: 5,
+    };
+    s.save_peer(&p).unwrap();
+    p.name = "Zhang".into();
+    p.last_seen = 9;
+    s.save_peer(&p).unwrap();
+    assert_eq!(s.known_peers(10).unwrap(), [p]);
+
+    let mut t = Transfer {
+        id: "t1".into(),
+        peer: "p".into(),
+        dir: Direction::In,
+        name: "photo.jpg".into(),
+        size: 1000,
+        mime: "image/jpeg".into(),
+        path: "/tmp/photo.jpg.part".into(),
+        bytes_done: 0,
+        hash: None,
+        state: TransferState::Active,
+        created_at: 1,
+        updated_at: 1,
+    };
+    s.save_transfer(&t).unwrap();
+    assert!(s.transfer_progress("t1", 400, 2).unwrap());
+    assert!(
+        s.set_transfer_state("t1", TransferState::Paused, None, 3)
+            .unwrap()
+    );
+    t.bytes_done = 400;
+    t.state = TransferState::Paused;
+    t.updated_at = 3;
+    assert_eq!(s.unfinished_transfers().unwrap(), [t.clone()]);
+    s.set_transfer_state("t1", TransferState::Done, Some("ab12"), 4)
+        .unwrap();
+    assert!(s.unfinished_transfers().unwrap().is_empty());
+    assert_eq!(
+        s.transfer("t1").unwrap().unwrap().hash.as_deref(),
+        Some("ab12")
+    );
+    assert!(!s.transfer_progress("nope", 1, 1).unwrap());
+}

@@ -1,0 +1,191 @@
+//! File transfers, both ways, with their progress: what the transfer code records so a
+//! broken transfer can resume after a restart.
+//!
+//! The transfer code owns the meaning of the states; this module only keeps them. A
+//! transfer is *unfinished* while it is `offered`, `active` or `paused`.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Direction, Store, StoreError};
+
+/// Where a transfer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferState {
+    /// Offered, not yet accepted or declined.
+    Offered,
+    /// Bytes are flowing.
+    Active,
+    /// Interrupted (link down, restart): resumes from `bytes_done`.
+    Paused,
+    /// Complete and the hash checked.
+    Done,
+    /// Failed for good (hash mismatch, file gone).
+    Failed,
+    /// The receiver said no.
+    Declined,
+    /// A user cancelled it.
+    Cancelled,
+}
+
+impl TransferState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferState::Offered => "offered",
+            TransferState::Active => "active",
+            TransferState::Paused => "paused",
+            TransferState::Done => "done",
+            TransferState::Failed => "failed",
+            TransferState::Declined => "declined",
+            TransferState::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> TransferState {
+        match s {
+            "offered" => TransferState::Offered,
+            "active" => TransferState::Active,
+            "paused" => TransferState::Paused,
+            "done" => TransferState::Done,
+            "declined" => TransferState::Declined,
+            "cancelled" => TransferState::Cancelled,
+            _ => TransferState::Failed,
+        }
+    }
+}
+
+/// One transfer as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The `transfer_id` of the offer.
+    pub id: String,
+    /// The other peer's id.
+    pub peer: String,
+    /// `In` = we receive.
+    pub dir: Direction,
+    /// File name as offered (never trusted as a path).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type.
+    pub mime: String,
+    /// The local file: the source (out) or the `.part`/final file (in).
+    pub path: String,
+    /// Bytes transferred and safely on disk.
+    pub bytes_done: u64,
+    /// Hex hash of the whole file, once known.
+    pub hash: Option<String>,
+    /// Where it is.
+    pub state: TransferState,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// Milliseconds since the Unix epoch.
+    pub updated_at: u64,
+}
+
+const COLUMNS: &str =
+    "id, peer, dir, name, size, mime, path, bytes_done, hash, state, created_at, updated_at";
+
+fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<Transfer> {
+    Ok(Transfer {
+        id: r.get(0)?,
+        peer: r.get(1)?,
+        dir: if r.get::<_, String>(2)? == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        name: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        mime: r.get(5)?,
+        path: r.get(6)?,
+        bytes_done: r.get::<_, i64>(7)? as u64,
+        hash: r.get(8)?,
+        state: TransferState::parse(&r.get::<_, String>(9)?),
+        created_at: r.get::<_, i64>(10)? as u64,
+        updated_at: r.get::<_, i64>(11)? as u64,
+    })
+}
+
+impl Store {
+    /// Records a new transfer (or replaces one with the same id).
+    pub fn save_transfer(&self, t: &Transfer) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO transfers ({COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.execute(params![
+                    t.id,
+                    t.peer,
+                    if t.dir == Direction::In { "in" } else { "out" },
+                    t.name,
+                    t.size as i64,
+                    t.mime,
+                    t.path,
+                    t.bytes_done as i64,
+                    t.hash,
+                    t.state.as_str(),
+                    t.created_at as i64,
+                    t.updated_at as i64
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records progress (`now` in Unix milliseconds). Returns whether the transfer exists.
+    pub fn transfer_progress(
+        &self,
+        id: &str,
+        bytes_done: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("UPDATE transfers SET bytes_done = ?2, updated_at = ?3 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, bytes_done as i64, now as i64]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Moves a transfer to `state`, recording the hash if given. Returns whether it exists.
+    pub fn set_transfer_state(
+        &self,
+        id: &str,
+        state: TransferState,
+        hash: Option<&str>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE transfers SET state = ?2, hash = coalesce(?3, hash), updated_at = ?4
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, state.as_str(), hash, now as i64]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// A transfer by id.
+    pub fn transfer(&self, id: &str) -> Result<Option<Transfer>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM transfers WHERE id = ?1");
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row([id], row_to_transfer).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Transfers still `offered`, `active` or `paused`, oldest first: to resume at start.
+    pub fn unfinished_transfers(&self) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transfers
+             WHERE state IN ('offered', 'active', 'paused') ORDER BY created_at"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_map([], row_to_transfer)?.collect())
+            .map_err(|e| self.err(e))
+    }
+}
