@@ -1,15 +1,17 @@
-//! Direct messages (outbox → link → ack → delivered) and Everyone shouts.
+//! Direct messages (store → outbox → link → ack → delivered) and Everyone shouts.
+//!
+//! The store is the outbox's durable half: a message is written before `sent` is
+//! reported and before it goes on a link, and leaves the in-memory outbox (the send
+//! window) only when its ack arrives. An incoming message is acknowledged only once it is
+//! stored, and the store recognises one that arrives again, across restarts too.
 
 use super::core::{Core, now_ms};
 use super::event::Event;
-use super::outbox::OutMsg;
-use super::seen::SeenSet;
+use super::outbox::{OutMsg, OutboxFull};
 use crate::net::LinkId;
 use crate::protocol::message::MAX_TEXT_LEN;
 use crate::protocol::{BeaconKind, LinkMsg, MAX_DATAGRAM};
-
-/// Message ids remembered per peer for dropping duplicates.
-const SEEN_PER_PEER: usize = 50_000;
+use crate::store::{Direction, EVERYONE, MsgState, NewMessage};
 
 fn new_msg_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -30,6 +32,9 @@ impl Core {
             Ok(p) => p.id.clone(),
             Err(e) => return self.emit(Event::error(format!("send: {e}"))),
         };
+        if self.outbox.is_full() {
+            return self.emit(Event::error(format!("send: {OutboxFull}")));
+        }
         let msg = OutMsg {
             msg_id: new_msg_id(),
             to: peer.clone(),
@@ -43,6 +48,21 @@ impl Core {
             sent_at: msg.sent_at,
             text: msg.text.clone(),
         };
+        let stored = self.store.insert_message(&NewMessage {
+            peer: &peer,
+            msg_id: &msg.msg_id,
+            dir: Direction::Out,
+            from: &self.me.id,
+            from_name: &self.me.name,
+            text: &msg.text,
+            sent_at: msg.sent_at,
+            state: MsgState::Pending,
+        });
+        if let Err(e) = stored {
+            return self.emit(Event::error(format!(
+                "send: the message was not sent: cannot save it: {e}"
+            )));
+        }
         if let Err(e) = self.outbox.push(msg) {
             return self.emit(Event::error(format!("send: {e}")));
         }
@@ -56,6 +76,7 @@ impl Core {
             self.maybe_dial(peer);
             return;
         };
+        let mut written = Vec::new();
         for m in self.outbox.take_unsent(peer, link) {
             let chat = LinkMsg::Chat {
                 msg_id: m.msg_id,
@@ -65,6 +86,16 @@ impl Core {
             if !self.send_on(link, &chat) {
                 break; // the link was dropped; the rest waits for the next one
             }
+            let LinkMsg::Chat { msg_id, .. } = chat else {
+                unreachable!()
+            };
+            written.push(msg_id);
+        }
+        if !written.is_empty()
+            && let Err(e) = self.store.mark_sent(peer, &written)
+        {
+            // Only the shown state lags: the messages are still unacknowledged and stored.
+            tracing::warn!(%peer, "cannot mark messages sent: {e}");
         }
     }
 
@@ -76,24 +107,39 @@ impl Core {
         sent_at: u64,
         text: String,
     ) {
-        // Always acknowledge, duplicates too: the sender is waiting for an ack.
+        let from_name = self
+            .peers
+            .get(peer)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let stored = self.store.insert_message(&NewMessage {
+            peer,
+            msg_id: &msg_id,
+            dir: Direction::In,
+            from: peer,
+            from_name: &from_name,
+            text: &text,
+            sent_at,
+            state: MsgState::Received,
+        });
+        let fresh = match stored {
+            Ok(row) => row.is_some(),
+            Err(e) => {
+                // No ack: the sender keeps the message and tries again later.
+                return self.emit(Event::error(format!(
+                    "a message from {from_name} ({peer}) could not be saved and was not \
+                     acknowledged; the sender will retry: {e}"
+                )));
+            }
+        };
+        // Acknowledge duplicates too: the sender is waiting for an ack.
         self.send_on(
             link,
             &LinkMsg::Ack {
                 msg_id: msg_id.clone(),
             },
         );
-        let fresh = self
-            .seen_chats
-            .entry(peer.to_owned())
-            .or_insert_with(|| SeenSet::new(SEEN_PER_PEER))
-            .insert(&msg_id);
         if fresh {
-            let from_name = self
-                .peers
-                .get(peer)
-                .map(|p| p.name.clone())
-                .unwrap_or_default();
             self.emit(Event::Message {
                 from: peer.to_owned(),
                 from_name,
@@ -106,6 +152,10 @@ impl Core {
 
     pub(super) fn on_ack(&mut self, peer: &str, msg_id: &str) {
         if let Some(m) = self.outbox.ack(peer, msg_id) {
+            if let Err(e) = self.store.mark_delivered(peer, msg_id) {
+                // After a restart it goes out again and the receiver drops the duplicate.
+                tracing::warn!(%peer, "cannot mark message {msg_id} delivered: {e}");
+            }
             self.emit(Event::Delivered {
                 msg_id: m.msg_id,
                 to: m.to,
@@ -151,10 +201,76 @@ impl Core {
         let BeaconKind::Shout { text, .. } = beacon.kind else {
             unreachable!()
         };
+        // Shouts are never resent, so the store is history only: written after the send.
+        let (me, my_name) = (self.me.id.clone(), self.me.name.clone());
+        self.store_shout(Direction::Out, &me, &my_name, &msg_id, &text, sent_at);
         self.emit(Event::ShoutSent {
             msg_id,
             text,
             sent_at,
         });
+    }
+}
+
+impl Core {
+    /// An Everyone message arrived: shown once, even if heard on several interfaces or
+    /// (stored) in an earlier run.
+    pub(super) fn on_shout(
+        &mut self,
+        from: String,
+        from_name: String,
+        msg_id: String,
+        text: String,
+        sent_at: u64,
+    ) {
+        if !self.seen_shouts.insert(&format!("{from}/{msg_id}")) {
+            return;
+        }
+        if self.store_shout(Direction::In, &from, &from_name, &msg_id, &text, sent_at) {
+            self.emit(Event::Shout {
+                from,
+                from_name,
+                msg_id,
+                text,
+                sent_at,
+            });
+        }
+    }
+
+    /// Writes a shout to the Everyone history. Returns `false` if it was already stored
+    /// (heard before). A write error is reported and counts as new: a shout is never
+    /// repeated, so showing it is better than losing it.
+    fn store_shout(
+        &mut self,
+        dir: Direction,
+        from: &str,
+        from_name: &str,
+        msg_id: &str,
+        text: &str,
+        sent_at: u64,
+    ) -> bool {
+        let stored = self.store.insert_message(&NewMessage {
+            peer: EVERYONE,
+            msg_id,
+            dir,
+            from,
+            from_name,
+            text,
+            sent_at,
+            state: if dir == Direction::Out {
+                MsgState::Sent
+            } else {
+                MsgState::Received
+            },
+        });
+        match stored {
+            Ok(row) => row.is_some(),
+            Err(e) => {
+                self.emit(Event::error(format!(
+                    "shout {msg_id} from {from_name} is not saved in history: {e}"
+                )));
+                true
+            }
+        }
     }
 }

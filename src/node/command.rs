@@ -4,6 +4,13 @@
 
 use serde::Deserialize;
 
+/// Most messages one `history` page or `search` answer carries.
+pub const MAX_PAGE: usize = 1000;
+
+fn default_limit() -> usize {
+    100
+}
+
 /// A request to the core.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -31,6 +38,30 @@ pub enum Command {
     },
     /// Report interfaces, sockets, links and counters. Answered by `net_status`.
     NetStatus,
+    /// Read one page of a conversation from history. `peer` is a peer reference as for
+    /// `send` (offline known peers too), or `everyone` for the Everyone room. Answered by
+    /// `history` with the `limit` newest messages, or the `limit` newest before row
+    /// `before` (to page back: pass the smallest `id` you have), or by `error`.
+    History {
+        /// Conversation: a peer, or `everyone`.
+        peer: String,
+        /// Most messages in the page (at most [`MAX_PAGE`]).
+        #[serde(default = "default_limit")]
+        limit: usize,
+        /// Only messages with a smaller row `id` than this.
+        #[serde(default)]
+        before: Option<i64>,
+    },
+    /// Full-text search over all history (direct and Everyone), Chinese and English.
+    /// Answered by `search_results`, newest first.
+    Search {
+        /// What the user typed: every word must match; the last Latin word of each is a
+        /// prefix.
+        query: String,
+        /// Most hits (at most [`MAX_PAGE`]).
+        #[serde(default = "default_limit")]
+        limit: usize,
+    },
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,
     /// Not a request: a front end's own input error (a bad command line), echoed back as

@@ -23,6 +23,7 @@ use crate::net::discovery::{self, Via};
 use crate::net::interfaces::{self, LOOPBACK_BROADCAST, NetInterface};
 use crate::net::link::{self, Acceptor};
 use crate::net::{LinkId, NetInput};
+use crate::store::{Fallback, Store};
 
 /// How often housekeeping runs at most (expiry, handshake timeouts, retries).
 const HOUSEKEEPING: Duration = Duration::from_millis(500);
@@ -59,7 +60,10 @@ pub(super) struct Core {
     pub(super) dials: HashMap<String, DialState>,
     pub(super) dial_threads: Vec<JoinHandle<()>>,
     pub(super) outbox: Outbox,
-    pub(super) seen_chats: HashMap<String, SeenSet>,
+    /// History and the durable copy of the outbox.
+    pub(super) store: Store,
+    /// Why the history file could not be used as it was; reported after `ready`.
+    pub(super) store_problem: Option<Fallback>,
     pub(super) seen_shouts: SeenSet,
     pub(super) shout_seq: u64,
     pub(super) counters: Counters,
@@ -105,6 +109,7 @@ impl Core {
         let acceptor = Acceptor::spawn(listener, input_tx.clone())?;
         let udp_listen_addr = sockets.listener.local_addr()?;
         let now = Instant::now();
+        let loaded = super::history::load(&config.data_dir, now);
         let mut core = Core {
             me,
             instance: uuid::Uuid::new_v4().simple().to_string(),
@@ -117,14 +122,15 @@ impl Core {
             interfaces: Vec::new(),
             targets: Vec::new(),
             link_addr,
-            peers: PeerTable::new(),
+            peers: loaded.peers,
             links: HashMap::new(),
             next_link: 1,
             active: HashMap::new(),
             dials: HashMap::new(),
             dial_threads: Vec::new(),
-            outbox: Outbox::new(),
-            seen_chats: HashMap::new(),
+            outbox: loaded.outbox,
+            store: loaded.store,
+            store_problem: loaded.problem,
             seen_shouts: SeenSet::new(10_000),
             shout_seq: 0,
             counters: Counters::default(),
@@ -161,12 +167,14 @@ impl Core {
             discovery_port: self.config.discovery_port,
             data_dir: self.config.data_dir.display().to_string(),
         });
+        self.report_store_problem();
         self.announce(crate::protocol::BeaconKind::Hello);
     }
 
     /// Says bye, closes every link and joins every thread.
     pub(super) fn stop(&mut self) {
         self.announce(crate::protocol::BeaconKind::Bye);
+        self.save_online_peers();
         self.links.clear();
         self.active.clear();
         self.acceptor.take();
@@ -211,6 +219,7 @@ impl Core {
         }
         for id in self.peers.expire(now) {
             tracing::info!(peer = %id, "peer timed out");
+            self.save_peer(&id);
             self.emit(Event::PeerLeft {
                 id,
                 reason: super::LeftReason::Timeout,
@@ -267,6 +276,12 @@ impl Core {
                 let status = self.net_status();
                 self.emit(Event::NetStatus(status));
             }
+            Command::History {
+                peer,
+                limit,
+                before,
+            } => self.answer_history(&peer, before, limit),
+            Command::Search { query, limit } => self.answer_search(query, limit),
             Command::Error(message) => self.emit(Event::Error { message }),
             Command::Quit => {}
         }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::peers::PeerInfo;
 use super::status::NetStatus;
+use crate::store::StoredMessage;
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,6 +111,20 @@ pub enum Event {
     },
     /// Answer to `net_status`.
     NetStatus(NetStatus),
+    /// Answer to `history`: one page of a conversation, oldest first.
+    History {
+        /// The conversation: the peer's id (the reference resolved), or `everyone`.
+        peer: String,
+        /// The messages; empty when there is nothing (more).
+        messages: Vec<StoredMessage>,
+    },
+    /// Answer to `search`: matching messages from every conversation, newest first.
+    SearchResults {
+        /// The query as asked.
+        query: String,
+        /// The matches; each names its conversation in `peer`.
+        hits: Vec<StoredMessage>,
+    },
     /// A command could not be carried out, or input was refused. The node keeps running.
     Error {
         /// What went wrong, in words.

@@ -1,4 +1,4 @@
-//! The engine: one thread owns all state (peers, links, outbox) and reacts to
+//! The engine: one thread owns all state (peers, links, outbox, store) and reacts to
 //! [`Command`]s from a front end, [`NetInput`]s from the I/O threads, and a timer.
 //!
 //! There are no locks around state: I/O threads only parse and forward. Front ends get
@@ -9,11 +9,13 @@
 //! - `presence`: beacons in and out.
 //! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
+//! - `history`: the store at start (known peers, the outbox), `history` and `search`.
 
 mod chat;
 pub mod command;
 mod core;
 pub mod event;
+mod history;
 mod links;
 pub mod outbox;
 pub mod peers;

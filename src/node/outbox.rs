@@ -1,4 +1,6 @@
-//! Messages written but not yet acknowledged, per peer, in send order.
+//! Messages written but not yet acknowledged, per peer, in send order: the in-memory
+//! half of the outbox. The durable half is the store (`messages` in state `pending` or
+//! `sent`), which the core writes first and reloads from at start.
 //!
 //! A message leaves the outbox only when its `ack` arrives. At most [`WINDOW`] messages per
 //! peer are on the wire at once, so a long backlog never overflows a link's writer queue;
@@ -111,6 +113,11 @@ impl Outbox {
     /// Messages waiting in all.
     pub fn len(&self) -> usize {
         self.total
+    }
+
+    /// Whether no more messages fit.
+    pub fn is_full(&self) -> bool {
+        self.total >= MAX_OUTBOX
     }
 
     /// Whether nothing waits.

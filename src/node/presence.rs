@@ -140,6 +140,7 @@ impl Core {
                     _ => "peer changed",
                 };
                 tracing::info!(peer = %peer.id, name = %peer.name, addr = %from, "{what}");
+                self.save_peer(&peer.id);
                 if let Observed::Changed { restarted: true } = observed {
                     self.peer_restarted(&beacon.id, &beacon.instance);
                 }
@@ -159,15 +160,7 @@ impl Core {
                 text,
                 sent_at,
                 ..
-            } if self.seen_shouts.insert(&format!("{}/{msg_id}", beacon.id)) => {
-                self.emit(Event::Shout {
-                    from: beacon.id,
-                    from_name: beacon.name,
-                    msg_id,
-                    text,
-                    sent_at,
-                });
-            }
+            } => self.on_shout(beacon.id, beacon.name, msg_id, text, sent_at),
             _ => {}
         }
     }
@@ -186,6 +179,7 @@ impl Core {
     fn on_bye(&mut self, id: &str) {
         if self.peers.set_offline(id) {
             tracing::info!(peer = %id, "peer said bye");
+            self.save_peer(id);
             self.close_peer_links(id, "peer said bye");
             self.emit(Event::PeerLeft {
                 id: id.to_owned(),

@@ -171,12 +171,14 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// Our unacknowledged direct messages (`pending` or `sent`), oldest first, at most
-    /// `limit`: the outbox to reload at start.
+    /// Our unacknowledged direct messages (`pending` or `sent`; shouts are never
+    /// acknowledged and are not among them), oldest first, at most `limit`: the outbox to
+    /// reload at start.
     pub fn unacked(&self, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM messages
-             WHERE state IN ('pending', 'sent') ORDER BY id LIMIT ?1"
+             WHERE state IN ('pending', 'sent') AND peer <> 'everyone'
+             ORDER BY id LIMIT ?1"
         );
         self.query_messages(&sql, params![limit as i64])
     }

@@ -33,7 +33,8 @@ CREATE TABLE messages (
     UNIQUE (peer, author, msg_id)
 );
 CREATE INDEX messages_by_peer ON messages (peer, id);
-CREATE INDEX messages_unacked ON messages (id) WHERE state IN ('pending', 'sent');
+CREATE INDEX messages_unacked ON messages (id)
+    WHERE state IN ('pending', 'sent') AND peer <> 'everyone';
 
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     text, content = '', contentless_delete = 1

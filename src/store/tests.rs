@@ -79,6 +79,11 @@ fn outbox_states() {
     for id in ["a", "b", "c"] {
         s.insert_message(&out("p", id, id)).unwrap();
     }
+    let shout = NewMessage {
+        state: MsgState::Sent,
+        ..out(EVERYONE, "s", "shout")
+    };
+    s.insert_message(&shout).unwrap();
     s.mark_sent("p", &["a".into(), "b".into()]).unwrap();
     assert!(s.mark_delivered("p", "a").unwrap());
     assert!(!s.mark_delivered("p", "a").unwrap(), "a second ack");

@@ -1,0 +1,212 @@
+//! The core's side of the store: opening it at start (reloading known peers and the
+//! unacknowledged outbox), remembering peers as they come and go, and answering
+//! `history` and `search`.
+//!
+//! Direct messages are written in `chat`, where they are sent and received; this file
+//! holds what the store means to the rest of the core.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::command::MAX_PAGE;
+use super::core::{Core, now_ms};
+use super::event::Event;
+use super::outbox::{MAX_OUTBOX, OutMsg, Outbox};
+use super::peers::{MAX_PEERS, PeerInfo, PeerTable};
+use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
+
+/// What was loaded from the data directory at start.
+pub(super) struct Loaded {
+    pub(super) store: Store,
+    /// Why the file on disk could not be used as it was, to tell the user after `ready`.
+    pub(super) problem: Option<Fallback>,
+    pub(super) peers: PeerTable,
+    pub(super) outbox: Outbox,
+}
+
+/// Opens `history.db` in `data_dir` (or a fallback) and reloads known peers (offline,
+/// with their last-seen time) and the messages still waiting for an ack.
+pub(super) fn load(data_dir: &Path, now: Instant) -> Loaded {
+    let path = data_dir.join(HISTORY_FILE);
+    let (store, problem) = Store::open_or_fallback(&path, now_ms() / 1000);
+    if let Some(p) = &problem {
+        tracing::error!("{p}");
+    }
+    let mut peers = PeerTable::new();
+    match store.known_peers(MAX_PEERS) {
+        Ok(known) => known
+            .into_iter()
+            .for_each(|p| peers.remember(peer_info(p), now)),
+        Err(e) => tracing::error!("cannot load known peers: {e}"),
+    }
+    let mut outbox = Outbox::new();
+    match store.unacked(MAX_OUTBOX) {
+        Ok(waiting) => {
+            if !waiting.is_empty() {
+                tracing::info!("{} unacknowledged messages to send", waiting.len());
+            }
+            for m in waiting {
+                let msg = OutMsg {
+                    msg_id: m.msg_id,
+                    to: m.peer,
+                    sent_at: m.sent_at,
+                    text: m.text,
+                    sent_on: None,
+                };
+                if outbox.push(msg).is_err() {
+                    break;
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot load the outbox: {e}"),
+    }
+    Loaded {
+        store,
+        problem,
+        peers,
+        outbox,
+    }
+}
+
+fn peer_info(p: KnownPeer) -> PeerInfo {
+    PeerInfo {
+        id: p.id,
+        name: p.name,
+        host: p.host,
+        addr: p.addr,
+        port: p.port,
+        online: false,
+        status: "offline".to_owned(),
+        last_seen: p.last_seen,
+    }
+}
+
+impl Core {
+    /// Tells the user (after `ready`) if the history file could not be used as it was.
+    pub(super) fn report_store_problem(&mut self) {
+        if let Some(problem) = self.store_problem.take() {
+            self.emit(Event::error(format!("history: {problem}")));
+        }
+    }
+
+    /// Remembers a peer as it is in the peer table now (name, address, last seen).
+    pub(super) fn save_peer(&self, id: &str) {
+        let Some(p) = self.peers.get(id) else {
+            return;
+        };
+        let known = KnownPeer {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            host: p.host.clone(),
+            addr: p.addr,
+            port: p.port,
+            last_seen: p.last_seen,
+        };
+        if let Err(e) = self.store.save_peer(&known) {
+            tracing::warn!(peer = %id, "cannot remember peer: {e}");
+        }
+    }
+
+    /// Remembers every online peer's last-seen time (at shutdown).
+    pub(super) fn save_online_peers(&self) {
+        for p in self.peers.list().into_iter().filter(|p| p.online) {
+            self.save_peer(&p.id);
+        }
+    }
+
+    /// Answers `history`.
+    pub(super) fn answer_history(&mut self, peer: &str, before: Option<i64>, limit: usize) {
+        let chat = if peer == EVERYONE {
+            EVERYONE.to_owned()
+        } else {
+            match self.peers.resolve(peer) {
+                Ok(p) => p.id.clone(),
+                Err(e) => return self.emit(Event::error(format!("history: {e}"))),
+            }
+        };
+        match self.store.history(&chat, before, limit.min(MAX_PAGE)) {
+            Ok(messages) => self.emit(Event::History {
+                peer: chat,
+                messages,
+            }),
+            Err(e) => self.emit(Event::error(format!("history: {e}"))),
+        }
+    }
+
+    /// Answers `search`.
+    pub(super) fn answer_search(&mut self, query: String, limit: usize) {
+        match self.store.search(&query, limit.min(MAX_PAGE)) {
+            Ok(hits) => self.emit(Event::SearchResults { query, hits }),
+            Err(e) => self.emit(Event::error(format!("search: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::headless::{event_line, parse_command};
+    use crate::node::Command;
+    use crate::store::{Direction, MsgState, StoredMessage};
+
+    #[test]
+    fn history_and_search_commands_parse() {
+        assert_eq!(
+            parse_command(r#"{"cmd":"history","peer":"everyone","limit":20}"#).unwrap(),
+            Command::History {
+                peer: "everyone".into(),
+                limit: 20,
+                before: None
+            }
+        );
+        assert_eq!(
+            parse_command(r#"{"cmd":"history","peer":"张三","limit":5,"before":42}"#).unwrap(),
+            Command::History {
+                peer: "张三".into(),
+                limit: 5,
+                before: Some(42)
+            }
+        );
+        assert_eq!(
+            parse_command(r#"{"cmd":"search","query":"开会"}"#).unwrap(),
+            Command::Search {
+                query: "开会".into(),
+                limit: 100
+            }
+        );
+    }
+
+    #[test]
+    fn history_and_search_event_shapes() {
+        let m = StoredMessage {
+            id: 7,
+            peer: "p".into(),
+            msg_id: "m".into(),
+            dir: Direction::Out,
+            from: "me".into(),
+            from_name: "Me".into(),
+            text: "你好".into(),
+            sent_at: 5,
+            state: MsgState::Pending,
+        };
+        let message = json!({"id":7,"peer":"p","msg_id":"m","dir":"out","from":"me",
+            "from_name":"Me","text":"你好","sent_at":5,"state":"pending"});
+        let v = |e: &Event| serde_json::from_str::<serde_json::Value>(&event_line(e)).unwrap();
+        assert_eq!(
+            v(&Event::History {
+                peer: "p".into(),
+                messages: vec![m.clone()]
+            }),
+            json!({"event":"history","peer":"p","messages":[message.clone()]})
+        );
+        assert_eq!(
+            v(&Event::SearchResults {
+                query: "你".into(),
+                hits: vec![m]
+            }),
+            json!({"event":"search_results","query":"你","hits":[message]})
+        );
+    }
+}
