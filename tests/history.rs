@@ -4,147 +4,86 @@
 //! node is dropping its handle (it says bye and closes its store) and spawning a new one
 //! on the same directory.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod common;
 
-use crossbeam_channel::Receiver;
-use lanchat::config::Config;
-use lanchat::node::{self, Command, Event, NodeHandle};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+use common::{DEADLINE, TempDir, TestNode, free_udp_port};
+use lanchat::node::{Command, Event};
 use lanchat::protocol::{LinkMsg, PROTOCOL_VERSION};
 use lanchat::store::{MsgState, StoredMessage};
 
-const WAIT: Duration = Duration::from_secs(15);
+fn start(dir: &Path, port: u16, name: &str) -> TestNode {
+    TestNode::start(name, dir, port)
+}
 
-/// A directory of its own, removed on drop.
-struct TmpDir(PathBuf);
+fn left(node: &mut TestNode, id: &str) {
+    node.wait(
+        &format!("peer_left {id}"),
+        |e| matches!(e, Event::PeerLeft { id: left, .. } if left == id),
+    );
+}
 
-impl TmpDir {
-    fn new(tag: &str) -> TmpDir {
-        let dir = std::env::temp_dir().join(format!("lanchat-{tag}-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TmpDir(dir)
+/// Sends a direct message; returns its id once `sent` says it is stored.
+fn send(node: &mut TestNode, to: &str, text: &str) -> String {
+    node.chat(to, text);
+    match node.wait("sent or error", |e| {
+        matches!(e, Event::Sent { .. } | Event::Error { .. })
+    }) {
+        Event::Sent { msg_id, .. } => msg_id,
+        other => panic!("send failed: {other:?}"),
     }
 }
 
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+fn delivered(node: &mut TestNode) -> String {
+    match node.wait("delivered", |e| matches!(e, Event::Delivered { .. })) {
+        Event::Delivered { msg_id, .. } => msg_id,
+        _ => unreachable!(),
     }
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running node and what its `ready` said.
-struct Node {
-    handle: NodeHandle,
-    id: String,
-    port: u16,
-}
-
-fn start(dir: &Path, discovery_port: u16, name: &str) -> Node {
-    let config = Config {
-        name: Some(name.to_owned()),
-        interval: Duration::from_millis(200),
-        ..Config::loopback(dir, discovery_port)
-    };
-    let handle = node::spawn(config, node::no_waker()).expect("node starts");
-    let (id, port) = wait_for(&handle.events, "ready", |e| match e {
-        Event::Ready { id, port, .. } => Some((id.clone(), *port)),
-        _ => None,
-    });
-    Node { handle, id, port }
-}
-
-/// Reads events until `pick` returns something; panics with `what` after [`WAIT`].
-fn wait_for<T>(
-    events: &Receiver<Event>,
-    what: &str,
-    mut pick: impl FnMut(&Event) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("expected {what}"));
-        if let Some(t) = pick(&event) {
-            return t;
-        }
+fn received(node: &mut TestNode) -> (String, String) {
+    match node.wait("message", |e| matches!(e, Event::Message { .. })) {
+        Event::Message { msg_id, text, .. } => (msg_id, text),
+        _ => unreachable!(),
     }
 }
 
-fn joined(events: &Receiver<Event>, id: &str) {
-    wait_for(events, &format!("{id} to join"), |e| match e {
-        Event::PeerJoined { peer } if peer.id == id => Some(()),
-        _ => None,
+fn history(node: &mut TestNode, peer: &str) -> Vec<StoredMessage> {
+    node.send(Command::History {
+        peer: peer.to_owned(),
+        limit: 100,
+        before: None,
     });
-}
-
-fn left(events: &Receiver<Event>, id: &str) {
-    wait_for(events, &format!("{id} to leave"), |e| match e {
-        Event::PeerLeft { id: left, .. } if left == id => Some(()),
-        _ => None,
-    });
-}
-
-fn send(node: &Node, to: &str, text: &str) -> String {
-    node.handle
-        .commands
-        .send(Command::Send {
-            to: to.to_owned(),
-            text: text.to_owned(),
-        })
-        .unwrap();
-    wait_for(&node.handle.events, "sent", |e| match e {
-        Event::Sent { msg_id, .. } => Some(msg_id.clone()),
-        Event::Error { message } => panic!("send failed: {message}"),
-        _ => None,
-    })
-}
-
-fn history(node: &Node, peer: &str) -> Vec<StoredMessage> {
-    node.handle
-        .commands
-        .send(Command::History {
-            peer: peer.to_owned(),
-            limit: 100,
-            before: None,
-        })
-        .unwrap();
-    wait_for(&node.handle.events, "history", |e| match e {
-        Event::History { messages, .. } => Some(messages.clone()),
-        Event::Error { message } => panic!("history failed: {message}"),
-        _ => None,
-    })
+    match node.wait("history or error", |e| {
+        matches!(e, Event::History { .. } | Event::Error { .. })
+    }) {
+        Event::History { messages, .. } => messages,
+        other => panic!("history failed: {other:?}"),
+    }
 }
 
 /// Two nodes that have met; the second one is then stopped.
-fn pair_then_stop_b(port: u16, da: &Path, db: &Path) -> (Node, String) {
-    let a = start(da, port, "alice");
+fn pair_then_stop_b(port: u16, da: &Path, db: &Path) -> (TestNode, String) {
+    let mut a = start(da, port, "alice");
     let b = start(db, port, "bob");
-    joined(&a.handle.events, &b.id);
+    a.wait_joined(&b.id);
     let b_id = b.id.clone();
     drop(b);
-    left(&a.handle.events, &b_id);
+    left(&mut a, &b_id);
     (a, b_id)
 }
 
 #[test]
 fn a_message_to_an_offline_known_peer_is_delivered_when_it_is_back() {
-    let (da, db) = (TmpDir::new("a"), TmpDir::new("b"));
+    let (da, db) = (TempDir::new("a"), TempDir::new("b"));
     let port = free_udp_port();
-    let (a, b_id) = pair_then_stop_b(port, &da.0, &db.0);
+    let (mut a, b_id) = pair_then_stop_b(port, &da.0, &db.0);
 
-    let msg_id = send(&a, &b_id, "are you there?");
-    let shown = history(&a, &b_id);
+    let msg_id = send(&mut a, &b_id, "are you there?");
+    let shown = history(&mut a, &b_id);
     assert_eq!(shown.len(), 1);
     assert_eq!(
         shown[0].state,
@@ -152,53 +91,43 @@ fn a_message_to_an_offline_known_peer_is_delivered_when_it_is_back() {
         "nobody to send it to yet"
     );
 
-    let b = start(&db.0, port, "bob");
-    let got = wait_for(&b.handle.events, "the message", |e| match e {
-        Event::Message { msg_id, text, .. } => Some((msg_id.clone(), text.clone())),
-        _ => None,
-    });
-    assert_eq!(got, (msg_id.clone(), "are you there?".to_owned()));
-    wait_for(&a.handle.events, "delivered", |e| match e {
-        Event::Delivered { msg_id: m, .. } if *m == msg_id => Some(()),
-        _ => None,
-    });
-    assert_eq!(history(&a, &b_id)[0].state, MsgState::Delivered);
-    let theirs = history(&b, &a.id);
+    let mut b = start(&db.0, port, "bob");
+    assert_eq!(
+        received(&mut b),
+        (msg_id.clone(), "are you there?".to_owned())
+    );
+    assert_eq!(delivered(&mut a), msg_id);
+    assert_eq!(history(&mut a, &b_id)[0].state, MsgState::Delivered);
+    let theirs = history(&mut b, &a.id);
     assert_eq!((theirs.len(), theirs[0].state), (1, MsgState::Received));
 }
 
 #[test]
 fn pending_messages_survive_a_sender_restart_and_are_delivered_once() {
-    let (da, db) = (TmpDir::new("a"), TmpDir::new("b"));
+    let (da, db) = (TempDir::new("a"), TempDir::new("b"));
     let port = free_udp_port();
-    let (a, b_id) = pair_then_stop_b(port, &da.0, &db.0);
-    let sent: Vec<String> = (0..3).map(|i| send(&a, &b_id, &format!("m{i}"))).collect();
+    let (mut a, b_id) = pair_then_stop_b(port, &da.0, &db.0);
+    let sent: Vec<String> = (0..3)
+        .map(|i| send(&mut a, &b_id, &format!("m{i}")))
+        .collect();
     drop(a);
 
     // Both restarted: the sender knows the peer only from its store.
-    let a = start(&da.0, port, "alice");
-    a.handle.commands.send(Command::Peers).unwrap();
-    let peers = wait_for(&a.handle.events, "peers", |e| match e {
-        Event::Peers { peers } => Some(peers.clone()),
-        _ => None,
-    });
+    let mut a = start(&da.0, port, "alice");
+    a.send(Command::Peers);
+    let Event::Peers { peers } = a.wait("peers", |e| matches!(e, Event::Peers { .. })) else {
+        unreachable!()
+    };
     let known = peers.iter().find(|p| p.id == b_id).expect("bob remembered");
     assert!(!known.online && known.last_seen > 0, "{known:?}");
 
-    let b = start(&db.0, port, "bob");
-    let mut delivered = Vec::new();
-    while delivered.len() < sent.len() {
-        delivered.push(wait_for(&a.handle.events, "delivered", |e| match e {
-            Event::Delivered { msg_id, .. } => Some(msg_id.clone()),
-            _ => None,
-        }));
-    }
-    assert_eq!(delivered, sent, "each once, in order");
-    // Every message was shown before its ack left, so all are in the channel now.
+    let mut b = start(&db.0, port, "bob");
+    let acked: Vec<String> = sent.iter().map(|_| delivered(&mut a)).collect();
+    assert_eq!(acked, sent, "each once, in order");
+    // Every message was shown before its ack left, so all are in the log now.
     let shown: Vec<String> = b
-        .handle
-        .events
-        .try_iter()
+        .drain()
+        .into_iter()
         .filter_map(|e| match e {
             Event::Message { msg_id, .. } => Some(msg_id),
             _ => None,
@@ -217,7 +146,7 @@ impl FakePeer {
 
     fn connect(port: u16) -> FakePeer {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
         let mut peer = FakePeer { stream };
         peer.send(&LinkMsg::Hello {
             id: Self::ID.into(),
@@ -260,28 +189,21 @@ impl FakePeer {
 
 #[test]
 fn a_restarted_receiver_drops_a_message_it_already_has() {
-    let db = TmpDir::new("b");
+    let db = TempDir::new("b");
     let port = free_udp_port();
-    let b = start(&db.0, port, "bob");
+    let mut b = start(&db.0, port, "bob");
     let mut fake = FakePeer::connect(b.port);
     fake.chat("x");
-    wait_for(&b.handle.events, "x shown", |e| match e {
-        Event::Message { msg_id, .. } if msg_id == "x" => Some(()),
-        _ => None,
-    });
+    assert_eq!(received(&mut b).0, "x");
     drop(fake);
     drop(b);
 
-    let b = start(&db.0, port, "bob");
+    let mut b = start(&db.0, port, "bob");
     let mut fake = FakePeer::connect(b.port);
     fake.chat("x"); // the ack was lost, say: the sender tries again
     fake.chat("y");
-    let first = wait_for(&b.handle.events, "a message", |e| match e {
-        Event::Message { msg_id, .. } => Some(msg_id.clone()),
-        _ => None,
-    });
-    assert_eq!(first, "y", "x was a duplicate");
-    let ids: Vec<String> = history(&b, FakePeer::ID)
+    assert_eq!(received(&mut b).0, "y", "x was a duplicate");
+    let ids: Vec<String> = history(&mut b, FakePeer::ID)
         .into_iter()
         .map(|m| m.msg_id)
         .collect();
@@ -290,40 +212,67 @@ fn a_restarted_receiver_drops_a_message_it_already_has() {
 
 #[test]
 fn shouts_are_kept_and_found() {
-    let (da, db) = (TmpDir::new("a"), TmpDir::new("b"));
+    let (da, db) = (TempDir::new("a"), TempDir::new("b"));
     let port = free_udp_port();
-    let a = start(&da.0, port, "alice");
-    let b = start(&db.0, port, "bob");
-    joined(&a.handle.events, &b.id);
-    a.handle
-        .commands
-        .send(Command::Shout {
-            text: "明天开会 tomorrow".into(),
-        })
-        .unwrap();
-    wait_for(&b.handle.events, "the shout", |e| match e {
-        Event::Shout { .. } => Some(()),
-        _ => None,
+    let mut a = start(&da.0, port, "alice");
+    let mut b = start(&db.0, port, "bob");
+    a.wait_joined(&b.id);
+    b.wait_joined(&a.id);
+    a.send(Command::Shout {
+        text: "明天开会 tomorrow".into(),
     });
-    let kept = history(&b, "everyone");
+    b.wait("the shout", |e| matches!(e, Event::Shout { .. }));
+    let kept = history(&mut b, "everyone");
     assert_eq!(kept.len(), 1);
     assert_eq!(
         (kept[0].peer.as_str(), kept[0].from.as_str()),
         ("everyone", a.id.as_str())
     );
     for query in ["开会", "tomorrow"] {
-        b.handle
-            .commands
-            .send(Command::Search {
-                query: query.into(),
-                limit: 10,
-            })
-            .unwrap();
-        let hits = wait_for(&b.handle.events, "search results", |e| match e {
-            Event::SearchResults { hits, .. } => Some(hits.clone()),
-            _ => None,
+        b.send(Command::Search {
+            query: query.into(),
+            limit: 10,
         });
+        let Event::SearchResults { hits, .. } = b.wait("search results", |e| {
+            matches!(e, Event::SearchResults { .. })
+        }) else {
+            unreachable!()
+        };
         assert_eq!(hits, kept, "{query}");
     }
-    assert_eq!(history(&a, "everyone").len(), 1, "our own shouts too");
+    assert_eq!(history(&mut a, "everyone").len(), 1, "our own shouts too");
+}
+
+#[test]
+fn a_corrupt_history_is_moved_aside_and_the_node_still_starts() {
+    let (da, db) = (TempDir::new("a"), TempDir::new("b"));
+    let port = free_udp_port();
+    let garbage = b"not an SQLite file; ".repeat(500);
+    std::fs::write(da.join("history.db"), &garbage).unwrap();
+    let mut a = start(&da.0, port, "alice");
+    let Event::Error { message } = a.wait(
+        "an error about history",
+        |e| matches!(e, Event::Error { message } if message.starts_with("history:")),
+    ) else {
+        unreachable!()
+    };
+    assert!(message.contains("corrupt"), "{message}");
+    let moved: Vec<_> = std::fs::read_dir(&da.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("history.db.corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        message.contains(&moved[0]),
+        "the message says where: {message}"
+    );
+    assert_eq!(std::fs::read(da.join(&moved[0])).unwrap(), garbage);
+
+    // And the new history works.
+    let b = start(&db.0, port, "bob");
+    a.wait_joined(&b.id);
+    let msg_id = send(&mut a, &b.id, "still here");
+    assert_eq!(delivered(&mut a), msg_id);
+    assert_eq!(history(&mut a, &b.id).len(), 1);
 }

@@ -267,3 +267,25 @@ fn peers_and_transfers_round_trip() {
     );
     assert!(!s.transfer_progress("nope", 1, 1).unwrap());
 }
+
+#[test]
+fn a_locked_file_is_reported_and_left_alone() {
+    let dir = TmpDir::new();
+    let mut other = rusqlite::Connection::open(dir.db()).unwrap();
+    other
+        .execute_batch("CREATE TABLE theirs (x); INSERT INTO theirs VALUES (1);")
+        .unwrap();
+    let tx = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+        .unwrap();
+    let err = Store::open(&dir.db()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("locked by another program"));
+    let (_store, fallback) = Store::open_or_fallback(&dir.db(), 0);
+    assert!(matches!(fallback, Some(Fallback::InMemory { .. })));
+    tx.rollback().unwrap();
+    let n: i64 = other
+        .query_row("SELECT count(*) FROM theirs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1, "untouched");
+}
