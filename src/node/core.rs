@@ -109,7 +109,7 @@ impl Core {
         let acceptor = Acceptor::spawn(listener, input_tx.clone())?;
         let udp_listen_addr = sockets.listener.local_addr()?;
         let now = Instant::now();
-        let loaded = super::history::load(&config.data_dir, now);
+        let loaded = super::history::load(&config.data_dir, now, now_ms());
         let mut core = Core {
             me,
             instance: uuid::Uuid::new_v4().simple().to_string(),

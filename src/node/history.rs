@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::command::MAX_PAGE;
-use super::core::{Core, now_ms};
+use super::core::Core;
 use super::event::Event;
 use super::outbox::{MAX_OUTBOX, OutMsg, Outbox};
 use super::peers::{MAX_PEERS, PeerInfo, PeerTable};
@@ -25,10 +25,11 @@ pub(super) struct Loaded {
 }
 
 /// Opens `history.db` in `data_dir` (or a fallback) and reloads known peers (offline,
-/// with their last-seen time) and the messages still waiting for an ack.
-pub(super) fn load(data_dir: &Path, now: Instant) -> Loaded {
+/// with their last-seen time) and the messages still waiting for an ack. `now` is the
+/// peer table's clock; `wall_ms` (Unix milliseconds) names a corrupt file moved aside.
+pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
     let path = data_dir.join(HISTORY_FILE);
-    let (store, problem) = Store::open_or_fallback(&path, now_ms() / 1000);
+    let (store, problem) = Store::open_or_fallback(&path, wall_ms / 1000);
     if let Some(p) = &problem {
         tracing::error!("{p}");
     }

@@ -294,6 +294,7 @@ impl Core {
                 Observed::Refused => return self.close_link(id, "peer table full"),
                 _ => {
                     let info = self.peers.get(&peer).cloned().expect("just observed");
+                    self.save_peer(&peer);
                     self.emit(Event::PeerJoined { peer: info });
                 }
             }
