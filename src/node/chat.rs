@@ -79,17 +79,14 @@ impl Core {
         let mut written = Vec::new();
         for m in self.outbox.take_unsent(peer, link) {
             let chat = LinkMsg::Chat {
-                msg_id: m.msg_id,
+                msg_id: m.msg_id.clone(),
                 sent_at: m.sent_at,
                 text: m.text,
             };
             if !self.send_on(link, &chat) {
                 break; // the link was dropped; the rest waits for the next one
             }
-            let LinkMsg::Chat { msg_id, .. } = chat else {
-                unreachable!()
-            };
-            written.push(msg_id);
+            written.push(m.msg_id);
         }
         if !written.is_empty()
             && let Err(e) = self.store.mark_sent(peer, &written)
@@ -210,9 +207,7 @@ impl Core {
             sent_at,
         });
     }
-}
 
-impl Core {
     /// An Everyone message arrived: shown once, even if heard on several interfaces or
     /// (stored) in an earlier run.
     pub(super) fn on_shout(

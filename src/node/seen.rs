@@ -1,4 +1,5 @@
-//! A bounded set of recently seen ids, for dropping duplicate messages and shouts.
+//! A bounded set of recently seen ids: drops a shout heard twice (on several interfaces).
+//! Direct messages are recognised by the store instead, across restarts too.
 
 use std::collections::{HashSet, VecDeque};
 
