@@ -153,6 +153,42 @@ mod tests {
     use crate::store::{Direction, MsgState, StoredMessage};
 
     #[test]
+    fn a_message_that_cannot_be_stored_is_not_sent() {
+        let dir = std::env::temp_dir().join(format!("lanchat-full-{}", uuid::Uuid::new_v4()));
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .unwrap()
+            .port();
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let (input_tx, _inputs) = crossbeam_channel::bounded(16);
+        let config = crate::config::Config::loopback(&dir, port);
+        let mut core = Core::start(config, events_tx, crate::node::no_waker(), input_tx).unwrap();
+        let peer = "0123456789abcdef0123456789abcdef";
+        core.peers.remember(
+            peer_info(KnownPeer {
+                id: peer.into(),
+                name: "bob".into(),
+                host: String::new(),
+                addr: std::net::Ipv4Addr::LOCALHOST,
+                port: 1,
+                last_seen: 0,
+            }),
+            Instant::now(),
+        );
+        core.store.set_max_pages(1); // no room to grow: the disk is full
+        core.send_chat(peer, "x".repeat(10_000));
+        let said: Vec<Event> = events.try_iter().collect();
+        assert!(
+            matches!(&said[..], [Event::Error { message }]
+                if message.starts_with("send: the message was not sent") && message.contains("full")),
+            "{said:?}"
+        );
+        assert!(core.outbox.is_empty(), "nothing queued");
+        drop(core);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn history_and_search_commands_parse() {
         assert_eq!(
             parse_command(r#"{"cmd":"history","peer":"everyone","limit":20}"#).unwrap(),
