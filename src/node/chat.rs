@@ -129,22 +129,19 @@ impl Core {
                 )));
             }
         };
-        // Acknowledge duplicates too: the sender is waiting for an ack.
-        self.send_on(
-            link,
-            &LinkMsg::Ack {
-                msg_id: msg_id.clone(),
-            },
-        );
+        // Shown before the ack leaves, so by the time the sender hears "delivered" the
+        // front end has the message.
         if fresh {
             self.emit(Event::Message {
                 from: peer.to_owned(),
                 from_name,
-                msg_id,
+                msg_id: msg_id.clone(),
                 text,
                 sent_at,
             });
         }
+        // Acknowledge duplicates too: the sender is waiting for an ack.
+        self.send_on(link, &LinkMsg::Ack { msg_id });
     }
 
     pub(super) fn on_ack(&mut self, peer: &str, msg_id: &str) {
