@@ -2,6 +2,8 @@
 //! (`{"cmd":"send",...}`); the window builds them directly. Each variant is part of the
 //! documented contract in `docs/HEADLESS.md`.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 /// A request to the core.
@@ -31,6 +33,33 @@ pub enum Command {
     },
     /// Report interfaces, sockets, links and counters. Answered by `net_status`.
     NetStatus,
+    /// Offer a file to a peer (`to` as for `send`). Answered by `offer_sent`, then
+    /// `transfer_started`, `transfer_progress`, and `transfer_done` or `transfer_failed`;
+    /// or `error`. Sending the same unchanged file to the same peer again resumes it.
+    SendFile {
+        /// Recipient.
+        to: String,
+        /// The file to send.
+        path: PathBuf,
+    },
+    /// Accept a `file_offer`: the file is written as `<name>.part` in the download folder
+    /// and renamed once its hash matches. Answered by `transfer_started` (or
+    /// `transfer_failed`, e.g. not enough free space).
+    Accept {
+        /// From the `file_offer` event.
+        transfer_id: String,
+    },
+    /// Decline a `file_offer`; nothing is written. Answered by `transfer_failed`.
+    Decline {
+        /// From the `file_offer` event.
+        transfer_id: String,
+    },
+    /// Stop a transfer, ours or theirs, offered or under way; a partial download is
+    /// deleted. Answered by `transfer_failed` (reason `cancelled`) on both sides.
+    Cancel {
+        /// The transfer.
+        transfer_id: String,
+    },
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,
     /// Not a request: a front end's own input error (a bad command line), echoed back as

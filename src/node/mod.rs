@@ -9,17 +9,22 @@
 //! - `presence`: beacons in and out.
 //! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
+//! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
+//!   `partial`: resume notes for unfinished downloads.
 
 mod chat;
 pub mod command;
 mod core;
+mod downloads;
 pub mod event;
 mod links;
 pub mod outbox;
+mod partial;
 pub mod peers;
 mod presence;
 pub mod seen;
 pub mod status;
+mod transfers;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
