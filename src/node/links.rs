@@ -245,29 +245,9 @@ impl Core {
                 text,
             } => self.on_chat(id, &peer, msg_id, sent_at, text),
             LinkMsg::Ack { msg_id } => self.on_ack(&peer, &msg_id),
-            LinkMsg::FileOffer {
-                transfer_id,
-                name,
-                size,
-                mime,
-            } => self.on_file_offer(id, &peer, (transfer_id, name, size, mime)),
-            LinkMsg::FileAccept {
-                transfer_id,
-                offset,
-            } => self.on_file_accept(&peer, &transfer_id, offset),
-            LinkMsg::FileDecline {
-                transfer_id,
-                reason,
-            } => self.on_file_refused(&peer, &transfer_id, &format!("declined: {reason}")),
-            LinkMsg::FileCancel {
-                transfer_id,
-                reason,
-            } => self.on_file_refused(&peer, &transfer_id, &reason),
-            LinkMsg::FileData { .. } | LinkMsg::FileEnd { .. } | LinkMsg::FileDone { .. } => {
-                self.close_link(id, "file stream frame on a link");
-            }
             LinkMsg::Hello { .. } => tracing::debug!(%peer, "repeated hello ignored"),
             LinkMsg::Unknown => tracing::debug!(%peer, "unknown message type ignored"),
+            file => self.on_file_msg(id, &peer, file),
         }
     }
 

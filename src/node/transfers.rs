@@ -70,6 +70,31 @@ enum OutState {
 }
 
 impl Core {
+    /// A file message on an established link.
+    pub(super) fn on_file_msg(&mut self, link: LinkId, peer: &str, msg: LinkMsg) {
+        match msg {
+            LinkMsg::FileOffer {
+                transfer_id,
+                name,
+                size,
+                mime,
+            } => self.on_file_offer(link, peer, (transfer_id, name, size, mime)),
+            LinkMsg::FileAccept {
+                transfer_id,
+                offset,
+            } => self.on_file_accept(peer, &transfer_id, offset),
+            LinkMsg::FileDecline {
+                transfer_id,
+                reason,
+            } => self.on_file_refused(peer, &transfer_id, &format!("declined: {reason}")),
+            LinkMsg::FileCancel {
+                transfer_id,
+                reason,
+            } => self.on_file_refused(peer, &transfer_id, &reason),
+            other => self.close_link(link, &format!("{} frame on a link", other.kind())),
+        }
+    }
+
     /// `send_file`: checks the file, queues the offer and says `offer_sent`.
     pub(super) fn send_file(&mut self, to: &str, path: &Path) {
         let peer = match self.peers.resolve(to) {

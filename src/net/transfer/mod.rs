@@ -1,0 +1,199 @@
+//! File data connections: one thread per transfer moves the bytes, hashing beside the copy.
+//!
+//! Sending: the file goes to the socket with `std::io::copy`, which is `sendfile(2)` on
+//! Linux (no copy through user space), in chunks so progress and cancellation are seen
+//! between them; a second thread reads the same file (from the page cache) and hashes it
+//! at the same time. Receiving: the socket is read into large pooled buffers, and a second
+//! thread writes them to `<name>.part` and hashes them, so reading, writing and hashing
+//! overlap. Neither side ever holds the core thread: results arrive as
+//! [`NetInput::Transfer`]. Why it is built this way, and what it costs, is in
+//! `docs/TRANSFERS.md`.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+mod recv;
+mod send;
+
+pub use recv::{RecvJob, spawn_recv};
+pub use send::{SendJob, spawn_send};
+
+use super::NetInput;
+use crate::protocol::hash::FileHasher;
+use crate::protocol::{FrameDecoder, LinkMsg, sanitize};
+
+/// Most progress reports per second and transfer.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// A stalled peer: no byte for this long ends the transfer.
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a transfer thread tells the core.
+#[derive(Debug)]
+pub enum TransferReport {
+    /// Bytes of the file now on the other side (sending) or received (receiving),
+    /// counted from the start of the file, at most every [`PROGRESS_EVERY`].
+    Progress {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Bytes done, resumed ones included.
+        bytes: u64,
+    },
+    /// The receiver verified the hash and stored the file.
+    Done {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Where the file landed (receiver), or the file sent (sender).
+        path: PathBuf,
+    },
+    /// The transfer stopped. `keep_part`: the receiver kept the bytes to resume.
+    Failed {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
+/// so blocked reads and writes return) and joins the thread.
+#[derive(Debug)]
+pub struct StreamThread {
+    cancel: Arc<AtomicBool>,
+    socket: Arc<Mutex<Option<TcpStream>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Feeds the first `len` bytes of `file` to `hasher`.
+pub(super) fn hash_prefix(
+    file: &mut File,
+    len: u64,
+    hasher: &mut FileHasher,
+    cancel: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; recv::RECV_BUF];
+    let mut left = len;
+    while left > 0 {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(io::Error::other("cancelled"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Renames a verified `.part` to the first free name in `dir`, never replacing a file:
+/// the name is claimed with `create_new` first, then the part is renamed over the claim.
+pub fn promote(part: &Path, dir: &Path, name: &str) -> Result<PathBuf, String> {
+    for candidate in sanitize::candidates(name) {
+        let path = dir.join(&candidate);
+        match File::options().write(true).create_new(true).open(&path) {
+            Ok(_) => {
+                return fs::rename(part, &path)
+                    .map(|()| path)
+                    .map_err(|e| format!("cannot rename {} to {candidate}: {e}", part.display()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Err(format!("no free name for {name} in {}", dir.display()))
+}
+
+pub(super) fn write_frame(stream: &mut TcpStream, msg: &LinkMsg) -> Result<(), String> {
+    let frame = msg.to_frame().map_err(|e| e.to_string())?;
+    stream
+        .write_all(&frame)
+        .map_err(|e| format!("cannot send {}: {e}", msg.kind()))
+}
+
+pub(super) fn read_frame(
+    stream: &mut TcpStream,
+    decoder: &mut FrameDecoder,
+) -> Result<LinkMsg, String> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(body) = decoder.next_frame().map_err(|e| e.to_string())? {
+            return LinkMsg::decode(&body).map_err(|e| e.to_string());
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return Err("the connection closed before the final frame".into()),
+            Ok(n) => decoder.push(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("waiting for the final frame: {e}")),
+        }
+    }
+}
+
+/// Sends the final report; gives up after a while if the core has stopped reading (it is
+/// shutting down and joining this thread).
+pub(super) fn finish(tx: &Sender<NetInput>, report: TransferReport) {
+    let _ = tx.send_timeout(NetInput::Transfer(report), Duration::from_secs(2));
+}
+
+/// Rate-limited progress reports.
+pub(super) struct Progress<'a> {
+    transfer_id: &'a str,
+    outgoing: bool,
+    tx: &'a Sender<NetInput>,
+    last: Instant,
+}
+
+impl<'a> Progress<'a> {
+    pub(super) fn new(transfer_id: &'a str, outgoing: bool, tx: &'a Sender<NetInput>) -> Self {
+        let last = Instant::now();
+        Progress {
+            transfer_id,
+            outgoing,
+            tx,
+            last,
+        }
+    }
+
+    pub(super) fn report(&mut self, bytes: u64, last: bool) {
+        if !last && self.last.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        // A progress report may be dropped when the core is busy; the next one says more.
+        let _ = self
+            .tx
+            .try_send(NetInput::Transfer(TransferReport::Progress {
+                transfer_id: self.transfer_id.to_owned(),
+                outgoing: self.outgoing,
+                bytes,
+            }));
+    }
+}
