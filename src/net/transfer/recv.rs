@@ -1,4 +1,4 @@
-//! The receiving side: big reads into pooled buffers; a writer thread writes and hashes.
+//! The receiving side: big reads into one buffer, each written and hashed while hot.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::Sender;
 
 use super::{
     IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, hash_prefix, promote, read_frame,
@@ -18,9 +18,8 @@ use crate::net::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{FrameDecoder, LinkMsg};
 
-/// Receive buffers: size and how many are in flight between reader and writer.
-pub(super) const RECV_BUF: usize = 1 << 20;
-const RECV_BUFS: usize = 8;
+/// Bytes per read: large enough for few system calls, small enough to stay in L2.
+const RECV_BUF: usize = 1 << 20;
 
 /// Where an accepted stream goes.
 #[derive(Debug)]
@@ -90,64 +89,22 @@ fn receive(
         .write(true)
         .open(&job.part)
         .map_err(|e| format!("cannot open {part}: {e}"))?;
-    file.set_len(job.offset)
-        .and_then(|()| file.seek(SeekFrom::Start(job.offset)).map(drop))
-        .map_err(|e| format!("cannot prepare {part}: {e}"))?;
-    let mut raw_left = job.size - job.offset;
+    // Cut anything past the offset, but never truncate when there is nothing to cut: on
+    // ext4, a file truncated and rewritten is flushed to disk in full when closed.
+    let len = file.metadata().map_err(|e| format!("{part}: {e}"))?.len();
+    if len != job.offset {
+        file.set_len(job.offset)
+            .map_err(|e| format!("cannot truncate {part}: {e}"))?;
+    }
+    file.seek(SeekFrom::Start(job.offset))
+        .map_err(|e| format!("cannot seek in {part}: {e}"))?;
+    let raw_left = job.size - job.offset;
     let take = pending
         .len()
         .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
     let mut decoder = FrameDecoder::new();
     decoder.push(&pending[take..]); // the trailer may already be here
-    let (full_tx, full_rx) = bounded::<Vec<u8>>(RECV_BUFS);
-    let (free_tx, free_rx) = bounded::<Vec<u8>>(RECV_BUFS);
-    for _ in 0..RECV_BUFS {
-        let _ = free_tx.send(Vec::with_capacity(RECV_BUF));
-    }
-    let hashed = std::thread::scope(|s| -> Result<String, String> {
-        // Writer and hasher: the prefix already on disk first, then each buffer.
-        let writer = std::thread::Builder::new()
-            .name("xfer-write".into())
-            .spawn_scoped(s, move || -> Result<String, String> {
-                let mut hasher = FileHasher::new();
-                let mut reader = File::open(&job.part).map_err(|e| format!("{part}: {e}"))?;
-                hash_prefix(&mut reader, job.offset, &mut hasher, cancel)
-                    .map_err(|e| format!("cannot read back {part}: {e}"))?;
-                for buf in full_rx {
-                    file.write_all(&buf)
-                        .map_err(|e| format!("cannot write {part}: {e}"))?;
-                    hasher.update(&buf);
-                    let _ = free_tx.send(buf);
-                }
-                Ok(hasher.finish())
-            })
-            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-        let mut progress = Progress::new(&job.transfer_id, false, tx);
-        let mut got = job.offset;
-        let mut first = Some(pending[..take].to_vec());
-        let read = (|| -> Result<(), String> {
-            while raw_left > 0 {
-                let mut buf = free_rx.recv().map_err(|_| "the writer stopped")?;
-                buf.clear();
-                if let Some(head) = first.take() {
-                    buf.extend_from_slice(&head);
-                }
-                let want = RECV_BUF.min(usize::try_from(raw_left).unwrap_or(usize::MAX));
-                fill(&mut stream, &mut buf, want, cancel).map_err(|e| {
-                    format!("stream ended after {} of {} bytes: {e}", got, job.size)
-                })?;
-                raw_left -= buf.len() as u64;
-                got += buf.len() as u64;
-                progress.report(got, raw_left == 0);
-                full_tx.send(buf).map_err(|_| "the writer stopped")?;
-            }
-            Ok(())
-        })();
-        drop(full_tx);
-        let written = writer.join().map_err(|_| "the writer thread panicked")?;
-        // A disk error explains a stopped read better than the read's own error.
-        written.and_then(|hash| read.map(|()| hash))
-    })?;
+    let hashed = copy_in(job, &mut file, &mut stream, &pending[..take], cancel, tx)?;
     let LinkMsg::FileEnd { hash } = read_frame(&mut stream, &mut decoder)? else {
         return Err("expected file_end after the data".into());
     };
@@ -175,31 +132,73 @@ fn receive(
     Ok(path)
 }
 
-/// Reads until `buf` holds `want` bytes.
+/// Reads until `buf` is full, starting at `have`; returns the length, or on failure the
+/// length reached and the error.
 fn fill(
     stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    want: usize,
+    buf: &mut [u8],
+    mut have: usize,
     cancel: &AtomicBool,
-) -> io::Result<()> {
-    while buf.len() < want {
+) -> Result<usize, (usize, io::Error)> {
+    while have < buf.len() {
         if cancel.load(Ordering::Relaxed) {
-            return Err(io::Error::other("cancelled"));
+            return Err((have, io::Error::other("cancelled")));
         }
-        let have = buf.len();
-        buf.resize(want, 0);
         match stream.read(&mut buf[have..]) {
-            Ok(0) => {
-                buf.truncate(have);
-                return Err(io::Error::other("closed by the sender"));
-            }
-            Ok(n) => buf.truncate(have + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(have),
-            Err(e) => {
-                buf.truncate(have);
-                return Err(e);
-            }
+            Ok(0) => return Err((have, io::Error::other("closed by the sender"))),
+            Ok(n) => have += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((have, e)),
         }
     }
-    Ok(())
+    Ok(have)
+}
+
+/// Reads the raw bytes (after `head`, those already read) into one buffer, writes and
+/// hashes each while it is still in the CPU's cache; returns the hash of the whole file,
+/// the prefix already on disk included. What arrived before a break is written, so a
+/// resume starts after it.
+fn copy_in(
+    job: &RecvJob,
+    file: &mut File,
+    stream: &mut TcpStream,
+    head: &[u8],
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+) -> Result<String, String> {
+    let mut raw_left = job.size - job.offset;
+    let part = job.part.display();
+    let mut hasher = FileHasher::new();
+    let mut reader = File::open(&job.part).map_err(|e| format!("{part}: {e}"))?;
+    hash_prefix(&mut reader, job.offset, &mut hasher, cancel)
+        .map_err(|e| format!("cannot read back {part}: {e}"))?;
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut head = head;
+    let mut got = job.offset;
+    let mut progress = Progress::new(&job.transfer_id, false, tx);
+    while raw_left > 0 {
+        let want = buf
+            .len()
+            .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
+        let early = head.len().min(want);
+        buf[..early].copy_from_slice(&head[..early]);
+        head = &head[early..];
+        let (len, err) = match fill(stream, &mut buf[..want], early, cancel) {
+            Ok(len) => (len, None),
+            Err((len, e)) => (len, Some(e)),
+        };
+        file.write_all(&buf[..len])
+            .map_err(|e| format!("cannot write {part}: {e}"))?;
+        hasher.update(&buf[..len]);
+        got += len as u64;
+        raw_left -= len as u64;
+        if let Some(e) = err {
+            return Err(format!(
+                "stream ended after {got} of {} bytes: {e}",
+                job.size
+            ));
+        }
+        progress.report(got, raw_left == 0);
+    }
+    Ok(hasher.finish())
 }

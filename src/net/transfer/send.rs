@@ -1,7 +1,7 @@
 //! The sending side: `sendfile` to the socket, a hash thread reading the same file.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,6 +116,37 @@ fn send(
     }
 }
 
+/// Sends `len` bytes of `file` starting at `offset` to `stream`, returning how many went
+/// (fewer only if the file ends first). On Linux this is `sendfile(2)`: the kernel moves
+/// page-cache pages to the socket with no copy through user space. (`std::io::copy`
+/// refuses sendfile from a file to a socket, because a later change to the file could
+/// still reach the peer; here the hash catches that.) Elsewhere, a plain copy.
+pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io::Result<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut at = offset;
+        let end = offset + len;
+        while at < end {
+            let want = usize::try_from(end - at).unwrap_or(usize::MAX).min(1 << 30);
+            match rustix::fs::sendfile(stream, file, Some(&mut at), want) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return Err(io::ErrorKind::TimedOut.into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(at - offset)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        io::copy(&mut file.take(len), &mut &*stream)
+    }
+}
+
 /// Copies `[offset, size)` of the file to the socket with `sendfile`, in chunks.
 fn copy_out(
     job: &SendJob,
@@ -124,8 +155,6 @@ fn copy_out(
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<(), String> {
-    file.seek(SeekFrom::Start(job.offset))
-        .map_err(|e| format!("cannot seek in {}: {e}", job.path.display()))?;
     let chunk = job
         .rate_limit
         .map_or(SEND_CHUNK, |r| (r / 10).clamp(16 << 10, SEND_CHUNK));
@@ -137,13 +166,12 @@ fn copy_out(
             return Err("cancelled".into());
         }
         let want = chunk.min(job.size - done);
-        let n =
-            io::copy(&mut Read::by_ref(file).take(want), stream).map_err(|e| match e.kind() {
-                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                    format!("the receiver closed the connection after {done} bytes")
-                }
-                _ => format!("sending failed after {done} bytes: {e}"),
-            })?;
+        let n = send_range(file, stream, done, want).map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                format!("the receiver closed the connection after {done} bytes")
+            }
+            _ => format!("sending failed after {done} bytes: {e}"),
+        })?;
         if n == 0 {
             return Err(format!("{} shrank while being sent", job.path.display()));
         }
