@@ -3,10 +3,10 @@
 //! Sending: the file goes to the socket with `std::io::copy`, which is `sendfile(2)` on
 //! Linux (no copy through user space), in chunks so progress and cancellation are seen
 //! between them; a second thread reads the same file (from the page cache) and hashes it
-//! at the same time. Receiving: the socket is read into a 1 MiB buffer that is written to
-//! `<name>.part` and hashed while it is still in cache (XXH3 runs at ~29 GB/s on one core
-//! here, so the hash adds a few per cent; a separate writer thread measured worse, as the
-//! buffers then cross cores). Neither side ever holds the core thread: results arrive as
+//! at the same time. Receiving: the socket is read into a 256 KiB buffer that is written
+//! to `<name>.part` and hashed while it is still in the L2 cache (XXH3 runs at ~29 GB/s on
+//! one core here, so the hash adds a few per cent; a separate writer thread measured
+//! worse, as the buffers then cross cores). Neither side ever holds the core thread: results arrive as
 //! [`NetInput::Transfer`]. Why it is built this way, and what it costs, is in
 //! `docs/TRANSFERS.md`.
 
@@ -37,8 +37,9 @@ pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// A stalled peer: no byte for this long ends the transfer.
 pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Bytes per read when hashing a file from disk (the page cache, usually).
-const HASH_BUF: usize = 1 << 20;
+/// Bytes per read when hashing a file from disk (the page cache, usually): small enough
+/// that the buffer stays in the core's L2 cache while it is hashed.
+const HASH_BUF: usize = 128 << 10;
 
 /// What a transfer thread tells the core.
 #[derive(Debug)]

@@ -18,8 +18,10 @@ use crate::net::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{FrameDecoder, LinkMsg};
 
-/// Bytes per read: large enough for few system calls, small enough to stay in L2.
-const RECV_BUF: usize = 1 << 20;
+/// Bytes written and hashed at a time: few system calls, and small enough to stay in the
+/// L2 cache between the read, the write and the hash. (1 MiB measured up to twice the CPU
+/// time in the page-cache copy on this machine, whose L2 is 1 MiB per core.)
+const RECV_BUF: usize = 256 << 10;
 
 /// Where an accepted stream goes.
 #[derive(Debug)]

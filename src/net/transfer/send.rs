@@ -88,7 +88,6 @@ fn send(
     if cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
-    let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let head = LinkMsg::FileData {
@@ -108,6 +107,8 @@ fn send(
         let hash = hasher.join().map_err(|_| "the hash thread panicked")?;
         sent.and(hash)
     })?;
+    // Nagle let the bulk go in full segments; the trailer goes out at once.
+    let _ = stream.set_nodelay(true);
     write_frame(&mut stream, &LinkMsg::FileEnd { hash })?;
     match read_frame(&mut stream, &mut FrameDecoder::new())? {
         LinkMsg::FileDone { .. } => Ok(()),
