@@ -488,3 +488,70 @@ fn hostile_names_land_safely_inside_the_download_folder() {
     assert_eq!(listing(&dl).len(), names.len());
     assert!(!dir.join("etc").exists() && !dir.0.parent().unwrap().join("etc/passwd").exists());
 }
+
+/// The headless contract end to end: `lanchat --headless --auto-accept --download-dir`.
+#[test]
+fn headless_send_file_with_auto_accept_and_download_dir() {
+    use common::ChildNode;
+    use serde_json::json;
+    let dir = TempDir::new("hl-files");
+    let port = free_udp_port().to_string();
+    let args = |name: &str, extra: &[&str]| {
+        let data = dir.join(name).to_str().unwrap().to_owned();
+        let mut v: Vec<String> = [
+            "--bind",
+            "127.0.0.1",
+            "--discovery-port",
+            &port,
+            "--interval",
+            "0.2",
+            "--data-dir",
+            &data,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let dl = dir.join("inbox");
+    let dl_arg = dl.to_str().unwrap().to_owned();
+    let a_args = args("alice", &[]);
+    let b_args = args("bob", &["--auto-accept", "--download-dir", &dl_arg]);
+    fn as_refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let mut a = ChildNode::spawn(&[], &as_refs(&a_args), "alice");
+    let mut b = ChildNode::spawn(&[], &as_refs(&b_args), "bob");
+    a.wait("bob", |v| v["event"] == "peer_joined");
+    let src = dir.join("dot.png");
+    fs::write(&src, PNG).unwrap();
+    a.cmd(json!({"cmd":"send_file","to":"bob","path":src}));
+    let sent = a.wait("offer_sent", |v| v["event"] == "offer_sent");
+    let tid = sent["transfer_id"].clone();
+    assert_eq!(
+        sent,
+        json!({"event":"offer_sent","transfer_id":tid,"to":b.id,"name":"dot.png",
+               "size":PNG.len(),"mime":"image/png"})
+    );
+    let offer = b.wait("file_offer", |v| v["event"] == "file_offer");
+    assert_eq!(
+        offer,
+        json!({"event":"file_offer","transfer_id":tid,"from":a.id,"name":"dot.png",
+               "size":PNG.len(),"mime":"image/png"})
+    );
+    let done = b.wait("transfer_done", |v| v["event"] == "transfer_done");
+    let landed = dl.join("dot.png");
+    assert_eq!(
+        done,
+        json!({"event":"transfer_done","transfer_id":tid,"path":landed})
+    );
+    a.wait("sender's transfer_done", |v| {
+        v["event"] == "transfer_done" && v["transfer_id"] == tid
+    });
+    assert_eq!(fs::read(landed).unwrap(), PNG);
+    // A bad id is an error event, and the node keeps going.
+    b.cmd(json!({"cmd":"accept","transfer_id":"nope"}));
+    let e = b.wait("error", |v| v["event"] == "error");
+    assert!(e["message"].as_str().unwrap().contains("no offer"));
+}

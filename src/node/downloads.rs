@@ -34,7 +34,7 @@ enum InState {
     /// Accepted; waiting for the data connection.
     Accepted { part: PathBuf, offset: u64 },
     /// Bytes are moving (the thread is joined when this is dropped).
-    Streaming(#[allow(dead_code)] StreamThread),
+    Streaming { _thread: StreamThread },
 }
 
 impl Core {
@@ -69,7 +69,7 @@ impl Core {
                     return;
                 }
                 // The sender started over (restart, broken stream): resume from disk.
-                InState::Streaming(_) => drop(self.transfers.incoming.remove(&transfer_id)),
+                InState::Streaming { .. } => drop(self.transfers.incoming.remove(&transfer_id)),
             }
         }
         if self.transfers.incoming.len() >= MAX_TRANSFERS {
@@ -287,7 +287,7 @@ impl Core {
             offset,
         };
         match transfer::spawn_recv(job, stream, decoder.take_pending(), self.input_tx.clone()) {
-            Ok(thread) => inc.state = InState::Streaming(thread),
+            Ok(thread) => inc.state = InState::Streaming { _thread: thread },
             Err(e) => tracing::warn!("cannot start receiving {transfer_id}: {e}"),
         }
     }

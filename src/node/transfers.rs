@@ -66,7 +66,7 @@ enum OutState {
     /// Offered on this link; waiting for an answer.
     Offered(LinkId),
     /// Bytes are moving (the thread is joined when this is dropped).
-    Streaming(#[allow(dead_code)] StreamThread),
+    Streaming { _thread: StreamThread },
 }
 
 impl Core {
@@ -216,7 +216,7 @@ impl Core {
         };
         let total = o.size;
         match transfer::spawn_send(job, self.input_tx.clone()) {
-            Ok(thread) => o.state = OutState::Streaming(thread),
+            Ok(thread) => o.state = OutState::Streaming { _thread: thread },
             Err(e) => return self.fail_outgoing(transfer_id, &format!("cannot start: {e}"), true),
         }
         self.emit(Event::TransferStarted {
