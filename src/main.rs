@@ -52,6 +52,9 @@ struct Cli {
     /// Decline offers of files larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
+    /// Send each file at most this many bytes per second (leave room for others).
+    #[arg(long, value_name = "BYTES")]
+    max_send_rate: Option<u64>,
 }
 
 impl Cli {
@@ -77,7 +80,7 @@ impl Cli {
             download_dir,
             auto_accept: self.auto_accept,
             max_file_size: self.max_file_size,
-            send_rate_limit: None,
+            send_rate_limit: self.max_send_rate.filter(|r| *r > 0),
             data_dir,
             bind: self.bind,
             port: self.port,

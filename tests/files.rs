@@ -164,6 +164,24 @@ fn a_declined_offer_writes_nothing() {
 }
 
 #[test]
+fn an_offer_over_the_size_limit_is_declined_unwritten() {
+    let dir = TempDir::new("limit");
+    let port = free_udp_port();
+    let mut a = TestNode::start_with(config(&dir.0, "alice", port));
+    let mut cb = config(&dir.0, "bob", port);
+    cb.auto_accept = true;
+    cb.max_file_size = Some(10);
+    let mut b = TestNode::start_with(cb);
+    a.wait_joined(&b.id.clone());
+    let src = dir.join("eleven.bin");
+    fs::write(&src, b"eleven byte").unwrap();
+    let id = send_file(&mut a, &b.id.clone(), &src);
+    assert!(wait_failed(&mut b, &id).contains("the limit is 10 bytes"));
+    assert!(wait_failed(&mut a, &id).contains("the limit is 10 bytes"));
+    assert!(listing(&dir.join("bob-downloads")).is_empty());
+}
+
+#[test]
 fn accepting_by_command_then_cancelling_from_the_sender_cleans_up() {
     let dir = TempDir::new("cancel");
     let port = free_udp_port();
@@ -516,7 +534,8 @@ fn headless_send_file_with_auto_accept_and_download_dir() {
     };
     let dl = dir.join("inbox");
     let dl_arg = dl.to_str().unwrap().to_owned();
-    let a_args = args("alice", &[]);
+    let a_dl = dir.join("alice-inbox").to_str().unwrap().to_owned();
+    let a_args = args("alice", &["--download-dir", &a_dl]);
     let b_args = args("bob", &["--auto-accept", "--download-dir", &dl_arg]);
     fn as_refs(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
@@ -554,4 +573,66 @@ fn headless_send_file_with_auto_accept_and_download_dir() {
     b.cmd(json!({"cmd":"accept","transfer_id":"nope"}));
     let e = b.wait("error", |v| v["event"] == "error");
     assert!(e["message"].as_str().unwrap().contains("no offer"));
+}
+
+/// `kill -9` of a sending `lanchat --headless` midway; restarted on the same data dir, it
+/// offers the file again and the receiver asks only for the rest.
+#[cfg(unix)]
+#[test]
+fn a_sender_killed_with_sigkill_resumes_after_restart() {
+    use common::ChildNode;
+    use serde_json::json;
+    let dir = TempDir::new("kill9");
+    let port = free_udp_port();
+    let mut cb = config(&dir.0, "bob", port);
+    cb.auto_accept = true;
+    let mut b = TestNode::start_with(cb);
+    let bytes = noise(6_000_000, 99);
+    let src = dir.join("big.bin");
+    fs::write(&src, &bytes).unwrap();
+    let alice_dir = dir.join("alice");
+    let alice_dl = dir.join("alice-downloads");
+    let start_alice = |extra: &[&str]| {
+        let port = port.to_string();
+        let mut args = vec![
+            "--bind",
+            "127.0.0.1",
+            "--discovery-port",
+            &port,
+            "--interval",
+            "0.2",
+            "--data-dir",
+            alice_dir.to_str().unwrap(),
+            "--download-dir",
+            alice_dl.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ChildNode::spawn(&[], &args, "alice")
+    };
+    let mut a = start_alice(&["--max-send-rate", "2000000"]);
+    a.wait("bob", |v| v["event"] == "peer_joined");
+    a.cmd(json!({"cmd":"send_file","to":b.id,"path":src}));
+    let tid = a.wait("offer_sent", |v| v["event"] == "offer_sent")["transfer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.wait(
+        "a megabyte",
+        |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes >= 1_000_000),
+    );
+    a.kill9();
+    wait_failed(&mut b, &tid);
+    let mut a = start_alice(&[]);
+    a.wait("bob again", |v| v["event"] == "peer_joined");
+    a.cmd(json!({"cmd":"send_file","to":b.id,"path":src}));
+    let resumed = a.wait("transfer_started", |v| v["event"] == "transfer_started");
+    assert_eq!(resumed["transfer_id"], tid.as_str());
+    assert!(
+        resumed["offset"].as_u64().unwrap() >= 1_000_000,
+        "{resumed}"
+    );
+    let got = wait_done(&mut b, &tid);
+    a.wait("transfer_done", |v| v["event"] == "transfer_done");
+    assert!(fs::read(&got).unwrap() == bytes, "whole file, right hash");
+    assert_eq!(listing(&dir.join("bob-downloads")), ["big.bin"]);
 }
