@@ -20,6 +20,14 @@ use crate::net::transfer::{self, RecvJob, StreamThread};
 use crate::protocol::beacon::valid_id;
 use crate::protocol::{FrameDecoder, LinkMsg, mime, sanitize};
 
+/// A `file_offer` as it came off the wire (nothing in it is trusted yet).
+pub(super) struct Offer {
+    pub(super) transfer_id: String,
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) mime: String,
+}
+
 /// A file offered to us.
 pub(super) struct Incoming {
     pub(super) peer: String,
@@ -39,13 +47,13 @@ enum InState {
 
 impl Core {
     /// A peer offers a file.
-    pub(super) fn on_file_offer(
-        &mut self,
-        link: crate::net::LinkId,
-        peer: &str,
-        offer: (String, String, u64, String),
-    ) {
-        let (transfer_id, wire_name, size, wire_mime) = offer;
+    pub(super) fn on_file_offer(&mut self, link: crate::net::LinkId, peer: &str, offer: Offer) {
+        let Offer {
+            transfer_id,
+            name: wire_name,
+            size,
+            mime: wire_mime,
+        } = offer;
         let refuse = |reason: &str| LinkMsg::FileDecline {
             transfer_id: transfer_id.clone(),
             reason: reason.to_owned(),

@@ -78,7 +78,15 @@ impl Core {
                 name,
                 size,
                 mime,
-            } => self.on_file_offer(link, peer, (transfer_id, name, size, mime)),
+            } => {
+                let offer = super::downloads::Offer {
+                    transfer_id,
+                    name,
+                    size,
+                    mime,
+                };
+                self.on_file_offer(link, peer, offer);
+            }
             LinkMsg::FileAccept {
                 transfer_id,
                 offset,
