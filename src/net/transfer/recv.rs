@@ -6,13 +6,12 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::{
-    IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, hash_prefix, promote, read_frame,
-    write_frame,
+    IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, promote, read_frame, write_frame,
 };
 use crate::net::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
@@ -157,9 +156,12 @@ fn fill(
 }
 
 /// Reads the raw bytes (after `head`, those already read) into one buffer, writes and
-/// hashes each while it is still in the CPU's cache; returns the hash of the whole file,
-/// the prefix already on disk included. What arrived before a break is written, so a
-/// resume starts after it.
+/// hashes each while it is still in the CPU's cache; returns the hash of the whole file.
+/// On a resume the prefix already on disk must be hashed first, which takes as long as
+/// reading it: rather than leave the sender blocked (and timing out) meanwhile, a
+/// `xfer-rehash` thread reads the `.part` from the start, following the bytes written,
+/// while they keep arriving. What arrived before a break is written, so a resume starts
+/// after it.
 fn copy_in(
     job: &RecvJob,
     file: &mut File,
@@ -168,12 +170,80 @@ fn copy_in(
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<String, String> {
-    let mut raw_left = job.size - job.offset;
+    if job.offset == 0 {
+        let mut hasher = FileHasher::new();
+        receive_into(job, file, stream, head, cancel, tx, &mut |b| {
+            hasher.update(b)
+        })?;
+        return Ok(hasher.finish());
+    }
+    let written = AtomicU64::new(job.offset);
+    let (more_tx, more_rx) = bounded::<()>(1);
+    std::thread::scope(|s| {
+        let rehash = std::thread::Builder::new()
+            .name("xfer-rehash".into())
+            .spawn_scoped(s, || follow_and_hash(job, &written, &more_rx, cancel))
+            .map_err(|e| format!("cannot start the hash thread: {e}"))?;
+        let received = receive_into(job, file, stream, head, cancel, tx, &mut |b| {
+            written.fetch_add(b.len() as u64, Ordering::Release);
+            let _ = more_tx.try_send(()); // a wake-up is already pending if full
+        });
+        drop(more_tx);
+        if received.is_err() {
+            cancel.store(true, Ordering::Relaxed); // the transfer is over: stop re-reading
+        }
+        let hash = rehash.join().map_err(|_| "the hash thread panicked")?;
+        received.and(hash)
+    })
+}
+
+/// Hashes `[0, size)` of the `.part`, never reading past what `written` says is there;
+/// waits on `more` when it has caught up. Ends with an error if the writer stops early.
+fn follow_and_hash(
+    job: &RecvJob,
+    written: &AtomicU64,
+    more: &Receiver<()>,
+    cancel: &AtomicBool,
+) -> Result<String, String> {
     let part = job.part.display();
+    let mut f = File::open(&job.part).map_err(|e| format!("cannot read back {part}: {e}"))?;
     let mut hasher = FileHasher::new();
-    let mut reader = File::open(&job.part).map_err(|e| format!("{part}: {e}"))?;
-    hash_prefix(&mut reader, job.offset, &mut hasher, cancel)
-        .map_err(|e| format!("cannot read back {part}: {e}"))?;
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut done = 0u64;
+    while done < job.size {
+        if cancel.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        let avail = written.load(Ordering::Acquire);
+        if avail == done {
+            if more.recv().is_err() && written.load(Ordering::Acquire) == done {
+                return Err("the stream stopped".into());
+            }
+            continue;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(avail - done).unwrap_or(usize::MAX));
+        f.read_exact(&mut buf[..want])
+            .map_err(|e| format!("cannot read back {part}: {e}"))?;
+        hasher.update(&buf[..want]);
+        done += want as u64;
+    }
+    Ok(hasher.finish())
+}
+
+/// The receive loop: fills the buffer from the socket, writes it, hands it to `seen`.
+fn receive_into(
+    job: &RecvJob,
+    file: &mut File,
+    stream: &mut TcpStream,
+    head: &[u8],
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+    seen: &mut dyn FnMut(&[u8]),
+) -> Result<(), String> {
+    let part = job.part.display();
+    let mut raw_left = job.size - job.offset;
     let mut buf = vec![0u8; RECV_BUF];
     let mut head = head;
     let mut got = job.offset;
@@ -191,7 +261,7 @@ fn copy_in(
         };
         file.write_all(&buf[..len])
             .map_err(|e| format!("cannot write {part}: {e}"))?;
-        hasher.update(&buf[..len]);
+        seen(&buf[..len]);
         got += len as u64;
         raw_left -= len as u64;
         if let Some(e) = err {
@@ -202,5 +272,5 @@ fn copy_in(
         }
         progress.report(got, raw_left == 0);
     }
-    Ok(hasher.finish())
+    Ok(())
 }
