@@ -241,3 +241,26 @@ impl<'a> Progress<'a> {
             }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promote_never_replaces_a_file() {
+        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.txt"), b"mine").unwrap();
+        fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
+        for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
+            let part = dir.join(format!("p{i}.part"));
+            fs::write(&part, format!("new {i}")).unwrap();
+            assert_eq!(promote(&part, &dir, "a.txt").unwrap(), dir.join(want));
+            assert!(!part.exists());
+        }
+        assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
+        assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
+        assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
