@@ -41,14 +41,28 @@ pub struct Config {
     pub interval: Duration,
     /// Which interfaces to announce on.
     pub interfaces: InterfaceFilter,
+    /// Where received files land.
+    pub download_dir: PathBuf,
+    /// Accept every file offer at once (scripts, tests); otherwise the user decides.
+    pub auto_accept: bool,
+    /// Offers of larger files are declined (`None`: no limit but free space).
+    pub max_file_size: Option<u64>,
+    /// Bytes per second each outgoing transfer may send at most (`None`: no limit).
+    pub send_rate_limit: Option<u64>,
 }
 
 impl Config {
     /// Defaults around a data directory.
+    /// Files land in `<data_dir>/downloads` until a front end sets `download_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Config {
             name: None,
-            data_dir: data_dir.into(),
+            download_dir: data_dir.join("downloads"),
+            auto_accept: false,
+            max_file_size: None,
+            send_rate_limit: None,
+            data_dir,
             bind: None,
             port: 0,
             discovery_port: DEFAULT_DISCOVERY_PORT,
@@ -70,6 +84,12 @@ impl Config {
 /// The platform's data directory for lanchat (e.g. `~/.local/share/lanchat`).
 pub fn default_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "lanchat").map(|d| d.data_dir().to_path_buf())
+}
+
+/// The platform's downloads folder (e.g. `~/Downloads`), where the app puts files by
+/// default.
+pub fn default_download_dir() -> Option<PathBuf> {
+    directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
 }
 
 /// Errors while preparing the data directory.

@@ -131,6 +131,100 @@ mod tests {
     }
 
     #[test]
+    fn file_commands_parse() {
+        assert_eq!(
+            parse_command(r#"{"cmd":"send_file","to":"bob","path":"/tmp/照片.png"}"#).unwrap(),
+            Command::SendFile {
+                to: "bob".into(),
+                path: "/tmp/照片.png".into()
+            }
+        );
+        for (line, want) in [
+            (
+                r#"{"cmd":"accept","transfer_id":"t"}"#,
+                Command::Accept {
+                    transfer_id: "t".into(),
+                },
+            ),
+            (
+                r#"{"cmd":"decline","transfer_id":"t"}"#,
+                Command::Decline {
+                    transfer_id: "t".into(),
+                },
+            ),
+            (
+                r#"{"cmd":"cancel","transfer_id":"t"}"#,
+                Command::Cancel {
+                    transfer_id: "t".into(),
+                },
+            ),
+        ] {
+            assert_eq!(parse_command(line).unwrap(), want, "{line}");
+        }
+        assert!(
+            parse_command(r#"{"cmd":"accept"}"#)
+                .unwrap_err()
+                .contains("missing field `transfer_id`")
+        );
+    }
+
+    #[test]
+    fn file_event_shapes() {
+        let v = |e: &Event| serde_json::from_str::<serde_json::Value>(&event_line(e)).unwrap();
+        let t = || "t1".to_owned();
+        assert_eq!(
+            v(&Event::FileOffer {
+                transfer_id: t(),
+                from: "p".into(),
+                name: "a.png".into(),
+                size: 5,
+                mime: "image/png".into()
+            }),
+            json!({"event":"file_offer","transfer_id":"t1","from":"p","name":"a.png","size":5,"mime":"image/png"})
+        );
+        assert_eq!(
+            v(&Event::OfferSent {
+                transfer_id: t(),
+                to: "p".into(),
+                name: "a.png".into(),
+                size: 5,
+                mime: "image/png".into()
+            }),
+            json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"a.png","size":5,"mime":"image/png"})
+        );
+        assert_eq!(
+            v(&Event::TransferStarted {
+                transfer_id: t(),
+                offset: 2,
+                total: 5
+            }),
+            json!({"event":"transfer_started","transfer_id":"t1","offset":2,"total":5})
+        );
+        assert_eq!(
+            v(&Event::TransferProgress {
+                transfer_id: t(),
+                bytes: 3,
+                total: 5
+            }),
+            json!({"event":"transfer_progress","transfer_id":"t1","bytes":3,"total":5})
+        );
+        assert_eq!(
+            v(&Event::TransferDone {
+                transfer_id: t(),
+                path: "/d/a.png".into()
+            }),
+            json!({"event":"transfer_done","transfer_id":"t1","path":"/d/a.png"})
+        );
+        assert_eq!(
+            v(&Event::TransferFailed {
+                transfer_id: t(),
+                reason: "declined".into()
+            }),
+            json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined"})
+        );
+    }
+
+    #[test]
     fn bad_lines_say_why() {
         assert!(
             parse_command("hello")

@@ -9,8 +9,8 @@
 //!
 //! # Layout
 //! - [`protocol`]: wire formats as pure functions: frames, link messages, beacons.
-//! - [`net`]: sockets and I/O threads: interfaces, discovery, links.
-//! - [`node`]: the engine: one thread owning peers, links and the outbox.
+//! - [`net`]: sockets and I/O threads: interfaces, discovery, links, file transfers.
+//! - [`node`]: the engine: one thread owning peers, links, the outbox and transfers.
 //! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.

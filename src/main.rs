@@ -43,6 +43,18 @@ struct Cli {
     /// Never announce on this interface (repeatable), e.g. a VPN or docker0.
     #[arg(long = "exclude-interface", value_name = "NAME")]
     exclude_interfaces: Vec<String>,
+    /// Where received files land [default: the platform's downloads folder].
+    #[arg(long, value_name = "DIR")]
+    download_dir: Option<PathBuf>,
+    /// Accept every file offer without asking (for scripts).
+    #[arg(long)]
+    auto_accept: bool,
+    /// Decline offers of files larger than this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_file_size: Option<u64>,
+    /// Send each file at most this many bytes per second (leave room for others).
+    #[arg(long, value_name = "BYTES")]
+    max_send_rate: Option<u64>,
 }
 
 impl Cli {
@@ -58,8 +70,17 @@ impl Cli {
             None => config::default_data_dir()
                 .context("no home directory to keep data in; pass --data-dir")?,
         };
+        let download_dir = self
+            .download_dir
+            .clone()
+            .or_else(config::default_download_dir)
+            .unwrap_or_else(|| data_dir.join("downloads"));
         Ok(Config {
             name: self.name.clone(),
+            download_dir,
+            auto_accept: self.auto_accept,
+            max_file_size: self.max_file_size,
+            send_rate_limit: self.max_send_rate.filter(|r| *r > 0),
             data_dir,
             bind: self.bind,
             port: self.port,

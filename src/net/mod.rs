@@ -4,10 +4,12 @@
 //! - [`interfaces`]: which interfaces, and their broadcast addresses.
 //! - [`discovery`]: the UDP sockets and their reader threads.
 //! - [`link`]: the TCP listener, dialing, and per-link reader/writer threads.
+//! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 
 pub mod discovery;
 pub mod interfaces;
 pub mod link;
+pub mod transfer;
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, TcpStream};
@@ -70,6 +72,8 @@ pub enum NetInput {
         /// Why, for the log.
         reason: String,
     },
+    /// A file transfer thread made progress, finished or failed.
+    Transfer(transfer::TransferReport),
 }
 
 /// Socket set-up errors, naming what was bound where.

@@ -2,6 +2,8 @@
 //! (`{"cmd":"send",...}`); the window builds them directly. Each variant is part of the
 //! documented contract in `docs/HEADLESS.md`.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 /// Most messages one `history` page or `search` answer carries.
@@ -61,6 +63,33 @@ pub enum Command {
         /// Most hits (at most [`MAX_PAGE`]).
         #[serde(default = "default_limit")]
         limit: usize,
+    },
+    /// Offer a file to a peer (`to` as for `send`). Answered by `offer_sent`, then
+    /// `transfer_started`, `transfer_progress`, and `transfer_done` or `transfer_failed`;
+    /// or `error`. Sending the same unchanged file to the same peer again resumes it.
+    SendFile {
+        /// Recipient.
+        to: String,
+        /// The file to send.
+        path: PathBuf,
+    },
+    /// Accept a `file_offer`: the file is written as `<name>.part` in the download folder
+    /// and renamed once its hash matches. Answered by `transfer_started` (or
+    /// `transfer_failed`, e.g. not enough free space).
+    Accept {
+        /// From the `file_offer` event.
+        transfer_id: String,
+    },
+    /// Decline a `file_offer`; nothing is written. Answered by `transfer_failed`.
+    Decline {
+        /// From the `file_offer` event.
+        transfer_id: String,
+    },
+    /// Stop a transfer, ours or theirs, offered or under way; a partial download is
+    /// deleted. Answered by `transfer_failed` (reason `cancelled`) on both sides.
+    Cancel {
+        /// The transfer.
+        transfer_id: String,
     },
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,

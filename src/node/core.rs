@@ -70,6 +70,7 @@ pub(super) struct Core {
     pub(super) overflow: Arc<AtomicU64>,
     pub(super) recent: Recent,
     pub(super) answer_budget: TokenBucket,
+    pub(super) transfers: super::transfers::Transfers,
     next_announce: Instant,
     next_housekeeping: Instant,
     receivers: Vec<discovery::Receiver>,
@@ -137,6 +138,7 @@ impl Core {
             overflow,
             recent: Recent::default(),
             answer_budget: TokenBucket::new(200.0, 200.0, now),
+            transfers: Default::default(),
             next_announce: now + config.interval,
             next_housekeeping: now,
             receivers,
@@ -175,6 +177,7 @@ impl Core {
     pub(super) fn stop(&mut self) {
         self.announce(crate::protocol::BeaconKind::Bye);
         self.save_online_peers();
+        self.transfers = Default::default(); // stops and joins every transfer thread
         self.links.clear();
         self.active.clear();
         self.acceptor.take();
@@ -282,6 +285,10 @@ impl Core {
                 before,
             } => self.answer_history(&peer, before, limit),
             Command::Search { query, limit } => self.answer_search(query, limit),
+            Command::SendFile { to, path } => self.send_file(&to, &path),
+            Command::Accept { transfer_id } => self.accept_offer(&transfer_id),
+            Command::Decline { transfer_id } => self.decline_offer(&transfer_id),
+            Command::Cancel { transfer_id } => self.cancel_transfer(&transfer_id),
             Command::Error(message) => self.emit(Event::Error { message }),
             Command::Quit => {}
         }
@@ -305,6 +312,7 @@ impl Core {
             NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result),
             NetInput::Frame { link, len, msg } => self.on_frame(link, len, msg),
             NetInput::LinkDown { link, reason } => self.on_link_down(link, &reason),
+            NetInput::Transfer(report) => self.on_transfer_report(report),
         }
     }
 

@@ -125,6 +125,66 @@ pub enum Event {
         /// The matches; each names its conversation in `peer`.
         hits: Vec<StoredMessage>,
     },
+    /// Answer to `send_file`: the offer is queued for the peer (sent once a link is up).
+    OfferSent {
+        /// The transfer, named in every later event about it.
+        transfer_id: String,
+        /// Recipient peer id.
+        to: String,
+        /// The name the receiver sees.
+        name: String,
+        /// Size in bytes.
+        size: u64,
+        /// Media type (`image/png`, ...); pictures can be shown inline.
+        mime: String,
+    },
+    /// A peer offers a file: answer with `accept` or `decline` (or it is accepted at once
+    /// with `--auto-accept`). Nothing is written before that.
+    FileOffer {
+        /// The transfer.
+        transfer_id: String,
+        /// Sender peer id.
+        from: String,
+        /// The file's name, already made safe (no path, no device name).
+        name: String,
+        /// Size in bytes.
+        size: u64,
+        /// Media type as the sender guessed it, checked for shape.
+        mime: String,
+    },
+    /// The offer was accepted; bytes start moving from `offset` (non-zero: a resume).
+    TransferStarted {
+        /// The transfer.
+        transfer_id: String,
+        /// Bytes already on the receiver's disk, not sent again.
+        offset: u64,
+        /// File size.
+        total: u64,
+    },
+    /// Bytes moved so far (resumed ones included), at most ten times a second.
+    TransferProgress {
+        /// The transfer.
+        transfer_id: String,
+        /// Bytes done.
+        bytes: u64,
+        /// File size.
+        total: u64,
+    },
+    /// The receiver checked the hash over the whole file and stored it.
+    TransferDone {
+        /// The transfer.
+        transfer_id: String,
+        /// Where the file is: the receiver's new file, or the sender's original.
+        path: String,
+    },
+    /// The transfer ended without the file: declined, cancelled, broken, corrupted.
+    /// After a break the receiver keeps the bytes, and offering the file again resumes.
+    TransferFailed {
+        /// The transfer.
+        transfer_id: String,
+        /// What happened, in words.
+        reason: String,
+    },
     /// A command could not be carried out, or input was refused. The node keeps running.
     Error {
         /// What went wrong, in words.

@@ -81,6 +81,13 @@ impl Core {
             self.counters.links_dropped += 1;
             return;
         }
+        if let LinkMsg::FileData {
+            transfer_id,
+            offset,
+        } = first
+        {
+            return self.on_file_data(stream, peer, (transfer_id, offset), decoder);
+        }
         if !matches!(first, LinkMsg::Hello { .. }) {
             tracing::info!(
                 "dropping connection from {peer}: first frame was {:?}, expected hello",
@@ -240,6 +247,7 @@ impl Core {
             LinkMsg::Ack { msg_id } => self.on_ack(&peer, &msg_id),
             LinkMsg::Hello { .. } => tracing::debug!(%peer, "repeated hello ignored"),
             LinkMsg::Unknown => tracing::debug!(%peer, "unknown message type ignored"),
+            file => self.on_file_msg(id, &peer, file),
         }
     }
 
@@ -322,6 +330,7 @@ impl Core {
         self.active.insert(peer.clone(), id);
         self.dials.remove(&peer);
         self.pump(&peer);
+        self.pump_transfers(&peer);
     }
 
     pub(super) fn on_link_down(&mut self, id: LinkId, reason: &str) {
@@ -357,6 +366,7 @@ impl Core {
             self.dial_failed(dialed); // it never said hello
         }
         self.outbox.link_down(id);
+        self.transfers_link_down(id);
         drop(state); // joins the link's threads
     }
 
@@ -397,7 +407,8 @@ impl Core {
 
     /// Dials `peer` if something waits for it, it is online, and no dial is under way.
     pub(super) fn maybe_dial(&mut self, peer: &str) {
-        if self.active.contains_key(peer) || !self.outbox.has_pending(peer) {
+        let waiting = self.outbox.has_pending(peer) || self.transfers.wants_link(peer);
+        if self.active.contains_key(peer) || !waiting {
             return;
         }
         let Some(info) = self.peers.get(peer) else {
@@ -426,6 +437,7 @@ impl Core {
             .peers()
             .filter(|p| !self.active.contains_key(*p))
             .cloned()
+            .chain(self.transfers.waiting_peers())
             .collect();
         for peer in waiting {
             self.maybe_dial(&peer);

@@ -10,18 +10,23 @@
 //! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
 //! - `history`: the store at start (known peers, the outbox), `history` and `search`.
+//! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
+//!   `partial`: resume notes for unfinished downloads.
 
 mod chat;
 pub mod command;
 mod core;
+mod downloads;
 pub mod event;
 mod history;
 mod links;
 pub mod outbox;
+mod partial;
 pub mod peers;
 mod presence;
 pub mod seen;
 pub mod status;
+mod transfers;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -108,6 +108,15 @@ impl FrameDecoder {
         self.buf.len() - self.start
     }
 
+    /// Takes out the bytes received but not yet returned as frames: what follows a header
+    /// frame when the stream goes on with raw bytes (a file's data connection).
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        let rest = self.buf.split_off(self.start);
+        self.buf.clear();
+        self.start = 0;
+        rest
+    }
+
     /// Call at end of stream: `Ok` if the stream ended on a frame boundary.
     pub fn finish(&self) -> Result<(), FrameError> {
         let avail = &self.buf[self.start..];
@@ -188,6 +197,18 @@ mod tests {
         assert_eq!(dec.next_frame().unwrap(), Some(b"one".to_vec()));
         assert_eq!(dec.next_frame().unwrap(), Some(b"two".to_vec()));
         assert_eq!(dec.next_frame().unwrap(), None);
+    }
+
+    #[test]
+    fn raw_bytes_after_a_frame_are_handed_back() {
+        let mut wire = frames(&[b"head"]);
+        wire.extend_from_slice(b"raw bytes");
+        let mut dec = FrameDecoder::new();
+        dec.push(&wire);
+        assert_eq!(dec.next_frame().unwrap(), Some(b"head".to_vec()));
+        assert_eq!(dec.take_pending(), b"raw bytes");
+        assert_eq!(dec.pending(), 0);
+        assert!(dec.take_pending().is_empty());
     }
 
     #[test]

@@ -45,6 +45,58 @@ pub enum LinkMsg {
         /// The acknowledged message.
         msg_id: String,
     },
+    /// "May I send you this file?" Answered by `file_accept` or `file_decline`.
+    FileOffer {
+        /// Chosen by the sender; the same file offered again (a resume) keeps its id.
+        transfer_id: String,
+        /// The file's name as the sender has it: never used as a path by the receiver.
+        name: String,
+        /// Size in bytes.
+        size: u64,
+        /// Media type guessed by the sender (`image/png`), for previews.
+        mime: String,
+    },
+    /// "Send it, starting at `offset`" (the bytes already on disk from an earlier try).
+    FileAccept {
+        /// The offer.
+        transfer_id: String,
+        /// First byte wanted.
+        offset: u64,
+    },
+    /// "No thanks" (or: no room, too large); the offer is over.
+    FileDecline {
+        /// The offer.
+        transfer_id: String,
+        /// Why, in words.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Either side stops a transfer (on the link), or the receiver refuses the stream
+    /// (on the data connection, after `file_end`).
+    FileCancel {
+        /// The transfer.
+        transfer_id: String,
+        /// Why, in words.
+        #[serde(default)]
+        reason: String,
+    },
+    /// First frame of a data connection; `size - offset` raw bytes follow.
+    FileData {
+        /// The accepted offer.
+        transfer_id: String,
+        /// Where the raw bytes start in the file.
+        offset: u64,
+    },
+    /// Trailer after the raw bytes: the hash of the whole file, `xxh3-128:<32 hex>`.
+    FileEnd {
+        /// Algorithm and digest.
+        hash: String,
+    },
+    /// The receiver's answer to `file_end` on the data connection: hash matched, stored.
+    FileDone {
+        /// The transfer.
+        transfer_id: String,
+    },
     /// A message type this build does not know; ignored.
     #[serde(other)]
     Unknown,
@@ -84,6 +136,13 @@ impl LinkMsg {
             LinkMsg::Hello { .. } => "hello",
             LinkMsg::Chat { .. } => "chat",
             LinkMsg::Ack { .. } => "ack",
+            LinkMsg::FileOffer { .. } => "file_offer",
+            LinkMsg::FileAccept { .. } => "file_accept",
+            LinkMsg::FileDecline { .. } => "file_decline",
+            LinkMsg::FileCancel { .. } => "file_cancel",
+            LinkMsg::FileData { .. } => "file_data",
+            LinkMsg::FileEnd { .. } => "file_end",
+            LinkMsg::FileDone { .. } => "file_done",
             LinkMsg::Unknown => "unknown",
         }
     }
@@ -140,6 +199,72 @@ mod tests {
                 msg_id: "m1".into()
             }),
             json!({"type":"ack","msg_id":"m1"})
+        );
+    }
+
+    #[test]
+    fn file_message_shapes() {
+        let t = || "0123456789abcdef0123456789abcdef".to_owned();
+        let cases = [
+            (
+                LinkMsg::FileOffer {
+                    transfer_id: t(),
+                    name: "照片.png".into(),
+                    size: 5_000_000_000,
+                    mime: "image/png".into(),
+                },
+                json!({"type":"file_offer","transfer_id":t(),"name":"照片.png","size":5_000_000_000u64,"mime":"image/png"}),
+            ),
+            (
+                LinkMsg::FileAccept {
+                    transfer_id: t(),
+                    offset: 7,
+                },
+                json!({"type":"file_accept","transfer_id":t(),"offset":7}),
+            ),
+            (
+                LinkMsg::FileDecline {
+                    transfer_id: t(),
+                    reason: "declined".into(),
+                },
+                json!({"type":"file_decline","transfer_id":t(),"reason":"declined"}),
+            ),
+            (
+                LinkMsg::FileCancel {
+                    transfer_id: t(),
+                    reason: "cancelled".into(),
+                },
+                json!({"type":"file_cancel","transfer_id":t(),"reason":"cancelled"}),
+            ),
+            (
+                LinkMsg::FileData {
+                    transfer_id: t(),
+                    offset: 0,
+                },
+                json!({"type":"file_data","transfer_id":t(),"offset":0}),
+            ),
+            (
+                LinkMsg::FileEnd {
+                    hash: "xxh3-128:00".into(),
+                },
+                json!({"type":"file_end","hash":"xxh3-128:00"}),
+            ),
+            (
+                LinkMsg::FileDone { transfer_id: t() },
+                json!({"type":"file_done","transfer_id":t()}),
+            ),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(wire(&msg), want, "{}", msg.kind());
+            assert_eq!(LinkMsg::decode(want.to_string().as_bytes()).unwrap(), msg);
+        }
+        // `reason` is optional for other clients.
+        assert_eq!(
+            LinkMsg::decode(br#"{"type":"file_decline","transfer_id":"x"}"#).unwrap(),
+            LinkMsg::FileDecline {
+                transfer_id: "x".into(),
+                reason: String::new()
+            }
         );
     }
 

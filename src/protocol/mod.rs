@@ -3,12 +3,18 @@
 //! - [`frame`]: length-prefixed frames for TCP links.
 //! - [`message`]: the JSON messages inside link frames (`hello`, `chat`, `ack`, ...).
 //! - [`beacon`]: discovery datagrams (`hello`, `here`, `bye`, `shout`).
+//! - [`sanitize`]: file names from the wire made into one safe path component.
+//! - [`mime`]: media types of offered files (magic bytes, then extension).
+//! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
 //!
 //! `docs/PROTOCOL.md` describes the same formats for people writing other clients.
 
 pub mod beacon;
 pub mod frame;
+pub mod hash;
 pub mod message;
+pub mod mime;
+pub mod sanitize;
 
 pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_BODY};

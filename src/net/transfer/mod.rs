@@ -1,0 +1,266 @@
+//! File data connections: one thread per transfer moves the bytes, hashing beside the copy.
+//!
+//! Sending: the file goes to the socket with `std::io::copy`, which is `sendfile(2)` on
+//! Linux (no copy through user space), in chunks so progress and cancellation are seen
+//! between them; a second thread reads the same file (from the page cache) and hashes it
+//! at the same time. Receiving: the socket is read into a 256 KiB buffer that is written
+//! to `<name>.part` and hashed while it is still in the L2 cache (XXH3 runs at ~29 GB/s on
+//! one core here, so the hash adds a few per cent; a separate writer thread measured
+//! worse, as the buffers then cross cores). Neither side ever holds the core thread: results arrive as
+//! [`NetInput::Transfer`]. Why it is built this way, and what it costs, is in
+//! `docs/TRANSFERS.md`.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+mod recv;
+mod send;
+
+pub use recv::{RecvJob, spawn_recv};
+pub use send::{SendJob, send_range, spawn_send};
+
+use super::NetInput;
+use crate::protocol::hash::FileHasher;
+use crate::protocol::{FrameDecoder, LinkMsg, sanitize};
+
+/// Most progress reports per second and transfer.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// A stalled peer: no byte for this long ends the transfer.
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Bytes per read when hashing a file from disk (the page cache, usually): small enough
+/// that the buffer stays in the core's L2 cache while it is hashed.
+const HASH_BUF: usize = 128 << 10;
+
+/// What a transfer thread tells the core.
+#[derive(Debug)]
+pub enum TransferReport {
+    /// Bytes of the file now on the other side (sending) or received (receiving),
+    /// counted from the start of the file, at most every [`PROGRESS_EVERY`].
+    Progress {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Bytes done, resumed ones included.
+        bytes: u64,
+    },
+    /// The receiver verified the hash and stored the file.
+    Done {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Where the file landed (receiver), or the file sent (sender).
+        path: PathBuf,
+    },
+    /// The transfer stopped. `keep_part`: the receiver kept the bytes to resume.
+    Failed {
+        /// The transfer.
+        transfer_id: String,
+        /// Whether we are the sender.
+        outgoing: bool,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
+/// so blocked reads and writes return) and joins the thread.
+#[derive(Debug)]
+pub struct StreamThread {
+    cancel: Arc<AtomicBool>,
+    socket: Arc<Mutex<Option<TcpStream>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Feeds the first `len` bytes of `file` to `hasher`.
+pub(super) fn hash_prefix(
+    file: &mut File,
+    len: u64,
+    hasher: &mut FileHasher,
+    cancel: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; HASH_BUF];
+    let mut left = len;
+    while left > 0 {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(io::Error::other("cancelled"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Renames a verified `.part` to the first free name in `dir`, never replacing a file.
+///
+/// On Linux this is `renameat2(RENAME_NOREPLACE)`: atomic, and it leaves ext4's
+/// replace-by-rename heuristic (which flushes the whole file to disk first) out of it.
+/// Elsewhere, or on file systems without it, the name is claimed with `create_new` and
+/// the part renamed over the claim.
+pub fn promote(part: &Path, dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let mut no_replace = cfg!(any(target_os = "linux", target_os = "android"));
+    for candidate in sanitize::candidates(name) {
+        let path = dir.join(&candidate);
+        if no_replace {
+            match rename_no_replace(part, &path) {
+                Ok(()) => return Ok(path),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => no_replace = false,
+                Err(e) => {
+                    return Err(format!(
+                        "cannot rename {} to {candidate}: {e}",
+                        part.display()
+                    ));
+                }
+            }
+        }
+        match File::options().write(true).create_new(true).open(&path) {
+            Ok(_) => {
+                return fs::rename(part, &path)
+                    .map(|()| path)
+                    .map_err(|e| format!("cannot rename {} to {candidate}: {e}", part.display()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Err(format!("no free name for {name} in {}", dir.display()))
+}
+
+/// `rename` that fails with `AlreadyExists` instead of replacing, or `Unsupported`.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => Ok(()),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                Err(io::ErrorKind::Unsupported.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (from, to);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+pub(super) fn write_frame(stream: &mut TcpStream, msg: &LinkMsg) -> Result<(), String> {
+    let frame = msg.to_frame().map_err(|e| e.to_string())?;
+    stream
+        .write_all(&frame)
+        .map_err(|e| format!("cannot send {}: {e}", msg.kind()))
+}
+
+pub(super) fn read_frame(
+    stream: &mut TcpStream,
+    decoder: &mut FrameDecoder,
+) -> Result<LinkMsg, String> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(body) = decoder.next_frame().map_err(|e| e.to_string())? {
+            return LinkMsg::decode(&body).map_err(|e| e.to_string());
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return Err("the connection closed before the final frame".into()),
+            Ok(n) => decoder.push(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("waiting for the final frame: {e}")),
+        }
+    }
+}
+
+/// Sends the final report; gives up after a while if the core has stopped reading (it is
+/// shutting down and joining this thread).
+pub(super) fn finish(tx: &Sender<NetInput>, report: TransferReport) {
+    let _ = tx.send_timeout(NetInput::Transfer(report), Duration::from_secs(2));
+}
+
+/// Rate-limited progress reports.
+pub(super) struct Progress<'a> {
+    transfer_id: &'a str,
+    outgoing: bool,
+    tx: &'a Sender<NetInput>,
+    last: Instant,
+}
+
+impl<'a> Progress<'a> {
+    pub(super) fn new(transfer_id: &'a str, outgoing: bool, tx: &'a Sender<NetInput>) -> Self {
+        let last = Instant::now();
+        Progress {
+            transfer_id,
+            outgoing,
+            tx,
+            last,
+        }
+    }
+
+    pub(super) fn report(&mut self, bytes: u64, last: bool) {
+        if !last && self.last.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        // A progress report may be dropped when the core is busy; the next one says more.
+        let _ = self
+            .tx
+            .try_send(NetInput::Transfer(TransferReport::Progress {
+                transfer_id: self.transfer_id.to_owned(),
+                outgoing: self.outgoing,
+                bytes,
+            }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promote_never_replaces_a_file() {
+        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.txt"), b"mine").unwrap();
+        fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
+        for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
+            let part = dir.join(format!("p{i}.part"));
+            fs::write(&part, format!("new {i}")).unwrap();
+            assert_eq!(promote(&part, &dir, "a.txt").unwrap(), dir.join(want));
+            assert!(!part.exists());
+        }
+        assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
+        assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
+        assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

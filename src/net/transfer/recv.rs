@@ -1,0 +1,276 @@
+//! The receiving side: big reads into one buffer, each written and hashed while hot.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use super::{
+    IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, promote, read_frame, write_frame,
+};
+use crate::net::{NetInput, spawn_named};
+use crate::protocol::hash::FileHasher;
+use crate::protocol::{FrameDecoder, LinkMsg};
+
+/// Bytes written and hashed at a time: few system calls, and small enough to stay in the
+/// L2 cache between the read, the write and the hash. (1 MiB measured up to twice the CPU
+/// time in the page-cache copy on this machine, whose L2 is 1 MiB per core.)
+const RECV_BUF: usize = 256 << 10;
+
+/// Where an accepted stream goes.
+#[derive(Debug)]
+pub struct RecvJob {
+    /// The transfer.
+    pub transfer_id: String,
+    /// The `.part` file (exists; its first `offset` bytes are kept).
+    pub part: PathBuf,
+    /// Resume notes beside the data, removed when the file is complete.
+    pub sidecar: PathBuf,
+    /// The download folder.
+    pub dir: PathBuf,
+    /// The safe name the file should get.
+    pub name: String,
+    /// File size.
+    pub size: u64,
+    /// Bytes already in `.part`; the stream starts there.
+    pub offset: u64,
+}
+
+/// Receives the raw bytes of `job` from `stream` (`pending`: bytes already read past the
+/// `file_data` frame) on a thread named `xfer-recv`; reports to `tx`.
+pub fn spawn_recv(
+    job: RecvJob,
+    stream: TcpStream,
+    pending: Vec<u8>,
+    tx: Sender<NetInput>,
+) -> io::Result<StreamThread> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let socket = Arc::new(Mutex::new(stream.try_clone().ok()));
+    let c = cancel.clone();
+    let thread = spawn_named("xfer-recv", move || {
+        let id = job.transfer_id.clone();
+        let report = match receive(&job, stream, pending, &c, &tx) {
+            Ok(path) => TransferReport::Done {
+                transfer_id: id,
+                outgoing: false,
+                path,
+            },
+            Err(reason) => TransferReport::Failed {
+                transfer_id: id,
+                outgoing: false,
+                reason,
+            },
+        };
+        finish(&tx, report);
+    })?;
+    Ok(StreamThread {
+        cancel,
+        socket,
+        thread: Some(thread),
+    })
+}
+
+fn receive(
+    job: &RecvJob,
+    mut stream: TcpStream,
+    pending: Vec<u8>,
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+) -> Result<PathBuf, String> {
+    let part = job.part.display();
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .open(&job.part)
+        .map_err(|e| format!("cannot open {part}: {e}"))?;
+    // Cut anything past the offset, but never truncate when there is nothing to cut: on
+    // ext4, a file truncated and rewritten is flushed to disk in full when closed.
+    let len = file.metadata().map_err(|e| format!("{part}: {e}"))?.len();
+    if len != job.offset {
+        file.set_len(job.offset)
+            .map_err(|e| format!("cannot truncate {part}: {e}"))?;
+    }
+    file.seek(SeekFrom::Start(job.offset))
+        .map_err(|e| format!("cannot seek in {part}: {e}"))?;
+    let raw_left = job.size - job.offset;
+    let take = pending
+        .len()
+        .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
+    let mut decoder = FrameDecoder::new();
+    decoder.push(&pending[take..]); // the trailer may already be here
+    let hashed = copy_in(job, &mut file, &mut stream, &pending[..take], cancel, tx)?;
+    let LinkMsg::FileEnd { hash } = read_frame(&mut stream, &mut decoder)? else {
+        return Err("expected file_end after the data".into());
+    };
+    if hash != hashed {
+        let reason = format!("hash mismatch (sent {hash}, received {hashed})");
+        let _ = fs::remove_file(&job.part);
+        let _ = fs::remove_file(&job.sidecar);
+        let _ = write_frame(
+            &mut stream,
+            &LinkMsg::FileCancel {
+                transfer_id: job.transfer_id.clone(),
+                reason: reason.clone(),
+            },
+        );
+        return Err(format!(
+            "{reason}: the file arrived corrupted and was not kept"
+        ));
+    }
+    let path = promote(&job.part, &job.dir, &job.name)?;
+    let _ = fs::remove_file(&job.sidecar);
+    let done = LinkMsg::FileDone {
+        transfer_id: job.transfer_id.clone(),
+    };
+    let _ = write_frame(&mut stream, &done);
+    Ok(path)
+}
+
+/// Reads until `buf` is full, starting at `have`; returns the length, or on failure the
+/// length reached and the error.
+fn fill(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    mut have: usize,
+    cancel: &AtomicBool,
+) -> Result<usize, (usize, io::Error)> {
+    while have < buf.len() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err((have, io::Error::other("cancelled")));
+        }
+        match stream.read(&mut buf[have..]) {
+            Ok(0) => return Err((have, io::Error::other("closed by the sender"))),
+            Ok(n) => have += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((have, e)),
+        }
+    }
+    Ok(have)
+}
+
+/// Reads the raw bytes (after `head`, those already read) into one buffer, writes and
+/// hashes each while it is still in the CPU's cache; returns the hash of the whole file.
+/// On a resume the prefix already on disk must be hashed first, which takes as long as
+/// reading it: rather than leave the sender blocked (and timing out) meanwhile, a
+/// `xfer-rehash` thread reads the `.part` from the start, following the bytes written,
+/// while they keep arriving. What arrived before a break is written, so a resume starts
+/// after it.
+fn copy_in(
+    job: &RecvJob,
+    file: &mut File,
+    stream: &mut TcpStream,
+    head: &[u8],
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+) -> Result<String, String> {
+    if job.offset == 0 {
+        let mut hasher = FileHasher::new();
+        receive_into(job, file, stream, head, cancel, tx, &mut |b| {
+            hasher.update(b)
+        })?;
+        return Ok(hasher.finish());
+    }
+    let written = AtomicU64::new(job.offset);
+    let (more_tx, more_rx) = bounded::<()>(1);
+    std::thread::scope(|s| {
+        let rehash = std::thread::Builder::new()
+            .name("xfer-rehash".into())
+            .spawn_scoped(s, || follow_and_hash(job, &written, &more_rx, cancel))
+            .map_err(|e| format!("cannot start the hash thread: {e}"))?;
+        let received = receive_into(job, file, stream, head, cancel, tx, &mut |b| {
+            written.fetch_add(b.len() as u64, Ordering::Release);
+            let _ = more_tx.try_send(()); // a wake-up is already pending if full
+        });
+        drop(more_tx);
+        if received.is_err() {
+            cancel.store(true, Ordering::Relaxed); // the transfer is over: stop re-reading
+        }
+        let hash = rehash.join().map_err(|_| "the hash thread panicked")?;
+        received.and(hash)
+    })
+}
+
+/// Hashes `[0, size)` of the `.part`, never reading past what `written` says is there;
+/// waits on `more` when it has caught up. Ends with an error if the writer stops early.
+fn follow_and_hash(
+    job: &RecvJob,
+    written: &AtomicU64,
+    more: &Receiver<()>,
+    cancel: &AtomicBool,
+) -> Result<String, String> {
+    let part = job.part.display();
+    let mut f = File::open(&job.part).map_err(|e| format!("cannot read back {part}: {e}"))?;
+    let mut hasher = FileHasher::new();
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut done = 0u64;
+    while done < job.size {
+        if cancel.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        let avail = written.load(Ordering::Acquire);
+        if avail == done {
+            if more.recv().is_err() && written.load(Ordering::Acquire) == done {
+                return Err("the stream stopped".into());
+            }
+            continue;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(avail - done).unwrap_or(usize::MAX));
+        f.read_exact(&mut buf[..want])
+            .map_err(|e| format!("cannot read back {part}: {e}"))?;
+        hasher.update(&buf[..want]);
+        done += want as u64;
+    }
+    Ok(hasher.finish())
+}
+
+/// The receive loop: fills the buffer from the socket, writes it, hands it to `seen`.
+fn receive_into(
+    job: &RecvJob,
+    file: &mut File,
+    stream: &mut TcpStream,
+    head: &[u8],
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+    seen: &mut dyn FnMut(&[u8]),
+) -> Result<(), String> {
+    let part = job.part.display();
+    let mut raw_left = job.size - job.offset;
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut head = head;
+    let mut got = job.offset;
+    let mut progress = Progress::new(&job.transfer_id, false, tx);
+    while raw_left > 0 {
+        let want = buf
+            .len()
+            .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
+        let early = head.len().min(want);
+        buf[..early].copy_from_slice(&head[..early]);
+        head = &head[early..];
+        let (len, err) = match fill(stream, &mut buf[..want], early, cancel) {
+            Ok(len) => (len, None),
+            Err((len, e)) => (len, Some(e)),
+        };
+        file.write_all(&buf[..len])
+            .map_err(|e| format!("cannot write {part}: {e}"))?;
+        seen(&buf[..len]);
+        got += len as u64;
+        raw_left -= len as u64;
+        if let Some(e) = err {
+            return Err(format!(
+                "stream ended after {got} of {} bytes: {e}",
+                job.size
+            ));
+        }
+        progress.report(got, raw_left == 0);
+    }
+    Ok(())
+}

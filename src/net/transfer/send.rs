@@ -1,0 +1,199 @@
+//! The sending side: `sendfile` to the socket, a hash thread reading the same file.
+
+use std::fs::File;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::{
+    IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, TransferReport, finish, hash_prefix,
+    read_frame, write_frame,
+};
+use crate::net::{NetInput, spawn_named};
+use crate::protocol::hash::FileHasher;
+use crate::protocol::{FrameDecoder, LinkMsg};
+
+/// Bytes per `sendfile` call: small enough to see a cancel soon, large enough to cost
+/// nothing.
+const SEND_CHUNK: u64 = 8 << 20;
+
+/// What the sender needs to stream an accepted offer.
+#[derive(Debug, Clone)]
+pub struct SendJob {
+    /// The transfer.
+    pub transfer_id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Its size when offered.
+    pub size: u64,
+    /// First byte the receiver wants.
+    pub offset: u64,
+    /// The receiver's link port.
+    pub addr: SocketAddr,
+    /// Bytes per second at most (`None`: as fast as the network goes).
+    pub rate_limit: Option<u64>,
+}
+
+/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx`.
+pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let socket = Arc::new(Mutex::new(None));
+    let (c, s) = (cancel.clone(), socket.clone());
+    let thread = spawn_named("xfer-send", move || {
+        let (id, path) = (job.transfer_id.clone(), job.path.clone());
+        let report = match send(&job, &c, &s, &tx) {
+            Ok(()) => TransferReport::Done {
+                transfer_id: id,
+                outgoing: true,
+                path,
+            },
+            Err(reason) => TransferReport::Failed {
+                transfer_id: id,
+                outgoing: true,
+                reason,
+            },
+        };
+        finish(&tx, report);
+    })?;
+    Ok(StreamThread {
+        cancel,
+        socket,
+        thread: Some(thread),
+    })
+}
+
+fn send(
+    job: &SendJob,
+    cancel: &AtomicBool,
+    slot: &Mutex<Option<TcpStream>>,
+    tx: &Sender<NetInput>,
+) -> Result<(), String> {
+    let path = job.path.display();
+    let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+    if len != job.size {
+        return Err(format!(
+            "{path} changed since it was offered ({} bytes then, {len} now)",
+            job.size
+        ));
+    }
+    let mut stream = TcpStream::connect_timeout(&job.addr, Duration::from_secs(5))
+        .map_err(|e| format!("cannot connect to {}: {e}", job.addr))?;
+    *slot.lock().expect("socket slot") = stream.try_clone().ok();
+    if cancel.load(Ordering::Relaxed) {
+        return Err("cancelled".into());
+    }
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let head = LinkMsg::FileData {
+        transfer_id: job.transfer_id.clone(),
+        offset: job.offset,
+    };
+    write_frame(&mut stream, &head)?;
+    let hash = std::thread::scope(|s| {
+        let hasher = std::thread::Builder::new()
+            .name("xfer-hash".into())
+            .spawn_scoped(s, || hash_file(&job.path, job.size, cancel))
+            .map_err(|e| format!("cannot start the hash thread: {e}"))?;
+        let sent = copy_out(job, &mut file, &mut stream, cancel, tx);
+        if sent.is_err() {
+            cancel.store(true, Ordering::Relaxed); // stop hashing too
+        }
+        let hash = hasher.join().map_err(|_| "the hash thread panicked")?;
+        sent.and(hash)
+    })?;
+    // Nagle let the bulk go in full segments; the trailer goes out at once.
+    let _ = stream.set_nodelay(true);
+    write_frame(&mut stream, &LinkMsg::FileEnd { hash })?;
+    match read_frame(&mut stream, &mut FrameDecoder::new())? {
+        LinkMsg::FileDone { .. } => Ok(()),
+        LinkMsg::FileCancel { reason, .. } => Err(format!("the receiver refused it: {reason}")),
+        other => Err(format!("unexpected {:?} after file_end", other.kind())),
+    }
+}
+
+/// Sends `len` bytes of `file` starting at `offset` to `stream`, returning how many went
+/// (fewer only if the file ends first). On Linux this is `sendfile(2)`: the kernel moves
+/// page-cache pages to the socket with no copy through user space. (`std::io::copy`
+/// refuses sendfile from a file to a socket, because a later change to the file could
+/// still reach the peer; here the hash catches that.) Elsewhere, a plain copy.
+pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io::Result<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut at = offset;
+        let end = offset + len;
+        while at < end {
+            let want = usize::try_from(end - at).unwrap_or(usize::MAX).min(1 << 30);
+            match rustix::fs::sendfile(stream, file, Some(&mut at), want) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return Err(io::ErrorKind::TimedOut.into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(at - offset)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        io::copy(&mut file.take(len), &mut &*stream)
+    }
+}
+
+/// Copies `[offset, size)` of the file to the socket with `sendfile`, in chunks.
+fn copy_out(
+    job: &SendJob,
+    file: &mut File,
+    stream: &mut TcpStream,
+    cancel: &AtomicBool,
+    tx: &Sender<NetInput>,
+) -> Result<(), String> {
+    let chunk = job
+        .rate_limit
+        .map_or(SEND_CHUNK, |r| (r / 10).clamp(16 << 10, SEND_CHUNK));
+    let started = Instant::now();
+    let mut progress = Progress::new(&job.transfer_id, true, tx);
+    let mut done = job.offset;
+    while done < job.size {
+        if cancel.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        let want = chunk.min(job.size - done);
+        let n = send_range(file, stream, done, want).map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                format!("the receiver closed the connection after {done} bytes")
+            }
+            _ => format!("sending failed after {done} bytes: {e}"),
+        })?;
+        if n == 0 {
+            return Err(format!("{} shrank while being sent", job.path.display()));
+        }
+        done += n;
+        progress.report(done, false);
+        if let Some(rate) = job.rate_limit {
+            let due = Duration::from_secs_f64((done - job.offset) as f64 / rate.max(1) as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait.min(PROGRESS_EVERY)); // pacing, not waiting
+            }
+        }
+    }
+    progress.report(done, true);
+    Ok(())
+}
+
+/// Hashes `[0, size)` of the file at `path` (read again, from the page cache).
+fn hash_file(path: &Path, size: u64, cancel: &AtomicBool) -> Result<String, String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut hasher = FileHasher::new();
+    hash_prefix(&mut file, size, &mut hasher, cancel)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(hasher.finish())
+}
