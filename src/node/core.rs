@@ -191,6 +191,7 @@ impl Core {
 
     /// Sends an event to the front end and wakes it.
     pub(super) fn emit(&self, event: Event) {
+        self.remember_transfer(&event);
         if self.events.send(event).is_ok() {
             (self.waker)();
         }

@@ -168,6 +168,15 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Records where a finished transfer's file is. Returns whether the transfer exists.
+    pub fn set_transfer_path(&self, id: &str, path: &str, now: u64) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("UPDATE transfers SET path = ?2, updated_at = ?3 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, path, now as i64]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
     /// A transfer by id.
     pub fn transfer(&self, id: &str) -> Result<Option<Transfer>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM transfers WHERE id = ?1");

@@ -239,3 +239,35 @@ fn two_offers_of_one_name_never_overwrite() {
         b"the user's own photo"
     );
 }
+
+#[test]
+fn transfers_are_remembered_in_history_with_their_state() {
+    use lanchat::store::{Direction, Store, TransferState};
+    let (dir, _port, mut a, mut b) = pair("remember", true);
+    let src = dir.join("notes.txt");
+    fs::write(&src, "会议记录").unwrap();
+    let id = send_file(&mut a, &b.id.clone(), &src);
+    let got = wait_done(&mut b, &id);
+    wait_done(&mut a, &id);
+    a.handle.shutdown();
+    b.handle.shutdown();
+    let sent = Store::open(&dir.join("alice").join("history.db"))
+        .unwrap()
+        .transfer(&id)
+        .unwrap()
+        .expect("the sender remembers the transfer");
+    assert_eq!(
+        (sent.dir, sent.state, sent.name.as_str(), sent.size),
+        (Direction::Out, TransferState::Done, "notes.txt", 12)
+    );
+    let received = Store::open(&dir.join("bob").join("history.db"))
+        .unwrap()
+        .transfer(&id)
+        .unwrap()
+        .expect("the receiver remembers the transfer");
+    assert_eq!(
+        (received.dir, received.state),
+        (Direction::In, TransferState::Done)
+    );
+    assert_eq!(received.path, got.to_str().unwrap());
+}
