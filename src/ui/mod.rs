@@ -1,10 +1,70 @@
-//! The egui window (feature `gui`). Placeholder until the window issue lands.
+//! The egui window (feature `gui`): a thin front end over the core.
+//!
+//! The window sends [`crate::node::Command`]s and folds [`crate::node::Event`]s; it never
+//! touches a socket. The core wakes it through the injected waker (`request_repaint`), so
+//! an idle window does not repaint.
+//!
+//! - [`state`]: events folded into peers, conversations, unread counts (no egui).
+//! - [`app`]: the frame loop: drain events, draw panels, run the actions they collected.
+//! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels.
+//! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
+//! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 
-use anyhow::Result;
+pub mod app;
+mod chat_view;
+mod composer;
+mod fonts;
+mod network_panel;
+mod notify;
+mod peers_panel;
+mod settings;
+pub mod state;
+mod timefmt;
+mod tour;
+
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context as _, Result, anyhow};
+
+pub use app::{Action, App, Backend};
+pub use fonts::install as install_fonts;
+pub use tour::Tour;
 
 use crate::config::Config;
 
-/// Opens the window.
-pub fn run(_config: Config) -> Result<()> {
-    anyhow::bail!("the window is not built yet; use --headless")
+/// Opens the window over a core started with `config`, and runs until it is closed.
+/// The core starts first, so a bad configuration is reported before any window opens.
+pub fn run(config: Config) -> Result<()> {
+    let ctx_slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    let slot = ctx_slot.clone();
+    let waker = Arc::new(move || {
+        if let Some(ctx) = slot.get() {
+            ctx.request_repaint();
+        }
+    });
+    let backend = Backend::spawn(config, waker).context("cannot start lanchat")?;
+    let tour = Tour::from_env();
+    let size = if tour.is_some() {
+        [1240.0, 760.0]
+    } else {
+        [1080.0, 700.0]
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("lanchat")
+            .with_app_id("lanchat")
+            .with_inner_size(size)
+            .with_min_inner_size([640.0, 420.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "lanchat",
+        options,
+        Box::new(move |cc| {
+            let _ = ctx_slot.set(cc.egui_ctx.clone());
+            install_fonts(&cc.egui_ctx);
+            Ok(Box::new(App::new(backend).with_tour(tour)))
+        }),
+    )
+    .map_err(|e| anyhow!("cannot open the window: {e}"))
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Makes screenshots/*.png of the real window: lanchat under Xvfb, confined to loopback,
+# beside headless peers that chat with it in Chinese and English. The window's tour mode
+# (LANCHAT_TOUR, see docs/GUI.md) sets each scene up and saves it as a PNG.
+#
+# Needs: xvfb xauth libxcursor1 libxi6 libxkbcommon-x11-0 (Debian package names).
+# LANCHAT_BIN=target/debug/lanchat skips the release build (for quick iterations).
+# Nothing here leaves the machine: every instance runs with --bind 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${LANCHAT_BIN:-}" ]]; then
+    cargo build --release
+    LANCHAT_BIN=target/release/lanchat
+fi
+BIN=$(realpath "$LANCHAT_BIN")
+OUT=$PWD/screenshots
+WORK=$(mktemp -d -t lanchat-shots.XXXXXX)
+# A discovery port of our own, so no other lanchat on this host joins the pictures.
+PORT=${DISCOVERY_PORT:-$((42000 + RANDOM % 20000))}
+COMMON=(--bind 127.0.0.1 --discovery-port "$PORT" --interval 1)
+ME="林晓"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# peer NAME FEED: a headless peer whose stdin is the output of the shell function FEED.
+peer() {
+    local name=$1 feed=$2
+    mkfifo "$WORK/$name.in"
+    "$BIN" --headless "${COMMON[@]}" --name "$name" --data-dir "$WORK/$name" \
+        <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
+    pids+=($!)
+    "$feed" >"$WORK/$name.in" &
+    pids+=($!)
+}
+
+say() { printf '%s\n' "$1"; }
+send() { say "{\"cmd\":\"send\",\"to\":\"$ME\",\"text\":\"$1\"}"; }
+shout() { say "{\"cmd\":\"shout\",\"text\":\"$1\"}"; }
+
+feed_wang() {
+    sleep 3
+    send "你好！今天下午三点开会，别忘了带上周的报告 📄"
+    sleep 1
+    send "会议室换到了 301，投影仪已经准备好了。"
+    sleep 6
+    send "Thanks! 我马上过去 🚀"
+    sleep 600
+}
+feed_alice() {
+    sleep 3.5
+    send "Hey, are you coming to lunch? 🍜"
+    sleep 1
+    send "The build is green again ✅ nice work on the fix"
+    sleep 600
+}
+feed_li() {
+    sleep 4
+    shout "大家好，三楼的打印机修好了 🎉"
+    sleep 600
+}
+feed_bob() {
+    sleep 4.5
+    shout "Friday demo at 4pm in room 301, everyone welcome!"
+    sleep 1
+    send "Can you review my pull request when you have a minute?"
+    sleep 600
+}
+feed_carlos() {
+    sleep 3
+    send "Heading home, see you tomorrow 👋"
+    sleep 1.5
+    say '{"cmd":"quit"}'
+}
+
+echo "window and 5 headless peers on 127.0.0.1, discovery port $PORT"
+LANCHAT_TOUR=$WORK RUST_LOG=lanchat=info env -u WAYLAND_DISPLAY \
+    xvfb-run -a -s "-screen 0 1280x800x24" \
+    "$BIN" "${COMMON[@]}" --name "$ME" --data-dir "$WORK/me" >"$WORK/window.log" 2>&1 &
+window=$!
+pids+=($window)
+sleep 1
+peer 王小明 feed_wang
+peer Alice feed_alice
+peer 李娜 feed_li
+peer Bob feed_bob
+peer Carlos feed_carlos
+sleep 8
+
+cat >"$WORK/go.tmp" <<SCRIPT
+{"cmd":"send","to":"王小明","text":"收到，我三点前到 👍\nThe report is in the shared folder."}
+{"cmd":"shout","text":"Pizza in the kitchen 🍕 先到先得！"}
+{"cmd":"send","to":"Alice","text":"On my way, save me a seat!"}
+shot conversation-dark.png dark 王小明
+shot everyone-dark.png dark Everyone
+shot network-dark.png dark Alice network
+shot conversation-light.png light Alice
+shot everyone-light.png light Everyone
+shot network-light.png light 王小明 network
+shot settings-light.png light 王小明 settings
+SCRIPT
+mv "$WORK/go.tmp" "$WORK/go"
+
+if ! wait "$window"; then
+    cat "$WORK/window.log" >&2
+    exit 1
+fi
+mkdir -p "$OUT"
+cp "$WORK"/*.png "$OUT"/
+ls -l "$OUT"

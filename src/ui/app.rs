@@ -1,0 +1,342 @@
+//! The window's top level: drains core events into [`ChatState`], lays out the panels,
+//! and carries out the [`Action`]s they collected.
+//!
+//! Each frame: fold every waiting [`Event`] in, draw (panels only read state and push
+//! actions), then run the actions: commands to the core, selection, settings. The window
+//! repaints when the core's waker fires, when the user acts, or once a second while the
+//! network panel is open; an idle window does not repaint at all.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::notify::Notifier;
+use super::settings::{Prefs, SettingsDraft, Theme};
+use super::state::{ChatState, ConvKey};
+use super::tour::Tour;
+use super::{chat_view, composer, network_panel, peers_panel, settings};
+use crate::config::Config;
+use crate::node::{self, Command, Event, NodeError, NodeHandle, Waker};
+
+/// How often the open network panel asks for a fresh snapshot.
+const NET_POLL: Duration = Duration::from_secs(1);
+
+/// Where commands go and events come from: a running core, or channels a test holds.
+pub struct Backend {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    node: Option<NodeHandle>,
+    config: Option<Config>,
+    waker: Waker,
+}
+
+impl Backend {
+    /// Starts a core with `config`; `waker` is called after each of its events.
+    pub fn spawn(config: Config, waker: Waker) -> Result<Backend, NodeError> {
+        let node = node::spawn(config.clone(), waker.clone())?;
+        Ok(Backend {
+            commands: node.commands.clone(),
+            events: node.events.clone(),
+            node: Some(node),
+            config: Some(config),
+            waker,
+        })
+    }
+
+    /// A stand-in core: the caller holds the other ends of both channels.
+    pub fn channels(commands: Sender<Command>, events: Receiver<Event>) -> Backend {
+        Backend {
+            commands,
+            events,
+            node: None,
+            config: None,
+            waker: node::no_waker(),
+        }
+    }
+
+    /// The configuration of the running core (`None` for a stand-in).
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    fn send(&self, cmd: Command) {
+        if self.commands.send(cmd).is_err() {
+            tracing::warn!("the core has stopped; a command was dropped");
+        }
+    }
+
+    /// Stops the core and starts a new one with `config`; on failure the old
+    /// configuration is started again and the error returned.
+    fn restart(&mut self, config: Config) -> Result<(), NodeError> {
+        let Some(old) = self.config.clone() else {
+            return Ok(()); // a stand-in has nothing to restart
+        };
+        // The old node must let go of its data directory and ports first.
+        drop(self.node.take());
+        let (result, node) = match node::spawn(config.clone(), self.waker.clone()) {
+            Ok(n) => {
+                self.config = Some(config);
+                (Ok(()), n)
+            }
+            Err(e) => (Err(e), node::spawn(old, self.waker.clone())?),
+        };
+        self.commands = node.commands.clone();
+        self.events = node.events.clone();
+        self.node = Some(node);
+        result
+    }
+}
+
+/// What a panel asks for while drawing; carried out after the frame is drawn.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A command for the core.
+    Core(Command),
+    /// Open a conversation.
+    Select(ConvKey),
+    /// Show or hide the network panel.
+    ToggleNetwork,
+    /// Open the settings window.
+    OpenSettings,
+    /// Apply edited settings (may restart the core).
+    ApplySettings(Box<SettingsDraft>),
+    /// Close the settings window without applying.
+    CloseSettings,
+    /// Hide the error banner.
+    DismissError,
+    /// Scroll the open conversation to its newest message.
+    ScrollToBottom,
+}
+
+/// Per-window view state that is not part of the chat model.
+#[derive(Debug, Default)]
+pub struct View {
+    /// Unsent text per conversation.
+    pub drafts: HashMap<ConvKey, String>,
+    /// The network panel is open.
+    pub show_network: bool,
+    /// The settings window, while open.
+    pub settings: Option<SettingsDraft>,
+    /// The name being edited in place, while editing.
+    pub name_edit: Option<String>,
+    /// Preferences kept in the data directory.
+    pub prefs: Prefs,
+    /// Messages seen at the bottom, per conversation (for the "new messages" pill).
+    pub seen_len: HashMap<ConvKey, usize>,
+    /// Scroll the conversation to the end on the next frame.
+    pub scroll_to_bottom: bool,
+}
+
+/// The window.
+pub struct App {
+    /// The chat model.
+    pub state: ChatState,
+    /// View state.
+    pub view: View,
+    backend: Backend,
+    notifier: Notifier,
+    title: String,
+    next_net_poll: Option<Instant>,
+    tour: Option<Tour>,
+    theme_applied: Option<Theme>,
+}
+
+impl App {
+    /// A window over `backend`. Notifications are on; see [`App::without_notifications`].
+    pub fn new(backend: Backend) -> App {
+        let prefs = backend
+            .config()
+            .map(|c| Prefs::load(&c.data_dir))
+            .unwrap_or_default();
+        let _ = backend.commands.send(Command::Peers);
+        App {
+            state: ChatState::default(),
+            view: View {
+                prefs,
+                ..View::default()
+            },
+            backend,
+            notifier: Notifier::default(),
+            title: String::new(),
+            next_net_poll: None,
+            tour: None,
+            theme_applied: None,
+        }
+    }
+
+    /// Never shows desktop notifications (tests).
+    pub fn without_notifications(mut self) -> App {
+        self.notifier = Notifier::disabled();
+        self
+    }
+
+    /// Runs the screenshot tour described in `docs/GUI.md`.
+    pub fn with_tour(mut self, tour: Option<Tour>) -> App {
+        if tour.is_some() {
+            self.notifier = Notifier::disabled();
+        }
+        self.tour = tour;
+        self
+    }
+
+    /// Draws the whole window into `ui` and carries out what the user did.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.apply_theme(&ctx);
+        let focused = ctx.input(|i| i.focused);
+        self.drain_events(focused);
+        if focused {
+            self.state.mark_read();
+        }
+        self.update_title(&ctx);
+        self.poll_network(&ctx);
+
+        let mut actions = Vec::new();
+        peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
+        if self.view.show_network {
+            network_panel::show(ui, &self.state, self.backend.config(), &mut actions);
+        }
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            chat_view::header(ui, &self.state, &self.view, &mut actions);
+            composer::show(ui, &self.state, &mut self.view, &mut actions);
+            chat_view::show(ui, &self.state, &mut self.view, &mut actions);
+        });
+        settings::window(&ctx, &mut self.view, &mut actions);
+        if let Some(tour) = &mut self.tour {
+            tour.step(&ctx, &mut self.state, &mut self.view, &mut actions);
+        }
+        for action in actions {
+            self.run(action, &ctx);
+        }
+    }
+
+    fn drain_events(&mut self, focused: bool) {
+        while let Ok(event) = self.backend.events.try_recv() {
+            if let Some(arrival) = self.state.apply(event, focused)
+                && !focused
+            {
+                let summary = match arrival.conv {
+                    ConvKey::Everyone => format!("{} (to Everyone)", arrival.from_name),
+                    ConvKey::Peer(_) => arrival.from_name,
+                };
+                self.notifier.notify(&summary, &arrival.text);
+            }
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let name = self.state.me.as_ref().map_or("", |m| m.name.as_str());
+        let title = match (self.state.unread_total(), name) {
+            (0, "") => "lanchat".to_owned(),
+            (0, name) => format!("lanchat — {name}"),
+            (n, name) => format!("({n}) lanchat — {name}"),
+        };
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    /// Asks for a network snapshot once a second while the panel is open, and only then.
+    fn poll_network(&mut self, ctx: &egui::Context) {
+        if !self.view.show_network {
+            self.next_net_poll = None;
+            return;
+        }
+        let now = Instant::now();
+        if self.next_net_poll.is_none_or(|t| now >= t) {
+            self.backend.send(Command::NetStatus);
+            self.next_net_poll = Some(now + NET_POLL);
+        }
+        let wait = self
+            .next_net_poll
+            .map_or(NET_POLL, |t| t.saturating_duration_since(now));
+        ctx.request_repaint_after(wait);
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        let theme = self.view.prefs.theme;
+        if self.theme_applied != Some(theme) {
+            ctx.set_theme(theme.preference());
+            // A blinking cursor would repaint an idle window twice a second.
+            ctx.style_mut_of(egui::Theme::Dark, |s| {
+                s.visuals.widgets.noninteractive.fg_stroke.color = egui::Color32::from_gray(190);
+            });
+            ctx.all_styles_mut(|s| {
+                s.visuals.text_cursor.blink = false;
+                use egui::{FontId, TextStyle};
+                for (style, size) in [
+                    (TextStyle::Body, 14.0),
+                    (TextStyle::Button, 14.0),
+                    (TextStyle::Small, 11.0),
+                    (TextStyle::Heading, 20.0),
+                    (TextStyle::Monospace, 12.5),
+                ] {
+                    let family = s.text_styles.get(&style).map(|f| f.family.clone());
+                    let family = family.unwrap_or(egui::FontFamily::Proportional);
+                    s.text_styles.insert(style, FontId::new(size, family));
+                }
+            });
+            self.theme_applied = Some(theme);
+        }
+    }
+
+    fn run(&mut self, action: Action, ctx: &egui::Context) {
+        match action {
+            Action::Core(cmd) => self.backend.send(cmd),
+            Action::Select(conv) => {
+                self.state.select(conv);
+                self.view.scroll_to_bottom = true;
+            }
+            Action::ToggleNetwork => self.view.show_network = !self.view.show_network,
+            Action::OpenSettings => {
+                self.view.settings = Some(SettingsDraft::new(
+                    &self.state,
+                    self.backend.config(),
+                    &self.view.prefs,
+                ));
+            }
+            Action::CloseSettings => self.view.settings = None,
+            Action::ApplySettings(draft) => self.apply_settings(*draft),
+            Action::DismissError => self.state.error = None,
+            Action::ScrollToBottom => self.view.scroll_to_bottom = true,
+        }
+        ctx.request_repaint();
+    }
+
+    fn apply_settings(&mut self, draft: SettingsDraft) {
+        self.view.settings = None;
+        self.view.prefs = draft.prefs.clone();
+        if let Some(config) = self.backend.config()
+            && let Err(e) = self.view.prefs.save(&config.data_dir)
+        {
+            self.state.error = Some(e.to_string());
+        }
+        let my_name = self.state.me.as_ref().map(|m| m.name.clone());
+        if my_name.as_deref() != Some(draft.name.trim()) && !draft.name.trim().is_empty() {
+            self.backend.send(Command::Rename {
+                name: draft.name.trim().to_owned(),
+            });
+        }
+        let Some(current) = self.backend.config() else {
+            return;
+        };
+        let Some(config) = draft.network_config(current) else {
+            return;
+        };
+        tracing::info!("network settings changed; restarting the node");
+        // Peers and delivery marks start afresh with the new node; conversations stay.
+        self.state.peers.clear();
+        if let Err(e) = self.backend.restart(config) {
+            self.state.error = Some(format!("cannot apply the network settings: {e}"));
+        }
+        self.backend.send(Command::Peers);
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}

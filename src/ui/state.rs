@@ -1,0 +1,632 @@
+//! The window's model: core [`Event`]s folded into peers, conversations, unread counts and
+//! delivery marks. No egui here, so every rule is unit-tested without a window.
+//!
+//! Owns: who we are, the peers we know, one [`Conversation`] per peer plus Everyone, which
+//! conversation is open, the latest [`NetStatus`] and the latest error. It never sends
+//! anything: callers turn what they see here into [`crate::node::Command`]s.
+
+use std::collections::HashMap;
+
+use crate::node::{Event, NetStatus, PeerInfo};
+use crate::protocol::beacon::{Beacon, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
+use crate::protocol::message::MAX_TEXT_LEN;
+
+/// Which conversation: the Everyone room or one peer (by id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConvKey {
+    /// Broadcast shouts, best effort.
+    Everyone,
+    /// Direct messages with the peer of this id.
+    Peer(String),
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Someone else wrote it.
+    Received,
+    /// Ours, accepted by the core and queued; no ack yet.
+    Sent,
+    /// Ours, acknowledged by the peer.
+    Delivered,
+    /// Ours, broadcast to Everyone: no delivery report exists.
+    Shouted,
+}
+
+/// One bubble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Message id from the core.
+    pub msg_id: String,
+    /// Sender's name (ours for our messages).
+    pub from_name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch (at the sender).
+    pub sent_at: u64,
+    /// Delivery state.
+    pub mark: Mark,
+}
+
+impl ChatMessage {
+    /// Whether we wrote it.
+    pub fn is_mine(&self) -> bool {
+        self.mark != Mark::Received
+    }
+}
+
+/// The messages of one conversation and how many arrived unseen.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// Oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Arrived while the conversation was not in view.
+    pub unread: usize,
+    /// Name to show if the peer itself is unknown (a message from before a beacon).
+    pub fallback_name: String,
+}
+
+/// Who we are, from the core's `ready` event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Me {
+    /// Our peer id.
+    pub id: String,
+    /// Our display name.
+    pub name: String,
+    /// Our host name.
+    pub host: String,
+    /// Where the link listener is bound.
+    pub addr: String,
+    /// TCP link port.
+    pub port: u16,
+    /// UDP discovery port.
+    pub discovery_port: u16,
+    /// Presence status we announce.
+    pub status: String,
+}
+
+/// Something worth a desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// Where it arrived.
+    pub conv: ConvKey,
+    /// Sender's name.
+    pub from_name: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Why the composer refuses to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocked {
+    /// Nothing but whitespace.
+    Empty,
+    /// The peer is not in the peer table (never heard, or forgotten).
+    UnknownPeer,
+    /// Over the core's limit for one direct message.
+    TooLong {
+        /// The text's size in bytes.
+        len: usize,
+    },
+    /// The shout would not fit in one datagram.
+    ShoutTooLong {
+        /// The whole datagram's size in bytes.
+        datagram: usize,
+    },
+    /// The core has not said `ready` yet, or has stopped.
+    NotRunning,
+}
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Blocked::Empty => f.write_str("Type a message"),
+            Blocked::UnknownPeer => {
+                f.write_str("This peer is unknown: it has not been heard on the network")
+            }
+            Blocked::TooLong { len } => write!(
+                f,
+                "Too long: {len} bytes, a message holds at most {MAX_TEXT_LEN} bytes"
+            ),
+            Blocked::ShoutTooLong { datagram } => write!(
+                f,
+                "Too long for Everyone: a shout is one UDP datagram of at most \
+                 {MAX_DATAGRAM} bytes, this one would be {datagram} bytes. \
+                 Shorten it, or send it to each peer"
+            ),
+            Blocked::NotRunning => f.write_str("lanchat is not running"),
+        }
+    }
+}
+
+/// Everything the window shows, folded from events.
+#[derive(Debug, Default)]
+pub struct ChatState {
+    /// Set by `ready`; `None` until then.
+    pub me: Option<Me>,
+    /// Known peers by id.
+    pub peers: HashMap<String, PeerInfo>,
+    /// Conversations by key; created on first message.
+    pub conversations: HashMap<ConvKey, Conversation>,
+    /// The open conversation.
+    pub selected: ConvKey,
+    /// Latest network snapshot.
+    pub net_status: Option<NetStatus>,
+    /// Latest error from the core, until dismissed.
+    pub error: Option<String>,
+    /// The core said `stopped`.
+    pub stopped: bool,
+}
+
+impl Default for ConvKey {
+    fn default() -> Self {
+        ConvKey::Everyone
+    }
+}
+
+impl ChatState {
+    /// Folds one event in. `in_view` says whether the user is looking at the window (it
+    /// is focused): a message to the open conversation counts as unread otherwise.
+    /// Returns a message that arrived, for a notification.
+    pub fn apply(&mut self, event: Event, in_view: bool) -> Option<Arrival> {
+        match event {
+            Event::Ready {
+                id,
+                name,
+                host,
+                addr,
+                port,
+                discovery_port,
+                data_dir: _,
+            } => {
+                self.me = Some(Me {
+                    id,
+                    name,
+                    host,
+                    addr,
+                    port,
+                    discovery_port,
+                    status: "online".to_owned(),
+                });
+                self.stopped = false;
+            }
+            Event::PeerJoined { peer } | Event::PeerChanged { peer } => {
+                self.peers.insert(peer.id.clone(), peer);
+            }
+            Event::PeerLeft { id, .. } => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.online = false;
+                }
+            }
+            Event::Peers { peers } => {
+                for p in peers {
+                    self.peers.insert(p.id.clone(), p);
+                }
+            }
+            Event::Sent {
+                msg_id,
+                to,
+                sent_at,
+                text,
+            } => {
+                let from_name = self.my_name();
+                self.push(
+                    ConvKey::Peer(to),
+                    ChatMessage {
+                        msg_id,
+                        from_name,
+                        text,
+                        sent_at,
+                        mark: Mark::Sent,
+                    },
+                );
+            }
+            Event::Delivered { msg_id, to } => {
+                if let Some(m) = self
+                    .conversations
+                    .get_mut(&ConvKey::Peer(to))
+                    .and_then(|c| c.messages.iter_mut().rev().find(|m| m.msg_id == msg_id))
+                {
+                    m.mark = Mark::Delivered;
+                }
+            }
+            Event::Message {
+                from,
+                from_name,
+                msg_id,
+                text,
+                sent_at,
+            } => {
+                return self.arrive(
+                    ConvKey::Peer(from),
+                    from_name,
+                    msg_id,
+                    text,
+                    sent_at,
+                    in_view,
+                );
+            }
+            Event::Shout {
+                from: _,
+                from_name,
+                msg_id,
+                text,
+                sent_at,
+            } => return self.arrive(ConvKey::Everyone, from_name, msg_id, text, sent_at, in_view),
+            Event::ShoutSent {
+                msg_id,
+                text,
+                sent_at,
+            } => {
+                let from_name = self.my_name();
+                self.push(
+                    ConvKey::Everyone,
+                    ChatMessage {
+                        msg_id,
+                        from_name,
+                        text,
+                        sent_at,
+                        mark: Mark::Shouted,
+                    },
+                );
+            }
+            Event::Renamed { name } => {
+                if let Some(me) = &mut self.me {
+                    me.name = name;
+                }
+            }
+            Event::NetStatus(status) => self.net_status = Some(status),
+            Event::Error { message } => self.error = Some(message),
+            Event::Stopped => self.stopped = true,
+        }
+        None
+    }
+
+    fn arrive(
+        &mut self,
+        conv: ConvKey,
+        from_name: String,
+        msg_id: String,
+        text: String,
+        sent_at: u64,
+        in_view: bool,
+    ) -> Option<Arrival> {
+        let seen = in_view && self.selected == conv;
+        let c = self.conversations.entry(conv.clone()).or_default();
+        if c.fallback_name.is_empty() {
+            c.fallback_name.clone_from(&from_name);
+        }
+        c.messages.push(ChatMessage {
+            msg_id,
+            from_name: from_name.clone(),
+            text: text.clone(),
+            sent_at,
+            mark: Mark::Received,
+        });
+        if !seen {
+            c.unread += 1;
+        }
+        Some(Arrival {
+            conv,
+            from_name,
+            text,
+        })
+    }
+
+    fn push(&mut self, conv: ConvKey, msg: ChatMessage) {
+        self.conversations
+            .entry(conv)
+            .or_default()
+            .messages
+            .push(msg);
+    }
+
+    fn my_name(&self) -> String {
+        self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default()
+    }
+
+    /// Opens a conversation and clears its unread count.
+    pub fn select(&mut self, conv: ConvKey) {
+        self.selected = conv;
+        self.mark_read();
+    }
+
+    /// The open conversation has been seen.
+    pub fn mark_read(&mut self) {
+        if let Some(c) = self.conversations.get_mut(&self.selected) {
+            c.unread = 0;
+        }
+    }
+
+    /// Unread messages across all conversations (for the window title).
+    pub fn unread_total(&self) -> usize {
+        self.conversations.values().map(|c| c.unread).sum()
+    }
+
+    /// Unread messages in one conversation.
+    pub fn unread(&self, conv: &ConvKey) -> usize {
+        self.conversations.get(conv).map_or(0, |c| c.unread)
+    }
+
+    /// The messages of a conversation, oldest first.
+    pub fn messages(&self, conv: &ConvKey) -> &[ChatMessage] {
+        self.conversations
+            .get(conv)
+            .map_or(&[][..], |c| c.messages.as_slice())
+    }
+
+    /// Peers for the list: online first, then by name; peers we only know from a
+    /// conversation are not included (see [`ChatState::strangers`]).
+    pub fn peers_sorted(&self) -> Vec<&PeerInfo> {
+        let mut v: Vec<&PeerInfo> = self.peers.values().collect();
+        v.sort_by(|a, b| {
+            b.online
+                .cmp(&a.online)
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        v
+    }
+
+    /// Conversations with peers missing from the peer table: (id, name), by name.
+    pub fn strangers(&self) -> Vec<(&str, &str)> {
+        let mut v: Vec<(&str, &str)> = self
+            .conversations
+            .iter()
+            .filter_map(|(k, c)| match k {
+                ConvKey::Peer(id) if !self.peers.contains_key(id) => {
+                    Some((id.as_str(), c.fallback_name.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        v.sort_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+
+    /// A conversation's title: the peer's name, or "Everyone".
+    pub fn title(&self, conv: &ConvKey) -> String {
+        match conv {
+            ConvKey::Everyone => "Everyone".to_owned(),
+            ConvKey::Peer(id) => self
+                .peers
+                .get(id)
+                .map(|p| p.name.clone())
+                .or_else(|| {
+                    self.conversations
+                        .get(conv)
+                        .map(|c| c.fallback_name.clone())
+                })
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| short_id(id).to_owned()),
+        }
+    }
+
+    /// Whether `text` can go to `conv` now, and if not, why.
+    pub fn check_send(&self, conv: &ConvKey, text: &str) -> Result<(), Blocked> {
+        let Some(me) = self.me.as_ref().filter(|_| !self.stopped) else {
+            return Err(Blocked::NotRunning);
+        };
+        if text.trim().is_empty() {
+            return Err(Blocked::Empty);
+        }
+        match conv {
+            ConvKey::Peer(id) if !self.peers.contains_key(id) => Err(Blocked::UnknownPeer),
+            ConvKey::Peer(_) if text.len() > MAX_TEXT_LEN => {
+                Err(Blocked::TooLong { len: text.len() })
+            }
+            ConvKey::Peer(_) => Ok(()),
+            ConvKey::Everyone => match shout_datagram_len(me, text) {
+                n if n > MAX_DATAGRAM => Err(Blocked::ShoutTooLong { datagram: n }),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+/// The size of the datagram a shout of `text` would be, computed with the real encoder
+/// and worst-case values for the fields the core fills in (instance, ids, counters).
+pub fn shout_datagram_len(me: &Me, text: &str) -> usize {
+    let id32 = "f".repeat(32);
+    Beacon {
+        lanchat: PROTOCOL_VERSION,
+        id: me.id.clone(),
+        instance: id32.clone(),
+        name: me.name.clone(),
+        host: me.host.clone(),
+        port: me.port,
+        status: me.status.clone(),
+        kind: BeaconKind::Shout {
+            msg_id: id32,
+            seq: u64::MAX,
+            sent_at: u64::MAX,
+            text: text.to_owned(),
+        },
+    }
+    .encode()
+    .len()
+}
+
+/// The first 8 characters of a peer id, for display.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn peer(id: &str, name: &str, online: bool) -> PeerInfo {
+        PeerInfo {
+            id: id.into(),
+            name: name.into(),
+            host: "host".into(),
+            addr: Ipv4Addr::LOCALHOST,
+            port: 4000,
+            online,
+            status: "online".into(),
+            last_seen: 0,
+        }
+    }
+
+    fn ready() -> Event {
+        Event::Ready {
+            id: "me000000".into(),
+            name: "我".into(),
+            host: "lab".into(),
+            addr: "127.0.0.1".into(),
+            port: 4000,
+            discovery_port: 47474,
+            data_dir: "/tmp/x".into(),
+        }
+    }
+
+    fn message(from: &str, id: &str) -> Event {
+        Event::Message {
+            from: from.into(),
+            from_name: "张三".into(),
+            msg_id: id.into(),
+            text: "你好".into(),
+            sent_at: 1,
+        }
+    }
+
+    #[test]
+    fn unread_rises_off_view_and_clears_when_opened() {
+        let mut s = ChatState::default();
+        s.apply(ready(), true);
+        s.apply(
+            Event::PeerJoined {
+                peer: peer("a1", "张三", true),
+            },
+            true,
+        );
+        let arrival = s.apply(message("a1", "m1"), true);
+        assert_eq!(arrival.unwrap().from_name, "张三");
+        s.apply(message("a1", "m2"), true);
+        assert_eq!(s.unread(&ConvKey::Peer("a1".into())), 2);
+        assert_eq!(s.unread_total(), 2);
+        s.select(ConvKey::Peer("a1".into()));
+        assert_eq!(s.unread_total(), 0);
+        s.apply(message("a1", "m3"), true);
+        assert_eq!(s.unread_total(), 0, "the open conversation, in view");
+        s.apply(message("a1", "m4"), false);
+        assert_eq!(
+            s.unread_total(),
+            1,
+            "the open conversation, window unfocused"
+        );
+    }
+
+    #[test]
+    fn sent_then_delivered() {
+        let mut s = ChatState::default();
+        s.apply(ready(), true);
+        s.apply(
+            Event::Sent {
+                msg_id: "m1".into(),
+                to: "a1".into(),
+                sent_at: 5,
+                text: "hi".into(),
+            },
+            true,
+        );
+        let conv = ConvKey::Peer("a1".into());
+        assert_eq!(s.messages(&conv)[0].mark, Mark::Sent);
+        assert_eq!(s.messages(&conv)[0].from_name, "我");
+        s.apply(
+            Event::Delivered {
+                msg_id: "m1".into(),
+                to: "a1".into(),
+            },
+            true,
+        );
+        assert_eq!(s.messages(&conv)[0].mark, Mark::Delivered);
+        // A delivery for a message this window never saw (from an earlier run) is ignored.
+        s.apply(
+            Event::Delivered {
+                msg_id: "old".into(),
+                to: "zz".into(),
+            },
+            true,
+        );
+        assert!(!s.conversations.contains_key(&ConvKey::Peer("zz".into())));
+    }
+
+    #[test]
+    fn peers_online_first_then_by_name() {
+        let mut s = ChatState::default();
+        for p in [
+            peer("1", "bob", false),
+            peer("2", "Alice", true),
+            peer("3", "carol", true),
+        ] {
+            s.apply(Event::PeerJoined { peer: p }, true);
+        }
+        s.apply(
+            Event::PeerLeft {
+                id: "3".into(),
+                reason: crate::node::LeftReason::Bye,
+            },
+            true,
+        );
+        let names: Vec<&str> = s.peers_sorted().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Alice", "bob", "carol"]);
+    }
+
+    #[test]
+    fn a_message_from_an_unknown_peer_still_has_a_title() {
+        let mut s = ChatState::default();
+        s.apply(message("abcdef123456", "m1"), true);
+        let conv = ConvKey::Peer("abcdef123456".into());
+        assert_eq!(s.title(&conv), "张三");
+        assert_eq!(s.strangers(), [("abcdef123456", "张三")]);
+    }
+
+    #[test]
+    fn composer_reasons() {
+        let mut s = ChatState::default();
+        let a1 = ConvKey::Peer("a1".into());
+        assert_eq!(s.check_send(&a1, "hi"), Err(Blocked::NotRunning));
+        s.apply(ready(), true);
+        assert_eq!(s.check_send(&a1, "  \n"), Err(Blocked::Empty));
+        assert_eq!(s.check_send(&a1, "hi"), Err(Blocked::UnknownPeer));
+        s.apply(
+            Event::PeerJoined {
+                peer: peer("a1", "张三", false),
+            },
+            true,
+        );
+        assert_eq!(
+            s.check_send(&a1, "hi"),
+            Ok(()),
+            "offline peers get it later"
+        );
+        assert_eq!(s.check_send(&ConvKey::Everyone, "大家好"), Ok(()));
+        let long = "字".repeat(500); // 1500 bytes of text
+        assert!(matches!(
+            s.check_send(&ConvKey::Everyone, &long),
+            Err(Blocked::ShoutTooLong { datagram }) if datagram > MAX_DATAGRAM
+        ));
+        assert_eq!(s.check_send(&a1, &long), Ok(()));
+    }
+
+    #[test]
+    fn shout_size_matches_the_core_limit() {
+        let me = Me {
+            id: "f".repeat(32),
+            name: "张三".into(),
+            host: "lab-07".into(),
+            port: 47475,
+            status: "online".into(),
+            ..Me::default()
+        };
+        let base = shout_datagram_len(&me, "");
+        let fits = "a".repeat(MAX_DATAGRAM - base);
+        assert_eq!(shout_datagram_len(&me, &fits), MAX_DATAGRAM);
+        // Quotes and newlines are escaped on the wire, so they count double.
+        assert_eq!(shout_datagram_len(&me, "\"\n"), base + 4);
+    }
+}
