@@ -58,7 +58,7 @@ pub fn header(ui: &mut egui::Ui, state: &ChatState, _view: &View, actions: &mut 
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(err).color(ui.visuals().error_fg_color));
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                        if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
                             actions.push(Action::DismissError);
                         }
                     });
@@ -198,13 +198,12 @@ fn bubble(ui: &mut egui::Ui, m: &ChatMessage, show_sender: bool) {
 fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
     let time = timefmt::clock(m.sent_at);
     let (mark, meaning) = match m.mark {
-        Mark::Received => ("", "received"),
-        Mark::Sent => (" ✔", "sent, not yet delivered"),
-        Mark::Delivered => (" ✔✔", "delivered"),
-        Mark::Shouted => (" 📢", "broadcast, best effort"),
+        Mark::Received => ("", format!("received at {time}")),
+        Mark::Sent => (" ✔", format!("sent at {time}, waiting for delivery")),
+        Mark::Delivered => (" ✔✔", format!("delivered at {time}")),
+        Mark::Shouted => (" 📢", format!("broadcast at {time}, best effort: no delivery report")),
     };
     let text = format!("{time}{mark}");
-    let accessible = format!("{meaning} at {time}");
     let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
         let colour = if m.mark == Mark::Delivered {
             if ui.visuals().dark_mode {
@@ -217,8 +216,8 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
         };
         ui.add(egui::Label::new(RichText::new(text).small().color(colour)).selectable(false))
     });
-    let r = r.inner.on_hover_text(meaning);
-    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &accessible));
+    let r = r.inner.on_hover_text(&meaning);
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &meaning));
 }
 
 fn new_messages_pill(ui: &mut egui::Ui, area: egui::Rect, fresh: usize, actions: &mut Vec<Action>) {

@@ -1,0 +1,264 @@
+//! The window driven through its real widgets (egui_kittest, by role and label), with the
+//! core replaced by channels the test holds: what the user does must come out as
+//! Commands, and the Events fed in must show up on screen.
+#![cfg(feature = "gui")]
+
+use std::net::Ipv4Addr;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lanchat::node::status::{Counters, LinkInfo, NetStatus, SocketInfo, WireRecord};
+use lanchat::node::{Command, Event, PeerInfo};
+use lanchat::ui::{App, Backend};
+
+struct Fake {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+}
+
+impl Fake {
+    /// The next command other than the `peers` query the window sends on start.
+    fn next_command(&self) -> Command {
+        loop {
+            let cmd = self
+                .commands
+                .try_recv()
+                .expect("the window should have sent a command");
+            if cmd != Command::Peers {
+                return cmd;
+            }
+        }
+    }
+
+    fn feed(&self, event: Event) {
+        self.events.send(event).expect("the window holds the receiver");
+    }
+}
+
+fn window() -> (Harness<'static, App>, Fake) {
+    let (cmd_tx, cmd_rx) = unbounded();
+    let (ev_tx, ev_rx) = unbounded();
+    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications();
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let fake = Fake {
+        commands: cmd_rx,
+        events: ev_tx,
+    };
+    fake.feed(Event::Ready {
+        id: "me0000000000".into(),
+        name: "林晓".into(),
+        host: "lab-01".into(),
+        addr: "127.0.0.1".into(),
+        port: 40001,
+        discovery_port: 47474,
+        data_dir: "/nonexistent".into(),
+    });
+    (harness, fake)
+}
+
+fn peer(id: &str, name: &str) -> PeerInfo {
+    PeerInfo {
+        id: id.into(),
+        name: name.into(),
+        host: "lab-07".into(),
+        addr: Ipv4Addr::LOCALHOST,
+        port: 40002,
+        online: true,
+        status: "online".into(),
+        last_seen: 1_790_000_000_000,
+    }
+}
+
+fn message(from: &str, msg_id: &str, text: &str) -> Event {
+    Event::Message {
+        from: from.into(),
+        from_name: "张三".into(),
+        msg_id: msg_id.into(),
+        text: text.into(),
+        sent_at: 1_790_000_000_000,
+    }
+}
+
+#[test]
+fn typing_and_enter_sends_to_the_open_conversation() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to 张三");
+    field.focus();
+    field.type_text("你好 lanchat 👋");
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+
+    assert_eq!(
+        fake.next_command(),
+        Command::Send {
+            to: "a1".into(),
+            text: "你好 lanchat 👋".into()
+        }
+    );
+    assert_eq!(
+        harness
+            .get_by_role_and_label(Role::MultilineTextInput, "Message to 张三")
+            .value()
+            .as_deref(),
+        Some(""),
+        "the composer is cleared after sending"
+    );
+}
+
+#[test]
+fn shift_enter_is_a_new_line_and_the_send_button_shouts() {
+    let (mut harness, fake) = window();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to Everyone");
+    field.focus();
+    field.type_text("line one");
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message to Everyone")
+        .type_text("line two");
+    harness.run();
+    assert!(fake.commands.try_iter().all(|c| c == Command::Peers), "nothing sent yet");
+    harness.get_by_role_and_label(Role::Button, "Send").click();
+    harness.run();
+    assert_eq!(
+        fake.next_command(),
+        Command::Shout {
+            text: "line one\nline two".into()
+        }
+    );
+}
+
+#[test]
+fn a_shout_too_long_for_one_datagram_is_explained_and_not_sent() {
+    let (mut harness, fake) = window();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to Everyone");
+    field.focus();
+    field.type_text(&"长".repeat(500));
+    harness.run();
+    harness.get_by_label_contains("Too long for Everyone");
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert!(fake.commands.try_iter().all(|c| c == Command::Peers), "nothing sent");
+}
+
+#[test]
+fn messages_show_and_unread_counts_rise_and_clear() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    fake.feed(message("a1", "m1", "今天下午开会"));
+    fake.feed(message("a1", "m2", "Room 301"));
+    harness.run();
+    // Everyone is open, so the two messages are unread.
+    harness.get_by_role_and_label(Role::Button, "张三, 2 unread");
+    assert!(harness.query_by_label("今天下午开会").is_none(), "not open yet");
+
+    harness.get_by_role_and_label(Role::Button, "张三, 2 unread").click();
+    harness.run();
+    harness.get_by_label("今天下午开会");
+    harness.get_by_label("Room 301");
+    harness.get_by_role_and_label(Role::Button, "张三");
+    assert_eq!(harness.state().state.unread_total(), 0);
+}
+
+#[test]
+fn our_message_gets_its_delivered_mark() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    fake.feed(Event::Sent {
+        msg_id: "m9".into(),
+        to: "a1".into(),
+        sent_at: 1_790_000_000_000,
+        text: "See you at three".into(),
+    });
+    harness.run();
+    harness.get_by_label("See you at three");
+    harness.get_by_label_contains("waiting for delivery");
+    assert!(harness.query_by_label_contains("delivered at").is_none());
+
+    fake.feed(Event::Delivered {
+        msg_id: "m9".into(),
+        to: "a1".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("delivered at");
+    assert!(harness.query_by_label_contains("waiting for delivery").is_none());
+}
+
+#[test]
+fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    assert!(fake.commands.try_iter().all(|c| c != Command::NetStatus), "closed: no polling");
+
+    harness.get_by_label("🖧 Network").click();
+    harness.step(); // the click opens the panel
+    harness.step(); // the open panel asks
+    assert_eq!(fake.next_command(), Command::NetStatus, "opening asks at once");
+    fake.feed(Event::NetStatus(NetStatus {
+        interfaces: vec![],
+        broadcast_targets: vec!["127.255.255.255:47474".into()],
+        sockets: vec![SocketInfo {
+            role: "discovery listener (UDP)".into(),
+            local: "0.0.0.0:47474".into(),
+        }],
+        links: vec![LinkInfo {
+            link: 1,
+            peer: Some("a1".into()),
+            local: "127.0.0.1:40001".into(),
+            remote: "127.0.0.1:51234".into(),
+            fd: 17,
+            outbound: true,
+            active: true,
+        }],
+        counters: Counters {
+            beacons_sent: 12,
+            beacons_received: 34,
+            dropped: [("version".to_owned(), 2)].into(),
+            ..Counters::default()
+        },
+        recent: vec![WireRecord {
+            at: 1_790_000_000_000,
+            dir: "in",
+            proto: "udp",
+            peer: "127.0.0.1:50000".into(),
+            len: 171,
+            summary: "here from 张三 (port 40002)".into(),
+        }],
+    }));
+    harness.step();
+    harness.step();
+    harness.get_by_label("127.255.255.255:47474");
+    harness.get_by_label("0.0.0.0:47474");
+    harness.get_by_label("127.0.0.1:51234");
+    harness.get_by_label("17");
+    harness.get_by_label("34");
+    harness.get_by_label("dropped: version");
+    harness.get_by_label_contains("here from 张三 (port 40002)");
+    harness.get_by_label_contains("heard 34 beacons");
+    harness.get_by_label_contains("from a lanchat of another protocol version");
+}
