@@ -1,0 +1,99 @@
+//! The window over a real core on loopback, against a second node acting as the other
+//! peer: a message typed in the window arrives at the node, and the node's reply shows
+//! in the window. Nothing leaves 127.0.0.1.
+#![cfg(feature = "gui")]
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lanchat::config::Config;
+use lanchat::node::{self, Command, Event};
+use lanchat::ui::{App, Backend};
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+/// A UDP port nobody else uses right now, for this test's discovery.
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("bind an ephemeral UDP port on loopback")
+        .port()
+}
+
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("lanchat-ui-loopback-{}", uuid::Uuid::new_v4()))
+}
+
+fn named(dir: PathBuf, port: u16, name: &str) -> Config {
+    Config {
+        name: Some(name.to_owned()),
+        ..Config::loopback(dir, port)
+    }
+}
+
+#[test]
+fn a_typed_message_reaches_a_node_and_its_reply_shows() {
+    let dir = temp_dir();
+    let port = free_udp_port();
+    let bob = node::spawn(named(dir.join("bob"), port, "Bob"), node::no_waker())
+        .expect("start the other peer on loopback");
+    let backend = Backend::spawn(named(dir.join("me"), port, "林晓"), node::no_waker())
+        .expect("start the window's core on loopback");
+    let app = App::new(backend).without_notifications();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+
+    // Both cores say hello on start; the window lists Bob once it has heard him.
+    let start = Instant::now();
+    while harness.query_by_role_and_label(Role::Button, "Bob").is_none() {
+        assert!(start.elapsed() < DEADLINE, "the window never listed Bob");
+        let _ = bob.events.recv_timeout(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.get_by_role_and_label(Role::Button, "Bob").click();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to Bob");
+    field.focus();
+    field.type_text("你好 Bob, lunch at noon?");
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+
+    let me = loop {
+        assert!(start.elapsed() < DEADLINE, "Bob never got the message");
+        harness.step();
+        match bob.events.recv_timeout(Duration::from_millis(50)) {
+            Ok(Event::Message { from, text, .. }) => {
+                assert_eq!(text, "你好 Bob, lunch at noon?");
+                break from;
+            }
+            Ok(_) | Err(_) => {}
+        }
+    };
+    bob.commands
+        .send(Command::Send {
+            to: me,
+            text: "Sure 👍 see you there".into(),
+        })
+        .expect("Bob's core is running");
+
+    while harness.query_by_label("Sure 👍 see you there").is_none()
+        || harness.query_by_label_contains("delivered at").is_none()
+    {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the reply or the delivered mark never showed in the window"
+        );
+        let _ = bob.events.recv_timeout(Duration::from_millis(20));
+        harness.step();
+    }
+    drop(harness);
+    drop(bob);
+    std::fs::remove_dir_all(&dir).expect("remove the test's data directories");
+}
