@@ -51,7 +51,10 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
 
     // Both cores say hello on start; the window lists Bob once it has heard him.
     let start = Instant::now();
-    while harness.query_by_role_and_label(Role::Button, "Bob").is_none() {
+    while harness
+        .query_by_role_and_label(Role::Button, "Bob")
+        .is_none()
+    {
         assert!(start.elapsed() < DEADLINE, "the window never listed Bob");
         let _ = bob.events.recv_timeout(Duration::from_millis(20));
         harness.step();
@@ -68,12 +71,11 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
     let me = loop {
         assert!(start.elapsed() < DEADLINE, "Bob never got the message");
         harness.step();
-        match bob.events.recv_timeout(Duration::from_millis(50)) {
-            Ok(Event::Message { from, text, .. }) => {
-                assert_eq!(text, "你好 Bob, lunch at noon?");
-                break from;
-            }
-            Ok(_) | Err(_) => {}
+        if let Ok(Event::Message { from, text, .. }) =
+            bob.events.recv_timeout(Duration::from_millis(50))
+        {
+            assert_eq!(text, "你好 Bob, lunch at noon?");
+            break from;
         }
     };
     bob.commands

@@ -33,7 +33,9 @@ impl Fake {
     }
 
     fn feed(&self, event: Event) {
-        self.events.send(event).expect("the window holds the receiver");
+        self.events
+            .send(event)
+            .expect("the window holds the receiver");
     }
 }
 
@@ -132,7 +134,10 @@ fn shift_enter_is_a_new_line_and_the_send_button_shouts() {
         .get_by_role_and_label(Role::MultilineTextInput, "Message to Everyone")
         .type_text("line two");
     harness.run();
-    assert!(fake.commands.try_iter().all(|c| c == Command::Peers), "nothing sent yet");
+    assert!(
+        fake.commands.try_iter().all(|c| c == Command::Peers),
+        "nothing sent yet"
+    );
     harness.get_by_role_and_label(Role::Button, "Send").click();
     harness.run();
     assert_eq!(
@@ -154,7 +159,10 @@ fn a_shout_too_long_for_one_datagram_is_explained_and_not_sent() {
     harness.get_by_label_contains("Too long for Everyone");
     harness.key_press(egui::Key::Enter);
     harness.run();
-    assert!(fake.commands.try_iter().all(|c| c == Command::Peers), "nothing sent");
+    assert!(
+        fake.commands.try_iter().all(|c| c == Command::Peers),
+        "nothing sent"
+    );
 }
 
 #[test]
@@ -168,9 +176,14 @@ fn messages_show_and_unread_counts_rise_and_clear() {
     harness.run();
     // Everyone is open, so the two messages are unread.
     harness.get_by_role_and_label(Role::Button, "张三, 2 unread");
-    assert!(harness.query_by_label("今天下午开会").is_none(), "not open yet");
+    assert!(
+        harness.query_by_label("今天下午开会").is_none(),
+        "not open yet"
+    );
 
-    harness.get_by_role_and_label(Role::Button, "张三, 2 unread").click();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 2 unread")
+        .click();
     harness.run();
     harness.get_by_label("今天下午开会");
     harness.get_by_label("Room 301");
@@ -203,7 +216,11 @@ fn our_message_gets_its_delivered_mark() {
     });
     harness.run();
     harness.get_by_label_contains("delivered at");
-    assert!(harness.query_by_label_contains("waiting for delivery").is_none());
+    assert!(
+        harness
+            .query_by_label_contains("waiting for delivery")
+            .is_none()
+    );
 }
 
 #[test]
@@ -213,12 +230,19 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
         peer: peer("a1", "张三"),
     });
     harness.run();
-    assert!(fake.commands.try_iter().all(|c| c != Command::NetStatus), "closed: no polling");
+    assert!(
+        fake.commands.try_iter().all(|c| c != Command::NetStatus),
+        "closed: no polling"
+    );
 
     harness.get_by_label("🖧 Network").click();
     harness.step(); // the click opens the panel
     harness.step(); // the open panel asks
-    assert_eq!(fake.next_command(), Command::NetStatus, "opening asks at once");
+    assert_eq!(
+        fake.next_command(),
+        Command::NetStatus,
+        "opening asks at once"
+    );
     fake.feed(Event::NetStatus(NetStatus {
         interfaces: vec![],
         broadcast_targets: vec!["127.255.255.255:47474".into()],

@@ -201,7 +201,10 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
         Mark::Received => ("", format!("received at {time}")),
         Mark::Sent => (" ✔", format!("sent at {time}, waiting for delivery")),
         Mark::Delivered => (" ✔✔", format!("delivered at {time}")),
-        Mark::Shouted => (" 📢", format!("broadcast at {time}, best effort: no delivery report")),
+        Mark::Shouted => (
+            " 📢",
+            format!("broadcast at {time}, best effort: no delivery report"),
+        ),
     };
     let text = format!("{time}{mark}");
     let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {

@@ -12,9 +12,10 @@ use crate::protocol::beacon::{Beacon, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION
 use crate::protocol::message::MAX_TEXT_LEN;
 
 /// Which conversation: the Everyone room or one peer (by id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum ConvKey {
     /// Broadcast shouts, best effort.
+    #[default]
     Everyone,
     /// Direct messages with the peer of this id.
     Peer(String),
@@ -156,12 +157,6 @@ pub struct ChatState {
     pub error: Option<String>,
     /// The core said `stopped`.
     pub stopped: bool,
-}
-
-impl Default for ConvKey {
-    fn default() -> Self {
-        ConvKey::Everyone
-    }
 }
 
 impl ChatState {
@@ -436,6 +431,7 @@ pub fn shout_datagram_len(me: &Me, text: &str) -> usize {
         host: me.host.clone(),
         port: me.port,
         status: me.status.clone(),
+        interval_ms: u64::from(u32::MAX),
         kind: BeaconKind::Shout {
             msg_id: id32,
             seq: u64::MAX,
