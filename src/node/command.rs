@@ -38,6 +38,12 @@ pub enum Command {
         /// New name.
         name: String,
     },
+    /// Change our presence status (e.g. `online`, `away`, `busy`, or a short phrase);
+    /// announced at once, for this run. Answered by `status_changed`.
+    SetStatus {
+        /// New status.
+        status: String,
+    },
     /// Report interfaces, sockets, links and counters. Answered by `net_status`.
     NetStatus,
     /// Read one page of a conversation from history. `peer` is a peer reference as for

@@ -28,6 +28,9 @@ use crate::store::{Fallback, Store};
 /// How often housekeeping runs at most (expiry, handshake timeouts, retries).
 const HOUSEKEEPING: Duration = Duration::from_millis(500);
 
+/// Longest presence status, in characters.
+const MAX_STATUS_CHARS: usize = 40;
+
 /// A connection that has not said hello by then is dropped.
 pub(super) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -66,6 +69,8 @@ pub(super) struct Core {
     pub(super) store_problem: Option<Fallback>,
     pub(super) seen_shouts: SeenSet,
     pub(super) shout_seq: u64,
+    /// Presence status announced in beacons.
+    pub(super) status: String,
     pub(super) counters: Counters,
     pub(super) overflow: Arc<AtomicU64>,
     pub(super) recent: Recent,
@@ -134,6 +139,7 @@ impl Core {
             store_problem: loaded.problem,
             seen_shouts: SeenSet::new(10_000),
             shout_seq: 0,
+            status: "online".to_owned(),
             counters: Counters::default(),
             overflow,
             recent: Recent::default(),
@@ -276,6 +282,7 @@ impl Core {
                 peers: self.peers.list(),
             }),
             Command::Rename { name } => self.rename(&name),
+            Command::SetStatus { status } => self.set_status(&status),
             Command::NetStatus => {
                 let status = self.net_status();
                 self.emit(Event::NetStatus(status));
@@ -329,6 +336,20 @@ impl Core {
         }
         self.announce(crate::protocol::BeaconKind::Here);
         self.emit(Event::Renamed { name });
+    }
+
+    fn set_status(&mut self, status: &str) {
+        let mut status = crate::protocol::beacon::clean_name(status);
+        if status.is_empty() {
+            status = "online".to_owned();
+        }
+        // Status is a word or a short phrase, not a message.
+        if let Some((cut, _)) = status.char_indices().nth(MAX_STATUS_CHARS) {
+            status.truncate(cut);
+        }
+        self.status = status.clone();
+        self.announce(crate::protocol::BeaconKind::Here);
+        self.emit(Event::StatusChanged { status });
     }
 
     fn net_status(&self) -> NetStatus {

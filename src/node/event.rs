@@ -109,6 +109,11 @@ pub enum Event {
         /// The new name.
         name: String,
     },
+    /// Our presence status changed (answer to `set_status`).
+    StatusChanged {
+        /// The new status.
+        status: String,
+    },
     /// Answer to `net_status`.
     NetStatus(NetStatus),
     /// Answer to `history`: one page of a conversation, oldest first.

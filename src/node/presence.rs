@@ -20,7 +20,7 @@ impl Core {
             name: self.me.name.clone(),
             host: self.host.clone(),
             port: self.link_addr.port(),
-            status: "online".to_owned(),
+            status: self.status.clone(),
             interval_ms: self.config.interval.as_millis() as u64,
             kind,
         }

@@ -183,6 +183,8 @@ impl App {
     /// Draws the whole window into `ui` and carries out what the user did.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        // One line per frame at trace level: `scripts/idle.sh` counts them.
+        tracing::trace!(target: "lanchat::ui::frame", "frame");
         self.apply_theme(&ctx);
         let focused = ctx.input(|i| i.focused);
         self.drain_events(focused);

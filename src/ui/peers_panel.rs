@@ -8,6 +8,9 @@ use super::state::{ChatState, ConvKey, short_id};
 use super::timefmt;
 use crate::node::Command;
 
+/// Statuses offered in the status menu.
+const STATUSES: &[&str] = &["online", "away", "busy", "in a meeting"];
+
 /// Online dot colour.
 pub const ONLINE: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);
 
@@ -83,8 +86,23 @@ fn me(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<A
         });
     }
     ui.horizontal(|ui| {
-        presence_dot(ui, true);
-        ui.label(RichText::new(format!("{} · {}", me.status, me.host)).weak());
+        presence_dot(ui, me.status == "online");
+        let label = ui.label(RichText::new("Status").small().weak());
+        egui::ComboBox::from_id_salt("my-status")
+            .selected_text(&me.status)
+            .width(110.0)
+            .show_ui(ui, |ui| {
+                for s in STATUSES {
+                    if ui.selectable_label(me.status == *s, *s).clicked() && me.status != *s {
+                        actions.push(Action::Core(Command::SetStatus {
+                            status: (*s).to_owned(),
+                        }));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.label(RichText::new(&me.host).small().weak());
     });
     ui.horizontal(|ui| {
         if ui.button("⚙ Settings").clicked() {
@@ -131,7 +149,9 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         if !p.online {
             name = name.weak();
         }
-        let detail = if p.online {
+        let detail = if p.online && p.status != "online" {
+            format!("{} · {} · {}", p.status, p.host, p.addr)
+        } else if p.online {
             format!("{} · {}", p.host, p.addr)
         } else {
             format!("last seen {}", timefmt::ago(p.last_seen, now))

@@ -270,6 +270,11 @@ impl ChatState {
                     me.name = name;
                 }
             }
+            Event::StatusChanged { status } => {
+                if let Some(me) = &mut self.me {
+                    me.status = status;
+                }
+            }
             Event::NetStatus(status) => self.net_status = Some(status),
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
@@ -514,6 +519,20 @@ mod tests {
             1,
             "the open conversation, window unfocused"
         );
+    }
+
+    #[test]
+    fn our_status_follows_the_core() {
+        let mut s = ChatState::default();
+        s.apply(ready(), true);
+        assert_eq!(s.me.as_ref().unwrap().status, "online");
+        s.apply(
+            Event::StatusChanged {
+                status: "away".into(),
+            },
+            true,
+        );
+        assert_eq!(s.me.as_ref().unwrap().status, "away");
     }
 
     #[test]
