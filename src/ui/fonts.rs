@@ -1,10 +1,12 @@
-//! Fonts with Chinese, Japanese and Korean coverage, and emoji, for every text in the window.
+//! Fonts with Chinese and Japanese coverage (Korean where the system has a font), and
+//! emoji, for every text in the window.
 //!
 //! egui's built-in fonts cover Latin, Greek, Cyrillic and (monochrome) emoji but no CJK.
 //! We append a CJK font to the fallback chain of both families: the first system font
 //! found at the usual fontconfig / macOS / Windows paths (better hinting, matches the
-//! desktop), else the bundled Droid Sans Fallback (Apache-2.0, ~3.9 MB, ~27,000 CJK
-//! glyphs; see `docs/GUI.md` for why this one). Reading the file is the only I/O here.
+//! desktop), else the bundled Droid Sans Fallback (Apache-2.0, 3.9 MB, 27,786 CJK
+//! ideographs and kana, but no hangul; see `docs/GUI.md` for why this one). Reading the
+//! font file is the only I/O here.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::app::{Action, View};
-use super::settings::{SettingsDraft, Theme};
+use super::settings::Theme;
 use super::state::{ChatState, ConvKey};
 
 /// How long messages get to travel before the first scene.
@@ -161,9 +161,10 @@ impl Tour {
 fn set_scene(shot: &Shot, state: &ChatState, view: &mut View, actions: &mut Vec<Action>) {
     view.prefs.theme = shot.theme;
     view.show_network = shot.network;
-    view.settings = shot
-        .settings
-        .then(|| SettingsDraft::new(state, None, &view.prefs));
+    view.settings = None;
+    if shot.settings {
+        actions.push(Action::OpenSettings);
+    }
     let conv = if shot.conv == "Everyone" {
         Some(ConvKey::Everyone)
     } else {
