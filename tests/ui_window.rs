@@ -286,3 +286,50 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
     harness.get_by_label_contains("heard 34 beacons");
     harness.get_by_label_contains("from a lanchat of another protocol version");
 }
+
+#[test]
+fn scrolled_up_a_new_message_shows_a_pill_that_leads_back_down() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    for i in 0..60 {
+        fake.feed(message("a1", &format!("m{i}"), &format!("line {i}")));
+    }
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 60 unread")
+        .click();
+    harness.run();
+    assert!(harness.query_by_label_contains("new message").is_none());
+
+    harness.get_by_label("line 0").scroll_to_me();
+    harness.run();
+    fake.feed(message("a1", "m60", "the newest line"));
+    harness.run();
+    harness.get_by_label_contains("1 new message").click();
+    harness.run();
+    harness.run();
+    assert!(
+        harness.query_by_label_contains("new message").is_none(),
+        "back at the bottom, the pill is gone"
+    );
+}
+
+#[test]
+fn unfocused_window_counts_messages_to_the_open_chat_as_unread() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    harness.input_mut().focused = false;
+    fake.feed(message("a1", "m1", "are you there?"));
+    harness.run();
+    assert_eq!(harness.state().state.unread_total(), 1);
+    harness.input_mut().focused = true;
+    harness.run();
+    assert_eq!(harness.state().state.unread_total(), 0, "seen once focused");
+}

@@ -225,9 +225,9 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
 
 fn new_messages_pill(ui: &mut egui::Ui, area: egui::Rect, fresh: usize, actions: &mut Vec<Action>) {
     let text = if fresh == 1 {
-        "↓ 1 new message".to_owned()
+        "⬇ 1 new message".to_owned()
     } else {
-        format!("↓ {fresh} new messages")
+        format!("⬇ {fresh} new messages")
     };
     let pos = egui::pos2(area.center().x, area.bottom() - 36.0);
     egui::Area::new(ui.scope_id().with("new-messages"))
