@@ -5,7 +5,8 @@
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 
 use super::app::{Action, View};
-use super::state::{Blocked, ChatState, ConvKey};
+use super::send_check::Blocked;
+use super::state::{ChatState, ConvKey};
 use crate::node::Command;
 
 /// Draws the composer at the bottom of `ui`.

@@ -5,6 +5,7 @@
 //! an idle window does not repaint.
 //!
 //! - [`state`]: events folded into peers, conversations, unread counts (no egui).
+//! - [`send_check`]: whether the composer may send, and why not (no egui).
 //! - [`app`]: the frame loop: drain events, draw panels, run the actions they collected.
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels.
 //! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
@@ -17,6 +18,7 @@ mod fonts;
 mod network_panel;
 mod notify;
 mod peers_panel;
+pub mod send_check;
 mod settings;
 pub mod state;
 mod timefmt;
