@@ -68,6 +68,7 @@ feed_li() {
     sleep 600
 }
 feed_bob() {
+    say '{"cmd":"set_status","status":"in a meeting"}'
     sleep 4.5
     shout "Friday demo at 4pm in room 301, everyone welcome!"
     sleep 1

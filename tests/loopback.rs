@@ -315,3 +315,23 @@ fn rename_is_announced() {
         |e| matches!(e, Event::PeerChanged { peer } if peer.name == "王五"),
     );
 }
+
+#[test]
+fn status_is_announced() {
+    let dir = TempDir::new("status");
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let mut b = TestNode::start("b", &dir.join("b"), port);
+    b.wait_joined(&a.id.clone());
+    a.send(Command::SetStatus {
+        status: "  in a meeting\n".into(),
+    });
+    a.wait(
+        "status_changed",
+        |e| matches!(e, Event::StatusChanged { status } if status == "in a meeting"),
+    );
+    b.wait(
+        "peer_changed",
+        |e| matches!(e, Event::PeerChanged { peer } if peer.status == "in a meeting"),
+    );
+}
