@@ -12,7 +12,11 @@ WORK=$(mktemp -d -t lanchat-idle.XXXXXX)
 PORT=$((42000 + RANDOM % 20000))
 COMMON=(--bind 127.0.0.1 --discovery-port "$PORT")
 pids=()
+win=
 cleanup() {
+    # The window first: xvfb-run then stops its Xvfb by itself.
+    [[ -n "$win" ]] && kill "$win" 2>/dev/null || true
+    [[ -n "${xvfb:-}" ]] && wait "$xvfb" 2>/dev/null || true
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$WORK"
@@ -28,7 +32,7 @@ pids+=($!)
 RUST_LOG=lanchat=info,lanchat::ui::frame=trace env -u WAYLAND_DISPLAY \
     xvfb-run -a -s "-screen 0 1280x800x24" \
     "$BIN" "${COMMON[@]}" --name idle --data-dir "$WORK/me" 2>"$WORK/window.log" &
-pids+=($!)
+xvfb=$!
 sleep 5 # start-up: fonts, first frames, the peer's hello
 win=$(pgrep -n -f "^$BIN ${COMMON[*]} --name idle" || true)
 [[ -n "$win" ]] || { echo "window did not start" >&2; cat "$WORK/window.log" >&2; exit 1; }

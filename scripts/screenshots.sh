@@ -21,8 +21,14 @@ PORT=${DISCOVERY_PORT:-$((42000 + RANDOM % 20000))}
 COMMON=(--bind 127.0.0.1 --discovery-port "$PORT" --interval 1)
 ME="林晓"
 pids=()
+window=
 
 cleanup() {
+    # If the window is still up (a failed tour), stop it first: xvfb-run then stops Xvfb.
+    local win
+    win=$(pgrep -f -- "--data-dir $WORK/me" || true)
+    [[ -n "$win" ]] && kill $win 2>/dev/null || true
+    wait "$window" 2>/dev/null || true
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -87,7 +93,6 @@ LANCHAT_TOUR=$WORK RUST_LOG=lanchat=info env -u WAYLAND_DISPLAY \
     xvfb-run -a -s "-screen 0 1280x800x24" \
     "$BIN" "${COMMON[@]}" --name "$ME" --data-dir "$WORK/me" >"$WORK/window.log" 2>&1 &
 window=$!
-pids+=($window)
 sleep 1
 peer 王小明 feed_wang
 peer Alice feed_alice

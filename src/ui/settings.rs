@@ -144,6 +144,7 @@ pub fn window(ctx: &egui::Context, view: &mut View, actions: &mut Vec<Action>) {
         .collapsible(false)
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .frame(egui::Frame::window(&ctx.global_style()).inner_margin(16))
         .show(ctx, |ui| {
             egui::Grid::new("settings-grid")
                 .num_columns(2)
