@@ -99,3 +99,59 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
     drop(bob);
     std::fs::remove_dir_all(&dir).expect("remove the test's data directories");
 }
+
+#[test]
+fn changing_interfaces_in_settings_restarts_the_node_and_peers_come_back() {
+    let dir = temp_dir();
+    let port = free_udp_port();
+    let bob = node::spawn(named(dir.join("bob"), port, "Bob"), node::no_waker())
+        .expect("start the other peer on loopback");
+    let backend = Backend::spawn(named(dir.join("me"), port, "林晓"), node::no_waker())
+        .expect("start the window's core on loopback");
+    let app = App::new(backend).without_notifications();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let start = Instant::now();
+    while harness
+        .query_by_role_and_label(Role::Button, "Bob")
+        .is_none()
+    {
+        assert!(start.elapsed() < DEADLINE, "the window never listed Bob");
+        let _ = bob.events.recv_timeout(Duration::from_millis(20));
+        harness.step();
+    }
+
+    harness.get_by_label("⚙ Settings").click();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "Never use interfaces");
+    field.focus();
+    field.type_text("docker0");
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Apply").click();
+    harness.run();
+    let config = harness.state().backend().config().expect("a real core");
+    assert_eq!(config.interfaces.exclude, ["docker0"]);
+    assert!(
+        config.bind.is_some_and(|b| b.is_loopback()),
+        "still confined to loopback"
+    );
+
+    // The new node says hello; Bob answers and is listed again.
+    let start = Instant::now();
+    while harness
+        .query_by_role_and_label(Role::Button, "Bob")
+        .is_none()
+    {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "Bob never came back after the restart"
+        );
+        let _ = bob.events.recv_timeout(Duration::from_millis(20));
+        harness.step();
+    }
+    drop(harness);
+    drop(bob);
+    std::fs::remove_dir_all(&dir).expect("remove the test's data directories");
+}

@@ -165,6 +165,11 @@ impl App {
         }
     }
 
+    /// Where commands go and events come from.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
     /// Never shows desktop notifications (tests).
     pub fn without_notifications(mut self) -> App {
         self.notifier = Notifier::disabled();
