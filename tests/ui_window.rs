@@ -13,23 +13,33 @@ use lanchat::node::status::{Counters, LinkInfo, NetStatus, SocketInfo, WireRecor
 use lanchat::node::{Command, Event, PeerInfo};
 use lanchat::ui::{App, Backend};
 
+fn is_query(c: &Command) -> bool {
+    matches!(c, Command::Peers | Command::History { .. })
+}
+
 struct Fake {
     commands: Receiver<Command>,
     events: Sender<Event>,
 }
 
 impl Fake {
-    /// The next command other than the `peers` query the window sends on start.
+    /// The next command other than the queries the window makes by itself (`peers` on
+    /// start, `history` when a conversation is first shown).
     fn next_command(&self) -> Command {
         loop {
             let cmd = self
                 .commands
                 .try_recv()
                 .expect("the window should have sent a command");
-            if cmd != Command::Peers {
+            if !is_query(&cmd) {
                 return cmd;
             }
         }
+    }
+
+    /// Whether the window sent nothing but its own queries.
+    fn sent_nothing(&self) -> bool {
+        self.commands.try_iter().all(|c| is_query(&c))
     }
 
     fn feed(&self, event: Event) {
@@ -134,10 +144,7 @@ fn shift_enter_is_a_new_line_and_the_send_button_shouts() {
         .get_by_role_and_label(Role::MultilineTextInput, "Message to Everyone")
         .type_text("line two");
     harness.run();
-    assert!(
-        fake.commands.try_iter().all(|c| c == Command::Peers),
-        "nothing sent yet"
-    );
+    assert!(fake.sent_nothing(), "nothing sent yet");
     harness.get_by_role_and_label(Role::Button, "Send").click();
     harness.run();
     assert_eq!(
@@ -159,10 +166,7 @@ fn a_shout_too_long_for_one_datagram_is_explained_and_not_sent() {
     harness.get_by_label_contains("Too long for Everyone");
     harness.key_press(egui::Key::Enter);
     harness.run();
-    assert!(
-        fake.commands.try_iter().all(|c| c == Command::Peers),
-        "nothing sent"
-    );
+    assert!(fake.sent_nothing(), "nothing sent");
 }
 
 #[test]
@@ -230,10 +234,7 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
         peer: peer("a1", "张三"),
     });
     harness.run();
-    assert!(
-        fake.commands.try_iter().all(|c| c != Command::NetStatus),
-        "closed: no polling"
-    );
+    assert!(fake.sent_nothing(), "closed: no polling");
 
     harness.get_by_label("🖧 Network").click();
     harness.step(); // the click opens the panel
@@ -332,4 +333,54 @@ fn unfocused_window_counts_messages_to_the_open_chat_as_unread() {
     harness.input_mut().focused = true;
     harness.run();
     assert_eq!(harness.state().state.unread_total(), 0, "seen once focused");
+}
+
+#[test]
+fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
+    use lanchat::store::{Direction, MsgState, StoredMessage};
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    let asked: Vec<Command> = fake.commands.try_iter().collect();
+    assert!(
+        asked.contains(&Command::History {
+            peer: "a1".into(),
+            limit: 200,
+            before: None
+        }),
+        "opening a chat asks for its history: {asked:?}"
+    );
+    fake.feed(Event::History {
+        peer: "a1".into(),
+        messages: vec![StoredMessage {
+            id: 1,
+            peer: "a1".into(),
+            msg_id: "old1".into(),
+            dir: Direction::Out,
+            from: "me0000000000".into(),
+            from_name: "林晓".into(),
+            text: "昨天的消息".into(),
+            sent_at: 1_789_900_000_000,
+            state: MsgState::Delivered,
+        }],
+    });
+    harness.run();
+    harness.get_by_label("昨天的消息");
+    harness.get_by_label_contains("delivered at");
+    harness
+        .get_by_role_and_label(Role::Button, "Everyone")
+        .click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    assert!(
+        fake.commands
+            .try_iter()
+            .all(|c| !matches!(c, Command::History { ref peer, .. } if peer == "a1")),
+        "asked once"
+    );
 }

@@ -19,6 +19,9 @@ use super::{chat_view, composer, network_panel, peers_panel, settings};
 use crate::config::Config;
 use crate::node::{self, Command, Event, NodeError, NodeHandle, Waker};
 
+/// Messages of stored history shown when a conversation is first opened.
+const HISTORY_PAGE: usize = 200;
+
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
 
@@ -193,6 +196,9 @@ impl App {
         self.apply_theme(&ctx);
         let focused = ctx.input(|i| i.focused);
         self.drain_events(focused);
+        if self.state.me.is_some() {
+            self.ask_history(&self.state.selected.clone());
+        }
         if focused {
             self.state.mark_read();
         }
@@ -229,6 +235,21 @@ impl App {
                 };
                 self.notifier.notify(&summary, &arrival.text);
             }
+        }
+    }
+
+    /// Asks the core once for the stored history of a conversation.
+    fn ask_history(&mut self, conv: &ConvKey) {
+        if self.state.history_asked.insert(conv.clone()) {
+            let peer = match conv {
+                ConvKey::Everyone => "everyone".to_owned(),
+                ConvKey::Peer(id) => id.clone(),
+            };
+            self.backend.send(Command::History {
+                peer,
+                limit: HISTORY_PAGE,
+                before: None,
+            });
         }
     }
 
@@ -293,6 +314,7 @@ impl App {
         match action {
             Action::Core(cmd) => self.backend.send(cmd),
             Action::Select(conv) => {
+                self.ask_history(&conv);
                 self.state.select(conv);
                 self.view.scroll_to_bottom = true;
             }

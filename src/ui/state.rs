@@ -5,9 +5,10 @@
 //! conversation is open, the latest [`NetStatus`] and the latest error. It never sends
 //! anything: callers turn what they see here into [`crate::node::Command`]s.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::node::{Event, NetStatus, PeerInfo};
+use crate::store::{Direction, MsgState, StoredMessage};
 
 /// Which conversation: the Everyone room or one peer (by id).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -112,6 +113,8 @@ pub struct ChatState {
     pub error: Option<String>,
     /// The core said `stopped`.
     pub stopped: bool,
+    /// Conversations whose stored history has been asked for.
+    pub history_asked: HashSet<ConvKey>,
 }
 
 impl ChatState {
@@ -231,6 +234,26 @@ impl ChatState {
                 }
             }
             Event::NetStatus(status) => self.net_status = Some(status),
+            Event::History { peer, messages } => self.load_history(&peer, messages),
+            Event::FileOffer {
+                from, name, size, ..
+            } => {
+                let who = self
+                    .peers
+                    .get(&from)
+                    .map_or(from.as_str(), |p| p.name.as_str());
+                self.error = Some(format!(
+                    "{who} offers the file {name} ({size} bytes): the window cannot take files \
+                     yet; accept it with lanchat --headless"
+                ));
+            }
+            // Search and the sending side of transfers have no place in the window yet.
+            Event::SearchResults { .. }
+            | Event::OfferSent { .. }
+            | Event::TransferStarted { .. }
+            | Event::TransferProgress { .. }
+            | Event::TransferDone { .. }
+            | Event::TransferFailed { .. } => {}
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
         }
@@ -266,6 +289,41 @@ impl ChatState {
             from_name,
             text,
         })
+    }
+
+    /// Puts a page of stored history before what this run has shown, skipping messages
+    /// already there (a message can be both stored and reported live).
+    fn load_history(&mut self, peer: &str, stored: Vec<StoredMessage>) {
+        let conv = if peer == "everyone" {
+            ConvKey::Everyone
+        } else {
+            ConvKey::Peer(peer.to_owned())
+        };
+        let c = self.conversations.entry(conv.clone()).or_default();
+        let known: HashSet<&str> = c.messages.iter().map(|m| m.msg_id.as_str()).collect();
+        let mut older: Vec<ChatMessage> = stored
+            .into_iter()
+            .filter(|m| !known.contains(m.msg_id.as_str()))
+            .map(|m| ChatMessage {
+                mark: match (m.dir, m.state, &conv) {
+                    (Direction::In, ..) | (_, MsgState::Received, _) => Mark::Received,
+                    (Direction::Out, _, ConvKey::Everyone) => Mark::Shouted,
+                    (Direction::Out, MsgState::Delivered, _) => Mark::Delivered,
+                    (Direction::Out, MsgState::Pending | MsgState::Sent, _) => Mark::Sent,
+                },
+                msg_id: m.msg_id,
+                from_name: m.from_name,
+                text: m.text,
+                sent_at: m.sent_at,
+            })
+            .collect();
+        if c.fallback_name.is_empty()
+            && let Some(m) = older.iter().find(|m| m.mark == Mark::Received)
+        {
+            c.fallback_name.clone_from(&m.from_name);
+        }
+        older.append(&mut c.messages);
+        c.messages = older;
     }
 
     fn push(&mut self, conv: ConvKey, msg: ChatMessage) {
