@@ -7,6 +7,7 @@
 //! network panel is open; an idle window does not repaint at all.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -14,8 +15,9 @@ use crossbeam_channel::{Receiver, Sender};
 use super::notify::Notifier;
 use super::settings::{Prefs, SettingsDraft, Theme};
 use super::state::{ChatState, ConvKey};
+use super::thumbs::Thumbs;
 use super::tour::Tour;
-use super::{chat_view, composer, network_panel, peers_panel, settings};
+use super::{chat_view, composer, network_panel, peers_panel, search, settings};
 use crate::config::Config;
 use crate::node::{self, Command, Event, NodeError, NodeHandle, Waker};
 
@@ -110,6 +112,12 @@ pub enum Action {
     DismissError,
     /// Scroll the open conversation to its newest message.
     ScrollToBottom,
+    /// Open a file or folder with the desktop's default program.
+    Open(PathBuf),
+    /// Open a conversation scrolled to one message (a search hit).
+    Jump(ConvKey, String),
+    /// Close the search results.
+    CloseSearch,
 }
 
 /// Per-window view state that is not part of the chat model.
@@ -129,6 +137,10 @@ pub struct View {
     pub seen_len: HashMap<ConvKey, usize>,
     /// Scroll the conversation to the end on the next frame.
     pub scroll_to_bottom: bool,
+    /// Scroll the conversation to this message on the next frame (a search hit).
+    pub jump_to: Option<String>,
+    /// What is typed in the history search box.
+    pub search_query: String,
 }
 
 /// The window.
@@ -143,6 +155,7 @@ pub struct App {
     next_net_poll: Option<Instant>,
     tour: Option<Tour>,
     theme_applied: Option<Theme>,
+    thumbs: Thumbs,
 }
 
 impl App {
@@ -165,6 +178,7 @@ impl App {
             next_net_poll: None,
             tour: None,
             theme_applied: None,
+            thumbs: Thumbs::default(),
         }
     }
 
@@ -195,15 +209,17 @@ impl App {
         tracing::trace!(target: "lanchat::ui::frame", "frame");
         self.apply_theme(&ctx);
         let focused = ctx.input(|i| i.focused);
-        self.drain_events(focused);
+        self.drain_events(&ctx, focused);
         if self.state.me.is_some() {
             self.ask_history(&self.state.selected.clone());
         }
         if focused {
             self.state.mark_read();
         }
+        self.thumbs.poll(&ctx);
         self.update_title(&ctx);
         self.poll_network(&ctx);
+        self.take_dropped_files(&ctx);
 
         let mut actions = Vec::new();
         peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
@@ -213,8 +229,9 @@ impl App {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             chat_view::header(ui, &self.state, &self.view, &mut actions);
             composer::show(ui, &self.state, &mut self.view, &mut actions);
-            chat_view::show(ui, &self.state, &mut self.view, &mut actions);
+            chat_view::show(ui, &self.state, &mut self.view, &self.thumbs, &mut actions);
         });
+        search::results_window(&ctx, &self.state, &mut actions);
         settings::window(&ctx, &mut self.view, &mut actions);
         if let Some(tour) = &mut self.tour {
             tour.step(&ctx, &mut self.state, &mut self.view, &mut actions);
@@ -224,8 +241,20 @@ impl App {
         }
     }
 
-    fn drain_events(&mut self, focused: bool) {
+    fn drain_events(&mut self, ctx: &egui::Context, focused: bool) {
         while let Ok(event) = self.backend.events.try_recv() {
+            let picture = match &event {
+                Event::TransferDone { transfer_id, path } => self
+                    .state
+                    .transfers
+                    .get(transfer_id)
+                    .filter(|t| t.is_picture())
+                    .map(|_| path.clone()),
+                _ => None,
+            };
+            if let Some(path) = picture {
+                self.thumbs.request(ctx, &path);
+            }
             if let Some(arrival) = self.state.apply(event, focused)
                 && !focused
             {
@@ -249,6 +278,32 @@ impl App {
                 peer,
                 limit: HISTORY_PAGE,
                 before: None,
+            });
+        }
+    }
+
+    /// Files dropped on the window go to the open conversation's peer.
+    fn take_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        let ConvKey::Peer(to) = self.state.selected.clone() else {
+            self.state.error =
+                Some("files go to one peer: open a conversation with them, then drop it".into());
+            return;
+        };
+        for path in dropped {
+            self.backend.send(Command::SendFile {
+                to: to.clone(),
+                path,
             });
         }
     }
@@ -330,6 +385,16 @@ impl App {
             Action::ApplySettings(draft) => self.apply_settings(*draft),
             Action::DismissError => self.state.error = None,
             Action::ScrollToBottom => self.view.scroll_to_bottom = true,
+            Action::Open(path) => {
+                if let Err(e) = open::that_detached(&path) {
+                    self.state.error = Some(format!("cannot open {}: {e}", path.display()));
+                }
+            }
+            Action::Jump(conv, msg_id) => {
+                self.state.select(conv);
+                self.view.jump_to = Some(msg_id);
+            }
+            Action::CloseSearch => self.state.search = None,
         }
         ctx.request_repaint();
     }

@@ -5,8 +5,10 @@
 use egui::{Align, Color32, Layout, RichText};
 
 use super::app::{Action, View};
+use super::file_card;
 use super::peers_panel::presence_dot;
 use super::state::{ChatMessage, ChatState, ConvKey, Mark};
+use super::thumbs::Thumbs;
 use super::timefmt;
 
 /// Widest a bubble gets, as a share of the conversation's width.
@@ -69,11 +71,18 @@ pub fn header(ui: &mut egui::Ui, state: &ChatState, _view: &View, actions: &mut 
 }
 
 /// The bubbles of the open conversation.
-pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<Action>) {
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &ChatState,
+    view: &mut View,
+    thumbs: &Thumbs,
+    actions: &mut Vec<Action>,
+) {
     let conv = state.selected.clone();
     let messages = state.messages(&conv);
     let now = timefmt::now_ms();
     let scroll_to_bottom = std::mem::take(&mut view.scroll_to_bottom);
+    let jump_to = view.jump_to.take();
     if messages.is_empty() {
         ui.centered_and_justified(|ui| {
             let hint = match conv {
@@ -97,16 +106,21 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
                     day_separator(ui, &timefmt::day_label(m.sent_at, now));
                     last_day = Some(day);
                 }
-                bubble(ui, m, conv == ConvKey::Everyone);
+                let r = bubble(ui, m, conv == ConvKey::Everyone, state, thumbs, actions);
+                if jump_to.as_deref() == Some(m.msg_id.as_str()) {
+                    r.scroll_to_me(Some(Align::Center));
+                    r.highlight();
+                }
             }
             ui.add_space(6.0);
             if scroll_to_bottom {
                 ui.scroll_to_cursor(Some(Align::BOTTOM));
             }
         });
-    let at_bottom = out.state.clamped_offset().y + out.inner_rect.height()
+    let at_bottom = (out.state.clamped_offset().y + out.inner_rect.height()
         >= out.content_size.y - 4.0
-        || scroll_to_bottom;
+        || scroll_to_bottom)
+        && jump_to.is_none();
     let seen = view.seen_len.entry(conv).or_insert(messages.len());
     if at_bottom {
         *seen = messages.len();
@@ -129,8 +143,16 @@ fn day_separator(ui: &mut egui::Ui, label: &str) {
     ui.add_space(4.0);
 }
 
-fn bubble(ui: &mut egui::Ui, m: &ChatMessage, show_sender: bool) {
+fn bubble(
+    ui: &mut egui::Ui,
+    m: &ChatMessage,
+    show_sender: bool,
+    state: &ChatState,
+    thumbs: &Thumbs,
+    actions: &mut Vec<Action>,
+) -> egui::Response {
     let mine = m.is_mine();
+    let transfer = m.transfer.as_ref().and_then(|id| state.transfers.get(id));
     let max_width = ui.available_width() * BUBBLE_WIDTH;
     let layout = if mine {
         Layout::right_to_left(Align::TOP)
@@ -144,7 +166,7 @@ fn bubble(ui: &mut egui::Ui, m: &ChatMessage, show_sender: bool) {
         (false, true) => Color32::from_rgb(0x32, 0x35, 0x3b),
         (false, false) => Color32::from_rgb(0xee, 0xef, 0xf2),
     };
-    ui.with_layout(layout, |ui| {
+    let r = ui.with_layout(layout, |ui| {
         ui.add_space(8.0);
         egui::Frame::new()
             .fill(fill)
@@ -181,17 +203,25 @@ fn bubble(ui: &mut egui::Ui, m: &ChatMessage, show_sender: bool) {
                     .x
                     .max(sender.as_ref().map_or(0.0, |g| g.size().x))
                     .max(FOOTER_WIDTH);
+                let width = if transfer.is_some() { 340.0 } else { width };
                 ui.set_width(width.min(max_width));
                 ui.with_layout(Layout::top_down(Align::Min), |ui| {
                     if let Some(sender) = sender {
                         ui.add(egui::Label::new(sender).selectable(false));
                     }
-                    ui.add(egui::Label::new(text));
+                    match transfer {
+                        Some(t) => file_card::show(ui, t, thumbs, max_width, actions),
+                        None => {
+                            ui.add(egui::Label::new(text));
+                        }
+                    }
                     footer(ui, m);
                 });
-            });
+            })
+            .response
     });
     ui.add_space(4.0);
+    r.inner
 }
 
 /// Time and delivery mark, right-aligned under the text.
@@ -199,6 +229,10 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
     let time = timefmt::clock(m.sent_at);
     let (mark, meaning) = match m.mark {
         Mark::Received => ("", format!("received at {time}")),
+        Mark::Pending => (
+            " 🕓",
+            format!("written at {time}, waiting for the peer to come online"),
+        ),
         Mark::Sent => (" ✔", format!("sent at {time}, waiting for delivery")),
         Mark::Delivered => (" ✔✔", format!("delivered at {time}")),
         Mark::Shouted => (

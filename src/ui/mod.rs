@@ -10,19 +10,25 @@
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels.
 //! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
+//! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
+//!   its bubble, `thumbs` decodes pictures off the UI thread; `search`: history search.
 
 pub mod app;
 mod chat_view;
 mod composer;
+mod file_card;
 mod fonts;
 mod network_panel;
 mod notify;
 mod peers_panel;
+mod search;
 pub mod send_check;
 mod settings;
 pub mod state;
+mod thumbs;
 mod timefmt;
 mod tour;
+pub mod transfers;
 
 use std::sync::{Arc, OnceLock};
 

@@ -38,6 +38,8 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
             ui.add_space(8.0);
             me(ui, state, view, actions);
             ui.add_space(6.0);
+            super::search::search_box(ui, view, actions);
+            ui.add_space(4.0);
             ui.separator();
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])

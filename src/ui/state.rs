@@ -6,7 +6,9 @@
 //! anything: callers turn what they see here into [`crate::node::Command`]s.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
+use super::transfers::{FileTransfer, TransferStage};
 use crate::node::{Event, NetStatus, PeerInfo};
 use crate::store::{Direction, MsgState, StoredMessage};
 
@@ -25,6 +27,8 @@ pub enum ConvKey {
 pub enum Mark {
     /// Someone else wrote it.
     Received,
+    /// Ours, stored but not yet on the wire (the peer was offline): from history.
+    Pending,
     /// Ours, accepted by the core and queued; no ack yet.
     Sent,
     /// Ours, acknowledged by the peer.
@@ -46,6 +50,8 @@ pub struct ChatMessage {
     pub sent_at: u64,
     /// Delivery state.
     pub mark: Mark,
+    /// The file this bubble stands for, if it is a file (see [`ChatState::transfers`]).
+    pub transfer: Option<String>,
 }
 
 impl ChatMessage {
@@ -115,6 +121,10 @@ pub struct ChatState {
     pub stopped: bool,
     /// Conversations whose stored history has been asked for.
     pub history_asked: HashSet<ConvKey>,
+    /// File transfers by id; their bubbles refer to them.
+    pub transfers: HashMap<String, FileTransfer>,
+    /// The last search: what was asked and what matched, newest first.
+    pub search: Option<(String, Vec<StoredMessage>)>,
 }
 
 impl ChatState {
@@ -171,17 +181,12 @@ impl ChatState {
                         text,
                         sent_at,
                         mark: Mark::Sent,
+                        transfer: None,
                     },
                 );
             }
             Event::Delivered { msg_id, to } => {
-                if let Some(m) = self
-                    .conversations
-                    .get_mut(&ConvKey::Peer(to))
-                    .and_then(|c| c.messages.iter_mut().rev().find(|m| m.msg_id == msg_id))
-                {
-                    m.mark = Mark::Delivered;
-                }
+                self.set_mark(&ConvKey::Peer(to), &msg_id, Mark::Delivered);
             }
             Event::Message {
                 from,
@@ -220,6 +225,7 @@ impl ChatState {
                         text,
                         sent_at,
                         mark: Mark::Shouted,
+                        transfer: None,
                     },
                 );
             }
@@ -235,27 +241,100 @@ impl ChatState {
             }
             Event::NetStatus(status) => self.net_status = Some(status),
             Event::History { peer, messages } => self.load_history(&peer, messages),
-            Event::FileOffer {
-                from, name, size, ..
-            } => {
-                let who = self
-                    .peers
-                    .get(&from)
-                    .map_or(from.as_str(), |p| p.name.as_str());
-                self.error = Some(format!(
-                    "{who} offers the file {name} ({size} bytes): the window cannot take files \
-                     yet; accept it with lanchat --headless"
-                ));
-            }
-            // Search and the sending side of transfers have no place in the window yet.
-            Event::SearchResults { .. }
-            | Event::OfferSent { .. }
-            | Event::TransferStarted { .. }
-            | Event::TransferProgress { .. }
-            | Event::TransferDone { .. }
-            | Event::TransferFailed { .. } => {}
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
+            Event::SearchResults { query, hits } => self.search = Some((query, hits)),
+            Event::OfferSent {
+                transfer_id,
+                to,
+                name,
+                size,
+                mime,
+            } => {
+                let from_name = self.my_name();
+                self.push(
+                    ConvKey::Peer(to.clone()),
+                    ChatMessage {
+                        msg_id: transfer_id.clone(),
+                        from_name,
+                        text: name.clone(),
+                        sent_at: crate::ui::timefmt::now_ms(),
+                        mark: Mark::Sent,
+                        transfer: Some(transfer_id.clone()),
+                    },
+                );
+                let t = FileTransfer::offered(transfer_id.clone(), to, true, name, size, mime);
+                self.transfers.insert(transfer_id, t);
+            }
+            Event::FileOffer {
+                transfer_id,
+                from,
+                name,
+                size,
+                mime,
+            } => {
+                let from_name = self
+                    .peers
+                    .get(&from)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| short_id(&from).to_owned());
+                let t = FileTransfer::offered(
+                    transfer_id.clone(),
+                    from.clone(),
+                    false,
+                    name.clone(),
+                    size,
+                    mime,
+                );
+                self.transfers.insert(transfer_id.clone(), t);
+                let arrival = self.arrive(
+                    ConvKey::Peer(from),
+                    from_name,
+                    transfer_id.clone(),
+                    format!("📎 {name}"),
+                    crate::ui::timefmt::now_ms(),
+                    in_view,
+                );
+                if let Some(c) = self.conversations.get_mut(&arrival.as_ref()?.conv)
+                    && let Some(m) = c.messages.last_mut()
+                {
+                    m.transfer = Some(transfer_id);
+                }
+                return arrival;
+            }
+            Event::TransferStarted {
+                transfer_id,
+                offset,
+                ..
+            } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.started(offset, Instant::now());
+                }
+            }
+            Event::TransferProgress {
+                transfer_id, bytes, ..
+            } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.progress(bytes, Instant::now());
+                }
+            }
+            Event::TransferDone { transfer_id, path } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.stage = TransferStage::Done { path };
+                    if t.mine {
+                        let conv = ConvKey::Peer(t.peer.clone());
+                        self.set_mark(&conv, &transfer_id, Mark::Delivered);
+                    }
+                }
+            }
+            Event::TransferFailed {
+                transfer_id,
+                reason,
+            } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.stage = TransferStage::Failed { reason };
+                }
+            }
         }
         None
     }
@@ -280,6 +359,7 @@ impl ChatState {
             text: text.clone(),
             sent_at,
             mark: Mark::Received,
+            transfer: None,
         });
         if !seen {
             c.unread += 1;
@@ -289,6 +369,16 @@ impl ChatState {
             from_name,
             text,
         })
+    }
+
+    fn set_mark(&mut self, conv: &ConvKey, msg_id: &str, mark: Mark) {
+        if let Some(m) = self
+            .conversations
+            .get_mut(conv)
+            .and_then(|c| c.messages.iter_mut().rev().find(|m| m.msg_id == msg_id))
+        {
+            m.mark = mark;
+        }
     }
 
     /// Puts a page of stored history before what this run has shown, skipping messages
@@ -309,12 +399,14 @@ impl ChatState {
                     (Direction::In, ..) | (_, MsgState::Received, _) => Mark::Received,
                     (Direction::Out, _, ConvKey::Everyone) => Mark::Shouted,
                     (Direction::Out, MsgState::Delivered, _) => Mark::Delivered,
-                    (Direction::Out, MsgState::Pending | MsgState::Sent, _) => Mark::Sent,
+                    (Direction::Out, MsgState::Pending, _) => Mark::Pending,
+                    (Direction::Out, MsgState::Sent, _) => Mark::Sent,
                 },
                 msg_id: m.msg_id,
                 from_name: m.from_name,
                 text: m.text,
                 sent_at: m.sent_at,
+                transfer: None,
             })
             .collect();
         if c.fallback_name.is_empty()

@@ -1,0 +1,126 @@
+//! A file inside a bubble: name, size, a progress bar with rate and time left, and the
+//! buttons that fit where the transfer stands (Accept/Decline, Cancel, Show in folder).
+//! Pictures that arrived show as a thumbnail, decoded off the UI thread (`thumbs`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use egui::RichText;
+
+use super::app::Action;
+use super::thumbs::Thumbs;
+use super::transfers::{FileTransfer, TransferStage, human_eta, human_size};
+use crate::node::Command;
+
+/// Widest a thumbnail is drawn.
+const THUMB_WIDTH: f32 = 240.0;
+
+/// Draws the card for `t` at most `width` wide.
+pub fn show(
+    ui: &mut egui::Ui,
+    t: &FileTransfer,
+    thumbs: &Thumbs,
+    width: f32,
+    actions: &mut Vec<Action>,
+) {
+    ui.set_max_width(width);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(if t.is_picture() { "🖼" } else { "📄" }).size(22.0));
+        ui.vertical(|ui| {
+            ui.label(RichText::new(&t.name).strong());
+            ui.label(
+                RichText::new(format!("{} · {}", human_size(t.size), t.mime))
+                    .small()
+                    .weak(),
+            );
+        });
+    });
+    let id = t.id.clone();
+    let core = |cmd| Action::Core(cmd);
+    match &t.stage {
+        TransferStage::Offered if t.mine => {
+            ui.label(RichText::new("Waiting for them to accept…").small().weak());
+            if ui.small_button("Cancel").clicked() {
+                actions.push(core(Command::Cancel { transfer_id: id }));
+            }
+        }
+        TransferStage::Offered => {
+            ui.horizontal(|ui| {
+                if ui.button("Accept").clicked() {
+                    actions.push(core(Command::Accept {
+                        transfer_id: id.clone(),
+                    }));
+                }
+                if ui.button("Decline").clicked() {
+                    actions.push(core(Command::Decline { transfer_id: id }));
+                }
+            });
+        }
+        TransferStage::Moving { bytes, .. } => {
+            let line = match t.rate_and_eta(Instant::now()) {
+                Some((rate, eta)) => format!(
+                    "{} of {} · {}/s · {} left",
+                    human_size(*bytes),
+                    human_size(t.size),
+                    human_size(rate as u64),
+                    human_eta(eta)
+                ),
+                None => format!("{} of {}", human_size(*bytes), human_size(t.size)),
+            };
+            ui.add(egui::ProgressBar::new(t.fraction()).desired_width(width.min(320.0)));
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(line).small().weak());
+                if ui.small_button("Cancel").clicked() {
+                    actions.push(core(Command::Cancel { transfer_id: id }));
+                }
+            });
+        }
+        TransferStage::Done { path } => {
+            if t.is_picture() {
+                if let Some(texture) = thumbs.get(path) {
+                    let size = texture.size_vec2();
+                    let scale = (THUMB_WIDTH / size.x).min(1.0);
+                    let r = ui.add(
+                        egui::Image::new(texture)
+                            .fit_to_exact_size(size * scale)
+                            .sense(egui::Sense::click()),
+                    );
+                    if r.on_hover_text("Open").clicked() {
+                        actions.push(Action::Open(PathBuf::from(path)));
+                    }
+                } else {
+                    ui.label(RichText::new("loading picture…").small().weak());
+                }
+            }
+            ui.horizontal(|ui| {
+                let what = if t.mine { "Sent" } else { "Saved" };
+                ui.label(
+                    RichText::new(format!("✔ {what}, hash checked"))
+                        .small()
+                        .weak(),
+                );
+                if ui.small_button("Show in folder").clicked() {
+                    let folder = PathBuf::from(path)
+                        .parent()
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    actions.push(Action::Open(folder));
+                }
+            });
+        }
+        TransferStage::Failed { reason } => {
+            ui.label(
+                RichText::new(format!("✖ {reason}"))
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if t.mine {
+                ui.label(
+                    RichText::new("Send the file again to resume from where it stopped.")
+                        .small()
+                        .weak(),
+                );
+            }
+        }
+    }
+}

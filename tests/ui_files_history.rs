@@ -1,0 +1,287 @@
+//! The window's file cards, stored history and search, driven through the real widgets
+//! (egui_kittest) with the core replaced by channels the test holds.
+#![cfg(feature = "gui")]
+
+use std::net::Ipv4Addr;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lanchat::node::{Command, Event, PeerInfo};
+use lanchat::store::{Direction, MsgState, StoredMessage};
+use lanchat::ui::state::ConvKey;
+use lanchat::ui::{App, Backend};
+
+struct Fake {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+}
+
+impl Fake {
+    /// Commands the user caused, without the start-up queries (peers, history).
+    fn user_commands(&self) -> Vec<Command> {
+        self.commands
+            .try_iter()
+            .filter(|c| !matches!(c, Command::Peers | Command::History { .. }))
+            .collect()
+    }
+
+    fn feed(&self, event: Event) {
+        self.events
+            .send(event)
+            .expect("the window holds the receiver");
+    }
+}
+
+fn window() -> (Harness<'static, App>, Fake) {
+    let (cmd_tx, cmd_rx) = unbounded();
+    let (ev_tx, ev_rx) = unbounded();
+    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications();
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let fake = Fake {
+        commands: cmd_rx,
+        events: ev_tx,
+    };
+    fake.feed(Event::Ready {
+        id: "me0000000000".into(),
+        name: "林晓".into(),
+        host: "lab-01".into(),
+        addr: "127.0.0.1".into(),
+        port: 40001,
+        discovery_port: 47474,
+        data_dir: "/nonexistent".into(),
+    });
+    fake.feed(Event::PeerJoined {
+        peer: PeerInfo {
+            id: "a1".into(),
+            name: "张三".into(),
+            host: "lab-07".into(),
+            addr: Ipv4Addr::LOCALHOST,
+            port: 40002,
+            online: true,
+            status: "online".into(),
+            last_seen: 1_790_000_000_000,
+        },
+    });
+    (harness, fake)
+}
+
+fn stored(id: i64, msg_id: &str, dir: Direction, state: MsgState, text: &str) -> StoredMessage {
+    StoredMessage {
+        id,
+        peer: "a1".into(),
+        msg_id: msg_id.into(),
+        dir,
+        from: if dir == Direction::In {
+            "a1"
+        } else {
+            "me0000000000"
+        }
+        .into(),
+        from_name: if dir == Direction::In {
+            "张三"
+        } else {
+            "林晓"
+        }
+        .into(),
+        text: text.into(),
+        sent_at: 1_790_000_000_000 + id as u64,
+        state,
+    }
+}
+
+#[test]
+fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::FileOffer {
+        transfer_id: "t1".into(),
+        from: "a1".into(),
+        name: "报告.pdf".into(),
+        size: 2_000_000,
+        mime: "application/pdf".into(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("报告.pdf");
+    harness.get_by_label_contains("2.0 MB");
+    harness
+        .get_by_role_and_label(Role::Button, "Accept")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Accept {
+            transfer_id: "t1".into()
+        }]
+    );
+
+    fake.feed(Event::TransferStarted {
+        transfer_id: "t1".into(),
+        offset: 0,
+        total: 2_000_000,
+    });
+    fake.feed(Event::TransferProgress {
+        transfer_id: "t1".into(),
+        bytes: 1_000_000,
+        total: 2_000_000,
+    });
+    harness.run();
+    harness.get_by_label_contains("1.0 MB of 2.0 MB");
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, "Accept")
+            .is_none()
+    );
+    harness
+        .get_by_role_and_label(Role::Button, "Cancel")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Cancel {
+            transfer_id: "t1".into()
+        }]
+    );
+
+    fake.feed(Event::TransferDone {
+        transfer_id: "t1".into(),
+        path: "/tmp/报告.pdf".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("Saved, hash checked");
+    harness.get_by_role_and_label(Role::Button, "Show in folder");
+}
+
+#[test]
+fn declining_and_a_failed_transfer_say_what_happened() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::FileOffer {
+        transfer_id: "t2".into(),
+        from: "a1".into(),
+        name: "big.iso".into(),
+        size: 4_000_000_000,
+        mime: "application/octet-stream".into(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Decline")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Decline {
+            transfer_id: "t2".into()
+        }]
+    );
+    fake.feed(Event::TransferFailed {
+        transfer_id: "t2".into(),
+        reason: "declined".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("declined");
+}
+
+#[test]
+fn stored_history_loads_at_start_with_its_marks() {
+    let (mut harness, fake) = window();
+    harness.run();
+    let asked: Vec<Command> = fake.commands.try_iter().collect();
+    assert!(
+        asked.contains(&Command::History {
+            peer: "everyone".into(),
+            limit: 500,
+            before: None
+        }),
+        "{asked:?}"
+    );
+    assert!(
+        asked
+            .iter()
+            .any(|c| matches!(c, Command::History { peer, .. } if peer == "a1")),
+        "{asked:?}"
+    );
+    fake.feed(Event::History {
+        peer: "a1".into(),
+        messages: vec![
+            stored(1, "h1", Direction::In, MsgState::Received, "昨天的消息"),
+            stored(2, "h2", Direction::Out, MsgState::Delivered, "got it"),
+            stored(3, "h3", Direction::Out, MsgState::Pending, "还没送到"),
+        ],
+    });
+    harness.run();
+    assert_eq!(
+        harness.state().state.unread_total(),
+        0,
+        "history is not unread"
+    );
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    harness.get_by_label("昨天的消息");
+    harness.get_by_label("got it");
+    harness.get_by_label("还没送到");
+    harness.get_by_label_contains("waiting for the peer to come online");
+    // The same page again (a reconnect) adds nothing twice.
+    fake.feed(Event::History {
+        peer: "a1".into(),
+        messages: vec![stored(
+            1,
+            "h1",
+            Direction::In,
+            MsgState::Received,
+            "昨天的消息",
+        )],
+    });
+    harness.run();
+    assert_eq!(
+        harness
+            .state()
+            .state
+            .messages(&ConvKey::Peer("a1".into()))
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn search_asks_the_core_and_a_hit_opens_its_conversation() {
+    let (mut harness, fake) = window();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "Search history");
+    field.focus();
+    field.type_text("开会");
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Search {
+            query: "开会".into(),
+            limit: 200
+        }]
+    );
+    fake.feed(Event::SearchResults {
+        query: "开会".into(),
+        hits: vec![stored(
+            7,
+            "h7",
+            Direction::In,
+            MsgState::Received,
+            "明天开会吗",
+        )],
+    });
+    harness.run();
+    harness.get_by_label_contains("明天开会吗").click();
+    harness.run();
+    assert_eq!(harness.state().state.selected, ConvKey::Peer("a1".into()));
+}
