@@ -110,6 +110,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         .click();
     harness.run();
     harness.get_by_label("报告.pdf");
+    harness.get_by_role_and_label(Role::Button, "Attach a file");
     harness.get_by_label_contains("2.0 MB");
     harness
         .get_by_role_and_label(Role::Button, "Accept")
@@ -196,6 +197,12 @@ fn declining_and_a_failed_transfer_say_what_happened() {
 fn stored_history_loads_at_start_with_its_marks() {
     let (mut harness, fake) = window();
     harness.run();
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Button, "Attach a file")
+            .is_none(),
+        "files go to one peer, not to Everyone"
+    );
     let asked: Vec<Command> = fake.commands.try_iter().collect();
     assert!(
         asked.contains(&Command::History {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::notify::Notifier;
+use super::picker::FilePicker;
 use super::settings::{Prefs, SettingsDraft, Theme};
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
@@ -118,6 +119,8 @@ pub enum Action {
     Jump(ConvKey, String),
     /// Close the search results.
     CloseSearch,
+    /// Choose files to send to this peer (the native file dialog).
+    PickFiles(String),
 }
 
 /// Per-window view state that is not part of the chat model.
@@ -156,6 +159,7 @@ pub struct App {
     tour: Option<Tour>,
     theme_applied: Option<Theme>,
     thumbs: Thumbs,
+    picker: FilePicker,
 }
 
 impl App {
@@ -179,6 +183,7 @@ impl App {
             tour: None,
             theme_applied: None,
             thumbs: Thumbs::default(),
+            picker: FilePicker::default(),
         }
     }
 
@@ -220,6 +225,9 @@ impl App {
         self.update_title(&ctx);
         self.poll_network(&ctx);
         self.take_dropped_files(&ctx);
+        for (to, path) in self.picker.poll() {
+            self.backend.send(Command::SendFile { to, path });
+        }
 
         let mut actions = Vec::new();
         peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
@@ -395,6 +403,7 @@ impl App {
                 self.view.jump_to = Some(msg_id);
             }
             Action::CloseSearch => self.state.search = None,
+            Action::PickFiles(peer) => self.picker.pick(ctx, peer),
         }
         ctx.request_repaint();
     }

@@ -39,13 +39,29 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
             let mut send = false;
             ui.horizontal(|ui| {
                 let button_width = 72.0;
+                let attach_width = if matches!(conv, ConvKey::Peer(_)) {
+                    44.0
+                } else {
+                    0.0
+                };
                 let field = egui::TextEdit::multiline(draft)
                     .id(id)
                     .desired_rows(2)
-                    .desired_width(ui.available_width() - button_width - 8.0)
+                    .desired_width(ui.available_width() - button_width - attach_width - 8.0)
                     .hint_text("Enter sends · Shift+Enter for a new line")
                     .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
                 let r = ui.add(field).labelled_by(label.id);
+                if let ConvKey::Peer(peer) = &conv {
+                    let attach = ui
+                        .add(egui::Button::new("📎").min_size(egui::vec2(36.0, 36.0)))
+                        .on_hover_text("Send a file or a picture (or drop it on the window)");
+                    attach.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, "Attach a file")
+                    });
+                    if attach.clicked() {
+                        actions.push(Action::PickFiles(peer.clone()));
+                    }
+                }
                 let button = ui.add_enabled(
                     verdict.is_ok(),
                     egui::Button::new(RichText::new("Send").strong())

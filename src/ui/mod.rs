@@ -21,6 +21,7 @@ mod fonts;
 mod network_panel;
 mod notify;
 mod peers_panel;
+mod picker;
 mod search;
 pub mod send_check;
 mod settings;
