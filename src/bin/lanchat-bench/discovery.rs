@@ -1,6 +1,6 @@
 //! Discovery: N headless nodes started one after another; how long from a node's start
-//! until every other node lists it, and from the last start until every pair knows each
-//! other. Beside it, in the same run, the floor: how long a node takes from `exec` to
+//! until every node already running lists it, and from the last start until every pair
+//! knows each other. Beside it, in the same run, the floor: how long a node takes from `exec` to
 //! `ready` (bound, listening, first `hello` sent).
 //!
 //! On loopback all nodes share a discovery port on 127.255.255.255. On the namespace LAN
@@ -75,6 +75,7 @@ fn testlan(args: &[&str]) -> Result<()> {
 
 fn measure(net: Net, n: usize) -> Result<(Vec<Row>, serde_json::Value)> {
     let dir = run_dir("discovery")?;
+    let table_fulls_before = arp_table_fulls();
     let port = match net {
         Net::Loopback => free_udp_port()?,
         Net::Namespaces => 47474, // each namespace has the port to itself
@@ -135,11 +136,12 @@ fn measure(net: Net, n: usize) -> Result<(Vec<Row>, serde_json::Value)> {
     let mut to_ready: Vec<f64> = (0..n)
         .map(|i| ms(ready[i].unwrap_or(started[i]) - started[i]))
         .collect();
-    // For each node: start → the last other node listing it.
-    let mut listed_by_all: Vec<f64> = (0..n)
+    // For each node after the first: start → the last of the nodes already running
+    // listing it (the nodes started later list it as they start, which is the
+    // full-mesh figure).
+    let mut listed_by_all: Vec<f64> = (1..n)
         .map(|i| {
-            let last = (0..n)
-                .filter(|&j| j != i)
+            let last = (0..i)
                 .filter_map(|j| joined.get(&(j, ids[i].clone())))
                 .max()
                 .copied()
@@ -147,9 +149,30 @@ fn measure(net: Net, n: usize) -> Result<(Vec<Row>, serde_json::Value)> {
             ms(last.saturating_duration_since(started[i]))
         })
         .collect();
+    // A pair should meet within one hello/answer exchange of the later node being
+    // ready; one that took over a second met through a periodic beacon: its hello or
+    // the answer was lost.
+    let ready_at: Vec<Instant> = (0..n).map(|i| ready[i].unwrap_or(started[i])).collect();
+    let ready_of: HashMap<&str, Instant> = ids
+        .iter()
+        .map(String::as_str)
+        .zip(ready_at.iter().copied())
+        .collect();
+    let late = joined
+        .iter()
+        .filter(|((j, id), at)| {
+            let other = ready_of.get(id.as_str()).copied().unwrap_or(ready_at[*j]);
+            at.saturating_duration_since(ready_at[*j].max(other)) > Duration::from_secs(1)
+        })
+        .count();
     let worst = listed_by_all.iter().copied().fold(0.0, f64::max);
     let med_listed = median(&mut listed_by_all);
     let med_ready = median(&mut to_ready);
+    let table_fulls = arp_table_fulls() - table_fulls_before;
+    let udp_errors = match net {
+        Net::Namespaces => Some(udp_receive_errors(n)),
+        Net::Loopback => None,
+    };
     for node in &mut nodes {
         node.stop();
     }
@@ -159,23 +182,41 @@ fn measure(net: Net, n: usize) -> Result<(Vec<Row>, serde_json::Value)> {
         Net::Loopback => "loopback",
         Net::Namespaces => "netns",
     };
-    let rows = vec![
+    let mut rows = vec![
         Row::vs(
-            format!("{tag} {n} nodes: start → listed by all (median) vs start → ready"),
+            format!(
+                "{tag} {n} nodes: start → listed by every running node (median) vs start → ready"
+            ),
             med_listed,
             med_ready,
             "ms",
         ),
         Row::plain(
-            format!("{tag} {n} nodes: start → listed by all (worst node)"),
+            format!("{tag} {n} nodes: start → listed by every running node (worst)"),
             format!("{worst:.1} ms"),
         ),
         Row::plain(
             format!("{tag} {n} nodes: last start → all {want} pairs known"),
             format!("{full_mesh:.1} ms"),
         ),
+        Row::plain(
+            format!("{tag} {n} nodes: pairs met only through a periodic beacon (> 1 s)"),
+            format!("{late} of {want}"),
+        ),
     ];
-    let details = json!({"net": tag, "nodes": n, "median_listed_by_all_ms": med_listed,
+    rows.push(Row::plain(
+        format!("{tag} {n} nodes: host ARP table overflows (neighbour table_fulls)"),
+        table_fulls.to_string(),
+    ));
+    if let Some((rcvbuf, in_errors)) = udp_errors {
+        rows.push(Row::plain(
+            format!("{tag} {n} nodes: UDP datagrams lost to full socket buffers (all hosts)"),
+            format!("{rcvbuf} (InErrors {in_errors})"),
+        ));
+    }
+    let details = json!({"net": tag, "nodes": n, "late_pairs": late,
+                         "udp_rcvbuf_errors": udp_errors.map(|e| e.0),
+                         "arp_table_fulls": table_fulls, "median_listed_by_all_ms": med_listed,
                          "worst_listed_by_all_ms": worst, "median_start_to_ready_ms": med_ready,
                          "last_start_to_full_mesh_ms": full_mesh,
                          "start_span_ms": ms(last_start - started[0])});
@@ -184,4 +225,56 @@ fn measure(net: Net, n: usize) -> Result<(Vec<Row>, serde_json::Value)> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// UDP `RcvbufErrors` and `InErrors` summed over the namespace hosts (/proc/net/snmp is
+/// per network namespace): datagrams the kernel dropped because a socket was full.
+fn udp_receive_errors(n: usize) -> (u64, u64) {
+    let mut total = (0, 0);
+    for i in 0..n {
+        let Ok(out) = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &format!("{PREFIX}{i}"),
+                "cat",
+                "/proc/net/snmp",
+            ])
+            .output()
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
+        let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+            continue;
+        };
+        for (name, value) in names.split_whitespace().zip(values.split_whitespace()) {
+            let v: u64 = value.parse().unwrap_or(0);
+            match name {
+                "RcvbufErrors" => total.0 += v,
+                "InErrors" => total.1 += v,
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// How often the host's ARP table was full (`table_fulls` in /proc/net/stat/arp_cache,
+/// summed over CPUs). The table and its `gc_thresh3` limit are shared by every network
+/// namespace, so N namespace hosts all talking to each other need N×(N−1) entries.
+fn arp_table_fulls() -> u64 {
+    let text = std::fs::read_to_string("/proc/net/stat/arp_cache").unwrap_or_default();
+    let mut lines = text.lines();
+    let Some(col) = lines
+        .next()
+        .and_then(|h| h.split_whitespace().position(|f| f == "table_fulls"))
+    else {
+        return 0;
+    };
+    lines
+        .filter_map(|l| l.split_whitespace().nth(col))
+        .filter_map(|v| u64::from_str_radix(v, 16).ok())
+        .sum()
 }

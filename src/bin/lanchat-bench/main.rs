@@ -13,7 +13,7 @@
 //! Everything stays on loopback (127.0.0.1, broadcasts to 127.255.255.255) or inside
 //! private network namespaces (`discovery-netns`, via scripts/testlan.sh, prefix tlb-).
 //!
-//! - `discovery`: N nodes on loopback; start → listed by all, full mesh.
+//! - `discovery`: N nodes on loopback; start → listed by every running node, full mesh.
 //! - `discovery-netns`: the same with one network namespace per node.
 //! - `rtt`: send → delivered percentiles beside a raw TCP ping-pong.
 //! - `forged-peers`: one node among 1 000 forged peers: CPU, memory, round trip.
@@ -47,7 +47,7 @@ struct Cli {
 
 #[derive(Subcommand, Clone)]
 enum Scenario {
-    /// N headless nodes on loopback: start → listed by every other, and the full mesh.
+    /// N headless nodes on loopback: start → listed by every running node, and the full mesh.
     Discovery {
         /// Node counts, one run each.
         #[arg(long, value_delimiter = ',', default_value = "3,30,100")]
