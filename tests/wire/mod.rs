@@ -215,12 +215,13 @@ pub fn assert_closed_by_node(stream: &mut TcpStream, deadline: Duration, what: &
     }
 }
 
-/// Threads of this process (from /proc), to show a storm costs bounded threads.
-pub fn thread_count() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("Threads: line")
+/// Threads of this process with this name (from /proc/self/task/*/comm), to show a
+/// storm costs bounded threads. By name, because tests running in parallel in the same
+/// process start and stop nodes (and their threads) at any time.
+pub fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("read /proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
 }
