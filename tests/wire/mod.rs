@@ -168,17 +168,31 @@ impl RawPeer {
 
     /// Sends a chat and waits for its ack (skipping the node's hello).
     pub fn chat(&mut self, text: &str) {
+        assert!(
+            self.try_chat(text),
+            "the node closed the link instead of acknowledging"
+        );
+    }
+
+    /// Sends a chat; `true` once it is acknowledged, `false` if the node closed the
+    /// connection first (e.g. refused it while its greeting slots were full).
+    pub fn try_chat(&mut self, text: &str) -> bool {
         let msg_id = random_id();
-        self.send(&LinkMsg::Chat {
+        let frame = LinkMsg::Chat {
             msg_id: msg_id.clone(),
             sent_at: 1,
             text: text.to_owned(),
-        });
+        }
+        .to_frame()
+        .expect("frame");
+        if self.stream.write_all(&frame).is_err() {
+            return false;
+        }
         loop {
             match self.recv() {
-                Some(LinkMsg::Ack { msg_id: acked }) if acked == msg_id => return,
+                Some(LinkMsg::Ack { msg_id: acked }) if acked == msg_id => return true,
                 Some(_) => {}
-                None => panic!("the node closed the link instead of acknowledging"),
+                None => return false,
             }
         }
     }
