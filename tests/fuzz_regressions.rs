@@ -49,7 +49,11 @@ fn frame_decoder_seeds() {
 fn beacon_parser_seeds() {
     for (name, data) in inputs("beacon_parser") {
         if let Ok(b) = Beacon::parse(&data) {
-            assert_eq!(Beacon::parse(&b.encode()).as_ref(), Ok(&b), "{name}");
+            // Parsing a parsed beacon changes nothing (escapes may make it longer than
+            // a datagram, which is then refused as such).
+            if b.encode().len() <= lanchat::protocol::MAX_DATAGRAM {
+                assert_eq!(Beacon::parse(&b.encode()).as_ref(), Ok(&b), "{name}");
+            }
         }
     }
 }
