@@ -124,8 +124,9 @@ fn read_loop(
     // One byte more than the limit, so an oversized datagram is seen as oversized.
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     while !stop.load(Ordering::Relaxed) {
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
+        let (n, from) = match recv_datagram(socket, &mut buf) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue, // shut down (or not IPv4): the loop checks `stop`
             Err(e)
                 if matches!(
                     e.kind(),
@@ -165,6 +166,20 @@ fn read_loop(
     }
 }
 
+/// Receives one datagram and its sender; `None` (the datagram consumed) when there is no
+/// IPv4 sender, which is what a socket shut down by [`Receiver`]'s `Drop` returns.
+///
+/// Not `UdpSocket::recv_from`: on a shut-down socket Linux returns an empty datagram with
+/// an empty address, and std's `recv_from` panics on it (it asserts the address length),
+/// so every node's discovery threads panicked as the node stopped. socket2 peeks the
+/// sender without that assertion; the datagram is then read with `recv`, which takes no
+/// address.
+fn recv_datagram(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
+    let from = SockRef::from(socket).peek_sender()?.as_socket();
+    let n = socket.recv(buf)?;
+    Ok(from.map(|from| (n, from)))
+}
+
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -173,5 +188,39 @@ impl Drop for Receiver {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_channel::bounded;
+
+    /// Regression: stopping a reader used to panic its thread in std's `recv_from`.
+    #[test]
+    fn stopping_a_reader_does_not_panic_its_thread() {
+        let sockets = bind(Some(Ipv4Addr::LOCALHOST), 0).expect("bind");
+        let (tx, rx) = bounded(4);
+        let mut reader = Receiver::spawn(
+            &sockets.sender,
+            Via::Sender,
+            tx,
+            Arc::new(AtomicU64::new(0)),
+        )
+        .expect("spawn");
+        // One datagram through, so the thread is in its loop.
+        let to = sockets.sender.local_addr().expect("addr");
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|s| s.send_to(b"{}", to))
+            .expect("send");
+        let input = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the datagram");
+        assert!(matches!(input, NetInput::Datagram { len: 2, .. }));
+        reader.stop.store(true, Ordering::Relaxed);
+        // As in Drop: Linux says ENOTCONN for an unconnected UDP socket, yet shuts it.
+        let _ = SockRef::from(&reader.socket).shutdown(Shutdown::Read);
+        let thread = reader.thread.take().expect("thread");
+        assert!(thread.join().is_ok(), "the reader thread panicked");
     }
 }

@@ -6,12 +6,13 @@
 //! queue is full the core drops the link instead. A write error (BrokenPipe, reset) is
 //! reported as the link going down; the messages stay in the outbox.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
@@ -53,10 +54,12 @@ pub struct Acceptor {
     thread: Option<JoinHandle<()>>,
 }
 
-struct Greeter {
-    thread: JoinHandle<()>,
-    stream: TcpStream,
-}
+/// Connections still waiting for their first frame, by number. The acceptor keeps a
+/// duplicate handle of each only so it can shut them down when it stops; each greeter
+/// takes its own entry out (closing the duplicate) as soon as it is done, so a
+/// connection the node refuses or later drops is closed at once, not when the next
+/// connection happens to arrive.
+type Greeting = Arc<Mutex<HashMap<u64, TcpStream>>>;
 
 impl Acceptor {
     /// Accepts connections on `listener` and forwards each, with its first frame, as
@@ -75,12 +78,14 @@ impl Acceptor {
 }
 
 fn accept_loop(listener: &TcpListener, tx: &Sender<NetInput>, stop: &AtomicBool) {
-    let mut greeters: Vec<Greeter> = Vec::new();
+    let greeting: Greeting = Arc::default();
+    let mut greeters: Vec<JoinHandle<()>> = Vec::new();
+    let mut next = 0u64;
     for conn in listener.incoming() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        greeters.retain(|g| !g.thread.is_finished());
+        greeters.retain(|t| !t.is_finished());
         let stream = match conn {
             Ok(s) => s,
             Err(e) => {
@@ -93,30 +98,51 @@ fn accept_loop(listener: &TcpListener, tx: &Sender<NetInput>, stop: &AtomicBool)
         let Ok(peer) = stream.peer_addr() else {
             continue;
         };
-        if greeters.len() >= MAX_GREETING {
+        let waiting = greeting.lock().map_or(MAX_GREETING, |g| g.len());
+        if waiting >= MAX_GREETING {
             tracing::warn!("refusing connection from {peer}: {MAX_GREETING} still silent");
             continue;
         }
-        let (Ok(keep), tx) = (stream.try_clone(), tx.clone()) else {
+        let Ok(keep) = stream.try_clone() else {
             continue;
         };
-        match spawn_named("link-greet", move || greet(stream, peer, &tx)) {
-            Ok(thread) => greeters.push(Greeter {
-                thread,
-                stream: keep,
-            }),
-            Err(e) => tracing::warn!("cannot start greeter for {peer}: {e}"),
+        next += 1;
+        let key = next;
+        if let Ok(mut g) = greeting.lock() {
+            g.insert(key, keep);
+        }
+        let (tx, greeting2) = (tx.clone(), greeting.clone());
+        match spawn_named("link-greet", move || {
+            greet(stream, peer, &tx, || {
+                if let Ok(mut g) = greeting2.lock() {
+                    g.remove(&key);
+                }
+            });
+        }) {
+            Ok(thread) => greeters.push(thread),
+            Err(e) => {
+                tracing::warn!("cannot start greeter for {peer}: {e}");
+                if let Ok(mut g) = greeting.lock() {
+                    g.remove(&key);
+                }
+            }
         }
     }
-    for g in greeters {
-        let _ = g.stream.shutdown(Shutdown::Both);
-        let _ = g.thread.join();
+    if let Ok(g) = greeting.lock() {
+        for s in g.values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+    for t in greeters {
+        let _ = t.join();
     }
 }
 
-/// Reads the first frame of an accepted connection and hands both to the core.
-fn greet(mut stream: TcpStream, peer: SocketAddr, tx: &Sender<NetInput>) {
+/// Reads the first frame of an accepted connection and hands both to the core. `done`
+/// is called once the greeting is over, before the stream is handed on or closed.
+fn greet(mut stream: TcpStream, peer: SocketAddr, tx: &Sender<NetInput>, done: impl FnOnce()) {
     let first = read_first_frame(&mut stream);
+    done();
     match first {
         Ok((first, decoder)) => {
             let _ = stream.set_read_timeout(None);
@@ -127,14 +153,17 @@ fn greet(mut stream: TcpStream, peer: SocketAddr, tx: &Sender<NetInput>) {
                 decoder,
             });
         }
-        Err(reason) => tracing::info!("dropping connection from {peer}: {reason}"),
+        Err(reason) => {
+            tracing::info!("dropping connection from {peer}: {reason}");
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 }
 
+/// The whole first frame must arrive within [`GREETING_TIMEOUT`]: the deadline is for
+/// the frame, not for each read, so a sender dripping a byte at a time is cut off too.
 fn read_first_frame(stream: &mut TcpStream) -> Result<(LinkMsg, FrameDecoder), String> {
-    stream
-        .set_read_timeout(Some(GREETING_TIMEOUT))
-        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + GREETING_TIMEOUT;
     let mut decoder = FrameDecoder::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -142,6 +171,13 @@ fn read_first_frame(stream: &mut TcpStream) -> Result<(LinkMsg, FrameDecoder), S
             let msg = LinkMsg::decode(&body).map_err(|e| e.to_string())?;
             return Ok((msg, decoder));
         }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("no first frame within {GREETING_TIMEOUT:?}"));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
         match stream.read(&mut buf) {
             Ok(0) => {
                 return Err(match decoder.finish() {

@@ -174,7 +174,9 @@ pub fn valid_id(id: &str) -> bool {
 /// trimmed, length capped at [`MAX_NAME_LEN`] bytes on a character boundary.
 pub fn clean_name(name: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
-    truncate(cleaned.trim(), MAX_NAME_LEN).to_owned()
+    // Trimmed again after the cut: a cut inside a run of spaces must not leave them at
+    // the end, or cleaning a cleaned name would change it (found by fuzzing).
+    truncate(cleaned.trim(), MAX_NAME_LEN).trim_end().to_owned()
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -312,6 +314,14 @@ mod tests {
             126,
             "cut on a char boundary"
         );
+    }
+
+    #[test]
+    fn a_cut_name_does_not_end_in_spaces() {
+        let name = format!("{}{}x", "a".repeat(120), " ".repeat(20));
+        let once = clean_name(&name);
+        assert_eq!(once, "a".repeat(120));
+        assert_eq!(clean_name(&once), once, "cleaning is idempotent");
     }
 
     #[test]

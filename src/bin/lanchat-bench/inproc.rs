@@ -1,0 +1,101 @@
+//! A node inside the benchmark process (the library API), and the round-trip probe:
+//! send one message, wait for its `delivered`, repeat.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use lanchat::config::Config;
+use lanchat::node::{self, Command, Event, NodeHandle};
+
+/// An in-process loopback node.
+pub struct InProc {
+    /// The running node.
+    pub handle: NodeHandle,
+    /// Its peer id.
+    pub id: String,
+}
+
+impl InProc {
+    /// Starts a loopback node on `discovery_port` and waits for `ready`.
+    pub fn start(dir: &Path, name: &str, discovery_port: u16) -> Result<InProc> {
+        let mut config = Config::loopback(dir, discovery_port);
+        config.name = Some(name.to_owned());
+        let handle = node::spawn(config, node::no_waker())?;
+        let id = loop {
+            if let Event::Ready { id, .. } = handle.events.recv_timeout(Duration::from_secs(30))? {
+                break id;
+            }
+        };
+        Ok(InProc { handle, id })
+    }
+
+    /// Waits until `peer` is listed.
+    pub fn wait_joined(&self, peer: &str) -> Result<()> {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self
+                .handle
+                .events
+                .recv_timeout(left)
+                .with_context(|| format!("peer {peer} never joined"))?
+            {
+                Event::PeerJoined { peer: p } if p.id == peer => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `text` to `to` and returns the time until it is delivered, or `None` if
+    /// not within `patience`.
+    pub fn round_trip(&self, to: &str, text: &str, patience: Duration) -> Result<Option<Duration>> {
+        let start = Instant::now();
+        self.handle.commands.send(Command::Send {
+            to: to.to_owned(),
+            text: text.to_owned(),
+        })?;
+        let mut msg = None;
+        let end = start + patience;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let Ok(event) = self.handle.events.recv_timeout(left) else {
+                return Ok(None);
+            };
+            match event {
+                Event::Sent { msg_id, .. } if msg.is_none() => msg = Some(msg_id),
+                Event::Delivered { msg_id, .. } if Some(&msg_id) == msg.as_ref() => {
+                    return Ok(Some(start.elapsed()));
+                }
+                Event::Error { message } => bail!("send failed: {message}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Round trips every `gap` until `until`; also returns how many never came back.
+    pub fn probe_until(
+        &self,
+        to: &str,
+        until: Instant,
+        gap: Duration,
+    ) -> Result<(Vec<Duration>, usize)> {
+        let mut samples = Vec::new();
+        let mut lost = 0;
+        let mut next = Instant::now();
+        while Instant::now() < until {
+            match self.round_trip(
+                to,
+                "probe: 32 bytes of chat text....",
+                Duration::from_secs(10),
+            )? {
+                Some(d) => samples.push(d),
+                None => lost += 1,
+            }
+            next += gap;
+            // Pacing, not waiting for an outcome: sleeping is what a rate limit is.
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        Ok((samples, lost))
+    }
+}

@@ -1,0 +1,172 @@
+//! `lanchat-bench`: measures lanchat beside the limits of the machine it runs on.
+//!
+//! ```text
+//! cargo build --release --no-default-features --bins
+//! cargo run --release --no-default-features --bin lanchat-bench -- SCENARIO
+//! ```
+//! Each scenario prints a table and writes `target/bench/SCENARIO.json`. Every figure
+//! that has a natural limit is set beside that limit measured in the same run (a raw
+//! TCP exchange, the node's own start-up, the unloaded round trip), because the
+//! machines this runs on are shared and noisy: read ratios and medians, not absolute
+//! times. Results and the machine description live in `docs/BENCHMARKS.md`.
+//!
+//! Everything stays on loopback (127.0.0.1, broadcasts to 127.255.255.255) or inside
+//! private network namespaces (`discovery-netns`, via scripts/testlan.sh, prefix tlb-).
+//!
+//! - `discovery`: N nodes on loopback; start → listed by every running node, full mesh.
+//! - `discovery-netns`: the same with one network namespace per node.
+//! - `rtt`: send → delivered percentiles beside a raw TCP ping-pong.
+//! - `forged-peers`: one node among 1 000 forged peers: CPU, memory, round trip.
+//! - `flood`: 50 000 datagrams/s for 10 s: round trip meanwhile, memory after.
+//! - `idle`: one headless node alone: CPU, wake-ups, memory.
+//! - `transfer`: placeholder until file transfers land (docs/TRANSFERS.md).
+
+mod discovery;
+mod inproc;
+mod load;
+mod procfs;
+mod rtt;
+mod stats;
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+use stats::{Row, print_table};
+
+/// Measures lanchat beside the limits of this machine.
+#[derive(Parser)]
+#[command(name = "lanchat-bench")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Clone)]
+enum Scenario {
+    /// N headless nodes on loopback: start → listed by every running node, and the full mesh.
+    Discovery {
+        /// Node counts, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "3,30,100")]
+        nodes: Vec<usize>,
+    },
+    /// The same, one network namespace per node on a private bridge (needs root).
+    DiscoveryNetns {
+        /// Node counts, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "3,30,100")]
+        nodes: Vec<usize>,
+    },
+    /// Send → delivered percentiles beside a raw TCP ping-pong of the same sizes.
+    Rtt {
+        /// Messages timed.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
+    /// One node among forged peers beaconing every 5 s.
+    ForgedPeers {
+        /// Forged peers.
+        #[arg(long, default_value_t = 1000)]
+        peers: usize,
+        /// Measuring window.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// A datagram flood (garbage and beacons) at the discovery port.
+    Flood {
+        /// Datagrams per second.
+        #[arg(long, default_value_t = 50_000)]
+        rate: u64,
+        /// How long.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// One headless node alone.
+    Idle {
+        /// Measuring window.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// File transfer beside a raw TCP stream: not yet measured.
+    Transfer,
+}
+
+/// What a scenario measured.
+pub struct Report {
+    /// Its name (the JSON file's name).
+    pub scenario: String,
+    /// The printed table.
+    pub rows: Vec<Row>,
+    /// Everything else, for the JSON file.
+    pub details: Value,
+}
+
+/// A UDP port free right now on 127.0.0.1, for a scenario's own discovery port.
+pub fn free_udp_port() -> Result<u16> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let report = match cli.scenario {
+        Scenario::Discovery { nodes } => discovery::run(discovery::Net::Loopback, &nodes),
+        Scenario::DiscoveryNetns { nodes } => discovery::run(discovery::Net::Namespaces, &nodes),
+        Scenario::Rtt { messages } => rtt::run(messages),
+        Scenario::ForgedPeers { peers, seconds } => load::forged_peers(peers, seconds),
+        Scenario::Flood { rate, seconds } => load::flood(rate, seconds),
+        Scenario::Idle { seconds } => load::idle(seconds),
+        Scenario::Transfer => Ok(Report {
+            scenario: "transfer".into(),
+            rows: vec![Row::plain(
+                "1 GiB file transfer vs raw TCP stream",
+                "see docs/TRANSFERS.md",
+            )],
+            details: json!({"status": "not measured here: file transfers are issue 7's"}),
+        }),
+    }?;
+    print_table(&report.scenario, &report.rows);
+    let path = write_json(&report)?;
+    println!("\nwritten: {}", path.display());
+    Ok(())
+}
+
+/// `target/bench/SCENARIO.json`, with the machine it ran on.
+fn write_json(report: &Report) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .context("binary is not under target/PROFILE/")?;
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.json", report.scenario));
+    let body = json!({
+        "scenario": report.scenario,
+        "machine": machine(),
+        "rows": report.rows,
+        "details": report.details,
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&body)?)?;
+    Ok(path)
+}
+
+/// Cores, CPU model, kernel and load at the time of the run.
+fn machine() -> Value {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned());
+    json!({
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cpu": model,
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+        "loadavg": read("/proc/loadavg").trim(),
+        "unix_time": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    })
+}

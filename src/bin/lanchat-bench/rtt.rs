@@ -1,0 +1,156 @@
+//! Message round trip (send → delivered) beside a raw TCP ping-pong of the same sizes in
+//! the same run, interleaved one for one: the raw exchange writes one chat-sized frame and reads one ack-sized
+//! frame back, which is the least any request/acknowledge protocol over loopback TCP
+//! can cost.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use lanchat::protocol::{FrameDecoder, LinkMsg};
+use serde_json::json;
+
+use crate::inproc::InProc;
+use crate::procfs::run_dir;
+use crate::stats::{Percentiles, Row};
+use crate::{Report, free_udp_port};
+
+/// Chat text in every sample: a typical short message.
+const TEXT: &str = "probe: 32 bytes of chat text....";
+
+pub fn run(messages: usize) -> Result<Report> {
+    let dir = run_dir("rtt")?;
+    let port = free_udp_port()?;
+    let a = InProc::start(&dir.join("a"), "bench-a", port)?;
+    let b = InProc::start(&dir.join("b"), "bench-b", port)?;
+    a.wait_joined(&b.id)?;
+    let (chat, ack) = frame_sizes();
+    let mut raw = RawPair::start(chat, ack)?;
+    // Warm-up: the first message dials the link.
+    for _ in 0..100 {
+        a.round_trip(&b.id, TEXT, Duration::from_secs(30))?
+            .context("warm-up message not delivered")?;
+        raw.exchange()?;
+    }
+    // Interleaved one for one, so both see the same machine at the same moments.
+    let mut lanchat = Vec::with_capacity(messages);
+    let mut tcp = Vec::with_capacity(messages);
+    for _ in 0..messages {
+        tcp.push(raw.exchange()?);
+        lanchat.push(
+            a.round_trip(&b.id, TEXT, Duration::from_secs(30))?
+                .context("a message was not delivered within 30 s")?,
+        );
+    }
+    let lc = Percentiles::of(&mut lanchat);
+    let rp = Percentiles::of(&mut tcp);
+    drop((a, b, raw));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = vec![
+        Row::vs(
+            "round trip p50 (lanchat vs raw TCP)",
+            lc.p50_us,
+            rp.p50_us,
+            "µs",
+        ),
+        Row::vs("round trip p99", lc.p99_us, rp.p99_us, "µs"),
+        Row::vs("round trip p99.9", lc.p999_us, rp.p999_us, "µs"),
+        Row::vs("round trip max", lc.max_us, rp.max_us, "µs"),
+        Row::plain("frame sizes chat / ack", format!("{chat} / {ack} bytes")),
+    ];
+    Ok(Report {
+        scenario: "rtt".into(),
+        rows,
+        details: json!({"messages": messages, "lanchat": lc, "raw_tcp": rp,
+                        "chat_frame_bytes": chat, "ack_frame_bytes": ack}),
+    })
+}
+
+/// Sizes of a chat frame with [`TEXT`] and of its ack, as lanchat writes them.
+fn frame_sizes() -> (usize, usize) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let chat = LinkMsg::Chat {
+        msg_id: id.clone(),
+        sent_at: 1_795_000_000_000,
+        text: TEXT.to_owned(),
+    };
+    let ack = LinkMsg::Ack { msg_id: id };
+    (
+        chat.to_frame().map_or(0, |f| f.len()),
+        ack.to_frame().map_or(0, |f| f.len()),
+    )
+}
+
+/// A loopback TCP connection to an echo thread that answers each `chat`-byte frame with
+/// an `ack`-byte frame: the least a request/acknowledge exchange can cost here.
+struct RawPair {
+    client: TcpStream,
+    request: Vec<u8>,
+    dec: FrameDecoder,
+    server: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RawPair {
+    fn start(chat: usize, ack: usize) -> Result<RawPair> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        let server = std::thread::Builder::new().name("raw-echo".into()).spawn(
+            move || -> std::io::Result<()> {
+                let (mut s, _) = listener.accept()?;
+                s.set_nodelay(true)?;
+                let reply = frame(ack);
+                let mut dec = FrameDecoder::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let k = s.read(&mut buf)?;
+                    if k == 0 {
+                        return Ok(());
+                    }
+                    dec.push(&buf[..k]);
+                    while dec.next_frame().ok().flatten().is_some() {
+                        s.write_all(&reply)?;
+                    }
+                }
+            },
+        )?;
+        let client = TcpStream::connect(addr)?;
+        client.set_nodelay(true)?;
+        Ok(RawPair {
+            client,
+            request: frame(chat),
+            dec: FrameDecoder::new(),
+            server: Some(server),
+        })
+    }
+
+    /// One request and its answer.
+    fn exchange(&mut self) -> Result<Duration> {
+        let mut buf = [0u8; 4096];
+        let start = Instant::now();
+        self.client.write_all(&self.request)?;
+        while self.dec.next_frame()?.is_none() {
+            let k = self.client.read(&mut buf)?;
+            anyhow::ensure!(k > 0, "echo server closed");
+            self.dec.push(&buf[..k]);
+        }
+        Ok(start.elapsed())
+    }
+}
+
+impl Drop for RawPair {
+    fn drop(&mut self) {
+        let _ = self.client.shutdown(std::net::Shutdown::Both);
+        if let Some(t) = self.server.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A frame of `total` bytes (header included).
+fn frame(total: usize) -> Vec<u8> {
+    let body = total.saturating_sub(4);
+    let mut f = (body as u32).to_be_bytes().to_vec();
+    f.resize(total.max(4), b' ');
+    f
+}
