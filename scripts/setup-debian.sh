@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(
-  gcc libc6-dev pkg-config ca-certificates curl   # build (rusqlite/blake3 compile C)
+  gcc g++ libc6-dev pkg-config ca-certificates curl  # build (rusqlite compiles C, libFuzzer C++)
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
 )
