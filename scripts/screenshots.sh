@@ -3,7 +3,7 @@
 # beside headless peers that chat with it in Chinese and English. The window's tour mode
 # (LANCHAT_TOUR, see docs/GUI.md) sets each scene up and saves it as a PNG.
 #
-# Needs: xvfb xauth libxcursor1 libxi6 libxkbcommon-x11-0 (Debian package names).
+# Needs: xvfb xauth libxcursor1 libxi6 libxkbcommon-x11-0 imagemagick (Debian names).
 # LANCHAT_BIN=target/debug/lanchat skips the release build (for quick iterations).
 # Nothing here leaves the machine: every instance runs with --bind 127.0.0.1.
 set -euo pipefail
@@ -79,6 +79,9 @@ feed_bob() {
     shout "Friday demo at 4pm in room 301, everyone welcome!"
     sleep 1
     send "Can you review my pull request when you have a minute?"
+    sleep 0.5
+    say "{\"cmd\":\"send_file\",\"to\":\"$ME\",\"path\":\"$WORK/poster.jpg\"}"
+    say "{\"cmd\":\"send_file\",\"to\":\"$ME\",\"path\":\"$WORK/周五演示.pdf\"}"
     sleep 600
 }
 feed_carlos() {
@@ -88,10 +91,16 @@ feed_carlos() {
     say '{"cmd":"quit"}'
 }
 
+# Files Bob sends: a picture (shown inline) and a document (a file card).
+/usr/bin/convert -size 640x400 gradient:'#ff9966-#ff5e62' -gravity center -pointsize 56 \
+    -fill white -annotate 0 'Friday demo\nRoom 301' "$WORK/poster.jpg"
+{ printf '%%PDF-1.4\n'; head -c 180000 /dev/urandom; } >"$WORK/周五演示.pdf"
+
 echo "window and 5 headless peers on 127.0.0.1, discovery port $PORT"
 LANCHAT_TOUR=$WORK RUST_LOG=lanchat=info env -u WAYLAND_DISPLAY \
     xvfb-run -a -s "-screen 0 1280x800x24" \
-    "$BIN" "${COMMON[@]}" --name "$ME" --data-dir "$WORK/me" >"$WORK/window.log" 2>&1 &
+    "$BIN" "${COMMON[@]}" --name "$ME" --data-dir "$WORK/me" \
+    --auto-accept --download-dir "$WORK/downloads" >"$WORK/window.log" 2>&1 &
 window=$!
 sleep 1
 peer 王小明 feed_wang
@@ -108,6 +117,7 @@ cat >"$WORK/go.tmp" <<SCRIPT
 shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
+shot files-dark.png dark Bob
 shot conversation-light.png light Alice
 shot everyone-light.png light Everyone
 shot network-light.png light 王小明 network

@@ -23,7 +23,6 @@ pub fn show(
     width: f32,
     actions: &mut Vec<Action>,
 ) {
-    ui.set_max_width(width);
     ui.horizontal(|ui| {
         ui.label(RichText::new(if t.is_picture() { "🖼" } else { "📄" }).size(22.0));
         ui.vertical(|ui| {
