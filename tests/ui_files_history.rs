@@ -2,70 +2,22 @@
 //! (egui_kittest) with the core replaced by channels the test holds.
 #![cfg(feature = "gui")]
 
-use std::net::Ipv4Addr;
+mod ui_common;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use lanchat::node::{Command, Event, PeerInfo};
+use lanchat::node::{Command, Event};
 use lanchat::store::{Direction, MsgState, StoredMessage};
+use lanchat::ui::App;
 use lanchat::ui::state::ConvKey;
-use lanchat::ui::{App, Backend};
+use ui_common::{Fake, peer};
 
-struct Fake {
-    commands: Receiver<Command>,
-    events: Sender<Event>,
-}
-
-impl Fake {
-    /// Commands the user caused, without the start-up queries (peers, history).
-    fn user_commands(&self) -> Vec<Command> {
-        self.commands
-            .try_iter()
-            .filter(|c| !matches!(c, Command::Peers | Command::History { .. }))
-            .collect()
-    }
-
-    fn feed(&self, event: Event) {
-        self.events
-            .send(event)
-            .expect("the window holds the receiver");
-    }
-}
-
+/// The window with one online peer, 张三 (`a1`).
 fn window() -> (Harness<'static, App>, Fake) {
-    let (cmd_tx, cmd_rx) = unbounded();
-    let (ev_tx, ev_rx) = unbounded();
-    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications();
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 700.0))
-        .with_context_setup(lanchat::ui::install_fonts)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-    let fake = Fake {
-        commands: cmd_rx,
-        events: ev_tx,
-    };
-    fake.feed(Event::Ready {
-        id: "me0000000000".into(),
-        name: "林晓".into(),
-        host: "lab-01".into(),
-        addr: "127.0.0.1".into(),
-        port: 40001,
-        discovery_port: 47474,
-        data_dir: "/nonexistent".into(),
-    });
+    let (harness, fake) = ui_common::window();
     fake.feed(Event::PeerJoined {
-        peer: PeerInfo {
-            id: "a1".into(),
-            name: "张三".into(),
-            host: "lab-07".into(),
-            addr: Ipv4Addr::LOCALHOST,
-            port: 40002,
-            online: true,
-            status: "online".into(),
-            last_seen: 1_790_000_000_000,
-        },
+        peer: peer("a1", "张三"),
     });
     (harness, fake)
 }

@@ -1,0 +1,100 @@
+//! The window under egui_kittest with the core replaced by channels the test holds:
+//! shared by the `ui_*` test files.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::Ipv4Addr;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui_kittest::Harness;
+use lanchat::node::{Command, Event, PeerInfo};
+use lanchat::ui::{App, Backend};
+
+pub fn is_query(c: &Command) -> bool {
+    matches!(c, Command::Peers | Command::History { .. })
+}
+
+pub struct Fake {
+    pub commands: Receiver<Command>,
+    pub events: Sender<Event>,
+}
+
+impl Fake {
+    /// The next command other than the queries the window makes by itself (`peers` on
+    /// start, `history` when a conversation is first shown).
+    pub fn next_command(&self) -> Command {
+        loop {
+            let cmd = self
+                .commands
+                .try_recv()
+                .expect("the window should have sent a command");
+            if !is_query(&cmd) {
+                return cmd;
+            }
+        }
+    }
+
+    /// Whether the window sent nothing but its own queries.
+    pub fn sent_nothing(&self) -> bool {
+        self.commands.try_iter().all(|c| is_query(&c))
+    }
+
+    pub fn feed(&self, event: Event) {
+        self.events
+            .send(event)
+            .expect("the window holds the receiver");
+    }
+}
+
+pub fn window() -> (Harness<'static, App>, Fake) {
+    let (cmd_tx, cmd_rx) = unbounded();
+    let (ev_tx, ev_rx) = unbounded();
+    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications();
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let fake = Fake {
+        commands: cmd_rx,
+        events: ev_tx,
+    };
+    fake.feed(Event::Ready {
+        id: "me0000000000".into(),
+        name: "林晓".into(),
+        host: "lab-01".into(),
+        addr: "127.0.0.1".into(),
+        port: 40001,
+        discovery_port: 47474,
+        data_dir: "/nonexistent".into(),
+    });
+    (harness, fake)
+}
+
+pub fn peer(id: &str, name: &str) -> PeerInfo {
+    PeerInfo {
+        id: id.into(),
+        name: name.into(),
+        host: "lab-07".into(),
+        addr: Ipv4Addr::LOCALHOST,
+        port: 40002,
+        online: true,
+        status: "online".into(),
+        last_seen: 1_790_000_000_000,
+    }
+}
+
+pub fn message(from: &str, msg_id: &str, text: &str) -> Event {
+    Event::Message {
+        from: from.into(),
+        from_name: "张三".into(),
+        msg_id: msg_id.into(),
+        text: text.into(),
+        sent_at: 1_790_000_000_000,
+    }
+}
+
+impl Fake {
+    /// Every command the user caused so far, without the window's own queries.
+    pub fn user_commands(&self) -> Vec<Command> {
+        self.commands.try_iter().filter(|c| !is_query(c)).collect()
+    }
+}
