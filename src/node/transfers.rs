@@ -30,6 +30,15 @@ pub(super) struct Transfers {
 }
 
 impl Transfers {
+    /// Drops a finished transfer; `false` if it was not ours to report (already gone).
+    fn forget(&mut self, transfer_id: &str, outgoing: bool) -> bool {
+        if outgoing {
+            self.outgoing.remove(transfer_id).is_some()
+        } else {
+            self.incoming.remove(transfer_id).is_some()
+        }
+    }
+
     /// Whether `peer` has offers waiting for a link (so the core should dial it).
     pub(super) fn wants_link(&self, peer: &str) -> bool {
         self.outgoing
@@ -309,11 +318,7 @@ impl Core {
                 outgoing,
                 path,
             } => {
-                let known = if outgoing {
-                    self.transfers.outgoing.remove(&transfer_id).is_some()
-                } else {
-                    self.transfers.incoming.remove(&transfer_id).is_some()
-                };
+                let known = self.transfers.forget(&transfer_id, outgoing);
                 if known {
                     tracing::info!(transfer_id, path = %path.display(), "transfer done");
                     self.emit(Event::TransferDone {
@@ -327,11 +332,7 @@ impl Core {
                 outgoing,
                 reason,
             } => {
-                let known = if outgoing {
-                    self.transfers.outgoing.remove(&transfer_id).is_some()
-                } else {
-                    self.transfers.incoming.remove(&transfer_id).is_some()
-                };
+                let known = self.transfers.forget(&transfer_id, outgoing);
                 if known {
                     tracing::info!(transfer_id, "transfer failed: {reason}");
                     self.emit(Event::TransferFailed {

@@ -74,6 +74,24 @@ pub enum TransferReport {
     },
 }
 
+impl TransferReport {
+    /// How a transfer thread ended: `Done` with the file's path, or `Failed` with why.
+    pub fn ended(transfer_id: String, outgoing: bool, result: Result<PathBuf, String>) -> Self {
+        match result {
+            Ok(path) => TransferReport::Done {
+                transfer_id,
+                outgoing,
+                path,
+            },
+            Err(reason) => TransferReport::Failed {
+                transfer_id,
+                outgoing,
+                reason,
+            },
+        }
+    }
+}
+
 /// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
 /// so blocked reads and writes return) and joins the thread.
 #[derive(Debug)]

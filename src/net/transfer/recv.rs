@@ -54,18 +54,8 @@ pub fn spawn_recv(
     let c = cancel.clone();
     let thread = spawn_named("xfer-recv", move || {
         let id = job.transfer_id.clone();
-        let report = match receive(&job, stream, pending, &c, &tx) {
-            Ok(path) => TransferReport::Done {
-                transfer_id: id,
-                outgoing: false,
-                path,
-            },
-            Err(reason) => TransferReport::Failed {
-                transfer_id: id,
-                outgoing: false,
-                reason,
-            },
-        };
+        let result = receive(&job, stream, pending, &c, &tx);
+        let report = TransferReport::ended(id, false, result);
         finish(&tx, report);
     })?;
     Ok(StreamThread {

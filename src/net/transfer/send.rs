@@ -46,18 +46,8 @@ pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread
     let (c, s) = (cancel.clone(), socket.clone());
     let thread = spawn_named("xfer-send", move || {
         let (id, path) = (job.transfer_id.clone(), job.path.clone());
-        let report = match send(&job, &c, &s, &tx) {
-            Ok(()) => TransferReport::Done {
-                transfer_id: id,
-                outgoing: true,
-                path,
-            },
-            Err(reason) => TransferReport::Failed {
-                transfer_id: id,
-                outgoing: true,
-                reason,
-            },
-        };
+        let result = send(&job, &c, &s, &tx).map(|()| path);
+        let report = TransferReport::ended(id, true, result);
         finish(&tx, report);
     })?;
     Ok(StreamThread {
