@@ -3,30 +3,21 @@
 //! in the window. Nothing leaves 127.0.0.1.
 #![cfg(feature = "gui")]
 
-use std::net::UdpSocket;
+mod common;
+mod ui_common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::{TempDir, free_udp_port};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use lanchat::config::Config;
-use lanchat::node::{self, Command, Event};
+use lanchat::node::{self, Command, Event, NodeHandle};
 use lanchat::ui::{App, Backend};
 
 const DEADLINE: Duration = Duration::from_secs(15);
-
-/// A UDP port nobody else uses right now, for this test's discovery.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("bind an ephemeral UDP port on loopback")
-        .port()
-}
-
-fn temp_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("lanchat-ui-loopback-{}", uuid::Uuid::new_v4()))
-}
 
 fn named(dir: PathBuf, port: u16, name: &str) -> Config {
     Config {
@@ -35,20 +26,15 @@ fn named(dir: PathBuf, port: u16, name: &str) -> Config {
     }
 }
 
-#[test]
-fn a_typed_message_reaches_a_node_and_its_reply_shows() {
-    let dir = temp_dir();
+/// A second node, Bob, and the window over a core of its own, both on loopback; returns
+/// once the window lists Bob, with the moment the test started.
+fn window_beside_bob(dir: &TempDir) -> (Harness<'static, App>, NodeHandle, Instant) {
     let port = free_udp_port();
     let bob = node::spawn(named(dir.join("bob"), port, "Bob"), node::no_waker())
         .expect("start the other peer on loopback");
     let backend = Backend::spawn(named(dir.join("me"), port, "林晓"), node::no_waker())
         .expect("start the window's core on loopback");
-    let app = App::new(backend).without_notifications();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 700.0))
-        .with_context_setup(lanchat::ui::install_fonts)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-
+    let mut harness = ui_common::harness(App::new(backend).without_notifications());
     // Both cores say hello on start; the window lists Bob once it has heard him.
     let start = Instant::now();
     while harness
@@ -59,6 +45,13 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
         let _ = bob.events.recv_timeout(Duration::from_millis(20));
         harness.step();
     }
+    (harness, bob, start)
+}
+
+#[test]
+fn a_typed_message_reaches_a_node_and_its_reply_shows() {
+    let dir = TempDir::new("ui-loopback");
+    let (mut harness, bob, start) = window_beside_bob(&dir);
     harness.get_by_role_and_label(Role::Button, "Bob").click();
     harness.run();
     let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to Bob");
@@ -95,33 +88,12 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
         let _ = bob.events.recv_timeout(Duration::from_millis(20));
         harness.step();
     }
-    drop(harness);
-    drop(bob);
-    std::fs::remove_dir_all(&dir).expect("remove the test's data directories");
 }
 
 #[test]
 fn changing_interfaces_in_settings_restarts_the_node_and_peers_come_back() {
-    let dir = temp_dir();
-    let port = free_udp_port();
-    let bob = node::spawn(named(dir.join("bob"), port, "Bob"), node::no_waker())
-        .expect("start the other peer on loopback");
-    let backend = Backend::spawn(named(dir.join("me"), port, "林晓"), node::no_waker())
-        .expect("start the window's core on loopback");
-    let app = App::new(backend).without_notifications();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 700.0))
-        .with_context_setup(lanchat::ui::install_fonts)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-    let start = Instant::now();
-    while harness
-        .query_by_role_and_label(Role::Button, "Bob")
-        .is_none()
-    {
-        assert!(start.elapsed() < DEADLINE, "the window never listed Bob");
-        let _ = bob.events.recv_timeout(Duration::from_millis(20));
-        harness.step();
-    }
+    let dir = TempDir::new("ui-loopback");
+    let (mut harness, bob, _) = window_beside_bob(&dir);
 
     harness.get_by_label("⚙ Settings").click();
     harness.run();
@@ -151,7 +123,4 @@ fn changing_interfaces_in_settings_restarts_the_node_and_peers_come_back() {
         let _ = bob.events.recv_timeout(Duration::from_millis(20));
         harness.step();
     }
-    drop(harness);
-    drop(bob);
-    std::fs::remove_dir_all(&dir).expect("remove the test's data directories");
 }

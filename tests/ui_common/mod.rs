@@ -45,14 +45,18 @@ impl Fake {
     }
 }
 
+/// The real window around `app`, large enough for every panel, with the CJK fonts.
+pub fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(lanchat::ui::install_fonts)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app)
+}
+
 pub fn window() -> (Harness<'static, App>, Fake) {
     let (cmd_tx, cmd_rx) = unbounded();
     let (ev_tx, ev_rx) = unbounded();
-    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications();
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 700.0))
-        .with_context_setup(lanchat::ui::install_fonts)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let harness = harness(App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications());
     let fake = Fake {
         commands: cmd_rx,
         events: ev_tx,
