@@ -23,6 +23,18 @@ pub const DEFAULT_DISCOVERY_PORT: u16 = 47474;
 /// Default interval between `here` beacons.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Default for [`Config::accept_timeout`].
+pub const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Default for [`Config::retry_delay`].
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Default for [`Config::retry_attempts`].
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 8;
+
+/// Default for [`Config::partial_max_age`]: a week.
+pub const DEFAULT_PARTIAL_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,14 +53,30 @@ pub struct Config {
     pub interval: Duration,
     /// Which interfaces to announce on.
     pub interfaces: InterfaceFilter,
-    /// Where received files land.
+    /// Where received files land (changed at run time by `set_download_dir`).
     pub download_dir: PathBuf,
+    /// `download_dir` was chosen on the command line (`--download-dir`): a front end's
+    /// saved preference does not replace it.
+    pub download_dir_pinned: bool,
     /// Accept every file offer at once (scripts, tests); otherwise the user decides.
     pub auto_accept: bool,
     /// Offers of larger files are declined (`None`: no limit but free space).
     pub max_file_size: Option<u64>,
     /// Bytes per second each outgoing transfer may send at most (`None`: no limit).
     pub send_rate_limit: Option<u64>,
+    /// How long a receiver waits for the data connection after accepting, or for the
+    /// sender to offer again after a break, before it calls the transfer failed. The
+    /// bytes that arrived are kept: a later offer of the same file resumes them.
+    pub accept_timeout: Duration,
+    /// The sender's wait before its first automatic retry of a broken transfer; doubled
+    /// for each further try, up to a minute.
+    pub retry_delay: Duration,
+    /// Tries in a row that move no byte before the sender gives up on a broken
+    /// transfer (0: no automatic retry).
+    pub retry_attempts: u32,
+    /// Unfinished downloads (a `.part` and its resume note) untouched for this long are
+    /// deleted at start.
+    pub partial_max_age: Duration,
 }
 
 impl Config {
@@ -59,9 +87,14 @@ impl Config {
         Config {
             name: None,
             download_dir: data_dir.join("downloads"),
+            download_dir_pinned: false,
             auto_accept: false,
             max_file_size: None,
             send_rate_limit: None,
+            accept_timeout: DEFAULT_ACCEPT_TIMEOUT,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            retry_attempts: DEFAULT_RETRY_ATTEMPTS,
+            partial_max_age: DEFAULT_PARTIAL_MAX_AGE,
             data_dir,
             bind: None,
             port: 0,

@@ -75,9 +75,11 @@ impl Cli {
             .clone()
             .or_else(config::default_download_dir)
             .unwrap_or_else(|| data_dir.join("downloads"));
+        let defaults = Config::new(&data_dir);
         Ok(Config {
             name: self.name.clone(),
             download_dir,
+            download_dir_pinned: self.download_dir.is_some(),
             auto_accept: self.auto_accept,
             max_file_size: self.max_file_size,
             send_rate_limit: self.max_send_rate.filter(|r| *r > 0),
@@ -90,6 +92,7 @@ impl Cli {
                 include: self.interfaces.clone(),
                 exclude: self.exclude_interfaces.clone(),
             },
+            ..defaults
         })
     }
 }

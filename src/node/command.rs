@@ -97,6 +97,25 @@ pub enum Command {
         /// The transfer.
         transfer_id: String,
     },
+    /// Try an interrupted or failed transfer again, ours or theirs, from the bytes the
+    /// receiver already has. On the sender the offer goes out again at once (or when the
+    /// peer is reachable), also for a transfer from an earlier run if the file is
+    /// unchanged; on the receiver the sender is asked to offer it again (`file_resume`).
+    /// Answered by `transfer_retrying`, then `transfer_started` with the resume
+    /// `offset`; or `error` (no such transfer, under way, already delivered, the peer
+    /// not connected). A file changed since the offer ends it with `transfer_failed`.
+    Retry {
+        /// The transfer.
+        transfer_id: String,
+    },
+    /// Received files land in `path` from now on (created if missing; it must be
+    /// writable). Transfers already accepted finish where they started. For this run:
+    /// a front end that keeps a setting sends it at start. Answered by
+    /// `download_dir_changed`, or `error` naming the path.
+    SetDownloadDir {
+        /// The folder.
+        path: PathBuf,
+    },
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,
     /// Not a request: a front end's own input error (a bad command line), echoed back as

@@ -176,6 +176,7 @@ impl Core {
             data_dir: self.config.data_dir.display().to_string(),
         });
         self.report_store_problem();
+        self.restore_transfers();
         self.announce(crate::protocol::BeaconKind::Hello);
     }
 
@@ -236,6 +237,7 @@ impl Core {
             });
         }
         self.drop_silent_links(now);
+        self.transfers_tick(now);
         self.retry_dials(now);
         self.dial_threads.retain(|t| !t.is_finished());
     }
@@ -297,6 +299,8 @@ impl Core {
             Command::Accept { transfer_id } => self.accept_offer(&transfer_id),
             Command::Decline { transfer_id } => self.decline_offer(&transfer_id),
             Command::Cancel { transfer_id } => self.cancel_transfer(&transfer_id),
+            Command::Retry { transfer_id } => self.retry_transfer(&transfer_id),
+            Command::SetDownloadDir { path } => self.set_download_dir(&path),
             Command::Error(message) => self.emit(Event::Error { message }),
             Command::Quit => {}
         }

@@ -5,12 +5,15 @@
 //! the free space, then creates `<name>.part` under a free name in the download folder
 //! (or finds the `.part` of an earlier try of the same offer, and asks only for the rest).
 //! The stream thread renames the `.part` to a free name once the hash over the whole file
-//! matches.
+//! matches. An offer that resumes a download accepted before (after a break, or a restart
+//! of either side) is accepted at once: the user already said yes to it. What happens
+//! after a break is in `resume`.
 
 use std::fs::{self, File};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use super::core::Core;
 use super::event::Event;
@@ -33,16 +36,33 @@ pub(super) struct Incoming {
     pub(super) peer: String,
     name: String,
     pub(super) size: u64,
-    state: InState,
+    pub(super) state: InState,
 }
 
-enum InState {
+impl Incoming {
+    /// The serial of the stream moving the bytes, if one is.
+    pub(super) fn stream(&self) -> Option<u64> {
+        match &self.state {
+            InState::Streaming { thread } => Some(thread.serial()),
+            _ => None,
+        }
+    }
+}
+
+pub(super) enum InState {
     /// Waiting for the user.
     Offered,
-    /// Accepted; waiting for the data connection.
-    Accepted { part: PathBuf, offset: u64 },
+    /// Accepted; waiting for the data connection until `deadline`.
+    Accepted {
+        part: PathBuf,
+        offset: u64,
+        deadline: Instant,
+    },
     /// Bytes are moving (the thread is joined when this is dropped).
-    Streaming { _thread: StreamThread },
+    Streaming { thread: StreamThread },
+    /// The stream broke; the bytes are kept and the sender's next offer is accepted at
+    /// once, if it comes before `deadline`.
+    Interrupted { deadline: Instant, reason: String },
 }
 
 impl Core {
@@ -66,9 +86,19 @@ impl Core {
                 self.send_on(link, &refuse("transfer id in use"));
                 return;
             }
-            match &known.state {
+            let wait = self.config.accept_timeout;
+            match &mut self
+                .transfers
+                .incoming
+                .get_mut(&transfer_id)
+                .expect("known")
+                .state
+            {
                 InState::Offered => return, // asked again after a link drop; still asking
-                InState::Accepted { offset, .. } => {
+                InState::Accepted {
+                    offset, deadline, ..
+                } => {
+                    *deadline = Instant::now() + wait;
                     let again = LinkMsg::FileAccept {
                         transfer_id,
                         offset: *offset,
@@ -76,8 +106,12 @@ impl Core {
                     self.send_on(link, &again);
                     return;
                 }
-                // The sender started over (restart, broken stream): resume from disk.
-                InState::Streaming { .. } => drop(self.transfers.incoming.remove(&transfer_id)),
+                // The sender tries again (a retry, a restart): resume from the bytes on
+                // disk, without asking the user again.
+                state @ (InState::Streaming { .. } | InState::Interrupted { .. }) => {
+                    *state = InState::Offered; // joins a stream thread: the .part is final
+                    return self.accept_offer(&transfer_id);
+                }
             }
         }
         if self.transfers.incoming.len() >= MAX_TRANSFERS {
@@ -104,9 +138,12 @@ impl Core {
             .insert(transfer_id.clone(), incoming);
         if let Some(max) = self.config.max_file_size.filter(|max| size > *max) {
             let reason = format!("the file is {size} bytes; the limit is {max} bytes");
+            self.discard_partial(peer, &transfer_id);
             return self.decline_with(&transfer_id, &reason);
         }
-        if self.config.auto_accept {
+        let (data, dl) = (&self.config.data_dir, &self.config.download_dir);
+        let resumes = partial::resumable(data, dl, &transfer_id, peer, size).is_some();
+        if self.config.auto_accept || resumes {
             self.accept_offer(&transfer_id);
         }
     }
@@ -144,7 +181,12 @@ impl Core {
             self.send_on(link, &accept);
         }
         if let Some(inc) = self.transfers.incoming.get_mut(transfer_id) {
-            inc.state = InState::Accepted { part, offset };
+            let deadline = Instant::now() + self.config.accept_timeout;
+            inc.state = InState::Accepted {
+                part,
+                offset,
+                deadline,
+            };
         }
         self.emit(Event::TransferStarted {
             transfer_id: transfer_id.to_owned(),
@@ -168,6 +210,9 @@ impl Core {
             tracing::info!(transfer_id, offset, part = %p.part.display(), "resuming");
             return Ok((p.part, offset));
         }
+        // A note that cannot be resumed (another folder, another size) names a .part of
+        // ours that nothing will finish: it goes before the new note replaces it.
+        partial::discard(data, transfer_id);
         for candidate in sanitize::candidates(name) {
             let part = dir.join(format!("{candidate}.part"));
             if dir.join(&candidate).exists() {
@@ -197,6 +242,8 @@ impl Core {
     pub(super) fn decline_offer(&mut self, transfer_id: &str) {
         match self.transfers.incoming.get(transfer_id) {
             Some(inc) if matches!(inc.state, InState::Offered) => {
+                let peer = inc.peer.clone();
+                self.discard_partial(&peer, transfer_id);
                 self.decline_with(transfer_id, "declined");
             }
             Some(_) => self.emit(Event::error(format!(
@@ -206,6 +253,14 @@ impl Core {
         }
     }
 
+    /// Deletes the `.part` and note of an earlier try of this offer, if `peer` made it.
+    fn discard_partial(&self, peer: &str, transfer_id: &str) {
+        if partial::resumable_from(&self.config.data_dir, transfer_id, peer) {
+            partial::discard(&self.config.data_dir, transfer_id);
+        }
+    }
+
+    /// Answers an offer with `file_decline` and reports it failed; keeps any `.part`.
     fn decline_with(&mut self, transfer_id: &str, reason: &str) {
         let Some(inc) = self.transfers.incoming.remove(transfer_id) else {
             return;
@@ -240,10 +295,13 @@ impl Core {
             None
         };
         drop(inc); // joins a streaming thread, which closes the .part
-        if known || partial::resumable_from(&self.config.data_dir, transfer_id, peer) {
+        let noted = partial::resumable_from(&self.config.data_dir, transfer_id, peer);
+        if known || noted {
             partial::discard(&self.config.data_dir, transfer_id);
         }
-        if !known {
+        // A download we no longer track (it failed) but whose bytes we kept: cancelling
+        // it is still news to both sides.
+        if !(known || tell && noted) {
             return;
         }
         if tell && let Some(&link) = self.active.get(peer) {
@@ -279,7 +337,10 @@ impl Core {
             .peers
             .get(&inc.peer)
             .is_some_and(|p| std::net::IpAddr::V4(p.addr) == remote.ip());
-        let InState::Accepted { part, offset: want } = &inc.state else {
+        let InState::Accepted {
+            part, offset: want, ..
+        } = &inc.state
+        else {
             return tracing::info!(%remote, transfer_id, "file_data for an offer not accepted");
         };
         if !from_peer || *want != offset {
@@ -289,13 +350,14 @@ impl Core {
             transfer_id: transfer_id.clone(),
             part: part.clone(),
             sidecar: partial::note_path(&self.config.data_dir, &transfer_id),
-            dir: self.config.download_dir.clone(),
+            // Where it was accepted, even if the download folder changed since.
+            dir: part.parent().map(PathBuf::from).unwrap_or_default(),
             name: inc.name.clone(),
             size: inc.size,
             offset,
         };
         match transfer::spawn_recv(job, stream, decoder.take_pending(), self.input_tx.clone()) {
-            Ok(thread) => inc.state = InState::Streaming { _thread: thread },
+            Ok(thread) => inc.state = InState::Streaming { thread },
             Err(e) => tracing::warn!("cannot start receiving {transfer_id}: {e}"),
         }
     }

@@ -182,13 +182,43 @@ pub enum Event {
         /// Where the file is: the receiver's new file, or the sender's original.
         path: String,
     },
-    /// The transfer ended without the file: declined, cancelled, broken, corrupted.
-    /// After a break the receiver keeps the bytes, and offering the file again resumes.
+    /// The transfer ended without the file: declined, cancelled, corrupted, or broken
+    /// for good (the sender gave up retrying, the receiver waited in vain). After a break
+    /// the receiver keeps the bytes, and `retry` (or offering the file again) resumes.
     TransferFailed {
         /// The transfer.
         transfer_id: String,
         /// What happened, in words.
         reason: String,
+    },
+    /// The data connection broke (or the sender never connected) and a retry is pending:
+    /// not a final failure. On the sender `retry_in_ms` says when it offers the file
+    /// again by itself (sooner if a new link to the peer comes up); on the receiver it
+    /// is `null`: it keeps the bytes and waits for that offer (see `Config::accept_timeout`).
+    TransferInterrupted {
+        /// The transfer.
+        transfer_id: String,
+        /// What broke, in words.
+        reason: String,
+        /// Sender: which automatic retry comes next (1, 2, …); receiver: 0.
+        attempt: u32,
+        /// Sender: milliseconds until the offer goes out again; receiver: `null`.
+        retry_in_ms: Option<u64>,
+    },
+    /// An interrupted or failed transfer is being tried again: the sender offers it again
+    /// (now, or once the peer is reachable), or the receiver has asked the sender to.
+    /// Bytes move again with `transfer_started` (its `offset` is where the resume starts).
+    TransferRetrying {
+        /// The transfer.
+        transfer_id: String,
+        /// The automatic retry this is (1, 2, …), or 0 when asked for (`retry`, or the
+        /// receiver's Retry arriving at the sender).
+        attempt: u32,
+    },
+    /// Received files now land in this folder (answer to `set_download_dir`).
+    DownloadDirChanged {
+        /// The folder, as the core will use it.
+        path: String,
     },
     /// A command could not be carried out, or input was refused. The node keeps running.
     Error {

@@ -199,6 +199,14 @@ impl Core {
                 .set_transfer_state(transfer_id, TransferState::Done, None, now)
                 .and_then(|_| self.store.set_transfer_path(transfer_id, path, now))
                 .map(drop),
+            Event::TransferInterrupted { transfer_id, .. } => self
+                .store
+                .set_transfer_state(transfer_id, TransferState::Paused, None, now)
+                .map(drop),
+            Event::TransferRetrying { transfer_id, .. } => self
+                .store
+                .set_transfer_state(transfer_id, TransferState::Offered, None, now)
+                .map(drop),
             Event::TransferFailed {
                 transfer_id,
                 reason,

@@ -11,11 +11,14 @@
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
 //! - `history`: the store at start (known peers, the outbox), `history` and `search`.
 //! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
-//!   `partial`: resume notes for unfinished downloads.
+//!   `partial`: resume notes for unfinished downloads; `retry`: the sender's retries and
+//!   transfers taken up after a restart; `resume`: a receiver's broken downloads;
+//!   `download_dir`: changing the download folder at run time.
 
 mod chat;
 pub mod command;
 mod core;
+mod download_dir;
 mod downloads;
 pub mod event;
 mod history;
@@ -24,6 +27,8 @@ pub mod outbox;
 mod partial;
 pub mod peers;
 mod presence;
+mod resume;
+mod retry;
 pub mod seen;
 pub mod status;
 mod transfers;

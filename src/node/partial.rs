@@ -7,10 +7,15 @@
 //! same id), the receiver answers `file_accept` with the `.part`'s length as the offset.
 //! The notes live in the data directory, not beside the downloads, so the download folder
 //! holds only the `.part` files a user can recognise.
+//!
+//! Only files named in a note, and ending in `.part`, are ever deleted: a cancelled or
+//! refused download ([`discard`]), or one untouched for longer than
+//! `Config::partial_max_age`, swept at start ([`sweep`]).
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,25 +62,72 @@ pub fn resumable(
     Some((p, len.min(size)))
 }
 
+/// The note for `transfer_id`, if there is a readable one.
+pub fn read(data_dir: &Path, transfer_id: &str) -> Option<Partial> {
+    read_note(&note_path(data_dir, transfer_id))
+}
+
+fn read_note(note: &Path) -> Option<Partial> {
+    fs::read(note)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Partial>(&b).ok())
+}
+
 /// Whether a note for `transfer_id` from `from` exists (a broken download the sender
 /// now cancels).
 pub fn resumable_from(data_dir: &Path, transfer_id: &str, from: &str) -> bool {
-    fs::read(note_path(data_dir, transfer_id))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Partial>(&b).ok())
-        .is_some_and(|p| p.from == from)
+    read(data_dir, transfer_id).is_some_and(|p| p.from == from)
 }
 
 /// Deletes the note and its `.part` (a cancelled download).
 pub fn discard(data_dir: &Path, transfer_id: &str) {
-    let note = note_path(data_dir, transfer_id);
-    if let Some(p) = fs::read(&note)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Partial>(&b).ok())
+    remove_note(&note_path(data_dir, transfer_id));
+}
+
+/// Deletes a note and the `.part` it names (only if that is a `.part`).
+fn remove_note(note: &Path) {
+    if let Some(p) = read_note(note)
+        && p.part.extension().is_some_and(|e| e == "part")
     {
         let _ = fs::remove_file(p.part);
     }
     let _ = fs::remove_file(note);
+}
+
+/// Deletes the unfinished downloads whose note and `.part` have both been untouched for
+/// longer than `max_age` at `now`, and notes whose `.part` is gone or that cannot be
+/// read; returns the notes removed. Files in `<data_dir>/partial` that are not notes
+/// (not `<valid id>.json`) are left alone.
+pub fn sweep(data_dir: &Path, now: SystemTime, max_age: Duration) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(data_dir.join("partial")) else {
+        return Vec::new();
+    };
+    let touched = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let old = |t: SystemTime| now.duration_since(t).is_ok_and(|age| age > max_age);
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let note = entry.path();
+        let ours = note.extension().is_some_and(|e| e == "json")
+            && note
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(crate::protocol::beacon::valid_id);
+        if !ours {
+            continue;
+        }
+        let stale = match read_note(&note) {
+            None => touched(&note).is_none_or(old),
+            Some(p) => match touched(&p.part) {
+                None => true, // the .part is gone: nothing to resume
+                Some(part) => old(part) && touched(&note).is_none_or(old),
+            },
+        };
+        if stale {
+            remove_note(&note);
+            removed.push(note);
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -102,6 +154,46 @@ mod tests {
         assert_eq!(resumable(&data, &dl, "t2", "peer", 10), None);
         discard(&data, "t1");
         assert!(!part.exists() && !note_path(&data, "t1").exists());
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn sweep_removes_only_old_notes_and_their_parts() {
+        let root = std::env::temp_dir().join(format!("lanchat-sweep-{}", uuid::Uuid::new_v4()));
+        let (data, dl) = (root.join("data"), root.join("dl"));
+        fs::create_dir_all(&dl).unwrap();
+        let week = Duration::from_secs(7 * 24 * 3600);
+        let now = SystemTime::now() + week + Duration::from_secs(60);
+        let note = |id: &str, part: &Path| {
+            let p = Partial {
+                part: part.to_path_buf(),
+                from: "peer".into(),
+                size: 10,
+            };
+            save(&data, id, &p).unwrap()
+        };
+        let (old_part, fresh_part) = (dl.join("old.bin.part"), dl.join("fresh.bin.part"));
+        fs::write(&old_part, b"123").unwrap();
+        fs::write(&fresh_part, b"456").unwrap();
+        note("a0", &old_part);
+        note("b0", &fresh_part);
+        note("c0", &dl.join("gone.bin.part"));
+        // Not a .part: never deleted, even when a note names it.
+        let mine = dl.join("mine.txt");
+        fs::write(&mine, b"the user's").unwrap();
+        note("d0", &mine);
+        fs::write(data.join("partial").join("README"), b"not a note").unwrap();
+        // "Now" is a week and a minute ahead: everything written so far is old, except
+        // what is touched at "now".
+        let later = fs::File::options().write(true).open(&fresh_part).unwrap();
+        later.set_modified(now).unwrap();
+        let mut removed = sweep(&data, now, week);
+        removed.sort();
+        let names: Vec<_> = removed.iter().map(|p| p.file_name().unwrap()).collect();
+        assert_eq!(names, ["a0.json", "c0.json", "d0.json"]);
+        assert!(!old_part.exists() && fresh_part.exists() && mine.exists());
+        assert!(note_path(&data, "b0").exists());
+        assert!(data.join("partial").join("README").exists());
         fs::remove_dir_all(root).unwrap();
     }
 }

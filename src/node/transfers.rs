@@ -3,15 +3,16 @@
 //! The core only decides; bytes move on the threads of `crate::net::transfer`, which
 //! report back as inputs. A sent file goes: `send_file` → offer queued → `file_offer` on
 //! the link (re-sent on the next link if that one drops before an answer) → `file_accept`
-//! → a data connection streams it → the receiver's verdict. The receiving side is in
-//! `downloads`. Nothing here blocks: the only file system work on the core thread is a
+//! → a data connection streams it → the receiver's verdict. A stream that breaks is
+//! tried again by the sender (`retry`); the receiving side is in `downloads` and
+//! `resume`. Nothing here blocks: the only file system work on the core thread is a
 //! `stat` and a 16-byte read of the file offered.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 use super::core::Core;
 use super::event::Event;
@@ -30,13 +31,24 @@ pub(super) struct Transfers {
 }
 
 impl Transfers {
-    /// Drops a finished transfer; `false` if it was not ours to report (already gone).
-    fn forget(&mut self, transfer_id: &str, outgoing: bool) -> bool {
+    /// Drops a transfer; `false` if it was not known.
+    pub(super) fn forget(&mut self, transfer_id: &str, outgoing: bool) -> bool {
         if outgoing {
             self.outgoing.remove(transfer_id).is_some()
         } else {
             self.incoming.remove(transfer_id).is_some()
         }
+    }
+
+    /// Whether `stream` is the thread now moving this transfer's bytes (a report from a
+    /// stream the core has since replaced or stopped is stale).
+    fn is_stream(&self, transfer_id: &str, outgoing: bool, stream: u64) -> bool {
+        let serial = if outgoing {
+            self.outgoing.get(transfer_id).and_then(Outgoing::stream)
+        } else {
+            self.incoming.get(transfer_id).and_then(|i| i.stream())
+        };
+        serial == Some(stream)
     }
 
     /// Whether `peer` has offers waiting for a link (so the core should dial it).
@@ -54,6 +66,7 @@ impl Transfers {
             .filter(|o| matches!(o.state, OutState::Queued))
             .map(|o| o.peer.clone())
             .collect();
+        peers.sort();
         peers.dedup();
         peers
     }
@@ -61,21 +74,38 @@ impl Transfers {
 
 /// A file we offered.
 pub(super) struct Outgoing {
-    peer: String,
-    path: PathBuf,
-    name: String,
-    size: u64,
-    mime: String,
-    state: OutState,
+    pub(super) peer: String,
+    pub(super) path: PathBuf,
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) mime: String,
+    pub(super) state: OutState,
+    /// Broken tries in a row that moved no byte (see `retry`).
+    pub(super) fruitless: u32,
+    /// The offset of the last `file_accept`: a larger one means the last try moved bytes.
+    pub(super) last_offset: Option<u64>,
 }
 
-enum OutState {
+impl Outgoing {
+    /// The serial of the stream moving the bytes, if one is.
+    fn stream(&self) -> Option<u64> {
+        match &self.state {
+            OutState::Streaming { thread } => Some(thread.serial()),
+            _ => None,
+        }
+    }
+}
+
+pub(super) enum OutState {
     /// Waiting for a link to carry the offer.
     Queued,
     /// Offered on this link; waiting for an answer.
     Offered(LinkId),
     /// Bytes are moving (the thread is joined when this is dropped).
-    Streaming { _thread: StreamThread },
+    Streaming { thread: StreamThread },
+    /// The stream broke: offered again at `at`, or as soon as a link other than `link`
+    /// (the one up when it broke) comes up, which means the network is back.
+    Waiting { at: Instant, link: Option<LinkId> },
 }
 
 impl Core {
@@ -108,20 +138,69 @@ impl Core {
                 transfer_id,
                 reason,
             } => self.on_file_refused(peer, &transfer_id, &reason),
+            LinkMsg::FileResume { transfer_id } => self.on_file_resume(link, peer, &transfer_id),
             other => self.close_link(link, &format!("{} frame on a link", other.kind())),
         }
     }
 
-    /// `send_file`: checks the file, queues the offer and says `offer_sent`.
+    /// `send_file`: checks the file, queues the offer and says `offer_sent`. The same
+    /// unchanged file to the same peer is the same transfer: sent again while it waits
+    /// or has failed, it is offered again at once (a resume).
     pub(super) fn send_file(&mut self, to: &str, path: &Path) {
         let peer = match self.peers.resolve(to) {
             Ok(p) => p.id.clone(),
             Err(e) => return self.emit(Event::error(format!("send_file: {e}"))),
         };
-        let (size, mtime, head) = match inspect(path) {
+        let (transfer_id, out) = match self.outgoing_for(&peer, path) {
             Ok(v) => v,
             Err(e) => return self.emit(Event::error(format!("send_file: {e}"))),
         };
+        if let Some(known) = self.transfers.outgoing.get_mut(&transfer_id) {
+            if matches!(known.state, OutState::Waiting { .. }) {
+                known.state = OutState::Queued;
+                known.fruitless = 0;
+            }
+        } else if self.transfers.outgoing.len() >= MAX_TRANSFERS {
+            return self.emit(Event::error(format!(
+                "send_file: {MAX_TRANSFERS} transfers are under way; wait for some to finish"
+            )));
+        } else {
+            self.transfers.outgoing.insert(transfer_id.clone(), out);
+        }
+        self.announce_offer(&transfer_id);
+        self.pump_transfers(&peer);
+    }
+
+    /// Says `offer_sent` for a queued transfer and remembers where its file is, so it
+    /// can be offered again after a restart.
+    pub(super) fn announce_offer(&mut self, transfer_id: &str) {
+        let Some(o) = self.transfers.outgoing.get(transfer_id) else {
+            return;
+        };
+        let path = o.path.display().to_string();
+        self.emit(Event::OfferSent {
+            transfer_id: transfer_id.to_owned(),
+            to: o.peer.clone(),
+            name: o.name.clone(),
+            size: o.size,
+            mime: o.mime.clone(),
+        });
+        let now = super::core::now_ms();
+        if let Err(e) = self.store.set_transfer_path(transfer_id, &path, now) {
+            tracing::warn!("history: cannot record where {path} is: {e}");
+        }
+    }
+
+    /// The id and a queued transfer of the file at `path` to `peer` (not yet inserted).
+    /// The id is derived, never stored: the same unchanged file to the same peer always
+    /// gets the same one, which is what lets a receiver find its `.part`, and a changed
+    /// file (size or modification time) a new one.
+    pub(super) fn outgoing_for(
+        &self,
+        peer: &str,
+        path: &Path,
+    ) -> Result<(String, Outgoing), String> {
+        let (size, mtime, head) = inspect(path)?;
         let shown = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = sanitize::file_name(shown.as_deref().unwrap_or_default());
         let mime = mime::detect(&name, &head).to_owned();
@@ -133,37 +212,21 @@ impl Core {
             &size.to_le_bytes(),
             &mtime.to_le_bytes(),
         ]);
-        if self.transfers.outgoing.contains_key(&transfer_id) {
-            return self.emit(Event::error(format!(
-                "send_file: {} is already being sent to this peer",
-                path.display()
-            )));
-        }
-        if self.transfers.outgoing.len() >= MAX_TRANSFERS {
-            return self.emit(Event::error(format!(
-                "send_file: {MAX_TRANSFERS} transfers are under way; wait for some to finish"
-            )));
-        }
-        self.emit(Event::OfferSent {
-            transfer_id: transfer_id.clone(),
-            to: peer.clone(),
-            name: name.clone(),
-            size,
-            mime: mime.clone(),
-        });
         let out = Outgoing {
-            peer: peer.clone(),
+            peer: peer.to_owned(),
             path: full,
             name,
             size,
             mime,
             state: OutState::Queued,
+            fruitless: 0,
+            last_offset: None,
         };
-        self.transfers.outgoing.insert(transfer_id, out);
-        self.pump_transfers(&peer);
+        Ok((transfer_id, out))
     }
 
-    /// Puts queued offers for `peer` on its link, or dials it.
+    /// Puts queued offers for `peer` on its link, or dials it. Interrupted transfers go
+    /// along when this link is not the one that was up when they broke.
     pub(super) fn pump_transfers(&mut self, peer: &str) {
         let Some(&link) = self.active.get(peer) else {
             if self.transfers.wants_link(peer) {
@@ -171,6 +234,19 @@ impl Core {
             }
             return;
         };
+        let back: Vec<(String, u32)> = self
+            .transfers
+            .outgoing
+            .iter()
+            .filter(|(_, o)| o.peer == peer)
+            .filter(
+                |(_, o)| matches!(o.state, OutState::Waiting { link: l, .. } if l != Some(link)),
+            )
+            .map(|(id, o)| (id.clone(), o.fruitless))
+            .collect();
+        for (id, attempt) in back {
+            self.requeue(&id, attempt);
+        }
         let queued: Vec<(String, LinkMsg)> = self
             .transfers
             .outgoing
@@ -223,6 +299,10 @@ impl Core {
             let reason = format!("bad file_accept (offset {offset} of {} bytes)", o.size);
             return self.fail_outgoing(transfer_id, &reason, true);
         };
+        if o.last_offset.is_some_and(|last| offset > last) {
+            o.fruitless = 0; // the last try moved bytes
+        }
+        o.last_offset = Some(offset);
         let job = SendJob {
             transfer_id: transfer_id.to_owned(),
             path: o.path.clone(),
@@ -233,7 +313,7 @@ impl Core {
         };
         let total = o.size;
         match transfer::spawn_send(job, self.input_tx.clone()) {
-            Ok(thread) => o.state = OutState::Streaming { _thread: thread },
+            Ok(thread) => o.state = OutState::Streaming { thread },
             Err(e) => return self.fail_outgoing(transfer_id, &format!("cannot start: {e}"), true),
         }
         self.emit(Event::TransferStarted {
@@ -261,12 +341,7 @@ impl Core {
     pub(super) fn cancel_transfer(&mut self, transfer_id: &str) {
         if self.transfers.outgoing.contains_key(transfer_id) {
             self.fail_outgoing(transfer_id, "cancelled", true);
-        } else if let Some(peer) = self
-            .transfers
-            .incoming
-            .get(transfer_id)
-            .map(|i| i.peer.clone())
-        {
+        } else if let Some(peer) = self.incoming_peer(transfer_id) {
             self.cancel_incoming(&peer, transfer_id, "cancelled", true);
         } else {
             self.emit(Event::error(format!("cancel: no transfer {transfer_id}")));
@@ -274,7 +349,7 @@ impl Core {
     }
 
     /// Ends an outgoing transfer: stops its thread, tells the peer if `tell`, reports.
-    fn fail_outgoing(&mut self, transfer_id: &str, reason: &str, tell: bool) {
+    pub(super) fn fail_outgoing(&mut self, transfer_id: &str, reason: &str, tell: bool) {
         let Some(o) = self.transfers.outgoing.remove(transfer_id) else {
             return;
         };
@@ -292,7 +367,8 @@ impl Core {
         });
     }
 
-    /// A transfer thread reported.
+    /// A transfer thread reported. Reports from a stream the core has since replaced or
+    /// stopped are ignored.
     pub(super) fn on_transfer_report(&mut self, report: TransferReport) {
         match report {
             TransferReport::Progress {
@@ -301,9 +377,11 @@ impl Core {
                 bytes,
             } => {
                 let total = if outgoing {
-                    self.transfers.outgoing.get(&transfer_id).map(|o| o.size)
+                    let o = self.transfers.outgoing.get(&transfer_id);
+                    o.filter(|o| o.stream().is_some()).map(|o| o.size)
                 } else {
-                    self.transfers.incoming.get(&transfer_id).map(|i| i.size)
+                    let i = self.transfers.incoming.get(&transfer_id);
+                    i.filter(|i| i.stream().is_some()).map(|i| i.size)
                 };
                 if let Some(total) = total {
                     self.emit(Event::TransferProgress {
@@ -316,10 +394,11 @@ impl Core {
             TransferReport::Done {
                 transfer_id,
                 outgoing,
+                stream,
                 path,
             } => {
-                let known = self.transfers.forget(&transfer_id, outgoing);
-                if known {
+                if self.transfers.is_stream(&transfer_id, outgoing, stream) {
+                    self.transfers.forget(&transfer_id, outgoing);
                     tracing::info!(transfer_id, path = %path.display(), "transfer done");
                     self.emit(Event::TransferDone {
                         transfer_id,
@@ -330,15 +409,24 @@ impl Core {
             TransferReport::Failed {
                 transfer_id,
                 outgoing,
+                stream,
                 reason,
+                broken,
             } => {
-                let known = self.transfers.forget(&transfer_id, outgoing);
-                if known {
-                    tracing::info!(transfer_id, "transfer failed: {reason}");
-                    self.emit(Event::TransferFailed {
-                        transfer_id,
-                        reason,
-                    });
+                if !self.transfers.is_stream(&transfer_id, outgoing, stream) {
+                    return tracing::debug!(transfer_id, "stale report: {reason}");
+                }
+                tracing::info!(transfer_id, outgoing, broken, "transfer stopped: {reason}");
+                match (broken, outgoing) {
+                    (true, true) => self.send_broken(&transfer_id, reason),
+                    (true, false) => self.download_broken(&transfer_id, reason),
+                    (false, _) => {
+                        self.transfers.forget(&transfer_id, outgoing);
+                        self.emit(Event::TransferFailed {
+                            transfer_id,
+                            reason,
+                        });
+                    }
                 }
             }
         }

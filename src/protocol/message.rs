@@ -80,6 +80,12 @@ pub enum LinkMsg {
         #[serde(default)]
         reason: String,
     },
+    /// The receiver asks the sender to offer an interrupted transfer again (its Retry);
+    /// answered by a repeated `file_offer`, or `file_cancel` if the sender cannot.
+    FileResume {
+        /// The transfer.
+        transfer_id: String,
+    },
     /// First frame of a data connection; `size - offset` raw bytes follow.
     FileData {
         /// The accepted offer.
@@ -140,6 +146,7 @@ impl LinkMsg {
             LinkMsg::FileAccept { .. } => "file_accept",
             LinkMsg::FileDecline { .. } => "file_decline",
             LinkMsg::FileCancel { .. } => "file_cancel",
+            LinkMsg::FileResume { .. } => "file_resume",
             LinkMsg::FileData { .. } => "file_data",
             LinkMsg::FileEnd { .. } => "file_end",
             LinkMsg::FileDone { .. } => "file_done",
@@ -235,6 +242,10 @@ mod tests {
                     reason: "cancelled".into(),
                 },
                 json!({"type":"file_cancel","transfer_id":t(),"reason":"cancelled"}),
+            ),
+            (
+                LinkMsg::FileResume { transfer_id: t() },
+                json!({"type":"file_resume","transfer_id":t()}),
             ),
             (
                 LinkMsg::FileData {

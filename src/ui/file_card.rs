@@ -1,5 +1,6 @@
 //! A file inside a bubble: name, size, a progress bar with rate and time left, and the
-//! buttons that fit where the transfer stands (Accept/Decline, Cancel, Show in folder).
+//! buttons that fit where the transfer stands (Accept/Decline, Cancel, Retry, Show in
+//! folder).
 //! Pictures that arrived show as a thumbnail, decoded off the UI thread (`thumbs`).
 
 use std::path::PathBuf;
@@ -107,19 +108,61 @@ pub fn show(
                 }
             });
         }
+        TransferStage::Interrupted {
+            reason,
+            automatic,
+            attempt,
+        } => {
+            let next = if *automatic {
+                format!("trying again by itself (try {attempt})")
+            } else {
+                "waiting for the sender to offer it again".to_owned()
+            };
+            ui.label(
+                RichText::new(format!("⏸ Interrupted: {reason}"))
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(next).small().weak());
+                retry_and_cancel(ui, &id, "Retry now", actions);
+            });
+        }
+        TransferStage::Retrying => {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Trying again…").small().weak());
+                if ui.small_button("Cancel").clicked() {
+                    actions.push(core(Command::Cancel { transfer_id: id }));
+                }
+            });
+        }
         TransferStage::Failed { reason } => {
             ui.label(
                 RichText::new(format!("✖ {reason}"))
                     .small()
                     .color(ui.visuals().warn_fg_color),
             );
-            if t.mine {
-                ui.label(
-                    RichText::new("Send the file again to resume from where it stopped.")
-                        .small()
-                        .weak(),
-                );
+            if t.can_retry() {
+                ui.horizontal(|ui| {
+                    let what = "Resumes from the bytes that already arrived.";
+                    ui.label(RichText::new(what).small().weak());
+                    retry_and_cancel(ui, &id, "Retry", actions);
+                });
             }
         }
+    }
+}
+
+/// A Retry button (labelled `label`) and a Cancel that gives the transfer up for good
+/// (the receiver deletes what it kept).
+fn retry_and_cancel(ui: &mut egui::Ui, id: &str, label: &str, actions: &mut Vec<Action>) {
+    let transfer_id = id.to_owned();
+    if ui.small_button(label).clicked() {
+        actions.push(Action::Core(Command::Retry {
+            transfer_id: transfer_id.clone(),
+        }));
+    }
+    if ui.small_button("Cancel").clicked() {
+        actions.push(Action::Core(Command::Cancel { transfer_id }));
     }
 }

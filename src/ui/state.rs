@@ -244,6 +244,8 @@ impl ChatState {
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
             Event::SearchResults { query, hits } => self.search = Some((query, hits)),
+            Event::OfferSent { transfer_id, .. } | Event::FileOffer { transfer_id, .. }
+                if self.offered_again(&transfer_id) => {}
             Event::OfferSent {
                 transfer_id,
                 to,
@@ -335,6 +337,9 @@ impl ChatState {
                     t.stage = TransferStage::Failed { reason };
                 }
             }
+            e @ (Event::TransferInterrupted { .. }
+            | Event::TransferRetrying { .. }
+            | Event::DownloadDirChanged { .. }) => self.apply_transfer(e),
         }
         None
     }

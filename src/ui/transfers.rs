@@ -1,8 +1,11 @@
 //! File transfers as the window sees them: one [`FileTransfer`] per transfer id, folded
 //! from the core's transfer events, with the figures a progress card shows (fraction,
-//! rate, time left). No egui here.
+//! rate, time left), and whether Retry makes sense. No egui here.
 
 use std::time::Instant;
+
+use super::state::ChatState;
+use crate::node::Event;
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,17 @@ pub enum TransferStage {
         /// Where the file is.
         path: String,
     },
+    /// The stream broke and a retry is pending: not a failure yet.
+    Interrupted {
+        /// What broke, in words.
+        reason: String,
+        /// Ours: the core offers it again by itself. Theirs: we wait for the sender.
+        automatic: bool,
+        /// Which automatic retry comes next (0 on the receiving side).
+        attempt: u32,
+    },
+    /// Being tried again: the offer goes out again, or the sender was asked to.
+    Retrying,
     /// Declined, cancelled, broken or corrupted.
     Failed {
         /// What happened, in words.
@@ -113,12 +127,68 @@ impl FileTransfer {
         Some((rate, self.size.saturating_sub(*bytes) as f64 / rate))
     }
 
+    /// Whether Retry makes sense: interrupted, or failed for a reason other than someone's
+    /// decision (declined, cancelled), which a retry would only undo.
+    pub fn can_retry(&self) -> bool {
+        match &self.stage {
+            TransferStage::Interrupted { .. } => true,
+            TransferStage::Failed { reason } => {
+                !(reason.contains("declined") || reason.contains("cancelled"))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the window can show it as a picture.
     pub fn is_picture(&self) -> bool {
         matches!(
             self.mime.as_str(),
             "image/png" | "image/jpeg" | "image/gif" | "image/webp"
         )
+    }
+}
+
+impl ChatState {
+    /// Folds the events only file cards care about: a transfer interrupted or being
+    /// retried. Others are ignored.
+    pub(super) fn apply_transfer(&mut self, event: Event) {
+        match event {
+            Event::TransferInterrupted {
+                transfer_id,
+                reason,
+                attempt,
+                retry_in_ms,
+            } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.stage = TransferStage::Interrupted {
+                        reason,
+                        automatic: retry_in_ms.is_some(),
+                        attempt,
+                    };
+                }
+            }
+            Event::TransferRetrying { transfer_id, .. } => {
+                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                    t.stage = TransferStage::Retrying;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A transfer offered again (a resume) is the card already shown, not a new one:
+    /// `true` if it was known (its card goes back to waiting if it had stopped).
+    pub(super) fn offered_again(&mut self, transfer_id: &str) -> bool {
+        let Some(t) = self.transfers.get_mut(transfer_id) else {
+            return false;
+        };
+        if matches!(
+            t.stage,
+            TransferStage::Failed { .. } | TransferStage::Interrupted { .. }
+        ) {
+            t.stage = TransferStage::Retrying;
+        }
+        true
     }
 }
 
@@ -188,6 +258,39 @@ mod tests {
         assert_eq!(t.fraction(), 1.0);
         assert_eq!(human_eta(2.0), "2 s");
         assert_eq!(human_eta(150.0), "2 min");
+    }
+
+    #[test]
+    fn retry_is_offered_after_a_break_not_after_a_decision() {
+        let mut t = FileTransfer::offered(
+            "t".into(),
+            "p".into(),
+            true,
+            "a.bin".into(),
+            9,
+            "application/octet-stream".into(),
+        );
+        assert!(!t.can_retry(), "offered");
+        t.stage = TransferStage::Interrupted {
+            reason: "stream ended".into(),
+            automatic: true,
+            attempt: 1,
+        };
+        assert!(t.can_retry());
+        for (reason, retry) in [
+            (
+                "the receiver closed the connection; gave up after 8 tries",
+                true,
+            ),
+            ("declined: no thanks", false),
+            ("cancelled", false),
+            ("cancelled by the sender: cancelled", false),
+        ] {
+            t.stage = TransferStage::Failed {
+                reason: reason.into(),
+            };
+            assert_eq!(t.can_retry(), retry, "{reason}");
+        }
     }
 
     #[test]

@@ -151,6 +151,9 @@ fn a_receiver_cancel_reaches_the_sender() {
     assert!(listing(&dir.join("bob-downloads")).is_empty());
 }
 
+/// The sender stops midway (no cancel) and starts again: it offers the unfinished
+/// transfer by itself, the receiver (which said `transfer_interrupted`, not failed)
+/// accepts it at once from the bytes it has, and the hash covers the whole file.
 #[test]
 fn the_sender_restarted_midway_resumes_with_the_right_hash() {
     let dir = TempDir::new("resume");
@@ -174,22 +177,33 @@ fn the_sender_restarted_midway_resumes_with_the_right_hash() {
         |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes >= 2_000_000),
     );
     drop(a); // the sender stops mid-transfer: no cancel, just gone
-    let reason = wait_failed(&mut b, &id);
+    let Event::TransferInterrupted {
+        reason,
+        retry_in_ms,
+        ..
+    } = b.wait("transfer_interrupted", |e| {
+        matches!(e, Event::TransferInterrupted { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(retry_in_ms, None, "the receiver waits for the sender");
     let dl = dir.join("bob-downloads");
     assert_eq!(
         listing(&dl),
         ["movie.bin.part"],
         "kept to resume ({reason})"
     );
-    // Back, at full speed, offering the same file again.
+    // Back, at full speed: the unfinished transfer is remembered and offered again,
+    // with no send_file.
     ca.send_rate_limit = None;
     let mut a = TestNode::start_with(ca);
-    a.wait_joined(&b.id.clone());
-    assert_eq!(
-        send_file(&mut a, &b.id.clone(), &src),
-        id,
-        "same transfer id"
-    );
+    let Event::OfferSent { transfer_id, .. } =
+        a.wait("offer_sent", |e| matches!(e, Event::OfferSent { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(transfer_id, id, "same transfer id");
     let Event::TransferStarted { offset, total, .. } = b.wait(
         "transfer_started",
         |e| matches!(e, Event::TransferStarted { transfer_id, .. } if *transfer_id == id),
@@ -204,6 +218,11 @@ fn the_sender_restarted_midway_resumes_with_the_right_hash() {
     wait_done(&mut a, &id);
     assert!(fs::read(&got).unwrap() == bytes, "whole file, right hash");
     assert_eq!(listing(&dl), ["movie.bin"]);
+    let failed = |e: &Event| matches!(e, Event::TransferFailed { .. });
+    assert!(
+        !b.drain().iter().any(failed),
+        "never a final failure on the receiver"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::fs;
 use serde_json::json;
 
 use crate::common::{ChildNode, TempDir, TestNode, free_udp_port};
-use crate::{PNG, config, listing, noise, wait_done, wait_failed};
+use crate::{PNG, config, listing, noise, wait_done};
 use lanchat::node::Event;
 
 /// The headless contract end to end: `lanchat --headless --auto-accept --download-dir`.
@@ -117,10 +117,17 @@ fn a_sender_killed_with_sigkill_resumes_after_restart() {
         |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes >= 1_000_000),
     );
     a.kill9();
-    wait_failed(&mut b, &tid);
+    b.wait(
+        "transfer_interrupted",
+        |e| matches!(e, Event::TransferInterrupted { transfer_id, .. } if *transfer_id == tid),
+    );
     let mut a = start_alice(&[]);
     a.wait("bob again", |v| v["event"] == "peer_joined");
+    // It offers the transfer again by itself; sending the same file again changes
+    // nothing but is answered as before.
     a.cmd(json!({"cmd":"send_file","to":b.id,"path":src}));
+    let again = a.wait("offer_sent", |v| v["event"] == "offer_sent");
+    assert_eq!(again["transfer_id"], tid.as_str());
     let resumed = a.wait("transfer_started", |v| v["event"] == "transfer_started");
     assert_eq!(resumed["transfer_id"], tid.as_str());
     assert!(

@@ -14,7 +14,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -60,45 +60,113 @@ pub enum TransferReport {
         transfer_id: String,
         /// Whether we are the sender.
         outgoing: bool,
+        /// Which stream this was ([`StreamThread::serial`]): a report from a stream the
+        /// core has already replaced is stale.
+        stream: u64,
         /// Where the file landed (receiver), or the file sent (sender).
         path: PathBuf,
     },
-    /// The transfer stopped. `keep_part`: the receiver kept the bytes to resume.
+    /// The transfer stopped. The receiver keeps the bytes that arrived unless the hash
+    /// did not match.
     Failed {
         /// The transfer.
         transfer_id: String,
         /// Whether we are the sender.
         outgoing: bool,
+        /// Which stream this was ([`StreamThread::serial`]).
+        stream: u64,
         /// Why, in words.
         reason: String,
+        /// The connection broke (see [`Failure::broken`]): another try may finish it.
+        broken: bool,
     },
 }
 
 impl TransferReport {
     /// How a transfer thread ended: `Done` with the file's path, or `Failed` with why.
-    pub fn ended(transfer_id: String, outgoing: bool, result: Result<PathBuf, String>) -> Self {
+    pub fn ended(
+        transfer_id: String,
+        outgoing: bool,
+        stream: u64,
+        result: Result<PathBuf, Failure>,
+    ) -> Self {
         match result {
             Ok(path) => TransferReport::Done {
                 transfer_id,
                 outgoing,
+                stream,
                 path,
             },
-            Err(reason) => TransferReport::Failed {
+            Err(f) => TransferReport::Failed {
                 transfer_id,
                 outgoing,
-                reason,
+                stream,
+                reason: f.reason,
+                broken: f.broken,
             },
         }
     }
+}
+
+/// Why a stream stopped without the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Why, in words.
+    pub reason: String,
+    /// The connection broke, stalled or could not be made: the same offer tried again
+    /// may finish it. Otherwise the failure is final: the file changed or is unreadable,
+    /// the receiver refused the bytes (hash mismatch), its disk failed.
+    pub broken: bool,
+}
+
+impl Failure {
+    /// A broken connection: worth another try.
+    pub fn broken(reason: impl Into<String>) -> Failure {
+        Failure {
+            reason: reason.into(),
+            broken: true,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    /// A final failure.
+    fn from(reason: String) -> Failure {
+        Failure {
+            reason,
+            broken: false,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    /// A final failure.
+    fn from(reason: &str) -> Failure {
+        Failure::from(reason.to_owned())
+    }
+}
+
+/// Numbers every stream thread, so a report can be matched to the stream it is about.
+fn next_serial() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
 /// so blocked reads and writes return) and joins the thread.
 #[derive(Debug)]
 pub struct StreamThread {
+    serial: u64,
     cancel: Arc<AtomicBool>,
     socket: Arc<Mutex<Option<TcpStream>>>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl StreamThread {
+    /// This stream's number, as in its final [`TransferReport`].
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
 }
 
 impl Drop for StreamThread {

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::{
-    IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, promote, read_frame, write_frame,
+    Failure, IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, next_serial, promote,
+    read_frame, write_frame,
 };
 use crate::net::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
@@ -52,13 +53,15 @@ pub fn spawn_recv(
     let cancel = Arc::new(AtomicBool::new(false));
     let socket = Arc::new(Mutex::new(stream.try_clone().ok()));
     let c = cancel.clone();
+    let serial = next_serial();
     let thread = spawn_named("xfer-recv", move || {
         let id = job.transfer_id.clone();
         let result = receive(&job, stream, pending, &c, &tx);
-        let report = TransferReport::ended(id, false, result);
+        let report = TransferReport::ended(id, false, serial, result);
         finish(&tx, report);
     })?;
     Ok(StreamThread {
+        serial,
         cancel,
         socket,
         thread: Some(thread),
@@ -71,7 +74,7 @@ fn receive(
     pending: Vec<u8>,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, Failure> {
     let part = job.part.display();
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
@@ -96,7 +99,9 @@ fn receive(
     let mut decoder = FrameDecoder::new();
     decoder.push(&pending[take..]); // the trailer may already be here
     let hashed = copy_in(job, &mut file, &mut stream, &pending[..take], cancel, tx)?;
-    let LinkMsg::FileEnd { hash } = read_frame(&mut stream, &mut decoder)? else {
+    let LinkMsg::FileEnd { hash } =
+        read_frame(&mut stream, &mut decoder).map_err(Failure::broken)?
+    else {
         return Err("expected file_end after the data".into());
     };
     if hash != hashed {
@@ -110,9 +115,7 @@ fn receive(
                 reason: reason.clone(),
             },
         );
-        return Err(format!(
-            "{reason}: the file arrived corrupted and was not kept"
-        ));
+        return Err(format!("{reason}: the file arrived corrupted and was not kept").into());
     }
     let path = promote(&job.part, &job.dir, &job.name)?;
     let _ = fs::remove_file(&job.sidecar);
@@ -159,7 +162,7 @@ fn copy_in(
     head: &[u8],
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     if job.offset == 0 {
         let mut hasher = FileHasher::new();
         receive_into(job, file, stream, head, cancel, tx, &mut |b| {
@@ -169,7 +172,7 @@ fn copy_in(
     }
     let written = AtomicU64::new(job.offset);
     let (more_tx, more_rx) = bounded::<()>(1);
-    std::thread::scope(|s| {
+    std::thread::scope(|s| -> Result<String, Failure> {
         let rehash = std::thread::Builder::new()
             .name("xfer-rehash".into())
             .spawn_scoped(s, || follow_and_hash(job, &written, &more_rx, cancel))
@@ -183,7 +186,7 @@ fn copy_in(
             cancel.store(true, Ordering::Relaxed); // the transfer is over: stop re-reading
         }
         let hash = rehash.join().map_err(|_| "the hash thread panicked")?;
-        received.and(hash)
+        received.and(hash.map_err(Failure::from))
     })
 }
 
@@ -231,7 +234,7 @@ fn receive_into(
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
     seen: &mut dyn FnMut(&[u8]),
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let part = job.part.display();
     let mut raw_left = job.size - job.offset;
     let mut buf = vec![0u8; RECV_BUF];
@@ -255,10 +258,10 @@ fn receive_into(
         got += len as u64;
         raw_left -= len as u64;
         if let Some(e) = err {
-            return Err(format!(
+            return Err(Failure::broken(format!(
                 "stream ended after {got} of {} bytes: {e}",
                 job.size
-            ));
+            )));
         }
         progress.report(got, raw_left == 0);
     }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::{
-    IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, TransferReport, finish, hash_prefix,
-    read_frame, write_frame,
+    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, TransferReport, finish,
+    hash_prefix, next_serial, read_frame, write_frame,
 };
 use crate::net::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
@@ -44,13 +44,15 @@ pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread
     let cancel = Arc::new(AtomicBool::new(false));
     let socket = Arc::new(Mutex::new(None));
     let (c, s) = (cancel.clone(), socket.clone());
+    let serial = next_serial();
     let thread = spawn_named("xfer-send", move || {
         let (id, path) = (job.transfer_id.clone(), job.path.clone());
         let result = send(&job, &c, &s, &tx).map(|()| path);
-        let report = TransferReport::ended(id, true, result);
+        let report = TransferReport::ended(id, true, serial, result);
         finish(&tx, report);
     })?;
     Ok(StreamThread {
+        serial,
         cancel,
         socket,
         thread: Some(thread),
@@ -62,7 +64,7 @@ fn send(
     cancel: &AtomicBool,
     slot: &Mutex<Option<TcpStream>>,
     tx: &Sender<NetInput>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let path = job.path.display();
     let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
@@ -70,10 +72,11 @@ fn send(
         return Err(format!(
             "{path} changed since it was offered ({} bytes then, {len} now)",
             job.size
-        ));
+        )
+        .into());
     }
     let mut stream = TcpStream::connect_timeout(&job.addr, Duration::from_secs(5))
-        .map_err(|e| format!("cannot connect to {}: {e}", job.addr))?;
+        .map_err(|e| Failure::broken(format!("cannot connect to {}: {e}", job.addr)))?;
     *slot.lock().expect("socket slot") = stream.try_clone().ok();
     if cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
@@ -84,8 +87,8 @@ fn send(
         transfer_id: job.transfer_id.clone(),
         offset: job.offset,
     };
-    write_frame(&mut stream, &head)?;
-    let hash = std::thread::scope(|s| {
+    write_frame(&mut stream, &head).map_err(Failure::broken)?;
+    let hash = std::thread::scope(|s| -> Result<String, Failure> {
         let hasher = std::thread::Builder::new()
             .name("xfer-hash".into())
             .spawn_scoped(s, || hash_file(&job.path, job.size, cancel))
@@ -95,15 +98,18 @@ fn send(
             cancel.store(true, Ordering::Relaxed); // stop hashing too
         }
         let hash = hasher.join().map_err(|_| "the hash thread panicked")?;
-        sent.and(hash)
+        sent.map_err(Failure::broken)
+            .and(hash.map_err(Failure::from))
     })?;
     // Nagle let the bulk go in full segments; the trailer goes out at once.
     let _ = stream.set_nodelay(true);
-    write_frame(&mut stream, &LinkMsg::FileEnd { hash })?;
-    match read_frame(&mut stream, &mut FrameDecoder::new())? {
+    write_frame(&mut stream, &LinkMsg::FileEnd { hash }).map_err(Failure::broken)?;
+    match read_frame(&mut stream, &mut FrameDecoder::new()).map_err(Failure::broken)? {
         LinkMsg::FileDone { .. } => Ok(()),
-        LinkMsg::FileCancel { reason, .. } => Err(format!("the receiver refused it: {reason}")),
-        other => Err(format!("unexpected {:?} after file_end", other.kind())),
+        LinkMsg::FileCancel { reason, .. } => {
+            Err(format!("the receiver refused it: {reason}").into())
+        }
+        other => Err(format!("unexpected {:?} after file_end", other.kind()).into()),
     }
 }
 
