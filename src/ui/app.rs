@@ -170,6 +170,12 @@ impl App {
             .map(|c| Prefs::load(&c.data_dir))
             .unwrap_or_default();
         let _ = backend.commands.send(Command::Peers);
+        if let Some(cmd) = backend
+            .config()
+            .and_then(|c| prefs.download_dir_command(None, c))
+        {
+            let _ = backend.commands.send(cmd);
+        }
         App {
             state: ChatState::default(),
             view: View {
@@ -410,6 +416,13 @@ impl App {
 
     fn apply_settings(&mut self, draft: SettingsDraft) {
         self.view.settings = None;
+        if let Some(cmd) = self
+            .backend
+            .config()
+            .and_then(|c| draft.prefs.download_dir_command(Some(&self.view.prefs), c))
+        {
+            self.backend.send(cmd);
+        }
         self.view.prefs = draft.prefs.clone();
         if let Some(config) = self.backend.config()
             && let Err(e) = self.view.prefs.save(&config.data_dir)
@@ -435,6 +448,14 @@ impl App {
             self.state.error = Some(format!("cannot apply the network settings: {e}"));
         }
         self.backend.send(Command::Peers);
+        // The new core starts with the command line's folder; the saved one goes again.
+        if let Some(cmd) = self
+            .backend
+            .config()
+            .and_then(|c| self.view.prefs.download_dir_command(None, c))
+        {
+            self.backend.send(cmd);
+        }
     }
 }
 

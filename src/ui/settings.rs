@@ -3,7 +3,8 @@
 //! Name changes go to the core as `rename`. Ports and interfaces are the core's
 //! [`Config`]: changing them restarts the node for this session (command-line flags
 //! remain how a network setup is made permanent). Theme and download folder are kept in
-//! `ui.json`.
+//! `ui.json`; the download folder is handed to the core (`set_download_dir`) at start and
+//! when it changes, unless `--download-dir` chose one, which wins.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::app::{Action, View};
 use super::state::ChatState;
 use crate::config::Config;
+use crate::node::Command;
 
 const PREFS_FILE: &str = "ui.json";
 
@@ -58,6 +60,27 @@ pub struct PrefsError {
 }
 
 impl Prefs {
+    /// The command that gives the core this download folder: at start (`before` is
+    /// `None`) if one is saved, later if it changed from `before` (cleared: back to the
+    /// folder the core started with). `None` when `--download-dir` chose the folder.
+    pub fn download_dir_command(&self, before: Option<&Prefs>, config: &Config) -> Option<Command> {
+        let dir = self.download_dir.trim();
+        let unchanged = match before {
+            Some(b) => b.download_dir.trim() == dir,
+            None => dir.is_empty(),
+        };
+        if config.download_dir_pinned || unchanged {
+            return None;
+        }
+        let path = match dir.strip_prefix("~/") {
+            _ if dir.is_empty() => config.download_dir.clone(),
+            Some(rest) => directories::BaseDirs::new()
+                .map_or_else(|| PathBuf::from(dir), |b| b.home_dir().join(rest)),
+            None => PathBuf::from(dir),
+        };
+        Some(Command::SetDownloadDir { path })
+    }
+
     /// Reads `ui.json` in `dir`; defaults if it is missing or unreadable.
     pub fn load(dir: &Path) -> Prefs {
         std::fs::read(dir.join(PREFS_FILE))
@@ -89,6 +112,8 @@ pub struct SettingsDraft {
     pub exclude: String,
     /// Theme and download folder.
     pub prefs: Prefs,
+    /// The folder `--download-dir` chose, shown instead of the editable field.
+    pub pinned_download_dir: Option<String>,
 }
 
 fn split_names(s: &str) -> Vec<String> {
@@ -113,6 +138,9 @@ impl SettingsDraft {
             include: config.map_or(String::new(), |c| c.interfaces.include.join(", ")),
             exclude: config.map_or(String::new(), |c| c.interfaces.exclude.join(", ")),
             prefs: prefs.clone(),
+            pinned_download_dir: config
+                .filter(|c| c.download_dir_pinned)
+                .map(|c| c.download_dir.display().to_string()),
         }
     }
 
@@ -220,12 +248,20 @@ fn form(ui: &mut egui::Ui, d: &mut SettingsDraft) {
     ui.end_row();
 
     let label = ui.label("Download folder");
-    ui.add(
-        egui::TextEdit::singleline(&mut d.prefs.download_dir)
-            .hint_text("~/Downloads (for file transfers)")
-            .desired_width(240.0),
-    )
-    .labelled_by(label.id);
+    match &d.pinned_download_dir {
+        Some(dir) => {
+            ui.label(format!("{dir} (set by --download-dir)"))
+                .labelled_by(label.id);
+        }
+        None => {
+            ui.add(
+                egui::TextEdit::singleline(&mut d.prefs.download_dir)
+                    .hint_text("~/Downloads (for file transfers)")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+        }
+    }
     ui.end_row();
 }
 
@@ -247,5 +283,38 @@ mod tests {
             .expect("an interface change restarts");
         assert_eq!(next.interfaces.exclude, ["docker0", "tun0"]);
         assert_eq!(next.bind, current.bind, "loopback confinement is kept");
+    }
+
+    #[test]
+    fn the_download_folder_goes_to_the_core_unless_the_command_line_chose_one() {
+        let mut config = Config::loopback("/tmp/x", 40000);
+        let none = Prefs::default();
+        let chosen = Prefs {
+            download_dir: "/srv/inbox".into(),
+            ..Prefs::default()
+        };
+        let set = |p: &str| Some(Command::SetDownloadDir { path: p.into() });
+        assert_eq!(
+            none.download_dir_command(None, &config),
+            None,
+            "nothing saved"
+        );
+        assert_eq!(
+            chosen.download_dir_command(None, &config),
+            set("/srv/inbox")
+        );
+        assert_eq!(chosen.download_dir_command(Some(&chosen), &config), None);
+        assert_eq!(
+            chosen.download_dir_command(Some(&none), &config),
+            set("/srv/inbox")
+        );
+        // Cleared: back to the folder the core started with.
+        assert_eq!(
+            none.download_dir_command(Some(&chosen), &config),
+            set("/tmp/x/downloads")
+        );
+        config.download_dir_pinned = true;
+        assert_eq!(chosen.download_dir_command(None, &config), None);
+        assert_eq!(chosen.download_dir_command(Some(&none), &config), None);
     }
 }
