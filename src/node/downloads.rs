@@ -109,7 +109,17 @@ impl Core {
                 // The sender tries again (a retry, a restart): resume from the bytes on
                 // disk, without asking the user again.
                 state @ (InState::Streaming { .. } | InState::Interrupted { .. }) => {
+                    let was_streaming = matches!(state, InState::Streaming { .. });
                     *state = InState::Offered; // joins a stream thread: the .part is final
+                    if was_streaming {
+                        // Its stream broke before ours noticed: say so, as we would have.
+                        self.emit(Event::TransferInterrupted {
+                            transfer_id: transfer_id.clone(),
+                            reason: "the sender started the stream over".to_owned(),
+                            attempt: 0,
+                            retry_in_ms: None,
+                        });
+                    }
                     return self.accept_offer(&transfer_id);
                 }
             }
