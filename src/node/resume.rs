@@ -10,7 +10,7 @@
 //! starts a stream itself.
 
 use std::fs;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Core;
 use super::downloads::InState;
@@ -52,7 +52,7 @@ impl Core {
             })
             .map(|(id, _)| id.clone())
             .collect();
-        let secs = self.config.accept_timeout.as_secs_f64();
+        let wait = shown(self.config.accept_timeout);
         for id in due {
             let Some(inc) = self.transfers.incoming.remove(&id) else {
                 continue;
@@ -69,11 +69,11 @@ impl Core {
             };
             let reason = if kept == 0 {
                 partial::discard(data, &id);
-                format!("{what} within {secs:.0} s")
+                format!("{what} within {wait}")
             } else {
                 format!(
-                    "{what} within {secs:.0} s; the {kept} bytes received are kept, and Retry \
-                     or a new offer of the file resumes it"
+                    "{what} within {wait}; the {kept} bytes received are kept, and Retry or \
+                     a new offer of the file resumes it"
                 )
             };
             tracing::info!(transfer_id = %id, peer = %inc.peer, "download given up: {reason}");
@@ -132,5 +132,14 @@ impl Core {
         for note in partial::sweep(data, SystemTime::now(), age) {
             tracing::info!(note = %note.display(), "old unfinished download removed");
         }
+    }
+}
+
+/// `120 s`, `300 ms`: a wait as the user reads it.
+fn shown(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
