@@ -10,14 +10,14 @@ use lanchat::protocol::hash::FileHasher;
 use lanchat::protocol::{FrameDecoder, LinkMsg};
 
 /// A peer made by hand: a link on a raw socket, for what a real node never sends.
-struct FakePeer {
+pub struct FakePeer {
     stream: TcpStream,
     decoder: FrameDecoder,
     id: String,
 }
 
 impl FakePeer {
-    fn connect(port: u16) -> FakePeer {
+    pub fn connect(port: u16) -> FakePeer {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the node");
         stream.set_read_timeout(Some(DEADLINE)).unwrap();
         let id = "f".repeat(32);
@@ -37,11 +37,11 @@ impl FakePeer {
         p
     }
 
-    fn send(&mut self, m: &LinkMsg) {
+    pub fn send(&mut self, m: &LinkMsg) {
         self.stream.write_all(&m.to_frame().unwrap()).unwrap();
     }
 
-    fn recv(&mut self) -> LinkMsg {
+    pub fn recv(&mut self) -> LinkMsg {
         let mut buf = [0u8; 4096];
         loop {
             if let Some(body) = self.decoder.next_frame().unwrap() {
@@ -104,7 +104,7 @@ impl FakePeer {
     }
 }
 
-fn hash_of(data: &[u8]) -> String {
+pub fn hash_of(data: &[u8]) -> String {
     let mut h = FileHasher::new();
     h.update(data);
     h.finish()

@@ -1,15 +1,22 @@
 //! File transfers between loopback nodes: sizes from 0 B to 10 MB, a picture, decline,
 //! cancel, a size limit, resume after the sender stops or is killed, a corrupted stream,
-//! hostile names and two offers of one name, and the headless contract. A hand-made
-//! peer (frames on a raw `TcpStream`) plays the sender where a real node never
-//! misbehaves.
+//! hostile names and two offers of one name, and the headless contract; automatic
+//! retries after a cut data connection and Retry (`retry`), the receiver's waits,
+//! old `.part` files and the download folder changed at run time (`waiting`). A
+//! hand-made peer (frames on a raw `TcpStream`) plays the sender where a real node
+//! never misbehaves.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod hostile;
+mod proxy;
+mod retry;
 mod transfers;
 #[cfg(unix)]
 mod via_binary;
+mod waiting;
+#[path = "../wire/mod.rs"]
+mod wire;
 
 use std::fs;
 use std::path::{Path, PathBuf};
