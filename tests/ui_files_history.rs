@@ -238,3 +238,117 @@ fn search_asks_the_core_and_a_hit_opens_its_conversation() {
     harness.run();
     assert_eq!(harness.state().state.selected, ConvKey::Peer("a1".into()));
 }
+
+#[test]
+fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
+    let (mut harness, fake) = window();
+    let offer = |id: &str| Event::OfferSent {
+        transfer_id: id.into(),
+        to: "a1".into(),
+        name: "视频.mp4".into(),
+        size: 9_000_000,
+        mime: "video/mp4".into(),
+    };
+    fake.feed(offer("t3"));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    fake.feed(Event::TransferStarted {
+        transfer_id: "t3".into(),
+        offset: 0,
+        total: 9_000_000,
+    });
+    fake.feed(Event::TransferInterrupted {
+        transfer_id: "t3".into(),
+        reason: "the receiver closed the connection after 3000000 bytes".into(),
+        attempt: 1,
+        retry_in_ms: Some(1000),
+    });
+    harness.run();
+    harness.get_by_label_contains("Interrupted: the receiver closed the connection");
+    harness.get_by_label_contains("trying again by itself (try 1)");
+    harness
+        .get_by_role_and_label(Role::Button, "Retry now")
+        .click();
+    harness.run();
+    let retry = || Command::Retry {
+        transfer_id: "t3".into(),
+    };
+    assert_eq!(fake.user_commands(), [retry()]);
+    fake.feed(Event::TransferRetrying {
+        transfer_id: "t3".into(),
+        attempt: 0,
+    });
+    harness.run();
+    harness.get_by_label_contains("Trying again");
+
+    // Given up: the failed card keeps a Retry; a declined one has none.
+    fake.feed(Event::TransferFailed {
+        transfer_id: "t3".into(),
+        reason: "the receiver closed the connection; gave up after 8 tries".into(),
+    });
+    fake.feed(offer("t4"));
+    fake.feed(Event::TransferFailed {
+        transfer_id: "t4".into(),
+        reason: "declined: no thanks".into(),
+    });
+    harness.run();
+    assert_eq!(
+        harness
+            .query_all_by_role_and_label(Role::Button, "Retry")
+            .count(),
+        1,
+        "only the broken transfer can be retried"
+    );
+    harness.get_by_role_and_label(Role::Button, "Retry").click();
+    harness.run();
+    assert_eq!(fake.user_commands(), [retry()]);
+
+    // Offered again (a resume) is the same card, not a second bubble.
+    let bubbles =
+        |h: &Harness<'static, App>| h.state().state.messages(&ConvKey::Peer("a1".into())).len();
+    let before = bubbles(&harness);
+    fake.feed(offer("t3"));
+    harness.run();
+    assert_eq!(bubbles(&harness), before);
+    harness.get_by_label_contains("Trying again");
+}
+
+#[test]
+fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::FileOffer {
+        transfer_id: "t5".into(),
+        from: "a1".into(),
+        name: "照片.png".into(),
+        size: 5_000_000,
+        mime: "image/png".into(),
+    });
+    fake.feed(Event::TransferStarted {
+        transfer_id: "t5".into(),
+        offset: 0,
+        total: 5_000_000,
+    });
+    fake.feed(Event::TransferInterrupted {
+        transfer_id: "t5".into(),
+        reason: "stream ended after 1000000 of 5000000 bytes".into(),
+        attempt: 0,
+        retry_in_ms: None,
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label_contains("waiting for the sender to offer it again");
+    harness
+        .get_by_role_and_label(Role::Button, "Retry now")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Retry {
+            transfer_id: "t5".into()
+        }]
+    );
+}
