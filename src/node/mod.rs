@@ -13,7 +13,8 @@
 //! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
 //!   `partial`: resume notes for unfinished downloads; `retry`: the sender's retries and
 //!   transfers taken up after a restart; `resume`: a receiver's broken downloads;
-//!   `download_dir`: changing the download folder at run time.
+//!   `reports`: what the transfer threads say; `download_dir`: changing the download
+//!   folder at run time.
 
 mod chat;
 pub mod command;
@@ -27,6 +28,7 @@ pub mod outbox;
 mod partial;
 pub mod peers;
 mod presence;
+mod reports;
 mod resume;
 mod retry;
 pub mod seen;

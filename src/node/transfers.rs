@@ -17,7 +17,7 @@ use std::time::{Instant, UNIX_EPOCH};
 use super::core::Core;
 use super::event::Event;
 use crate::net::LinkId;
-use crate::net::transfer::{self, SendJob, StreamThread, TransferReport};
+use crate::net::transfer::{self, SendJob, StreamThread};
 use crate::protocol::{LinkMsg, hash, mime, sanitize};
 
 /// Transfers each way that may be known at once (offers included).
@@ -38,17 +38,6 @@ impl Transfers {
         } else {
             self.incoming.remove(transfer_id).is_some()
         }
-    }
-
-    /// Whether `stream` is the thread now moving this transfer's bytes (a report from a
-    /// stream the core has since replaced or stopped is stale).
-    fn is_stream(&self, transfer_id: &str, outgoing: bool, stream: u64) -> bool {
-        let serial = if outgoing {
-            self.outgoing.get(transfer_id).and_then(Outgoing::stream)
-        } else {
-            self.incoming.get(transfer_id).and_then(|i| i.stream())
-        };
-        serial == Some(stream)
     }
 
     /// Whether `peer` has offers waiting for a link (so the core should dial it).
@@ -88,7 +77,7 @@ pub(super) struct Outgoing {
 
 impl Outgoing {
     /// The serial of the stream moving the bytes, if one is.
-    fn stream(&self) -> Option<u64> {
+    pub(super) fn stream(&self) -> Option<u64> {
         match &self.state {
             OutState::Streaming { thread } => Some(thread.serial()),
             _ => None,
@@ -365,71 +354,6 @@ impl Core {
             transfer_id: transfer_id.to_owned(),
             reason: reason.to_owned(),
         });
-    }
-
-    /// A transfer thread reported. Reports from a stream the core has since replaced or
-    /// stopped are ignored.
-    pub(super) fn on_transfer_report(&mut self, report: TransferReport) {
-        match report {
-            TransferReport::Progress {
-                transfer_id,
-                outgoing,
-                bytes,
-            } => {
-                let total = if outgoing {
-                    let o = self.transfers.outgoing.get(&transfer_id);
-                    o.filter(|o| o.stream().is_some()).map(|o| o.size)
-                } else {
-                    let i = self.transfers.incoming.get(&transfer_id);
-                    i.filter(|i| i.stream().is_some()).map(|i| i.size)
-                };
-                if let Some(total) = total {
-                    self.emit(Event::TransferProgress {
-                        transfer_id,
-                        bytes,
-                        total,
-                    });
-                }
-            }
-            TransferReport::Done {
-                transfer_id,
-                outgoing,
-                stream,
-                path,
-            } => {
-                if self.transfers.is_stream(&transfer_id, outgoing, stream) {
-                    self.transfers.forget(&transfer_id, outgoing);
-                    tracing::info!(transfer_id, path = %path.display(), "transfer done");
-                    self.emit(Event::TransferDone {
-                        transfer_id,
-                        path: path.display().to_string(),
-                    });
-                }
-            }
-            TransferReport::Failed {
-                transfer_id,
-                outgoing,
-                stream,
-                reason,
-                broken,
-            } => {
-                if !self.transfers.is_stream(&transfer_id, outgoing, stream) {
-                    return tracing::debug!(transfer_id, "stale report: {reason}");
-                }
-                tracing::info!(transfer_id, outgoing, broken, "transfer stopped: {reason}");
-                match (broken, outgoing) {
-                    (true, true) => self.send_broken(&transfer_id, reason),
-                    (true, false) => self.download_broken(&transfer_id, reason),
-                    (false, _) => {
-                        self.transfers.forget(&transfer_id, outgoing);
-                        self.emit(Event::TransferFailed {
-                            transfer_id,
-                            reason,
-                        });
-                    }
-                }
-            }
-        }
     }
 }
 
