@@ -69,7 +69,7 @@ pub struct Config {
     /// bytes that arrived are kept: a later offer of the same file resumes them.
     pub accept_timeout: Duration,
     /// The sender's wait before its first automatic retry of a broken transfer; doubled
-    /// for each further try, up to a minute.
+    /// for each further try, up to a minute (or this, if longer).
     pub retry_delay: Duration,
     /// Tries in a row that move no byte before the sender gives up on a broken
     /// transfer (0: no automatic retry).

@@ -30,10 +30,12 @@ use crate::store::{Direction, Transfer, TransferState};
 pub(super) const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 
 /// The wait before automatic retry number `attempt` (1, 2, …): `first`, doubled for
-/// each further try, at most [`MAX_RETRY_DELAY`].
+/// each further try, at most [`MAX_RETRY_DELAY`] (or `first`, if that is longer).
 pub(super) fn backoff(first: Duration, attempt: u32) -> Duration {
     let doublings = attempt.saturating_sub(1).min(16);
-    first.saturating_mul(1 << doublings).min(MAX_RETRY_DELAY)
+    first
+        .saturating_mul(1 << doublings)
+        .min(MAX_RETRY_DELAY.max(first))
 }
 
 impl Core {
