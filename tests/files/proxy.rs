@@ -1,8 +1,10 @@
 //! A TCP proxy in front of a node that cuts one connection on request: once armed with
 //! a byte count, the next connection to carry more than that toward the node is cut
-//! right there (both sides shut down). Links carry a few kilobytes, so with a count in
-//! the megabytes only a file's data connection is ever cut. It also counts the bytes
-//! each connection carried toward the node, so a test can tell what a resume sent.
+//! right there (both sides shut down), and with [`CutProxy::arm_all`] every other open
+//! connection too (the link: a network that went away). Links carry a few kilobytes, so
+//! with a count in the megabytes only a file's data connection trips it. It also counts
+//! the bytes each connection carried toward the node, so a test can tell what a resume
+//! sent.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -13,9 +15,22 @@ use std::thread::JoinHandle;
 /// Connections forwarded so far, in the order they came: bytes toward the node each.
 type Counts = Arc<Mutex<Vec<Arc<AtomicU64>>>>;
 
+/// Both ends of every connection forwarded so far.
+type Open = Arc<Mutex<Vec<TcpStream>>>;
+
+/// What an armed cut takes down.
+#[derive(Clone)]
+struct Cut {
+    /// Bytes toward the node that trip it (0: not armed).
+    at: Arc<AtomicU64>,
+    /// Every connection, not only the one that tripped it.
+    all: Arc<AtomicBool>,
+    open: Open,
+}
+
 pub struct CutProxy {
     pub addr: SocketAddr,
-    armed: Arc<AtomicU64>,
+    cut: Cut,
     counts: Counts,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -26,17 +41,21 @@ impl CutProxy {
     pub fn start(target: SocketAddr) -> CutProxy {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let armed = Arc::new(AtomicU64::new(0));
+        let cut = Cut {
+            at: Arc::new(AtomicU64::new(0)),
+            all: Arc::new(AtomicBool::new(false)),
+            open: Open::default(),
+        };
         let counts: Counts = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let (a, c, s) = (armed.clone(), counts.clone(), stop.clone());
+        let (k, c, s) = (cut.clone(), counts.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("cut-proxy".into())
-            .spawn(move || accept_loop(&listener, target, &a, &c, &s))
+            .spawn(move || accept_loop(&listener, target, &k, &c, &s))
             .expect("proxy thread");
         CutProxy {
             addr,
-            armed,
+            cut,
             counts,
             stop,
             thread: Some(thread),
@@ -45,12 +64,19 @@ impl CutProxy {
 
     /// The next connection to carry more than `at` bytes toward the node is cut there.
     pub fn arm(&self, at: u64) {
-        self.armed.store(at, Ordering::SeqCst);
+        self.cut.all.store(false, Ordering::SeqCst);
+        self.cut.at.store(at, Ordering::SeqCst);
+    }
+
+    /// Like [`CutProxy::arm`], and every other open connection is cut at the same time.
+    pub fn arm_all(&self, at: u64) {
+        self.cut.all.store(true, Ordering::SeqCst);
+        self.cut.at.store(at, Ordering::SeqCst);
     }
 
     /// Whether the armed cut has happened.
     pub fn has_cut(&self) -> bool {
-        self.armed.load(Ordering::SeqCst) == 0
+        self.cut.at.load(Ordering::SeqCst) == 0
     }
 
     /// Bytes each connection carried toward the node, oldest connection first.
@@ -63,11 +89,10 @@ impl CutProxy {
 fn accept_loop(
     listener: &TcpListener,
     target: SocketAddr,
-    armed: &Arc<AtomicU64>,
+    cut: &Cut,
     counts: &Counts,
     stop: &AtomicBool,
 ) {
-    let mut open: Vec<(TcpStream, TcpStream)> = Vec::new();
     let mut pumps: Vec<JoinHandle<()>> = Vec::new();
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -81,15 +106,14 @@ fn accept_loop(
         let ends = || [client.try_clone().unwrap(), server.try_clone().unwrap()];
         let (up_from, up_to) = (client.try_clone().unwrap(), server.try_clone().unwrap());
         let (down_from, down_to) = (server.try_clone().unwrap(), client.try_clone().unwrap());
-        let (up_ends, armed) = (ends(), armed.clone());
+        let (up_ends, up_cut) = (ends(), cut.clone());
         pumps.push(spawn("cut-proxy-up", move || {
-            up(up_from, up_to, &up_ends, &armed, &count)
+            up(up_from, up_to, &up_ends, &up_cut, &count)
         }));
         pumps.push(spawn("cut-proxy-down", move || down(down_from, down_to)));
-        open.push((client, server));
+        cut.open.lock().unwrap().extend([client, server]);
     }
-    for (c, s) in open {
-        let _ = c.shutdown(Shutdown::Both);
+    for s in cut.open.lock().unwrap().iter() {
         let _ = s.shutdown(Shutdown::Both);
     }
     for t in pumps {
@@ -105,13 +129,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
 }
 
 /// Toward the node: counts, and cuts when armed and the count would pass the mark.
-fn up(
-    mut from: TcpStream,
-    mut to: TcpStream,
-    ends: &[TcpStream; 2],
-    armed: &AtomicU64,
-    count: &AtomicU64,
-) {
+fn up(mut from: TcpStream, mut to: TcpStream, ends: &[TcpStream; 2], cut: &Cut, count: &AtomicU64) {
     let mut buf = [0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf) {
@@ -119,10 +137,11 @@ fn up(
             Ok(n) => n,
         };
         let sent = count.load(Ordering::SeqCst);
-        let at = armed.load(Ordering::SeqCst);
+        let at = cut.at.load(Ordering::SeqCst);
         if at > 0
             && sent + n as u64 > at
-            && armed
+            && cut
+                .at
                 .compare_exchange(at, 0, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
         {
@@ -131,6 +150,11 @@ fn up(
             let _ = to.write_all(&buf[..keep]);
             for end in ends {
                 let _ = end.shutdown(Shutdown::Both);
+            }
+            if cut.all.load(Ordering::SeqCst) {
+                for s in cut.open.lock().unwrap().iter() {
+                    let _ = s.shutdown(Shutdown::Both);
+                }
             }
             return;
         }

@@ -28,13 +28,17 @@ struct Behind {
 }
 
 fn behind_proxy(tag: &str, retry_attempts: u32) -> Behind {
+    behind_proxy_with(tag, retry_attempts, Duration::from_millis(20))
+}
+
+fn behind_proxy_with(tag: &str, retry_attempts: u32, retry_delay: Duration) -> Behind {
     let dir = TempDir::new(tag);
     let mut cb = config(&dir.0, "bob", free_udp_port());
     cb.auto_accept = true;
     let b = TestNode::start_with(cb);
     let alice_port = free_udp_port();
     let mut ca = config(&dir.0, "alice", alice_port);
-    ca.retry_delay = Duration::from_millis(20);
+    ca.retry_delay = retry_delay;
     ca.retry_attempts = retry_attempts;
     let mut a = TestNode::start_with(ca);
     let proxy = CutProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, b.port)));
@@ -152,6 +156,35 @@ fn a_data_connection_cut_midway_resumes_by_itself_and_sends_only_the_rest() {
         .collect();
     assert_eq!(big, [CUT, data_bytes(&id, &bytes, offset)]);
     assert_eq!(listing(&dir.join("bob-downloads")), ["movie.bin"]);
+    no_failure(&mut a);
+    no_failure(&mut b);
+}
+
+#[test]
+fn when_the_link_drops_with_the_stream_the_offer_goes_out_as_soon_as_a_link_is_back() {
+    // A ten-minute wait: only a new link can bring the offer back within the test.
+    let Behind {
+        dir,
+        mut a,
+        mut b,
+        proxy,
+    } = behind_proxy_with("linkdrop", 8, Duration::from_secs(600));
+    let bob = b.id.clone();
+    let bytes = noise(6_000_000, 41);
+    let src = dir.join("album.zip");
+    fs::write(&src, &bytes).unwrap();
+    proxy.arm_all(CUT);
+    let id = send_file(&mut a, &bob, &src);
+    assert_eq!(started(&mut b, &id), 0);
+    assert_eq!(interrupted(&mut a, &id), (1, Some(600_000)));
+    interrupted(&mut b, &id);
+    // Something else to say brings a link back; the transfer rides along at once.
+    a.chat(&bob, "still there?");
+    b.wait("the chat", |e| matches!(e, Event::Message { .. }));
+    assert_eq!(retrying(&mut a, &id), 1);
+    assert!(started(&mut b, &id) > 0, "resumed");
+    assert!(fs::read(wait_done(&mut b, &id)).unwrap() == bytes);
+    wait_done(&mut a, &id);
     no_failure(&mut a);
     no_failure(&mut b);
 }

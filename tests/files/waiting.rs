@@ -196,10 +196,10 @@ fn the_download_folder_changes_at_run_time_and_a_bad_one_is_refused() {
     b.send(Command::SetDownloadDir {
         path: inbox.clone(),
     });
-    let inbox = fs::canonicalize(&inbox).expect("created");
     let ev = b.wait("download_dir_changed", |e| {
         matches!(e, Event::DownloadDirChanged { .. })
     });
+    let inbox = fs::canonicalize(&inbox).expect("created");
     assert_eq!(
         ev,
         Event::DownloadDirChanged {
