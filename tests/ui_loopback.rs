@@ -124,3 +124,53 @@ fn changing_interfaces_in_settings_restarts_the_node_and_peers_come_back() {
         harness.step();
     }
 }
+
+#[test]
+fn a_file_accepted_in_the_window_lands_in_the_folder_chosen_in_settings() {
+    let dir = TempDir::new("ui-dldir");
+    let (mut harness, bob, start) = window_beside_bob(&dir);
+    let inbox = dir.join("收件箱");
+    harness.get_by_label("⚙ Settings").click();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "Download folder");
+    field.focus();
+    field.type_text(inbox.to_str().expect("UTF-8 temp path"));
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "Apply").click();
+    harness.run();
+
+    let me = harness.state().state.me.as_ref().expect("ready").id.clone();
+    let src = dir.join("report.txt");
+    std::fs::write(&src, "季度报告").unwrap();
+    bob.commands
+        .send(Command::SendFile { to: me, path: src })
+        .expect("Bob's core is running");
+    while harness
+        .query_by_role_and_label(Role::Button, "Bob, 1 unread")
+        .is_none()
+    {
+        assert!(start.elapsed() < DEADLINE, "the offer never showed");
+        let _ = bob.events.recv_timeout(Duration::from_millis(20));
+        harness.step();
+    }
+    harness
+        .get_by_role_and_label(Role::Button, "Bob, 1 unread")
+        .click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Accept")
+        .click();
+    harness.run();
+    loop {
+        assert!(start.elapsed() < DEADLINE, "the file never arrived");
+        match bob.events.recv_timeout(Duration::from_millis(20)) {
+            Ok(Event::TransferDone { .. }) => break,
+            Ok(Event::TransferFailed { reason, .. }) => panic!("the transfer failed: {reason}"),
+            _ => harness.step(),
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(inbox.join("report.txt")).unwrap(),
+        "季度报告"
+    );
+}
