@@ -220,9 +220,14 @@ impl Core {
             tracing::info!(transfer_id, offset, part = %p.part.display(), "resuming");
             return Ok((p.part, offset));
         }
-        // A note that cannot be resumed (another folder, another size) names a .part of
-        // ours that nothing will finish: it goes before the new note replaces it.
-        partial::discard(data, transfer_id);
+        match partial::read(data, transfer_id) {
+            // Another peer's download has this id: never replace its note or bytes.
+            Some(p) if p.from != peer => return Err("transfer id in use".to_owned()),
+            // Ours, but not resumable (another folder, another size): its .part would
+            // never be finished, so it goes before the new note replaces this one.
+            Some(_) => partial::discard(data, transfer_id),
+            None => {}
+        }
         for candidate in sanitize::candidates(name) {
             let part = dir.join(format!("{candidate}.part"));
             if dir.join(&candidate).exists() {

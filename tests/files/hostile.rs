@@ -18,9 +18,14 @@ pub struct FakePeer {
 
 impl FakePeer {
     pub fn connect(port: u16) -> FakePeer {
+        FakePeer::connect_as(port, &"f".repeat(32))
+    }
+
+    /// A fake peer with the given id.
+    pub fn connect_as(port: u16, id: &str) -> FakePeer {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the node");
         stream.set_read_timeout(Some(DEADLINE)).unwrap();
-        let id = "f".repeat(32);
+        let id = id.to_owned();
         let mut p = FakePeer {
             stream,
             decoder: FrameDecoder::new(),

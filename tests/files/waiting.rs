@@ -96,10 +96,26 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
         reason.contains("within 300 ms") && reason.contains("the 40000 bytes received are kept"),
         "{reason}"
     );
-    assert_eq!(
-        fs::metadata(dl.join("half.bin.part")).unwrap().len(),
-        40_000
-    );
+    let kept = || fs::metadata(dl.join("half.bin.part")).unwrap().len();
+    assert_eq!(kept(), 40_000);
+
+    // Another peer offering a file under the same id never touches those bytes.
+    let mut other = FakePeer::connect_as(b.port, &"0".repeat(32));
+    other.send(&offer);
+    b.wait("the other peer's offer", is_offer);
+    b.send(Command::Accept {
+        transfer_id: tid.clone(),
+    });
+    let refused = loop {
+        match other.recv() {
+            LinkMsg::FileDecline { reason, .. } => break reason,
+            LinkMsg::FileAccept { .. } => panic!("accepted a transfer id in use"),
+            _ => {}
+        }
+    };
+    assert_eq!(refused, "transfer id in use");
+    wait_failed(&mut b, &tid);
+    assert_eq!(kept(), 40_000);
 
     // The same offer later is accepted at once (no accept command), from byte 40 000.
     m.send(&offer);
