@@ -312,6 +312,14 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
     harness.run();
     assert_eq!(bubbles(&harness), before);
     harness.get_by_label_contains("Trying again");
+    // Once it arrived, the same file sent again is a new card.
+    fake.feed(Event::TransferDone {
+        transfer_id: "t3".into(),
+        path: "/home/me/视频.mp4".into(),
+    });
+    fake.feed(offer("t3"));
+    harness.run();
+    assert_eq!(bubbles(&harness), before + 1);
 }
 
 #[test]

@@ -177,9 +177,14 @@ impl ChatState {
     }
 
     /// A transfer offered again (a resume) is the card already shown, not a new one:
-    /// `true` if it was known (its card goes back to waiting if it had stopped).
+    /// `true` if it was known and unfinished (its card goes back to waiting if it had
+    /// stopped). The same file sent again after it arrived is a new card.
     pub(super) fn offered_again(&mut self, transfer_id: &str) -> bool {
-        let Some(t) = self.transfers.get_mut(transfer_id) else {
+        let Some(t) = self
+            .transfers
+            .get_mut(transfer_id)
+            .filter(|t| !matches!(t.stage, TransferStage::Done { .. }))
+        else {
             return false;
         };
         if matches!(
