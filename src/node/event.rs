@@ -131,6 +131,8 @@ pub enum Event {
         hits: Vec<StoredMessage>,
     },
     /// Answer to `send_file`: the offer is queued for the peer (sent once a link is up).
+    /// Also said right after `ready` for each unfinished transfer of the last run that is
+    /// offered again.
     OfferSent {
         /// The transfer, named in every later event about it.
         transfer_id: String,
