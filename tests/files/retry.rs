@@ -277,3 +277,39 @@ fn a_restarted_sender_whose_file_changed_says_why_it_cannot_resume() {
     );
     assert!(listing(&dir.join("bob-downloads")).is_empty());
 }
+
+#[test]
+fn a_receiver_restarted_midway_gets_the_rest_without_being_asked_again() {
+    let dir = TempDir::new("rx-restart");
+    let port = free_udp_port();
+    let mut ca = config(&dir.0, "alice", port);
+    ca.send_rate_limit = Some(2 << 20);
+    ca.retry_delay = Duration::from_millis(20);
+    let mut a = TestNode::start_with(ca);
+    // Bob accepts by hand: after his restart nobody accepts again.
+    let cb = config(&dir.0, "bob", port);
+    let mut b = TestNode::start_with(cb.clone());
+    a.wait_joined(&b.id.clone());
+    let bytes = noise(8_000_000, 61);
+    let src = dir.join("slides.pdf");
+    fs::write(&src, &bytes).unwrap();
+    let id = send_file(&mut a, &b.id.clone(), &src);
+    b.wait("file_offer", |e| matches!(e, Event::FileOffer { .. }));
+    b.send(Command::Accept {
+        transfer_id: id.clone(),
+    });
+    b.wait(
+        "a megabyte",
+        |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes >= 1_000_000),
+    );
+    drop(b); // the receiver quits midway
+    let (attempt, _) = interrupted(&mut a, &id);
+    assert_eq!(attempt, 1);
+    let mut b = TestNode::start_with(cb);
+    b.wait("file_offer again", |e| matches!(e, Event::FileOffer { .. }));
+    let offset = started(&mut b, &id);
+    assert!(offset >= 1_000_000, "resumed at {offset}");
+    assert!(fs::read(wait_done(&mut b, &id)).unwrap() == bytes);
+    wait_done(&mut a, &id);
+    no_failure(&mut a);
+}
