@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod hostile;
+mod in_history;
 mod transfers;
 #[cfg(unix)]
 mod via_binary;
