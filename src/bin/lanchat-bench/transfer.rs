@@ -1,7 +1,8 @@
 //! A file-to-file transfer between two lanchat nodes on loopback, beside raw TCP copies of
 //! the same file in the same run, reported as ratios of medians.
 //!
-//! Each round, after a `sync` so no copy pays for the write-back of the one before:
+//! Each round, in an order that turns from round to round, each copy after a `sync` so
+//! none pays for the write-back of the one before:
 //! - **raw**: plain code at its best — `sendfile(2)` out (the call lanchat uses),
 //!   `read`/`write_all` in with the same 256 KiB buffer lanchat uses, no hash, one thread
 //!   per side;
@@ -88,15 +89,25 @@ pub fn run(size_mib: u64, rounds: usize) -> Result<Report> {
     let (mut raw, mut reserved, mut ours) =
         (Samples::default(), Samples::default(), Samples::default());
     for round in 0..=rounds {
-        let r = raw.time(|| raw_copy(&src, &raw_dst, size, false))?;
-        let v = reserved.time(|| raw_copy(&src, &raw_dst, size, true))?;
-        let l = ours.time(|| pair.copy(&src, size))?;
+        // The order turns each round, so none of the three always runs right after
+        // another one's file was deleted (on a VM, freshly freed pages can be slower
+        // to touch again).
+        let mut took = [(0.0, 0.0); 3];
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            took[which] = match which {
+                0 => raw.time(|| raw_copy(&src, &raw_dst, size, false))?,
+                1 => reserved.time(|| raw_copy(&src, &raw_dst, size, true))?,
+                _ => ours.time(|| pair.copy(&src, size))?,
+            };
+        }
         if round == 0 {
             for s in [&mut raw, &mut reserved, &mut ours] {
                 *s = Samples::default(); // the warm-up round is not counted
             }
             continue;
         }
+        let [r, v, l] = took;
         println!(
             "round {round}: raw {:.3} s ({:.2} CPU s), raw + reserve {:.3} s ({:.2}), \
              lanchat {:.3} s ({:.2})",
