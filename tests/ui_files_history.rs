@@ -171,6 +171,7 @@ fn stored_history_loads_at_start_with_its_marks() {
             stored(2, "h2", Direction::Out, MsgState::Delivered, "got it"),
             stored(3, "h3", Direction::Out, MsgState::Pending, "还没送到"),
         ],
+        transfers: vec![],
     });
     harness.run();
     assert_eq!(
@@ -194,6 +195,7 @@ fn stored_history_loads_at_start_with_its_marks() {
             MsgState::Received,
             "昨天的消息",
         )],
+        transfers: vec![],
     });
     harness.run();
     assert_eq!(

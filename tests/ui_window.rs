@@ -282,6 +282,7 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
             sent_at: 1_789_900_000_000,
             state: MsgState::Delivered,
         }],
+        transfers: vec![],
     });
     harness.run();
     harness.get_by_label("昨天的消息");

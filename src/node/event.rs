@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::peers::PeerInfo;
 use super::status::NetStatus;
-use crate::store::StoredMessage;
+use crate::store::{StoredMessage, Transfer};
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +122,11 @@ pub enum Event {
         peer: String,
         /// The messages; empty when there is nothing (more).
         messages: Vec<StoredMessage>,
+        /// The files sent and received in the same stretch of the conversation (from the
+        /// oldest message of the page, or the beginning when the page is the last, up to
+        /// the message the page was asked `before`, or now), oldest first, each in its
+        /// last recorded state: the file cards to show beside the messages.
+        transfers: Vec<Transfer>,
     },
     /// Answer to `search`: matching messages from every conversation, newest first.
     SearchResults {

@@ -127,10 +127,35 @@ impl Core {
                 Err(e) => return self.emit(Event::error(format!("history: {e}"))),
             }
         };
-        match self.store.history(&chat, before, limit.min(MAX_PAGE)) {
-            Ok(messages) => self.emit(Event::History {
+        let limit = limit.min(MAX_PAGE);
+        let page = self
+            .store
+            .history(&chat, before, limit)
+            .and_then(|messages| {
+                // The transfers of the same stretch of time: back to the page's oldest
+                // message (or the beginning, when nothing older is left), up to the message
+                // the page stops before (or now).
+                let since = match messages.first() {
+                    Some(oldest) if messages.len() == limit => oldest.sent_at,
+                    _ => 0,
+                };
+                let until = match before {
+                    Some(row) => Some(self.store.message_time(row)?.unwrap_or(0)),
+                    None => None,
+                };
+                let transfers = if chat == EVERYONE || limit == 0 {
+                    Vec::new() // files go to one peer, never to the room
+                } else {
+                    self.store
+                        .transfers_between(&chat, since, until, MAX_PAGE)?
+                };
+                Ok((messages, transfers))
+            });
+        match page {
+            Ok((messages, transfers)) => self.emit(Event::History {
                 peer: chat,
                 messages,
+                transfers,
             }),
             Err(e) => self.emit(Event::error(format!("history: {e}"))),
         }
@@ -321,9 +346,26 @@ mod tests {
         assert_eq!(
             v(&Event::History {
                 peer: "p".into(),
-                messages: vec![m.clone()]
+                messages: vec![m.clone()],
+                transfers: vec![Transfer {
+                    id: "t".into(),
+                    peer: "p".into(),
+                    dir: Direction::In,
+                    name: "照片.jpg".into(),
+                    size: 3,
+                    mime: "image/jpeg".into(),
+                    path: "/d/照片.jpg".into(),
+                    bytes_done: 3,
+                    hash: None,
+                    state: TransferState::Done,
+                    created_at: 4,
+                    updated_at: 6,
+                }],
             }),
-            json!({"event":"history","peer":"p","messages":[message.clone()]})
+            json!({"event":"history","peer":"p","messages":[message.clone()],
+                "transfers":[{"transfer_id":"t","peer":"p","dir":"in","name":"照片.jpg",
+                    "size":3,"mime":"image/jpeg","path":"/d/照片.jpg","bytes_done":3,
+                    "state":"done","created_at":4,"updated_at":6}]})
         );
         assert_eq!(
             v(&Event::SearchResults {

@@ -236,6 +236,15 @@ impl Store {
         Ok(page)
     }
 
+    /// When the message in row `id` was sent (Unix milliseconds), if there is one.
+    pub fn message_time(&self, id: i64) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT sent_at FROM messages WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get::<_, i64>(0)).optional())
+            .map(|t| t.map(|t| t.max(0) as u64))
+            .map_err(|e| self.err(e))
+    }
+
     /// Messages matching what a user typed (see `store::search`), newest first, at most
     /// `limit`. An empty query finds nothing.
     pub fn search(&self, input: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {

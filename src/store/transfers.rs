@@ -5,11 +5,13 @@
 //! transfer is *unfinished* while it is `offered`, `active` or `paused`.
 
 use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
 
 use super::{Direction, Store, StoreError};
 
 /// Where a transfer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TransferState {
     /// Offered, not yet accepted or declined.
     Offered,
@@ -54,10 +56,11 @@ impl TransferState {
     }
 }
 
-/// One transfer as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One transfer as recorded; also what `history` carries in `transfers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Transfer {
     /// The `transfer_id` of the offer.
+    #[serde(rename = "transfer_id")]
     pub id: String,
     /// The other peer's id.
     pub peer: String,
@@ -73,7 +76,8 @@ pub struct Transfer {
     pub path: String,
     /// Bytes transferred and safely on disk.
     pub bytes_done: u64,
-    /// Hex hash of the whole file, once known.
+    /// Hex hash of the whole file, once known (not reported in `history`).
+    #[serde(skip)]
     pub hash: Option<String>,
     /// Where it is.
     pub state: TransferState,
@@ -184,6 +188,35 @@ impl Store {
             .prepare_cached(&sql)
             .and_then(|mut s| s.query_row([id], row_to_transfer).optional())
             .map_err(|e| self.err(e))
+    }
+
+    /// Transfers with `peer` (a conversation) created in `[since, until)` (Unix
+    /// milliseconds; `until` `None` = up to now), oldest first, at most `limit` (the
+    /// newest of them): the file cards that belong beside a page of messages.
+    pub fn transfers_between(
+        &self,
+        peer: &str,
+        since: u64,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transfers
+             WHERE peer = ?1 AND created_at >= ?2 AND created_at < ?3
+             ORDER BY created_at DESC LIMIT ?4"
+        );
+        let until = until.map_or(i64::MAX, |u| i64::try_from(u).unwrap_or(i64::MAX));
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let mut page: Vec<Transfer> = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(params![peer, since, until, limit as i64], row_to_transfer)?
+                    .collect()
+            })
+            .map_err(|e| self.err(e))?;
+        page.reverse();
+        Ok(page)
     }
 
     /// Transfers still `offered`, `active` or `paused`, oldest first: to resume at start.

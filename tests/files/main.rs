@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod hostile;
+mod in_history;
 mod proxy;
 mod retry;
 mod transfers;

@@ -19,7 +19,7 @@
 //! - `forged-peers`: one node among 1 000 forged peers: CPU, memory, round trip.
 //! - `flood`: 50 000 datagrams/s for 10 s: round trip meanwhile, memory after.
 //! - `idle`: one headless node alone: CPU, wake-ups, memory.
-//! - `transfer`: placeholder until file transfers land (docs/TRANSFERS.md).
+//! - `transfer`: a 1 GiB file-to-file transfer beside raw TCP copies (docs/TRANSFERS.md).
 
 mod discovery;
 mod inproc;
@@ -27,6 +27,7 @@ mod load;
 mod procfs;
 mod rtt;
 mod stats;
+mod transfer;
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -89,8 +90,15 @@ enum Scenario {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
-    /// File transfer beside a raw TCP stream: not yet measured.
-    Transfer,
+    /// A file-to-file transfer beside raw TCP copies of the same file.
+    Transfer {
+        /// File size in MiB.
+        #[arg(long, default_value_t = 1024)]
+        size_mib: u64,
+        /// Timed rounds (after one warm-up round).
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+    },
 }
 
 /// What a scenario measured.
@@ -117,14 +125,7 @@ fn main() -> Result<()> {
         Scenario::ForgedPeers { peers, seconds } => load::forged_peers(peers, seconds),
         Scenario::Flood { rate, seconds } => load::flood(rate, seconds),
         Scenario::Idle { seconds } => load::idle(seconds),
-        Scenario::Transfer => Ok(Report {
-            scenario: "transfer".into(),
-            rows: vec![Row::plain(
-                "1 GiB file transfer vs raw TCP stream",
-                "see docs/TRANSFERS.md",
-            )],
-            details: json!({"status": "not measured here: file transfers are issue 7's"}),
-        }),
+        Scenario::Transfer { size_mib, rounds } => transfer::run(size_mib, rounds),
     }?;
     print_table(&report.scenario, &report.rows);
     let path = write_json(&report)?;

@@ -82,10 +82,19 @@ impl Row {
     pub fn vs(metric: impl Into<String>, value: f64, limit: f64, unit: &str) -> Row {
         Row {
             metric: metric.into(),
-            value: format!("{value:.1} {unit}"),
-            limit: format!("{limit:.1} {unit}"),
+            value: format!("{} {unit}", figure(value)),
+            limit: format!("{} {unit}", figure(limit)),
             ratio: Some(value / limit),
         }
+    }
+}
+
+/// A measured number with sensible precision: two decimals below 10, one above.
+fn figure(x: f64) -> String {
+    if x.abs() < 10.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1}")
     }
 }
 

@@ -24,7 +24,7 @@ use crossbeam_channel::Sender;
 mod recv;
 mod send;
 
-pub use recv::{RecvJob, spawn_recv};
+pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
 use super::NetInput;
@@ -347,6 +347,21 @@ mod tests {
         assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
         assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
         assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn reserving_blocks_keeps_the_length_that_resume_relies_on() {
+        let dir = std::env::temp_dir().join(format!("lanchat-reserve-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.part");
+        fs::write(&path, b"0123").unwrap();
+        let file = File::options().read(true).write(true).open(&path).unwrap();
+        reserve(&file, 4, 8 << 20).unwrap();
+        reserve(&file, 4, 0).unwrap();
+        // The length is still "bytes received": the offset a resume asks for.
+        assert_eq!(file.metadata().unwrap().len(), 4);
+        assert_eq!(fs::read(&path).unwrap(), b"0123");
         fs::remove_dir_all(dir).unwrap();
     }
 }
