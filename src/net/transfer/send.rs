@@ -119,13 +119,21 @@ fn send(
 /// refuses sendfile from a file to a socket, because a later change to the file could
 /// still reach the peer; here the hash catches that.) Elsewhere, a plain copy.
 pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io::Result<u64> {
+    let mut at = offset;
+    send_from(file, stream, &mut at, offset + len)?;
+    Ok(at - offset)
+}
+
+/// [`send_range`] from `*at` to `end`, moving `*at` past every byte the socket took, also
+/// when it fails part-way (so an error can say how far it got).
+fn send_from(file: &File, stream: &TcpStream, at: &mut u64, end: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let mut at = offset;
-        let end = offset + len;
-        while at < end {
-            let want = usize::try_from(end - at).unwrap_or(usize::MAX).min(1 << 30);
-            match rustix::fs::sendfile(stream, file, Some(&mut at), want) {
+        while *at < end {
+            let want = usize::try_from(end - *at)
+                .unwrap_or(usize::MAX)
+                .min(1 << 30);
+            match rustix::fs::sendfile(stream, file, Some(&mut *at), want) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => {}
@@ -133,14 +141,15 @@ pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io:
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(at - offset)
+        Ok(())
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = file;
-        file.seek(SeekFrom::Start(offset))?;
-        io::copy(&mut file.take(len), &mut &*stream)
+        file.seek(SeekFrom::Start(*at))?;
+        *at += io::copy(&mut file.take(end - *at), &mut &*stream)?;
+        Ok(())
     }
 }
 
@@ -163,16 +172,16 @@ fn copy_out(
             return Err("cancelled".into());
         }
         let want = chunk.min(job.size - done);
-        let n = send_range(file, stream, done, want).map_err(|e| match e.kind() {
+        let before = done;
+        send_from(file, stream, &mut done, before + want).map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
                 format!("the receiver closed the connection after {done} bytes")
             }
             _ => format!("sending failed after {done} bytes: {e}"),
         })?;
-        if n == 0 {
+        if done == before {
             return Err(format!("{} shrank while being sent", job.path.display()));
         }
-        done += n;
         progress.report(done, false);
         if let Some(rate) = job.rate_limit {
             let due = Duration::from_secs_f64((done - job.offset) as f64 / rate.max(1) as f64);
