@@ -89,7 +89,7 @@ impl Core {
             written.push(m.msg_id);
         }
         if !written.is_empty()
-            && let Err(e) = self.store.mark_sent(peer, &written)
+            && let Err(e) = self.store.mark_sent(peer, &self.me.id, &written)
         {
             // Only the shown state lags: the messages are still unacknowledged and stored.
             tracing::warn!(%peer, "cannot mark messages sent: {e}");
@@ -146,7 +146,7 @@ impl Core {
 
     pub(super) fn on_ack(&mut self, peer: &str, msg_id: &str) {
         if let Some(m) = self.outbox.ack(peer, msg_id) {
-            if let Err(e) = self.store.mark_delivered(peer, msg_id) {
+            if let Err(e) = self.store.mark_delivered(peer, &self.me.id, msg_id) {
                 // After a restart it goes out again and the receiver drops the duplicate.
                 tracing::warn!(%peer, "cannot mark message {msg_id} delivered: {e}");
             }

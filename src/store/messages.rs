@@ -117,6 +117,16 @@ pub struct StoredMessage {
     pub state: MsgState,
 }
 
+// The outbox updates name the whole unique key (conversation, author, message id), so
+// each is one index lookup. Without the author SQLite can only use the conversation and
+// walks all of it: with 10 000 messages to one peer, that walk was most of a message's
+// round trip (`docs/BENCHMARKS.md`).
+pub(super) const MARK_SENT: &str = "UPDATE messages SET state = 'sent'
+     WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out' AND state = 'pending'";
+pub(super) const MARK_DELIVERED: &str = "UPDATE messages SET state = 'delivered'
+     WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out'
+       AND state IN ('pending', 'sent')";
+
 const COLUMNS: &str = "id, peer, msg_id, dir, author, author_name, sent_at, text, state";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
@@ -183,35 +193,41 @@ impl Store {
         self.query_messages(&sql, params![limit as i64])
     }
 
-    /// Marks our messages to `peer` as written to a link (`pending` → `sent`).
-    pub fn mark_sent(&mut self, peer: &str, msg_ids: &[String]) -> Result<(), StoreError> {
+    /// Marks our messages to `peer` as written to a link (`pending` → `sent`). `me` is our
+    /// peer id, their author.
+    pub fn mark_sent(
+        &mut self,
+        peer: &str,
+        me: &str,
+        msg_ids: &[String],
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction()
             .map_err(|e| classify(&self.path, e))?;
         {
             let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE messages SET state = 'sent'
-                     WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state = 'pending'",
-                )
+                .prepare_cached(MARK_SENT)
                 .map_err(|e| classify(&self.path, e))?;
             for id in msg_ids {
-                stmt.execute(params![peer, id])
+                stmt.execute(params![peer, me, id])
                     .map_err(|e| classify(&self.path, e))?;
             }
         }
         tx.commit().map_err(|e| classify(&self.path, e))
     }
 
-    /// Marks our message to `peer` as acknowledged. Returns whether it was waiting.
-    pub fn mark_delivered(&mut self, peer: &str, msg_id: &str) -> Result<bool, StoreError> {
+    /// Marks our message to `peer` as acknowledged. Returns whether it was waiting. `me`
+    /// is our peer id, its author.
+    pub fn mark_delivered(
+        &mut self,
+        peer: &str,
+        me: &str,
+        msg_id: &str,
+    ) -> Result<bool, StoreError> {
         self.conn
-            .prepare_cached(
-                "UPDATE messages SET state = 'delivered'
-                 WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state IN ('pending', 'sent')",
-            )
-            .and_then(|mut s| s.execute(params![peer, msg_id]))
+            .prepare_cached(MARK_DELIVERED)
+            .and_then(|mut s| s.execute(params![peer, me, msg_id]))
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }

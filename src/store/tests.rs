@@ -84,17 +84,40 @@ fn outbox_states() {
         ..out(EVERYONE, "s", "shout")
     };
     s.insert_message(&shout).unwrap();
-    s.mark_sent("p", &["a".into(), "b".into()]).unwrap();
-    assert!(s.mark_delivered("p", "a").unwrap());
-    assert!(!s.mark_delivered("p", "a").unwrap(), "a second ack");
+    s.mark_sent("p", "me", &["a".into(), "b".into()]).unwrap();
+    assert!(s.mark_delivered("p", "me", "a").unwrap());
+    assert!(!s.mark_delivered("p", "me", "a").unwrap(), "a second ack");
     assert!(
-        !s.mark_delivered("q", "b").unwrap(),
+        !s.mark_delivered("q", "me", "b").unwrap(),
         "only from the recipient"
     );
     let unacked = s.unacked(100).unwrap();
     assert_eq!(texts(&unacked), ["b", "c"]);
     assert_eq!(unacked[0].state, MsgState::Sent);
     assert_eq!(unacked[1].state, MsgState::Pending);
+}
+
+#[test]
+fn outbox_updates_look_up_one_row() {
+    // A walk over the whole conversation per message made a long conversation slow.
+    let s = Store::open_in_memory();
+    for sql in [super::messages::MARK_SENT, super::messages::MARK_DELIVERED] {
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(["p", "me", "m"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            [
+                "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (peer=? AND author=? AND msg_id=?)"
+            ],
+            "{sql}"
+        );
+    }
 }
 
 #[test]
