@@ -55,6 +55,7 @@ pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
                     sent_at: m.sent_at,
                     text: m.text,
                     sent_on: None,
+                    stored_sent: m.state == crate::store::MsgState::Sent,
                 };
                 if outbox.push(msg).is_err() {
                     break;
