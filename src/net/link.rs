@@ -5,11 +5,16 @@
 //! The writer drains a bounded queue, so the core never blocks on a slow peer: when the
 //! queue is full the core drops the link instead. A write error (BrokenPipe, reset) is
 //! reported as the link going down; the messages stay in the outbox.
+//!
+//! While the writer has nothing queued, [`Link::send_frame`] writes straight into the
+//! socket's buffer without blocking (`MSG_DONTWAIT`), and hands the writer only what the
+//! kernel did not take: a chat or an ack leaves without waking a second thread, which
+//! was two of a round trip's thread hand-offs.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -230,6 +235,9 @@ pub fn dial(peer: String, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<
 pub struct Link {
     stream: TcpStream,
     queue: Option<Sender<Vec<u8>>>,
+    /// Frames handed to the writer thread and not yet written by it: while any are, new
+    /// frames queue behind them (order); when none are, the core may write directly.
+    behind: Arc<AtomicUsize>,
     _closed: Sender<()>,
     reader: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
@@ -266,15 +274,18 @@ impl Link {
         let read_half = stream.try_clone()?;
         let write_half = stream.try_clone()?;
         let tx2 = tx.clone();
+        let behind = Arc::new(AtomicUsize::new(0));
+        let behind2 = behind.clone();
         let reader = spawn_named(&format!("link{id}-read"), move || {
             read_loop(id, read_half, decoder, &tx2, &closed_rx)
         })?;
         let writer = spawn_named(&format!("link{id}-write"), move || {
-            write_loop(id, write_half, &queue_rx, &tx)
+            write_loop(id, write_half, &queue_rx, &behind2, &tx)
         })?;
         Ok(Link {
             stream,
             queue: Some(queue),
+            behind,
             _closed: closed,
             reader: Some(reader),
             writer: Some(writer),
@@ -283,14 +294,27 @@ impl Link {
         })
     }
 
-    /// Queues one encoded frame without blocking.
-    pub fn send_frame(&self, frame: Vec<u8>) -> Result<(), QueueError> {
+    /// Sends one encoded frame without blocking: straight into the socket when the
+    /// writer is idle, the rest (or all of it) through the writer's queue.
+    pub fn send_frame(&self, mut frame: Vec<u8>) -> Result<(), QueueError> {
         let Some(q) = &self.queue else {
             return Err(QueueError::Closed);
         };
-        q.try_send(frame).map_err(|e| match e {
-            TrySendError::Full(_) => QueueError::Stalled,
-            TrySendError::Disconnected(_) => QueueError::Closed,
+        // Acquire: the writer's last write happened before its count reached zero.
+        if self.behind.load(Ordering::Acquire) == 0 {
+            let n = write_now(&self.stream, &frame);
+            if n == frame.len() {
+                return Ok(());
+            }
+            frame.drain(..n);
+        }
+        self.behind.fetch_add(1, Ordering::AcqRel);
+        q.try_send(frame).map_err(|e| {
+            self.behind.fetch_sub(1, Ordering::AcqRel);
+            match e {
+                TrySendError::Full(_) => QueueError::Stalled,
+                TrySendError::Disconnected(_) => QueueError::Closed,
+            }
         })
     }
 
@@ -371,7 +395,34 @@ fn read_loop(
     }
 }
 
-fn write_loop(id: LinkId, mut stream: TcpStream, queue: &Receiver<Vec<u8>>, tx: &Sender<NetInput>) {
+/// Writes as much of `frame` as the socket's buffer takes now, without blocking. Any
+/// error counts as "nothing taken": the frame then goes through the writer thread, which
+/// meets the same error and reports the link down with its reason.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn write_now(stream: &TcpStream, frame: &[u8]) -> usize {
+    let sock = socket2::SockRef::from(stream);
+    loop {
+        match sock.send_with_flags(frame, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return 0,
+        }
+    }
+}
+
+/// Elsewhere every frame goes through the writer thread.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn write_now(_stream: &TcpStream, _frame: &[u8]) -> usize {
+    0
+}
+
+fn write_loop(
+    id: LinkId,
+    mut stream: TcpStream,
+    queue: &Receiver<Vec<u8>>,
+    behind: &AtomicUsize,
+    tx: &Sender<NetInput>,
+) {
     for frame in queue {
         if let Err(e) = stream.write_all(&frame) {
             let reason = match e.kind() {
@@ -383,6 +434,8 @@ fn write_loop(id: LinkId, mut stream: TcpStream, queue: &Receiver<Vec<u8>>, tx: 
             let _ = tx.try_send(NetInput::LinkDown { link: id, reason });
             return;
         }
+        // Release: the core sees the frame written before it sees the count drop.
+        behind.fetch_sub(1, Ordering::AcqRel);
     }
     // Queue closed by the core: flush is done, say goodbye politely.
     let _ = stream.shutdown(Shutdown::Write);
