@@ -5,25 +5,33 @@
 //! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
 //! window repaints only when something happened.
 //!
-//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries).
+//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries);
+//!   `dispatch`: commands and inputs to their handlers; `bucket`: rate limits.
 //! - `presence`: beacons in and out.
-//! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
+//! - `links`: TCP link lifecycle, keepalives; `handshake`: the first frame, `hello`,
+//!   tie-break; `dials`: opening links lazily, with back-off.
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
+//! - `peers`: the peer table; `resolve`: what a user typed → a peer.
 //! - `history`: the store at start (known peers, the outbox), `history` and `search`.
 //! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
 //!   `partial`: resume notes for unfinished downloads.
 
+mod bucket;
 mod chat;
 pub mod command;
 mod core;
+mod dials;
+mod dispatch;
 mod downloads;
 pub mod event;
+mod handshake;
 mod history;
 mod links;
 pub mod outbox;
 mod partial;
 pub mod peers;
 mod presence;
+mod resolve;
 pub mod seen;
 pub mod status;
 mod transfers;
