@@ -233,6 +233,9 @@ impl Core {
                 reason: super::LeftReason::Timeout,
             });
         }
+        if let Err(e) = self.store.checkpoint() {
+            tracing::debug!("history checkpoint: {e}");
+        }
         self.drop_silent_links(now);
         self.send_keepalives(now);
         self.retry_dials(now);

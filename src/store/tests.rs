@@ -98,6 +98,37 @@ fn outbox_states() {
 }
 
 #[test]
+fn commits_leave_checkpoints_to_housekeeping() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    // (busy, WAL pages, pages copied into the file)
+    let wal = |s: &Store| -> (i64, i64, i64) {
+        s.conn
+            .query_row("PRAGMA wal_checkpoint(NOOP)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap_or((0, 0, 0))
+    };
+    // Past SQLite's default of 1000 pages, a commit would have checkpointed (and the
+    // WAL started over).
+    let mut i = 0;
+    while wal(&s).1 <= 1200 && i < 5000 {
+        s.insert_message(&out("p", &format!("m{i}"), "some text"))
+            .unwrap();
+        i += 1;
+    }
+    let (_, pages, copied) = wal(&s);
+    assert!(
+        pages > 1200 && copied == 0,
+        "a commit checkpointed by itself: {pages} pages in the WAL, {copied} copied"
+    );
+    s.checkpoint().unwrap();
+    let (busy, pages, copied) = wal(&s);
+    assert_eq!((busy, copied), (0, pages), "housekeeping copied the WAL");
+    Store::open_in_memory().checkpoint().unwrap();
+}
+
+#[test]
 fn outbox_updates_look_up_one_row() {
     // A walk over the whole conversation per message made a long conversation slow.
     let s = Store::open_in_memory();
