@@ -80,7 +80,7 @@ pub fn run(messages: usize) -> Result<Report> {
         Row::vs("round trip max", lc.max_us, rp.max_us, "µs"),
         Row::plain("frame sizes chat / ack", format!("{chat} / {ack} bytes")),
         Row::vs(
-            &format!("burst of {BURST}, median of {BURSTS}: all delivered"),
+            format!("burst of {BURST}, median of {BURSTS}: all delivered"),
             bl.p50_us / 1000.0,
             bt.p50_us / 1000.0,
             "ms",
