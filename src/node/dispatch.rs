@@ -4,12 +4,20 @@
 
 use std::net::SocketAddr;
 
+use crossbeam_channel::Receiver;
+
+use super::chat::InChat;
 use super::command::Command;
 use super::core::Core;
 use super::event::Event;
+use super::links::Arrived;
 use super::status::{Counters, NetStatus, SocketInfo};
 use crate::net::NetInput;
 use crate::net::link::Acceptor;
+use crate::protocol::LinkMsg;
+
+/// Most chats and acks handled (and stored) as one burst.
+pub(super) const MAX_BURST: usize = 256;
 
 /// Longest presence status, in characters.
 const MAX_STATUS_CHARS: usize = 40;
@@ -41,6 +49,66 @@ impl Core {
             Command::Cancel { transfer_id } => self.cancel_transfer(&transfer_id),
             Command::Error(message) => self.emit(Event::Error { message }),
             Command::Quit => {}
+        }
+    }
+
+    /// Handles `first` and, while they are chats and acks on established links, the
+    /// inputs already waiting behind it, as one burst: the chats are stored in one
+    /// transaction (group commit), then shown and acknowledged; the acks are reported,
+    /// then recorded in one transaction. Anything else ends the burst (handled after it,
+    /// so order is kept).
+    pub(super) fn handle_inputs(&mut self, first: NetInput, more: &Receiver<NetInput>) {
+        let (mut chats, mut acks) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        let mut after = None;
+        while let Some(input) = next.take() {
+            let NetInput::Frame { link, len, msg } = input else {
+                after = Some(input);
+                break;
+            };
+            match (self.frame_arrived(link, len, &msg), msg) {
+                (Arrived::Gone, _) => {}
+                (
+                    Arrived::Established(peer),
+                    LinkMsg::Chat {
+                        msg_id,
+                        sent_at,
+                        text,
+                    },
+                ) => {
+                    chats.push(InChat {
+                        link,
+                        peer,
+                        msg_id,
+                        sent_at,
+                        text,
+                    });
+                }
+                (Arrived::Established(peer), LinkMsg::Ack { msg_id }) => acks.push((peer, msg_id)),
+                (arrived, msg) => {
+                    self.burst_done(chats, acks);
+                    return match arrived {
+                        Arrived::Established(peer) => self.on_link_msg(link, &peer, msg),
+                        _ => self.on_frame_before_hello(link, msg),
+                    };
+                }
+            }
+            if chats.len() + acks.len() < MAX_BURST {
+                next = more.try_recv().ok();
+            }
+        }
+        self.burst_done(chats, acks);
+        if let Some(input) = after {
+            self.handle_input(input);
+        }
+    }
+
+    fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(String, String)>) {
+        if !chats.is_empty() {
+            self.on_chats(chats);
+        }
+        if !acks.is_empty() {
+            self.on_acks(acks);
         }
     }
 

@@ -5,6 +5,7 @@
 use std::net::TcpStream;
 use std::time::Instant;
 
+use super::chat::InChat;
 use super::core::{Core, HELLO_TIMEOUT, now_ms};
 use super::event::Event;
 use super::status::{LinkInfo, WireRecord};
@@ -14,6 +15,16 @@ use crate::protocol::{FrameDecoder, LinkMsg, PROTOCOL_VERSION};
 
 /// Most links open at once (handshaking or established).
 pub(super) const MAX_LINKS: usize = 1024;
+
+/// Where a frame arrived.
+pub(super) enum Arrived {
+    /// On a link already closed: ignored.
+    Gone,
+    /// On a link whose peer has not said hello yet.
+    Greeting,
+    /// On an established link, from this peer.
+    Established(String),
+}
 
 /// One open connection, as the core sees it.
 pub(super) struct LinkState {
@@ -124,9 +135,20 @@ impl Core {
         }
     }
 
+    /// One frame from a link.
     pub(super) fn on_frame(&mut self, id: LinkId, len: usize, msg: LinkMsg) {
+        match self.frame_arrived(id, len, &msg) {
+            Arrived::Gone => {}
+            Arrived::Greeting => self.on_frame_before_hello(id, msg),
+            Arrived::Established(peer) => self.on_link_msg(id, &peer, msg),
+        }
+    }
+
+    /// Counts a frame for the network panel and, on an established link, hears its peer
+    /// (any frame says it is alive, beacons or not); says where it arrived.
+    pub(super) fn frame_arrived(&mut self, id: LinkId, len: usize, msg: &LinkMsg) -> Arrived {
         let Some(state) = self.links.get(&id) else {
-            return; // already closed; late frames are ignored
+            return Arrived::Gone; // already closed; late frames are ignored
         };
         self.counters.frames_received += 1;
         self.recent.push(WireRecord {
@@ -138,40 +160,55 @@ impl Core {
             summary: msg.kind().to_owned(),
         });
         let Some(peer) = state.peer.clone() else {
-            match msg {
-                LinkMsg::Hello {
-                    id: peer,
-                    name,
-                    version,
-                    instance,
-                    port,
-                } => self.on_hello(id, peer, &name, version, instance, port),
-                other => self.close_link(
-                    id,
-                    &format!("first frame was {:?}, expected hello", other.kind()),
-                ),
-            }
-            return;
+            return Arrived::Greeting;
         };
-        // Any frame on an established link says the peer is alive, beacons or not.
         let timeout = match msg {
-            LinkMsg::Keepalive { interval_ms } => Some(self.peer_timeout(interval_ms)),
+            LinkMsg::Keepalive { interval_ms } => Some(self.peer_timeout(*interval_ms)),
             _ => None,
         };
         if self.peers.touch(&peer, Instant::now(), now_ms(), timeout) {
             self.peer_back_on_link(&peer);
         }
+        Arrived::Established(peer)
+    }
+
+    /// A frame on a link whose peer has not said hello yet: it must be the hello.
+    pub(super) fn on_frame_before_hello(&mut self, id: LinkId, msg: LinkMsg) {
+        match msg {
+            LinkMsg::Hello {
+                id: peer,
+                name,
+                version,
+                instance,
+                port,
+            } => self.on_hello(id, peer, &name, version, instance, port),
+            other => self.close_link(
+                id,
+                &format!("first frame was {:?}, expected hello", other.kind()),
+            ),
+        }
+    }
+
+    /// A message on an established link (bursts of chats and acks go to `on_chats` and
+    /// `on_acks` directly, from the loop).
+    pub(super) fn on_link_msg(&mut self, id: LinkId, peer: &str, msg: LinkMsg) {
         match msg {
             LinkMsg::Chat {
                 msg_id,
                 sent_at,
                 text,
-            } => self.on_chat(id, &peer, msg_id, sent_at, text),
-            LinkMsg::Ack { msg_id } => self.on_ack(&peer, &msg_id),
+            } => self.on_chats(vec![InChat {
+                link: id,
+                peer: peer.to_owned(),
+                msg_id,
+                sent_at,
+                text,
+            }]),
+            LinkMsg::Ack { msg_id } => self.on_acks(vec![(peer.to_owned(), msg_id)]),
             LinkMsg::Keepalive { .. } => {}
             LinkMsg::Hello { .. } => tracing::debug!(%peer, "repeated hello ignored"),
             LinkMsg::Unknown => tracing::debug!(%peer, "unknown message type ignored"),
-            file => self.on_file_msg(id, &peer, file),
+            file => self.on_file_msg(id, peer, file),
         }
     }
 

@@ -125,18 +125,54 @@ pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
     })
 }
 
+/// Stores `first` and the `send` commands already waiting behind it as one burst (one
+/// transaction: group commit). The command that ended the burst is handled after it;
+/// `quit` is returned to the loop instead.
+fn send_burst(
+    core: &mut core::Core,
+    commands: &Receiver<Command>,
+    first: (String, String),
+) -> Option<Command> {
+    let mut sends = vec![first];
+    let mut after = None;
+    while sends.len() < dispatch::MAX_BURST {
+        match commands.try_recv() {
+            Ok(Command::Send { to, text }) => sends.push((to, text)),
+            Ok(other) => {
+                after = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    core.send_chats(sends);
+    match after {
+        Some(Command::Quit) => Some(Command::Quit),
+        Some(cmd) => {
+            core.handle_command(cmd);
+            None
+        }
+        None => None,
+    }
+}
+
 fn run(core: &mut core::Core, commands: &Receiver<Command>, inputs: &Receiver<NetInput>) {
     loop {
         let timeout = core.next_wake().saturating_duration_since(Instant::now());
         select! {
             recv(commands) -> cmd => match cmd {
                 Ok(Command::Quit) | Err(_) => return,
+                Ok(Command::Send { to, text }) => {
+                    if let Some(Command::Quit) = send_burst(core, commands, (to, text)) {
+                        return;
+                    }
+                }
                 Ok(cmd) => core.handle_command(cmd),
             },
             recv(inputs) -> input => {
                 // The core holds a sender itself, so this channel never disconnects.
                 if let Ok(input) = input {
-                    core.handle_input(input);
+                    core.handle_inputs(input, inputs);
                 }
             },
             default(timeout) => {},

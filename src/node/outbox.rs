@@ -97,10 +97,10 @@ impl Outbox {
             .collect()
     }
 
-    /// Whether a message queued for `peer` now would be inside its window, i.e. go out
-    /// at once on a link that is up.
-    pub fn window_open(&self, peer: &str) -> bool {
-        self.queues.get(peer).map_or(0, VecDeque::len) < WINDOW
+    /// Whether a message queued for `peer` behind `ahead` more (not yet queued) would be
+    /// inside its window, i.e. go out at once on a link that is up.
+    pub fn window_open(&self, peer: &str, ahead: usize) -> bool {
+        self.queues.get(peer).map_or(0, VecDeque::len) + ahead < WINDOW
     }
 
     /// A link went down: what it carried is unsent again.
@@ -163,7 +163,8 @@ mod tests {
         for i in 0..3 {
             o.push(msg("p", &format!("m{i}"))).unwrap();
         }
-        assert!(o.window_open("p"));
+        assert!(o.window_open("p", 0));
+        assert!(!o.window_open("p", WINDOW), "a burst fills it");
         let first = o.take_unsent("p", 1);
         assert_eq!(ids(&first), ["m0", "m1", "m2"]);
         assert!(
@@ -192,7 +193,7 @@ mod tests {
         for i in 0..WINDOW + 10 {
             o.push(msg("p", &i.to_string())).unwrap();
         }
-        assert!(!o.window_open("p"));
+        assert!(!o.window_open("p", 0));
         assert_eq!(o.take_unsent("p", 1).len(), WINDOW);
         o.ack("p", "0");
         assert_eq!(ids(&o.take_unsent("p", 1)), [WINDOW.to_string()]);

@@ -121,6 +121,12 @@ pub struct StoredMessage {
 // each is one index lookup. Without the author SQLite can only use the conversation and
 // walks all of it: with 10 000 messages to one peer, that walk was most of a message's
 // round trip (`docs/BENCHMARKS.md`).
+const INSERT: &str = "INSERT INTO messages
+     (peer, msg_id, dir, author, author_name, sent_at, text, state)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT (peer, author, msg_id) DO NOTHING";
+const INDEX: &str = "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)";
+
 pub(super) const MARK_SENT: &str = "UPDATE messages SET state = 'sent'
      WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out' AND state = 'pending'";
 pub(super) const MARK_DELIVERED: &str = "UPDATE messages SET state = 'delivered'
@@ -147,38 +153,49 @@ impl Store {
     /// Stores a message and indexes it for search. Returns its row id, or `None` if the
     /// same message (conversation, author, `msg_id`) is already stored: a duplicate.
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>, StoreError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| classify(&self.path, e))?;
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO messages (peer, msg_id, dir, author, author_name, sent_at, text, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (peer, author, msg_id) DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    m.peer,
-                    m.msg_id,
-                    m.dir.as_str(),
-                    m.from,
-                    m.from_name,
-                    m.sent_at as i64,
-                    m.text,
-                    m.state.as_str()
-                ])
-            })
-            .map_err(|e| classify(&self.path, e))?;
-        if inserted == 0 {
-            return Ok(None);
+        Ok(self.insert_messages(std::slice::from_ref(m))?[0])
+    }
+
+    /// Stores messages in one transaction (group commit: one WAL append and one set of
+    /// locks for a burst), all or none: on an error nothing of them is stored. Returns
+    /// each one's row id, `None` for a duplicate.
+    pub fn insert_messages(
+        &mut self,
+        ms: &[NewMessage<'_>],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut rows = Vec::with_capacity(ms.len());
+        {
+            let mut insert = tx.prepare_cached(INSERT).map_err(err)?;
+            let mut index = tx.prepare_cached(INDEX).map_err(err)?;
+            for m in ms {
+                let inserted = insert
+                    .execute(params![
+                        m.peer,
+                        m.msg_id,
+                        m.dir.as_str(),
+                        m.from,
+                        m.from_name,
+                        m.sent_at as i64,
+                        m.text,
+                        m.state.as_str()
+                    ])
+                    .map_err(err)?;
+                if inserted == 0 {
+                    rows.push(None);
+                    continue;
+                }
+                let id = tx.last_insert_rowid();
+                index
+                    .execute(params![id, index_text(m.text)])
+                    .map_err(err)?;
+                rows.push(Some(id));
+            }
         }
-        let id = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![id, index_text(m.text)]))
-            .map_err(|e| classify(&self.path, e))?;
-        tx.commit().map_err(|e| classify(&self.path, e))?;
-        Ok(Some(id))
+        tx.commit().map_err(err)?;
+        Ok(rows)
     }
 
     /// Our unacknowledged direct messages (`pending` or `sent`; shouts are never
@@ -215,6 +232,25 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| classify(&self.path, e))
+    }
+
+    /// Marks our acknowledged messages, `(peer, msg_id)` pairs, in one transaction. `me` is
+    /// our peer id, their author.
+    pub fn mark_delivered_all(
+        &mut self,
+        me: &str,
+        acked: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx.prepare_cached(MARK_DELIVERED).map_err(err)?;
+            for (peer, msg_id) in acked {
+                stmt.execute(params![peer, me, msg_id]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
     }
 
     /// Marks our message to `peer` as acknowledged. Returns whether it was waiting. `me`

@@ -272,6 +272,38 @@ fn a_full_disk_is_an_error_and_nothing_is_half_stored() {
 }
 
 #[test]
+fn a_burst_is_stored_all_or_nothing() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    let ids: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
+    let burst: Vec<NewMessage> = ids.iter().map(|id| out("p", id, "hi")).collect();
+    let rows = s.insert_messages(&burst[..2]).unwrap();
+    assert!(rows.iter().all(Option::is_some));
+    let rows = s.insert_messages(&burst).unwrap();
+    assert_eq!(
+        rows.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [false, false, true, true],
+        "duplicates recognised inside a burst"
+    );
+    // A burst that does not fit: none of it is stored.
+    let pages: u32 = s
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    s.set_max_pages(pages + 2);
+    let big = "x".repeat(4000);
+    let more: Vec<String> = (0..20).map(|i| format!("big{i}")).collect();
+    let burst: Vec<NewMessage> = more.iter().map(|id| out("q", id, &big)).collect();
+    let err = s.insert_messages(&burst).unwrap_err();
+    assert!(matches!(err, StoreError::Full { .. }), "{err}");
+    assert!(
+        s.history("q", None, 100).unwrap().is_empty(),
+        "nothing half stored"
+    );
+    assert_eq!(s.history("p", None, 100).unwrap().len(), 4);
+}
+
+#[test]
 fn peers_and_transfers_round_trip() {
     let s = Store::open_in_memory();
     let mut p = KnownPeer {
