@@ -5,9 +5,9 @@
 //! `quit` command, SIGINT and SIGTERM all stop the node cleanly (it says bye first).
 //! The contract is documented in `docs/HEADLESS.md`.
 
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::net::spawn_named;
 use crate::node::{Command, Event, NodeHandle};
@@ -44,19 +44,28 @@ where
     // The reader thread is not joined: it may be blocked on a terminal read forever.
     // It holds only a command sender, which goes quiet once the node has stopped.
     spawn_named("headless-stdin", move || read_commands(input, &commands))?;
-    let mut out = BufWriter::new(output);
+    let written = write_events(&events, output);
+    node.shutdown();
+    written
+}
+
+/// Writes each event as one line and flushes it at once, until `stopped`. A line is in
+/// the pipe as soon as it is written, so a reader that kills the process right after
+/// reading a line loses none written before it (a buffer that waited for the queue to
+/// drain lost a few `message` lines to a SIGKILL: `docs/BENCHMARKS.md`).
+fn write_events<W: Write>(events: &Receiver<Event>, mut out: W) -> io::Result<()> {
+    let mut line = Vec::new();
     for event in events.iter() {
-        let stopped = matches!(event, Event::Stopped);
-        writeln!(out, "{}", event_line(&event))?;
-        if events.is_empty() || stopped {
-            out.flush()?;
-        }
-        if stopped {
+        line.clear();
+        serde_json::to_writer(&mut line, &event).expect("events always serialise");
+        line.push(b'\n');
+        out.write_all(&line)?;
+        out.flush()?;
+        if matches!(event, Event::Stopped) {
             break;
         }
     }
-    node.shutdown();
-    out.flush()
+    Ok(())
 }
 
 fn read_commands<R: Read>(input: R, commands: &Sender<Command>) {
@@ -222,6 +231,56 @@ mod tests {
             }),
             json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined"})
         );
+    }
+
+    /// Records what reached it at each flush.
+    #[derive(Default)]
+    struct FlushLog {
+        unflushed: Vec<u8>,
+        flushed: Vec<String>,
+    }
+
+    impl Write for &mut FlushLog {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.unflushed.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            let chunk = String::from_utf8(std::mem::take(&mut self.unflushed)).unwrap();
+            self.flushed.push(chunk);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_event_line_is_flushed_as_it_is_written() {
+        // Three events already waiting, as in a burst: each still leaves on its own.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let delivered = |m: &str| Event::Delivered {
+            msg_id: m.into(),
+            to: "p".into(),
+        };
+        for e in [
+            delivered("a"),
+            delivered("b"),
+            Event::Stopped,
+            delivered("late"),
+        ] {
+            tx.send(e).unwrap();
+        }
+        let mut log = FlushLog::default();
+        write_events(&rx, &mut log).unwrap();
+        assert_eq!(
+            log.flushed,
+            [
+                "{\"event\":\"delivered\",\"msg_id\":\"a\",\"to\":\"p\"}\n",
+                "{\"event\":\"delivered\",\"msg_id\":\"b\",\"to\":\"p\"}\n",
+                "{\"event\":\"stopped\"}\n",
+            ],
+            "one flush per line, nothing after stopped"
+        );
+        assert!(log.unflushed.is_empty());
     }
 
     #[test]

@@ -10,11 +10,11 @@ mod common;
 mod wire;
 
 use std::io::Write;
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::DEADLINE;
-use lanchat::net::link::{GREETING_TIMEOUT, MAX_GREETING};
+use lanchat::net::link::{GREETING_TIMEOUT, MAX_GREETING, MAX_GREETING_PER_ADDR};
 use lanchat::node::{Command, Event};
 use lanchat::protocol::LinkMsg;
 use serde_json::json;
@@ -301,8 +301,9 @@ fn tcp_connect_and_close_at_once() {
     for _ in 0..200 {
         drop(TcpStream::connect(n.addr()).expect("connect"));
     }
-    // Until the greeters have seen those 200 close, the greeting slots may all be taken
-    // and a new connection is refused at once (by design); then an honest peer links.
+    // Those still waiting for a first frame hold this address's greeting places; a new
+    // connection displaces the oldest of them, so an honest peer links (the loop only
+    // covers a connection displaced by the last of the burst).
     let end = Instant::now() + DEADLINE;
     while !RawPeer::connect(n.addr(), "honest").try_chat("after the burst") {
         assert!(Instant::now() < end, "still refusing links after the burst");
@@ -439,4 +440,99 @@ fn tcp_thousands_of_half_open_connections() {
     drop(silent);
     friend.chat("after");
     assert_links_serve(&mut n);
+}
+
+/// A connection to `to` from the loopback address `from` (any of 127.0.0.0/8), so one
+/// machine can play several hosts without leaving loopback.
+fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("tcp socket");
+    s.bind(&SocketAddr::from((from, 0)).into())
+        .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+    s.connect(&to.into())
+        .unwrap_or_else(|e| panic!("connect from {from} to {to}: {e}"));
+    s.into()
+}
+
+/// Opens `per_source` silent connections from each address in `sources`, waits until
+/// the node has accepted them all, and checks that a peer on yet another address
+/// (127.0.0.1) links and chats at its first try while they are held. Returns the node
+/// and the held connections.
+fn silent_sources_leave_room(
+    tag: &str,
+    sources: &[Ipv4Addr],
+    per_source: usize,
+) -> (Subject, Vec<TcpStream>) {
+    let mut n = node(tag);
+    let mut silent = Vec::new();
+    for &from in sources {
+        silent.extend((0..per_source).map(|_| connect_from(from, n.addr())));
+    }
+    let total = silent.len() as u64;
+    n.status_until("every silent connection accepted", |s| {
+        s.counters.connections_accepted >= total
+    });
+    let mut honest = RawPeer::connect(n.addr(), "honest");
+    assert!(
+        honest.try_chat("not locked out"),
+        "silent connections from {sources:?} locked a peer on 127.0.0.1 out"
+    );
+    (n, silent)
+}
+
+#[test]
+fn tcp_silent_connections_from_one_address_hold_only_its_share() {
+    // One source opens a whole pool's worth: it keeps its share, losing its own oldest.
+    let source = [Ipv4Addr::new(127, 0, 0, 2)];
+    let (mut n, mut silent) = silent_sources_leave_room("tcp-one-source", &source, MAX_GREETING);
+    let displaced = (MAX_GREETING - MAX_GREETING_PER_ADDR) as u64;
+    n.status_until("the source's oldest connections evicted", |s| {
+        s.counters
+            .connections_refused
+            .get("evicted")
+            .copied()
+            .unwrap_or(0)
+            >= displaced
+    });
+    for s in &mut silent[..MAX_GREETING - MAX_GREETING_PER_ADDR] {
+        assert_closed_by_node(s, DEADLINE, "an evicted silent connection");
+    }
+}
+
+#[test]
+fn tcp_silent_connections_filling_the_pool_leave_room_for_another_address() {
+    // Four sources at their share fill every greeting slot: a newcomer still gets in,
+    // at the cost of the oldest connection of a source holding the most.
+    let sources: Vec<Ipv4Addr> = (2..6).map(|i| Ipv4Addr::new(127, 0, 0, i)).collect();
+    assert_eq!(sources.len() * MAX_GREETING_PER_ADDR, MAX_GREETING);
+    let (mut n, mut silent) =
+        silent_sources_leave_room("tcp-full-pool", &sources, MAX_GREETING_PER_ADDR);
+    let s = n.status_until("one silent connection evicted", |s| {
+        s.counters
+            .connections_refused
+            .get("evicted")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    });
+    assert_eq!(s.counters.connections_refused.get("evicted"), Some(&1));
+    assert_closed_by_node(&mut silent[0], DEADLINE, "the oldest silent connection");
+}
+
+#[test]
+fn refusals_before_hello_are_counted_in_net_status() {
+    let mut n = node("tcp-refusals-counted");
+    drop(TcpStream::connect(n.addr()).expect("connect"));
+    let mut garbage = TcpStream::connect(n.addr()).expect("connect");
+    garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").expect("write");
+    assert_closed_by_node(&mut garbage, DEADLINE, "an HTTP request");
+    let s = n.status_until("both refusals counted", |s| {
+        let r = &s.counters.connections_refused;
+        r.get("closed").is_some() && r.get("invalid").is_some()
+    });
+    assert!(s.counters.connections_accepted >= 2);
+    assert_eq!(
+        s.counters.links_dropped, 0,
+        "not counted as links: none was up"
+    );
 }

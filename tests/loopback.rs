@@ -335,3 +335,104 @@ fn status_is_announced() {
         |e| matches!(e, Event::PeerChanged { peer } if peer.status == "in a meeting"),
     );
 }
+
+/// Tells `node` (on `discovery_port`) about `peer` with one forged `here`, as if a single
+/// beacon had got through; nothing more of `peer`'s beacons reaches it.
+fn one_beacon_about(peer: &TestNode, discovery_port: u16) {
+    let beacon = json!({"lanchat":1,"kind":"here","id":peer.id,"instance":"i","name":peer.name,
+                        "host":"h","port":peer.port,"status":"online","interval_ms":200});
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+        .expect("udp socket");
+    s.set_broadcast(true).expect("SO_BROADCAST");
+    s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind 127.0.0.1:0");
+    let to = std::net::SocketAddr::from(([127, 255, 255, 255], discovery_port));
+    s.send_to(beacon.to_string().as_bytes(), &to.into())
+        .expect("send to 127.255.255.255");
+}
+
+/// Waits until `node` has read `frames` frames from its links.
+fn frames_received(node: &mut TestNode, frames: u64) {
+    let end = std::time::Instant::now() + common::DEADLINE;
+    loop {
+        node.send(Command::NetStatus);
+        let Event::NetStatus(s) = node.wait("net_status", |e| matches!(e, Event::NetStatus(_)))
+        else {
+            unreachable!()
+        };
+        if s.counters.frames_received >= frames {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "{}: {} frames read within {:?}, expected {frames}",
+            node.name,
+            s.counters.frames_received,
+            common::DEADLINE
+        );
+        // Between polls, wait on the event channel (any event may be the change).
+        node.wait_for("anything", Duration::from_millis(20), |_| false);
+    }
+}
+
+#[test]
+fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
+    // Two discovery ports: neither node hears the other's beacons. Bob hears of Alice
+    // once, dials her to chat, and from then on each knows the other only by the link.
+    let dir = TempDir::new("link-only");
+    let (port_a, port_b) = (free_udp_port(), free_udp_port());
+    let mut a = TestNode::start("alice", &dir.join("a"), port_a);
+    let mut b = TestNode::start("bob", &dir.join("b"), port_b);
+    let (alice, bob) = (a.id.clone(), b.id.clone());
+    one_beacon_about(&a, port_b);
+    b.wait_joined(&alice);
+    b.chat(&alice, "over the link");
+    b.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    a.wait_joined(&bob);
+
+    // Both announce every 200 ms, so without the link each would drop the other after
+    // three intervals (1 s, the shortest timeout). Wait until Alice has read eight
+    // keepalives from Bob (hello and chat before them): at least 1.6 s of an idle link.
+    frames_received(&mut a, 10);
+    a.chat(&bob, "still here?");
+    b.wait(
+        "the reply",
+        |e| matches!(e, Event::Message { text, .. } if text == "still here?"),
+    );
+    for (node, other) in [(&mut a, &bob), (&mut b, &alice)] {
+        let left: Vec<Event> = node
+            .drain()
+            .into_iter()
+            .filter(|e| matches!(e, Event::PeerLeft { .. }))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{}: a linked peer went offline: {left:?}",
+            node.name
+        );
+        node.send(Command::Peers);
+        let Event::Peers { peers } = node.wait("peers", |e| matches!(e, Event::Peers { .. }))
+        else {
+            unreachable!()
+        };
+        assert!(
+            peers.iter().any(|p| p.id == *other && p.online),
+            "{}: the linked peer is listed offline: {peers:?}",
+            node.name
+        );
+    }
+
+    // Once the link is gone, nothing vouches for Bob: he times out like a silent peer.
+    b.handle.shutdown();
+    let ev = a.wait(
+        "bob timing out",
+        |e| matches!(e, Event::PeerLeft { id, .. } if *id == bob),
+    );
+    assert_eq!(
+        ev,
+        Event::PeerLeft {
+            id: bob,
+            reason: LeftReason::Timeout
+        }
+    );
+}

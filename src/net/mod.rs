@@ -4,9 +4,13 @@
 //! - [`interfaces`]: which interfaces, and their broadcast addresses.
 //! - [`discovery`]: the UDP sockets and their reader threads.
 //! - [`link`]: the TCP listener, dialing, and per-link reader/writer threads.
+//! - [`accept`]: the accept loop and its greeters (first frame of each connection);
+//!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 
+pub mod accept;
 pub mod discovery;
+pub mod greeting;
 pub mod interfaces;
 pub mod link;
 pub mod transfer;

@@ -5,69 +5,144 @@
 //! window) only when its ack arrives. An incoming message is acknowledged only once it is
 //! stored, and the store recognises one that arrives again, across restarts too.
 
+use std::collections::HashMap;
+
 use super::core::{Core, now_ms};
 use super::event::Event;
-use super::outbox::{OutMsg, OutboxFull};
+use super::outbox::{MAX_OUTBOX, OutMsg, OutboxFull};
 use crate::net::LinkId;
 use crate::protocol::message::MAX_TEXT_LEN;
 use crate::protocol::{BeaconKind, LinkMsg, MAX_DATAGRAM};
 use crate::store::{Direction, EVERYONE, MsgState, NewMessage};
+
+/// A chat as it arrived on an established link.
+pub(super) struct InChat {
+    pub(super) link: LinkId,
+    pub(super) peer: String,
+    pub(super) msg_id: String,
+    pub(super) sent_at: u64,
+    pub(super) text: String,
+}
 
 fn new_msg_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 impl Core {
+    /// `send`: one message (a burst of one).
     pub(super) fn send_chat(&mut self, to: &str, text: String) {
+        self.send_chats(vec![(to.to_owned(), text)]);
+    }
+
+    /// `send` commands that were waiting together: each is checked on its own, the valid
+    /// ones are stored in one transaction (all or none), then written to their links,
+    /// then answered, each with `sent` or `error` in the order the commands came.
+    pub(super) fn send_chats(&mut self, sends: Vec<(String, String)>) {
+        let mut answers: Vec<Result<OutMsg, String>> = Vec::with_capacity(sends.len());
+        let mut queued: HashMap<String, usize> = HashMap::new();
+        let mut taken = 0;
+        for (to, text) in sends {
+            let checked = self.check_send(&to, text, taken).map(|(peer, text)| {
+                // A message that goes out at once (its link is up, its window open) is
+                // stored as `sent` straight away: one store write instead of two.
+                let ahead = queued.entry(peer.clone()).or_default();
+                let at_once =
+                    self.active.contains_key(&peer) && self.outbox.window_open(&peer, *ahead);
+                *ahead += 1;
+                OutMsg {
+                    msg_id: new_msg_id(),
+                    to: peer,
+                    sent_at: now_ms(),
+                    text,
+                    sent_on: None,
+                    stored_sent: at_once,
+                }
+            });
+            taken += usize::from(checked.is_ok());
+            answers.push(checked);
+        }
+        let rows: Vec<NewMessage> = answers
+            .iter()
+            .flatten()
+            .map(|m| NewMessage {
+                peer: &m.to,
+                msg_id: &m.msg_id,
+                dir: Direction::Out,
+                from: &self.me.id,
+                from_name: &self.me.name,
+                text: &m.text,
+                sent_at: m.sent_at,
+                state: if m.stored_sent {
+                    MsgState::Sent
+                } else {
+                    MsgState::Pending
+                },
+            })
+            .collect();
+        let stored = if rows.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store.insert_messages(&rows).map_err(|e| e.to_string())
+        };
+        drop(rows);
+        let mut events = Vec::with_capacity(answers.len());
+        let mut peers: Vec<String> = Vec::new();
+        for answer in answers {
+            let event = match (answer, &stored) {
+                (Err(e), _) => Event::error(format!("send: {e}")),
+                (Ok(_), Err(e)) => Event::error(format!(
+                    "send: the message was not sent: cannot save it: {e}"
+                )),
+                (Ok(m), Ok(_)) => {
+                    let sent = Event::Sent {
+                        msg_id: m.msg_id.clone(),
+                        to: m.to.clone(),
+                        sent_at: m.sent_at,
+                        text: m.text.clone(),
+                    };
+                    if !peers.contains(&m.to) {
+                        peers.push(m.to.clone());
+                    }
+                    match self.outbox.push(m) {
+                        Ok(()) => sent,
+                        Err(e) => Event::error(format!("send: {e}")),
+                    }
+                }
+            };
+            events.push(event);
+        }
+        // Stored, so they may go: on the wire first, then told (the front end's wake-up
+        // does not delay the frames).
+        for peer in &peers {
+            self.pump(peer);
+        }
+        for event in events {
+            self.emit(event);
+        }
+    }
+
+    /// Checks one `send`; `taken` messages of the same burst are ahead of it. Returns the
+    /// recipient's id and the text, or why not (for `send: …`).
+    fn check_send(&self, to: &str, text: String, taken: usize) -> Result<(String, String), String> {
         if text.is_empty() {
-            return self.emit(Event::error("send: the message is empty"));
+            return Err("the message is empty".to_owned());
         }
         if text.len() > MAX_TEXT_LEN {
-            return self.emit(Event::error(format!(
-                "send: the message is {} bytes, the limit is {MAX_TEXT_LEN} bytes; send it as a file",
+            return Err(format!(
+                "the message is {} bytes, the limit is {MAX_TEXT_LEN} bytes; send it as a file",
                 text.len()
-            )));
+            ));
         }
-        let peer = match self.peers.resolve(to) {
-            Ok(p) => p.id.clone(),
-            Err(e) => return self.emit(Event::error(format!("send: {e}"))),
-        };
-        if self.outbox.is_full() {
-            return self.emit(Event::error(format!("send: {OutboxFull}")));
+        let peer = self
+            .peers
+            .resolve(to)
+            .map_err(|e| e.to_string())?
+            .id
+            .clone();
+        if self.outbox.len() + taken >= MAX_OUTBOX {
+            return Err(OutboxFull.to_string());
         }
-        let msg = OutMsg {
-            msg_id: new_msg_id(),
-            to: peer.clone(),
-            sent_at: now_ms(),
-            text,
-            sent_on: None,
-        };
-        let sent = Event::Sent {
-            msg_id: msg.msg_id.clone(),
-            to: peer.clone(),
-            sent_at: msg.sent_at,
-            text: msg.text.clone(),
-        };
-        let stored = self.store.insert_message(&NewMessage {
-            peer: &peer,
-            msg_id: &msg.msg_id,
-            dir: Direction::Out,
-            from: &self.me.id,
-            from_name: &self.me.name,
-            text: &msg.text,
-            sent_at: msg.sent_at,
-            state: MsgState::Pending,
-        });
-        if let Err(e) = stored {
-            return self.emit(Event::error(format!(
-                "send: the message was not sent: cannot save it: {e}"
-            )));
-        }
-        if let Err(e) = self.outbox.push(msg) {
-            return self.emit(Event::error(format!("send: {e}")));
-        }
-        self.emit(sent);
-        self.pump(&peer);
+        Ok((peer, text))
     }
 
     /// Writes what the outbox holds for `peer` to its link, or dials it.
@@ -86,75 +161,105 @@ impl Core {
             if !self.send_on(link, &chat) {
                 break; // the link was dropped; the rest waits for the next one
             }
-            written.push(m.msg_id);
+            if !m.stored_sent {
+                written.push(m.msg_id);
+            }
         }
         if !written.is_empty()
-            && let Err(e) = self.store.mark_sent(peer, &written)
+            && let Err(e) = self.store.mark_sent(peer, &self.me.id, &written)
         {
             // Only the shown state lags: the messages are still unacknowledged and stored.
             tracing::warn!(%peer, "cannot mark messages sent: {e}");
         }
     }
 
-    pub(super) fn on_chat(
-        &mut self,
-        link: LinkId,
-        peer: &str,
-        msg_id: String,
-        sent_at: u64,
-        text: String,
-    ) {
-        let from_name = self
-            .peers
-            .get(peer)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let stored = self.store.insert_message(&NewMessage {
-            peer,
-            msg_id: &msg_id,
-            dir: Direction::In,
-            from: peer,
-            from_name: &from_name,
-            text: &text,
-            sent_at,
-            state: MsgState::Received,
-        });
+    /// Chats that arrived together (on any links): stored in one transaction, then
+    /// shown, then acknowledged. If they cannot be stored none is acknowledged (the
+    /// senders keep them and try again) and each is reported.
+    pub(super) fn on_chats(&mut self, chats: Vec<InChat>) {
+        let names: Vec<String> = chats
+            .iter()
+            .map(|c| {
+                self.peers
+                    .get(&c.peer)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let rows: Vec<NewMessage> = chats
+            .iter()
+            .zip(&names)
+            .map(|(c, name)| NewMessage {
+                peer: &c.peer,
+                msg_id: &c.msg_id,
+                dir: Direction::In,
+                from: &c.peer,
+                from_name: name,
+                text: &c.text,
+                sent_at: c.sent_at,
+                state: MsgState::Received,
+            })
+            .collect();
+        let stored = self.store.insert_messages(&rows);
+        drop(rows);
         let fresh = match stored {
-            Ok(row) => row.is_some(),
+            Ok(rows) => rows,
             Err(e) => {
                 // No ack: the sender keeps the message and tries again later.
-                return self.emit(Event::error(format!(
-                    "a message from {from_name} ({peer}) could not be saved and was not \
-                     acknowledged; the sender will retry: {e}"
-                )));
+                for (c, from_name) in chats.iter().zip(&names) {
+                    self.emit(Event::error(format!(
+                        "a message from {from_name} ({}) could not be saved and was not \
+                         acknowledged; the sender will retry: {e}",
+                        c.peer
+                    )));
+                }
+                return;
             }
         };
-        // Shown before the ack leaves, so by the time the sender hears "delivered" the
-        // front end has the message.
-        if fresh {
-            self.emit(Event::Message {
-                from: peer.to_owned(),
-                from_name,
-                msg_id: msg_id.clone(),
-                text,
-                sent_at,
-            });
+        for ((c, from_name), row) in chats.into_iter().zip(names).zip(fresh) {
+            // Shown before the ack leaves, so by the time the sender hears "delivered"
+            // the front end has the message.
+            if row.is_some() {
+                self.emit(Event::Message {
+                    from: c.peer,
+                    from_name,
+                    msg_id: c.msg_id.clone(),
+                    text: c.text,
+                    sent_at: c.sent_at,
+                });
+            }
+            // Acknowledge duplicates too: the sender is waiting for an ack.
+            self.send_on(c.link, &LinkMsg::Ack { msg_id: c.msg_id });
         }
-        // Acknowledge duplicates too: the sender is waiting for an ack.
-        self.send_on(link, &LinkMsg::Ack { msg_id });
     }
 
-    pub(super) fn on_ack(&mut self, peer: &str, msg_id: &str) {
-        if let Some(m) = self.outbox.ack(peer, msg_id) {
-            if let Err(e) = self.store.mark_delivered(peer, msg_id) {
-                // After a restart it goes out again and the receiver drops the duplicate.
-                tracing::warn!(%peer, "cannot mark message {msg_id} delivered: {e}");
+    /// Acks that arrived together, `(peer, msg_id)`: each reported `delivered`, then all
+    /// recorded in one transaction, then what they made room for goes out.
+    pub(super) fn on_acks(&mut self, acks: Vec<(String, String)>) {
+        let mut acked = Vec::with_capacity(acks.len());
+        for (peer, msg_id) in acks {
+            if let Some(m) = self.outbox.ack(&peer, &msg_id) {
+                // Told first, stored after: the ack is the receiver's word that it has
+                // the message, whatever we record. If the record fails (or we crash
+                // before it), the message goes out again after a restart and the
+                // receiver drops the duplicate.
+                self.emit(Event::Delivered {
+                    msg_id: m.msg_id,
+                    to: m.to,
+                });
+                acked.push((peer, msg_id));
             }
-            self.emit(Event::Delivered {
-                msg_id: m.msg_id,
-                to: m.to,
-            });
-            self.pump(peer);
+        }
+        if acked.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.mark_delivered_all(&self.me.id, &acked) {
+            tracing::warn!("cannot mark {} messages delivered: {e}", acked.len());
+        }
+        let mut peers: Vec<String> = acked.into_iter().map(|(p, _)| p).collect();
+        peers.dedup();
+        for peer in peers {
+            self.pump(&peer);
         }
     }
 

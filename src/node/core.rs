@@ -10,13 +10,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
-use super::command::Command;
+use super::bucket::TokenBucket;
+use super::dials::DialState;
 use super::event::Event;
-use super::links::{DialState, LinkState};
+use super::links::LinkState;
 use super::outbox::Outbox;
 use super::peers::PeerTable;
 use super::seen::SeenSet;
-use super::status::{Counters, NetStatus, Recent, SocketInfo};
+use super::status::{Counters, Recent};
 use super::{NodeError, Waker};
 use crate::config::{self, Config, DataDirLock, Identity};
 use crate::net::discovery::{self, Via};
@@ -27,9 +28,6 @@ use crate::store::{Fallback, Store};
 
 /// How often housekeeping runs at most (expiry, handshake timeouts, retries).
 const HOUSEKEEPING: Duration = Duration::from_millis(500);
-
-/// Longest presence status, in characters.
-const MAX_STATUS_CHARS: usize = 40;
 
 /// A connection that has not said hello by then is dropped.
 pub(super) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,7 +50,7 @@ pub(super) struct Core {
     pub(super) input_tx: Sender<NetInput>,
     /// Discovery sender socket (ephemeral port).
     pub(super) udp: UdpSocket,
-    udp_listen_addr: SocketAddr,
+    pub(super) udp_listen_addr: SocketAddr,
     pub(super) interfaces: Vec<NetInterface>,
     pub(super) targets: Vec<SocketAddrV4>,
     pub(super) link_addr: SocketAddr,
@@ -79,7 +77,7 @@ pub(super) struct Core {
     next_announce: Instant,
     next_housekeeping: Instant,
     receivers: Vec<discovery::Receiver>,
-    acceptor: Option<Acceptor>,
+    pub(super) acceptor: Option<Acceptor>,
     _lock: DataDirLock,
 }
 
@@ -236,8 +234,12 @@ impl Core {
                 reason: super::LeftReason::Timeout,
             });
         }
+        if let Err(e) = self.store.checkpoint() {
+            tracing::debug!("history checkpoint: {e}");
+        }
         self.drop_silent_links(now);
         self.transfers_tick(now);
+        self.send_keepalives(now);
         self.retry_dials(now);
         self.dial_threads.retain(|t| !t.is_finished());
     }
@@ -273,164 +275,5 @@ impl Core {
         }
         self.interfaces = interfaces;
         self.targets = targets;
-    }
-
-    /// Dispatches a front-end command (`quit` is handled by the loop).
-    pub(super) fn handle_command(&mut self, cmd: Command) {
-        match cmd {
-            Command::Send { to, text } => self.send_chat(&to, text),
-            Command::Shout { text } => self.shout(text),
-            Command::Peers => self.emit(Event::Peers {
-                peers: self.peers.list(),
-            }),
-            Command::Rename { name } => self.rename(&name),
-            Command::SetStatus { status } => self.set_status(&status),
-            Command::NetStatus => {
-                let status = self.net_status();
-                self.emit(Event::NetStatus(status));
-            }
-            Command::History {
-                peer,
-                limit,
-                before,
-            } => self.answer_history(&peer, before, limit),
-            Command::Search { query, limit } => self.answer_search(query, limit),
-            Command::SendFile { to, path } => self.send_file(&to, &path),
-            Command::Accept { transfer_id } => self.accept_offer(&transfer_id),
-            Command::Decline { transfer_id } => self.decline_offer(&transfer_id),
-            Command::Cancel { transfer_id } => self.cancel_transfer(&transfer_id),
-            Command::Retry { transfer_id } => self.retry_transfer(&transfer_id),
-            Command::SetDownloadDir { path } => self.set_download_dir(&path),
-            Command::Error(message) => self.emit(Event::Error { message }),
-            Command::Quit => {}
-        }
-    }
-
-    /// Dispatches an input from the I/O threads.
-    pub(super) fn handle_input(&mut self, input: NetInput) {
-        match input {
-            NetInput::Datagram {
-                via,
-                from,
-                len,
-                beacon,
-            } => self.on_datagram(via, from, len, beacon),
-            NetInput::Accepted {
-                stream,
-                peer,
-                first,
-                decoder,
-            } => self.on_accepted(stream, peer, first, decoder),
-            NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result),
-            NetInput::Frame { link, len, msg } => self.on_frame(link, len, msg),
-            NetInput::LinkDown { link, reason } => self.on_link_down(link, &reason),
-            NetInput::Transfer(report) => self.on_transfer_report(report),
-        }
-    }
-
-    fn rename(&mut self, name: &str) {
-        let name = crate::protocol::beacon::clean_name(name);
-        if name.is_empty() {
-            self.emit(Event::error("rename: the name is empty"));
-            return;
-        }
-        self.me.name = name.clone();
-        if let Err(e) = self.me.save(&self.config.data_dir) {
-            self.emit(Event::error(format!("rename: {e}")));
-        }
-        self.announce(crate::protocol::BeaconKind::Here);
-        self.emit(Event::Renamed { name });
-    }
-
-    fn set_status(&mut self, status: &str) {
-        let mut status = crate::protocol::beacon::clean_name(status);
-        if status.is_empty() {
-            status = "online".to_owned();
-        }
-        // Status is a word or a short phrase, not a message.
-        if let Some((cut, _)) = status.char_indices().nth(MAX_STATUS_CHARS) {
-            status.truncate(cut);
-        }
-        self.status = status.clone();
-        self.announce(crate::protocol::BeaconKind::Here);
-        self.emit(Event::StatusChanged { status });
-    }
-
-    fn net_status(&self) -> NetStatus {
-        let sock = |role: &str, addr: Option<SocketAddr>| SocketInfo {
-            role: role.to_owned(),
-            local: addr.map_or_else(|| "?".to_owned(), |a| a.to_string()),
-        };
-        let mut links: Vec<_> = self
-            .links
-            .iter()
-            .map(|(id, l)| {
-                l.info(
-                    *id,
-                    self.active.get(l.peer.as_deref().unwrap_or("")) == Some(id),
-                )
-            })
-            .collect();
-        links.sort_by_key(|l| l.link);
-        NetStatus {
-            interfaces: self.interfaces.clone(),
-            broadcast_targets: self.targets.iter().map(ToString::to_string).collect(),
-            sockets: vec![
-                sock("discovery listener (UDP)", Some(self.udp_listen_addr)),
-                sock("discovery sender (UDP)", self.udp.local_addr().ok()),
-                sock("link listener (TCP)", Some(self.link_addr)),
-            ],
-            links,
-            counters: self.counters.clone(),
-            recent: self.recent.snapshot(),
-        }
-    }
-}
-
-/// A token bucket: at most `rate` actions per second, bursts up to `burst`.
-#[derive(Debug)]
-pub(super) struct TokenBucket {
-    tokens: f64,
-    burst: f64,
-    rate: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    pub(super) fn new(rate: f64, burst: f64, now: Instant) -> Self {
-        TokenBucket {
-            tokens: burst,
-            burst,
-            rate,
-            last: now,
-        }
-    }
-
-    /// Takes a token if one is left.
-    pub(super) fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_bucket_limits_bursts_and_refills() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::new(10.0, 3.0, t0);
-        assert!((0..3).all(|_| b.take(t0)));
-        assert!(!b.take(t0));
-        assert!(b.take(t0 + Duration::from_millis(100)));
-        assert!(!b.take(t0 + Duration::from_millis(100)));
     }
 }

@@ -55,6 +55,7 @@ pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
                     sent_at: m.sent_at,
                     text: m.text,
                     sent_on: None,
+                    stored_sent: m.state == crate::store::MsgState::Sent,
                 };
                 if outbox.push(msg).is_err() {
                     break;
@@ -296,6 +297,61 @@ mod tests {
             "{said:?}"
         );
         assert!(core.outbox.is_empty(), "nothing queued");
+        drop(core);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
+        let dir = std::env::temp_dir().join(format!("lanchat-burst-{}", uuid::Uuid::new_v4()));
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .unwrap()
+            .port();
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let (input_tx, _inputs) = crossbeam_channel::bounded(16);
+        let config = crate::config::Config::loopback(&dir, port);
+        let mut core = Core::start(config, events_tx, crate::node::no_waker(), input_tx).unwrap();
+        let peer = "0123456789abcdef0123456789abcdef";
+        core.peers.remember(
+            peer_info(KnownPeer {
+                id: peer.into(),
+                name: "bob".into(),
+                host: String::new(),
+                addr: std::net::Ipv4Addr::LOCALHOST,
+                port: 1,
+                last_seen: 0,
+            }),
+            Instant::now(),
+        );
+        let burst = |texts: [&str; 3]| texts.map(|t| (peer.to_owned(), t.to_owned())).to_vec();
+        core.send_chats(burst(["one", "", "two"]));
+        let said: Vec<Event> = events.try_iter().collect();
+        assert!(
+            matches!(&said[..], [Event::Sent { text: a, .. }, Event::Error { message }, Event::Sent { text: b, .. }]
+                if a == "one" && message.contains("empty") && b == "two"),
+            "answers in command order: {said:?}"
+        );
+        let stored: Vec<String> = core
+            .store
+            .history(peer, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(stored, ["one", "two"]);
+
+        core.store.set_max_pages(1); // the disk is full
+        core.send_chats(burst(["three", "", &"x".repeat(10_000)]));
+        let said: Vec<Event> = events.try_iter().collect();
+        assert!(
+            matches!(&said[..], [Event::Error { message: a }, Event::Error { message: b }, Event::Error { message: c }]
+                if a.starts_with("send: the message was not sent") && b.contains("empty")
+                    && c.starts_with("send: the message was not sent")),
+            "{said:?}"
+        );
+        assert_eq!(core.outbox.len(), 2, "only the two stored before");
+        assert_eq!(core.store.history(peer, None, 10).unwrap().len(), 2);
         drop(core);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -5,10 +5,13 @@
 //! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
 //! window repaints only when something happened.
 //!
-//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries).
+//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries);
+//!   `dispatch`: commands and inputs to their handlers; `bucket`: rate limits.
 //! - `presence`: beacons in and out.
-//! - `links`: TCP link lifecycle, handshake, tie-break, dialing.
+//! - `links`: TCP link lifecycle, keepalives; `handshake`: the first frame, `hello`,
+//!   tie-break; `dials`: opening links lazily, with back-off.
 //! - `chat`: direct messages, acks, the outbox pump, shouts.
+//! - `peers`: the peer table; `resolve`: what a user typed → a peer.
 //! - `history`: the store at start (known peers, the outbox), `history` and `search`.
 //! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
 //!   `partial`: resume notes for unfinished downloads; `retry`: the sender's retries and
@@ -16,12 +19,16 @@
 //!   `reports`: what the transfer threads say; `download_dir`: changing the download
 //!   folder at run time.
 
+mod bucket;
 mod chat;
 pub mod command;
 mod core;
+mod dials;
+mod dispatch;
 mod download_dir;
 mod downloads;
 pub mod event;
+mod handshake;
 mod history;
 mod links;
 pub mod outbox;
@@ -29,6 +36,7 @@ mod partial;
 pub mod peers;
 mod presence;
 mod reports;
+mod resolve;
 mod resume;
 mod retry;
 pub mod seen;
@@ -124,18 +132,54 @@ pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
     })
 }
 
+/// Stores `first` and the `send` commands already waiting behind it as one burst (one
+/// transaction: group commit). The command that ended the burst is handled after it;
+/// `quit` is returned to the loop instead.
+fn send_burst(
+    core: &mut core::Core,
+    commands: &Receiver<Command>,
+    first: (String, String),
+) -> Option<Command> {
+    let mut sends = vec![first];
+    let mut after = None;
+    while sends.len() < dispatch::MAX_BURST {
+        match commands.try_recv() {
+            Ok(Command::Send { to, text }) => sends.push((to, text)),
+            Ok(other) => {
+                after = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    core.send_chats(sends);
+    match after {
+        Some(Command::Quit) => Some(Command::Quit),
+        Some(cmd) => {
+            core.handle_command(cmd);
+            None
+        }
+        None => None,
+    }
+}
+
 fn run(core: &mut core::Core, commands: &Receiver<Command>, inputs: &Receiver<NetInput>) {
     loop {
         let timeout = core.next_wake().saturating_duration_since(Instant::now());
         select! {
             recv(commands) -> cmd => match cmd {
                 Ok(Command::Quit) | Err(_) => return,
+                Ok(Command::Send { to, text }) => {
+                    if let Some(Command::Quit) = send_burst(core, commands, (to, text)) {
+                        return;
+                    }
+                }
                 Ok(cmd) => core.handle_command(cmd),
             },
             recv(inputs) -> input => {
                 // The core holds a sender itself, so this channel never disconnects.
                 if let Ok(input) = input {
-                    core.handle_input(input);
+                    core.handle_inputs(input, inputs);
                 }
             },
             default(timeout) => {},

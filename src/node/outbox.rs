@@ -30,6 +30,9 @@ pub struct OutMsg {
     pub text: String,
     /// The link it was last written to, if that link is still up.
     pub sent_on: Option<LinkId>,
+    /// The store already has it as `sent` (written to a link once), so writing it again
+    /// needs no store update.
+    pub stored_sent: bool,
 }
 
 /// The outbox is full.
@@ -76,7 +79,8 @@ impl Outbox {
     }
 
     /// The messages to write to `link` now: those in the peer's window not yet on it.
-    /// They are marked as sent on `link`.
+    /// They are marked as sent on `link` (and as `stored_sent` from now on: the caller
+    /// updates the store for those returned with `stored_sent == false`).
     pub fn take_unsent(&mut self, peer: &str, link: LinkId) -> Vec<OutMsg> {
         let Some(q) = self.queues.get_mut(peer) else {
             return Vec::new();
@@ -86,9 +90,17 @@ impl Outbox {
             .filter(|m| m.sent_on != Some(link))
             .map(|m| {
                 m.sent_on = Some(link);
-                m.clone()
+                let taken = m.clone();
+                m.stored_sent = true;
+                taken
             })
             .collect()
+    }
+
+    /// Whether a message queued for `peer` behind `ahead` more (not yet queued) would be
+    /// inside its window, i.e. go out at once on a link that is up.
+    pub fn window_open(&self, peer: &str, ahead: usize) -> bool {
+        self.queues.get(peer).map_or(0, VecDeque::len) + ahead < WINDOW
     }
 
     /// A link went down: what it carried is unsent again.
@@ -137,6 +149,7 @@ mod tests {
             sent_at: 0,
             text: "t".into(),
             sent_on: None,
+            stored_sent: false,
         }
     }
 
@@ -150,12 +163,24 @@ mod tests {
         for i in 0..3 {
             o.push(msg("p", &format!("m{i}"))).unwrap();
         }
-        assert_eq!(ids(&o.take_unsent("p", 1)), ["m0", "m1", "m2"]);
+        assert!(o.window_open("p", 0));
+        assert!(!o.window_open("p", WINDOW), "a burst fills it");
+        let first = o.take_unsent("p", 1);
+        assert_eq!(ids(&first), ["m0", "m1", "m2"]);
+        assert!(
+            first.iter().all(|m| !m.stored_sent),
+            "the store says pending"
+        );
         assert!(o.take_unsent("p", 1).is_empty(), "not twice on one link");
         assert_eq!(o.ack("p", "m0").unwrap().msg_id, "m0");
         assert!(o.ack("p", "m0").is_none(), "duplicate ack");
         o.link_down(1);
-        assert_eq!(ids(&o.take_unsent("p", 2)), ["m1", "m2"]);
+        let again = o.take_unsent("p", 2);
+        assert_eq!(ids(&again), ["m1", "m2"]);
+        assert!(
+            again.iter().all(|m| m.stored_sent),
+            "the store says sent already"
+        );
         o.ack("p", "m1");
         o.ack("p", "m2");
         assert!(o.is_empty());
@@ -168,6 +193,7 @@ mod tests {
         for i in 0..WINDOW + 10 {
             o.push(msg("p", &i.to_string())).unwrap();
         }
+        assert!(!o.window_open("p", 0));
         assert_eq!(o.take_unsent("p", 1).len(), WINDOW);
         o.ack("p", "0");
         assert_eq!(ids(&o.take_unsent("p", 1)), [WINDOW.to_string()]);

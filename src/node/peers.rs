@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use super::resolve::ResolveError;
+
 /// Most peers remembered at once.
 pub const MAX_PEERS: usize = 4096;
 
@@ -200,6 +202,21 @@ impl PeerTable {
         }
     }
 
+    /// A frame arrived on the peer's link: it is alive, as if a beacon had been heard.
+    /// `timeout` replaces its expiry when the frame says the peer's interval (a
+    /// keepalive). Returns whether the peer came back online; unknown ids are ignored.
+    pub fn touch(&mut self, id: &str, now: Instant, wall: u64, timeout: Option<Duration>) -> bool {
+        let Some(e) = self.peers.get_mut(id) else {
+            return false;
+        };
+        e.heard = now;
+        e.info.last_seen = wall;
+        if let Some(t) = timeout {
+            e.timeout = t;
+        }
+        !std::mem::replace(&mut e.info.online, true)
+    }
+
     /// Marks offline every online peer unheard for its timeout; returns their ids.
     pub fn expire(&mut self, now: Instant) -> Vec<String> {
         let mut gone = Vec::new();
@@ -225,6 +242,11 @@ impl PeerTable {
         v
     }
 
+    /// Every known peer, in no order.
+    pub fn infos(&self) -> impl Iterator<Item = &PeerInfo> {
+        self.peers.values().map(|e| &e.info)
+    }
+
     /// Number of peers known.
     pub fn len(&self) -> usize {
         self.peers.len()
@@ -234,60 +256,6 @@ impl PeerTable {
     pub fn is_empty(&self) -> bool {
         self.peers.is_empty()
     }
-
-    /// Resolves what a user typed: a full id, a unique name among online peers, or a
-    /// unique id prefix of at least 4 characters.
-    pub fn resolve(&self, key: &str) -> Result<&PeerInfo, ResolveError> {
-        if let Some(e) = self.peers.get(key) {
-            return Ok(&e.info);
-        }
-        let by_name: Vec<&PeerInfo> = self
-            .peers
-            .values()
-            .map(|e| &e.info)
-            .filter(|p| p.online && p.name == key)
-            .collect();
-        match by_name.len() {
-            1 => return Ok(by_name[0]),
-            n if n > 1 => {
-                let mut ids: Vec<&str> = by_name.iter().map(|p| p.id.as_str()).collect();
-                ids.sort();
-                return Err(ResolveError::Ambiguous {
-                    key: key.to_owned(),
-                    ids: ids.into_iter().map(str::to_owned).collect(),
-                });
-            }
-            _ => {}
-        }
-        if key.len() >= 4 {
-            let by_prefix: Vec<&PeerInfo> = self
-                .peers
-                .values()
-                .map(|e| &e.info)
-                .filter(|p| p.id.starts_with(key))
-                .collect();
-            if by_prefix.len() == 1 {
-                return Ok(by_prefix[0]);
-            }
-        }
-        Err(ResolveError::Unknown(key.to_owned()))
-    }
-}
-
-/// Why a peer reference did not resolve.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
-    /// No such id, name or prefix.
-    #[error("unknown peer {0:?}: not an id, nor the name of an online peer")]
-    Unknown(String),
-    /// Several online peers have that name.
-    #[error("peer name {key:?} is ambiguous: use one of the ids {ids:?}")]
-    Ambiguous {
-        /// The name.
-        key: String,
-        /// The peers that have it.
-        ids: Vec<String>,
-    },
 }
 
 #[cfg(test)]
@@ -355,34 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn link_frames_keep_a_peer_online() {
+        let t0 = Instant::now();
+        let secs = Duration::from_secs;
+        let mut t = PeerTable::new();
+        t.observe(&s("a", "", "A", 1), t0, 0);
+        assert!(!t.touch("a", t0 + secs(10), 10, None), "still online");
+        assert!(
+            t.expire(t0 + secs(24)).is_empty(),
+            "heard at 10 s: until 25 s"
+        );
+        assert!(!t.touch("a", t0 + secs(20), 20, Some(secs(3))));
+        assert_eq!(
+            t.expire(t0 + secs(23)),
+            ["a"],
+            "the keepalive's interval counts"
+        );
+        assert!(t.touch("a", t0 + secs(30), 30, None), "back online");
+        assert_eq!(t.get("a").unwrap().last_seen, 30);
+        assert!(!t.touch("nobody", t0, 0, None));
+    }
+
+    #[test]
     fn bye_marks_offline_once() {
         let mut t = PeerTable::new();
         t.observe(&s("a", "i", "A", 1), Instant::now(), 0);
         assert!(t.set_offline("a"));
         assert!(!t.set_offline("a"));
         assert!(!t.set_offline("nobody"));
-    }
-
-    #[test]
-    fn resolve_by_id_name_and_prefix() {
-        let now = Instant::now();
-        let mut t = PeerTable::new();
-        t.observe(&s("abcd1111", "i", "张三", 1), now, 0);
-        t.observe(&s("abcd2222", "i", "Li", 1), now, 0);
-        t.observe(&s("ffff0000", "i", "Li", 1), now, 0);
-        assert_eq!(t.resolve("abcd1111").unwrap().name, "张三");
-        assert_eq!(t.resolve("张三").unwrap().id, "abcd1111");
-        assert!(matches!(
-            t.resolve("Li"),
-            Err(ResolveError::Ambiguous { .. })
-        ));
-        assert_eq!(t.resolve("ffff").unwrap().name, "Li");
-        assert!(matches!(t.resolve("abcd"), Err(ResolveError::Unknown(_))));
-        assert!(matches!(t.resolve("nobody"), Err(ResolveError::Unknown(_))));
-        // Names resolve among online peers only.
-        t.set_offline("abcd1111");
-        assert!(t.resolve("张三").is_err());
-        assert!(t.resolve("abcd1111").is_ok(), "ids resolve offline too");
     }
 
     #[test]

@@ -73,6 +73,13 @@ pub struct Counters {
     pub frames_received: u64,
     /// Links closed for a protocol violation or timeout.
     pub links_dropped: u64,
+    /// Connections accepted on the link port: links, file streams, and the refused.
+    pub connections_accepted: u64,
+    /// Accepted connections closed before their first frame was read, by reason
+    /// (`evicted`: its place was needed by a newer connection, `timeout`, `closed` by
+    /// the peer, `invalid` bytes, `failed` locally). Refusals after a first frame (not a
+    /// hello, another version, …) are `links_dropped`.
+    pub connections_refused: BTreeMap<String, u64>,
 }
 
 impl Counters {

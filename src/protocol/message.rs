@@ -45,6 +45,15 @@ pub enum LinkMsg {
         /// The acknowledged message.
         msg_id: String,
     },
+    /// "I am still here": sent on a link that carried nothing for one of the sender's
+    /// announce intervals, so a peer known only through its link (its beacons do not
+    /// reach us) stays online while the link lives. Needs no answer.
+    Keepalive {
+        /// The sender's announce interval: it is offline after three of these without a
+        /// frame or a beacon (0 or absent: the receiver's own interval).
+        #[serde(default)]
+        interval_ms: u64,
+    },
     /// "May I send you this file?" Answered by `file_accept` or `file_decline`.
     FileOffer {
         /// Chosen by the sender; the same file offered again (a resume) keeps its id.
@@ -142,6 +151,7 @@ impl LinkMsg {
             LinkMsg::Hello { .. } => "hello",
             LinkMsg::Chat { .. } => "chat",
             LinkMsg::Ack { .. } => "ack",
+            LinkMsg::Keepalive { .. } => "keepalive",
             LinkMsg::FileOffer { .. } => "file_offer",
             LinkMsg::FileAccept { .. } => "file_accept",
             LinkMsg::FileDecline { .. } => "file_decline",
@@ -187,6 +197,17 @@ mod tests {
                 instance: String::new(),
                 port: 0
             }
+        );
+    }
+
+    #[test]
+    fn keepalive_shape() {
+        let m = LinkMsg::Keepalive { interval_ms: 5000 };
+        assert_eq!(wire(&m), json!({"type":"keepalive","interval_ms":5000}));
+        assert_eq!(
+            LinkMsg::decode(br#"{"type":"keepalive"}"#).unwrap(),
+            LinkMsg::Keepalive { interval_ms: 0 },
+            "the interval is optional"
         );
     }
 

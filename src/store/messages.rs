@@ -117,6 +117,22 @@ pub struct StoredMessage {
     pub state: MsgState,
 }
 
+// The outbox updates name the whole unique key (conversation, author, message id), so
+// each is one index lookup. Without the author SQLite can only use the conversation and
+// walks all of it: with 10 000 messages to one peer, that walk was most of a message's
+// round trip (`docs/BENCHMARKS.md`).
+const INSERT: &str = "INSERT INTO messages
+     (peer, msg_id, dir, author, author_name, sent_at, text, state)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT (peer, author, msg_id) DO NOTHING";
+const INDEX: &str = "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)";
+
+pub(super) const MARK_SENT: &str = "UPDATE messages SET state = 'sent'
+     WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out' AND state = 'pending'";
+pub(super) const MARK_DELIVERED: &str = "UPDATE messages SET state = 'delivered'
+     WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out'
+       AND state IN ('pending', 'sent')";
+
 const COLUMNS: &str = "id, peer, msg_id, dir, author, author_name, sent_at, text, state";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
@@ -137,38 +153,49 @@ impl Store {
     /// Stores a message and indexes it for search. Returns its row id, or `None` if the
     /// same message (conversation, author, `msg_id`) is already stored: a duplicate.
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>, StoreError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| classify(&self.path, e))?;
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO messages (peer, msg_id, dir, author, author_name, sent_at, text, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (peer, author, msg_id) DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    m.peer,
-                    m.msg_id,
-                    m.dir.as_str(),
-                    m.from,
-                    m.from_name,
-                    m.sent_at as i64,
-                    m.text,
-                    m.state.as_str()
-                ])
-            })
-            .map_err(|e| classify(&self.path, e))?;
-        if inserted == 0 {
-            return Ok(None);
+        Ok(self.insert_messages(std::slice::from_ref(m))?[0])
+    }
+
+    /// Stores messages in one transaction (group commit: one WAL append and one set of
+    /// locks for a burst), all or none: on an error nothing of them is stored. Returns
+    /// each one's row id, `None` for a duplicate.
+    pub fn insert_messages(
+        &mut self,
+        ms: &[NewMessage<'_>],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut rows = Vec::with_capacity(ms.len());
+        {
+            let mut insert = tx.prepare_cached(INSERT).map_err(err)?;
+            let mut index = tx.prepare_cached(INDEX).map_err(err)?;
+            for m in ms {
+                let inserted = insert
+                    .execute(params![
+                        m.peer,
+                        m.msg_id,
+                        m.dir.as_str(),
+                        m.from,
+                        m.from_name,
+                        m.sent_at as i64,
+                        m.text,
+                        m.state.as_str()
+                    ])
+                    .map_err(err)?;
+                if inserted == 0 {
+                    rows.push(None);
+                    continue;
+                }
+                let id = tx.last_insert_rowid();
+                index
+                    .execute(params![id, index_text(m.text)])
+                    .map_err(err)?;
+                rows.push(Some(id));
+            }
         }
-        let id = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![id, index_text(m.text)]))
-            .map_err(|e| classify(&self.path, e))?;
-        tx.commit().map_err(|e| classify(&self.path, e))?;
-        Ok(Some(id))
+        tx.commit().map_err(err)?;
+        Ok(rows)
     }
 
     /// Our unacknowledged direct messages (`pending` or `sent`; shouts are never
@@ -183,35 +210,60 @@ impl Store {
         self.query_messages(&sql, params![limit as i64])
     }
 
-    /// Marks our messages to `peer` as written to a link (`pending` → `sent`).
-    pub fn mark_sent(&mut self, peer: &str, msg_ids: &[String]) -> Result<(), StoreError> {
+    /// Marks our messages to `peer` as written to a link (`pending` → `sent`). `me` is our
+    /// peer id, their author.
+    pub fn mark_sent(
+        &mut self,
+        peer: &str,
+        me: &str,
+        msg_ids: &[String],
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction()
             .map_err(|e| classify(&self.path, e))?;
         {
             let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE messages SET state = 'sent'
-                     WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state = 'pending'",
-                )
+                .prepare_cached(MARK_SENT)
                 .map_err(|e| classify(&self.path, e))?;
             for id in msg_ids {
-                stmt.execute(params![peer, id])
+                stmt.execute(params![peer, me, id])
                     .map_err(|e| classify(&self.path, e))?;
             }
         }
         tx.commit().map_err(|e| classify(&self.path, e))
     }
 
-    /// Marks our message to `peer` as acknowledged. Returns whether it was waiting.
-    pub fn mark_delivered(&mut self, peer: &str, msg_id: &str) -> Result<bool, StoreError> {
+    /// Marks our acknowledged messages, `(peer, msg_id)` pairs, in one transaction. `me` is
+    /// our peer id, their author.
+    pub fn mark_delivered_all(
+        &mut self,
+        me: &str,
+        acked: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx.prepare_cached(MARK_DELIVERED).map_err(err)?;
+            for (peer, msg_id) in acked {
+                stmt.execute(params![peer, me, msg_id]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Marks our message to `peer` as acknowledged. Returns whether it was waiting. `me`
+    /// is our peer id, its author.
+    pub fn mark_delivered(
+        &mut self,
+        peer: &str,
+        me: &str,
+        msg_id: &str,
+    ) -> Result<bool, StoreError> {
         self.conn
-            .prepare_cached(
-                "UPDATE messages SET state = 'delivered'
-                 WHERE peer = ?1 AND dir = 'out' AND msg_id = ?2 AND state IN ('pending', 'sent')",
-            )
-            .and_then(|mut s| s.execute(params![peer, msg_id]))
+            .prepare_cached(MARK_DELIVERED)
+            .and_then(|mut s| s.execute(params![peer, me, msg_id]))
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }

@@ -39,6 +39,9 @@ pub const HISTORY_FILE: &str = "history.db";
 /// The conversation key of the Everyone room (direct conversations use the peer id).
 pub const EVERYONE: &str = "everyone";
 
+/// WAL pages after which a commit checkpoints by itself (4 KiB pages: 40 MiB).
+const WAL_BACKSTOP_PAGES: u32 = 10_000;
+
 /// How long to wait for another process (an `sqlite3` shell, a backup tool) that holds a
 /// lock on the file before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
@@ -168,6 +171,12 @@ impl Store {
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
+        // Checkpoints (copying the WAL into the file, with an fsync) run from the core's
+        // housekeeping ([`Store::checkpoint`]), not inside whichever message's commit
+        // crosses the default 1000 pages; this backstop bounds the WAL if housekeeping
+        // cannot keep up.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
+            .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
         let mut store = Store { conn, path };
@@ -207,6 +216,15 @@ impl Store {
     /// Maps an SQLite error on this store to a [`StoreError`].
     fn err(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, e)
+    }
+
+    /// Copies what the WAL holds into the database file, if no reader is in the way
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`). Cheap when there is nothing to copy; the core
+    /// calls it from housekeeping so the fsync it costs falls between messages.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
     }
 
     /// Limits the file to `pages` pages: lets tests run out of space without filling a disk.

@@ -84,17 +84,71 @@ fn outbox_states() {
         ..out(EVERYONE, "s", "shout")
     };
     s.insert_message(&shout).unwrap();
-    s.mark_sent("p", &["a".into(), "b".into()]).unwrap();
-    assert!(s.mark_delivered("p", "a").unwrap());
-    assert!(!s.mark_delivered("p", "a").unwrap(), "a second ack");
+    s.mark_sent("p", "me", &["a".into(), "b".into()]).unwrap();
+    assert!(s.mark_delivered("p", "me", "a").unwrap());
+    assert!(!s.mark_delivered("p", "me", "a").unwrap(), "a second ack");
     assert!(
-        !s.mark_delivered("q", "b").unwrap(),
+        !s.mark_delivered("q", "me", "b").unwrap(),
         "only from the recipient"
     );
     let unacked = s.unacked(100).unwrap();
     assert_eq!(texts(&unacked), ["b", "c"]);
     assert_eq!(unacked[0].state, MsgState::Sent);
     assert_eq!(unacked[1].state, MsgState::Pending);
+}
+
+#[test]
+fn commits_leave_checkpoints_to_housekeeping() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    // (busy, WAL pages, pages copied into the file)
+    let wal = |s: &Store| -> (i64, i64, i64) {
+        s.conn
+            .query_row("PRAGMA wal_checkpoint(NOOP)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap_or((0, 0, 0))
+    };
+    // Past SQLite's default of 1000 pages, a commit would have checkpointed (and the
+    // WAL started over).
+    let mut i = 0;
+    while wal(&s).1 <= 1200 && i < 5000 {
+        s.insert_message(&out("p", &format!("m{i}"), "some text"))
+            .unwrap();
+        i += 1;
+    }
+    let (_, pages, copied) = wal(&s);
+    assert!(
+        pages > 1200 && copied == 0,
+        "a commit checkpointed by itself: {pages} pages in the WAL, {copied} copied"
+    );
+    s.checkpoint().unwrap();
+    let (busy, pages, copied) = wal(&s);
+    assert_eq!((busy, copied), (0, pages), "housekeeping copied the WAL");
+    Store::open_in_memory().checkpoint().unwrap();
+}
+
+#[test]
+fn outbox_updates_look_up_one_row() {
+    // A walk over the whole conversation per message made a long conversation slow.
+    let s = Store::open_in_memory();
+    for sql in [super::messages::MARK_SENT, super::messages::MARK_DELIVERED] {
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(["p", "me", "m"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            [
+                "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (peer=? AND author=? AND msg_id=?)"
+            ],
+            "{sql}"
+        );
+    }
 }
 
 #[test]
@@ -215,6 +269,38 @@ fn a_full_disk_is_an_error_and_nothing_is_half_stored() {
     };
     assert!(matches!(err, StoreError::Full { .. }), "{err}");
     assert_eq!(s.history("p", None, 1000).unwrap().len(), stored);
+}
+
+#[test]
+fn a_burst_is_stored_all_or_nothing() {
+    let dir = TmpDir::new();
+    let mut s = Store::open(&dir.db()).unwrap();
+    let ids: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
+    let burst: Vec<NewMessage> = ids.iter().map(|id| out("p", id, "hi")).collect();
+    let rows = s.insert_messages(&burst[..2]).unwrap();
+    assert!(rows.iter().all(Option::is_some));
+    let rows = s.insert_messages(&burst).unwrap();
+    assert_eq!(
+        rows.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [false, false, true, true],
+        "duplicates recognised inside a burst"
+    );
+    // A burst that does not fit: none of it is stored.
+    let pages: u32 = s
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    s.set_max_pages(pages + 2);
+    let big = "x".repeat(4000);
+    let more: Vec<String> = (0..20).map(|i| format!("big{i}")).collect();
+    let burst: Vec<NewMessage> = more.iter().map(|id| out("q", id, &big)).collect();
+    let err = s.insert_messages(&burst).unwrap_err();
+    assert!(matches!(err, StoreError::Full { .. }), "{err}");
+    assert!(
+        s.history("q", None, 100).unwrap().is_empty(),
+        "nothing half stored"
+    );
+    assert_eq!(s.history("p", None, 100).unwrap().len(), 4);
 }
 
 #[test]

@@ -73,6 +73,34 @@ impl InProc {
         }
     }
 
+    /// Sends `n` messages to `to` back to back and returns the time until the last
+    /// one is delivered.
+    pub fn burst(&self, to: &str, text: &str, n: usize, patience: Duration) -> Result<Duration> {
+        let start = Instant::now();
+        for _ in 0..n {
+            self.handle.commands.send(Command::Send {
+                to: to.to_owned(),
+                text: text.to_owned(),
+            })?;
+        }
+        let end = start + patience;
+        let mut delivered = 0;
+        while delivered < n {
+            let left = end.saturating_duration_since(Instant::now());
+            match self
+                .handle
+                .events
+                .recv_timeout(left)
+                .with_context(|| format!("{delivered} of {n} delivered within {patience:?}"))?
+            {
+                Event::Delivered { .. } => delivered += 1,
+                Event::Error { message } => bail!("send failed: {message}"),
+                _ => {}
+            }
+        }
+        Ok(start.elapsed())
+    }
+
     /// Round trips every `gap` until `until`; also returns how many never came back.
     pub fn probe_until(
         &self,

@@ -2,6 +2,10 @@
 //! the same run, interleaved one for one: the raw exchange writes one chat-sized frame and reads one ack-sized
 //! frame back, which is the least any request/acknowledge protocol over loopback TCP
 //! can cost.
+//!
+//! Then bursts: [`BURST`] messages sent back to back and the time until the last is
+//! delivered, beside the raw connection writing as many requests back to back and
+//! reading as many answers: what a burst costs when nothing is shared between requests.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -18,6 +22,12 @@ use crate::{Report, free_udp_port};
 
 /// Chat text in every sample: a typical short message.
 const TEXT: &str = "probe: 32 bytes of chat text....";
+
+/// Messages per burst.
+const BURST: usize = 1000;
+
+/// Bursts measured (after one warm-up burst).
+const BURSTS: usize = 10;
 
 pub fn run(messages: usize) -> Result<Report> {
     let dir = run_dir("rtt")?;
@@ -45,6 +55,17 @@ pub fn run(messages: usize) -> Result<Report> {
     }
     let lc = Percentiles::of(&mut lanchat);
     let rp = Percentiles::of(&mut tcp);
+    let (mut burst_lc, mut burst_tcp) = (Vec::new(), Vec::new());
+    for i in 0..=BURSTS {
+        let t = raw.burst(BURST)?;
+        let l = a.burst(&b.id, TEXT, BURST, Duration::from_secs(60))?;
+        if i > 0 {
+            burst_tcp.push(t);
+            burst_lc.push(l);
+        }
+    }
+    let bl = Percentiles::of(&mut burst_lc);
+    let bt = Percentiles::of(&mut burst_tcp);
     drop((a, b, raw));
     let _ = std::fs::remove_dir_all(&dir);
     let rows = vec![
@@ -58,12 +79,20 @@ pub fn run(messages: usize) -> Result<Report> {
         Row::vs("round trip p99.9", lc.p999_us, rp.p999_us, "µs"),
         Row::vs("round trip max", lc.max_us, rp.max_us, "µs"),
         Row::plain("frame sizes chat / ack", format!("{chat} / {ack} bytes")),
+        Row::vs(
+            format!("burst of {BURST}, median of {BURSTS}: all delivered"),
+            bl.p50_us / 1000.0,
+            bt.p50_us / 1000.0,
+            "ms",
+        ),
     ];
     Ok(Report {
         scenario: "rtt".into(),
         rows,
         details: json!({"messages": messages, "lanchat": lc, "raw_tcp": rp,
-                        "chat_frame_bytes": chat, "ack_frame_bytes": ack}),
+                        "chat_frame_bytes": chat, "ack_frame_bytes": ack,
+                        "burst": {"messages": BURST, "bursts": BURSTS,
+                                  "lanchat": bl, "raw_tcp": bt}}),
     })
 }
 
@@ -122,6 +151,22 @@ impl RawPair {
             dec: FrameDecoder::new(),
             server: Some(server),
         })
+    }
+
+    /// `n` requests written back to back, then their `n` answers read.
+    fn burst(&mut self, n: usize) -> Result<Duration> {
+        let requests = self.request.repeat(n);
+        let mut buf = [0u8; 4096];
+        let start = Instant::now();
+        self.client.write_all(&requests)?;
+        for _ in 0..n {
+            while self.dec.next_frame()?.is_none() {
+                let k = self.client.read(&mut buf)?;
+                anyhow::ensure!(k > 0, "echo server closed");
+                self.dec.push(&buf[..k]);
+            }
+        }
+        Ok(start.elapsed())
     }
 
     /// One request and its answer.
