@@ -179,6 +179,8 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
             beacons_sent: 12,
             beacons_received: 34,
             dropped: [("version".to_owned(), 2)].into(),
+            connections_accepted: 70,
+            connections_refused: [("evicted".to_owned(), 5)].into(),
             ..Counters::default()
         },
         recent: vec![WireRecord {
@@ -198,6 +200,8 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
     harness.get_by_label("17");
     harness.get_by_label("34");
     harness.get_by_label("dropped: version");
+    harness.get_by_label("connections refused: evicted");
+    harness.get_by_label("70");
     harness.get_by_label_contains("here from 张三 (port 40002)");
     harness.get_by_label_contains("heard 34 beacons");
     harness.get_by_label_contains("from a lanchat of another protocol version");

@@ -154,6 +154,7 @@ fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&C
                 ("frames sent", c.frames_sent),
                 ("frames received", c.frames_received),
                 ("links dropped", c.links_dropped),
+                ("connections accepted", c.connections_accepted),
             ];
             for (k, v) in rows {
                 ui.label(k);
@@ -162,6 +163,12 @@ fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&C
             }
             for (reason, n) in &c.dropped {
                 ui.label(format!("dropped: {reason}"));
+                ui.monospace(n.to_string());
+                ui.end_row();
+            }
+            for (reason, n) in &c.connections_refused {
+                ui.label(format!("connections refused: {reason}"))
+                    .on_hover_text(refusal_hint(reason));
                 ui.monospace(n.to_string());
                 ui.end_row();
             }
@@ -275,4 +282,17 @@ pub fn help(net: &NetStatus, config: Option<&Config>) -> Vec<String> {
         out.push(format!("{n} datagrams dropped {why}."));
     }
     out
+}
+
+/// What a refusal reason in `connections_refused` means, for its tooltip.
+fn refusal_hint(reason: &str) -> &'static str {
+    match reason {
+        "evicted" => {
+            "its place was needed by a newer connection (too many silent ones from one address)"
+        }
+        "timeout" => "it sent no complete first frame within 10 s",
+        "closed" => "the other side closed it before its first frame",
+        "invalid" => "its first bytes were not a lanchat frame",
+        _ => "it failed on this side before its first frame",
+    }
 }
