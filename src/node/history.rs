@@ -1,6 +1,6 @@
 //! The core's side of the store: opening it at start (reloading known peers and the
-//! unacknowledged outbox), remembering peers as they come and go, recording each
-//! transfer's state as its events go out, and answering `history` and `search`.
+//! unacknowledged outbox), remembering peers as they come and go, and answering
+//! `history` and `search`. Transfers are recorded in `transfer_log`.
 //!
 //! Direct messages are written in `chat`, where they are sent and received; this file
 //! holds what the store means to the rest of the core.
@@ -13,9 +13,7 @@ use super::core::Core;
 use super::event::Event;
 use super::outbox::{MAX_OUTBOX, OutMsg, Outbox};
 use super::peers::{MAX_PEERS, PeerInfo, PeerTable};
-use crate::store::{
-    Direction, EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store, Transfer, TransferState,
-};
+use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
 
 /// What was loaded from the data directory at start.
 pub(super) struct Loaded {
@@ -171,91 +169,6 @@ impl Core {
     }
 }
 
-impl Core {
-    /// Records a transfer's state change in the store, from the event that reports it:
-    /// every state a user sees is one that was remembered. A failed write is logged; the
-    /// transfer itself goes on.
-    pub(super) fn remember_transfer(&self, event: &Event) {
-        let now = super::core::now_ms();
-        let new = |id: &str, peer: &str, dir, name: &str, size, mime: &str| Transfer {
-            id: id.to_owned(),
-            peer: peer.to_owned(),
-            dir,
-            name: name.to_owned(),
-            size,
-            mime: mime.to_owned(),
-            path: String::new(),
-            bytes_done: 0,
-            hash: None,
-            state: TransferState::Offered,
-            created_at: now,
-            updated_at: now,
-        };
-        let result = match event {
-            Event::OfferSent {
-                transfer_id,
-                to,
-                name,
-                size,
-                mime,
-            } => self
-                .store
-                .save_transfer(&new(transfer_id, to, Direction::Out, name, *size, mime)),
-            Event::FileOffer {
-                transfer_id,
-                from,
-                name,
-                size,
-                mime,
-            } => {
-                self.store
-                    .save_transfer(&new(transfer_id, from, Direction::In, name, *size, mime))
-            }
-            Event::TransferStarted {
-                transfer_id,
-                offset,
-                ..
-            } => self
-                .store
-                .set_transfer_state(transfer_id, TransferState::Active, None, now)
-                .and_then(|_| self.store.transfer_progress(transfer_id, *offset, now))
-                .map(drop),
-            Event::TransferDone { transfer_id, path } => self
-                .store
-                .set_transfer_state(transfer_id, TransferState::Done, None, now)
-                .and_then(|_| self.store.set_transfer_path(transfer_id, path, now))
-                .map(drop),
-            Event::TransferInterrupted { transfer_id, .. } => self
-                .store
-                .set_transfer_state(transfer_id, TransferState::Paused, None, now)
-                .map(drop),
-            Event::TransferRetrying { transfer_id, .. } => self
-                .store
-                .set_transfer_state(transfer_id, TransferState::Offered, None, now)
-                .map(drop),
-            Event::TransferFailed {
-                transfer_id,
-                reason,
-            } => {
-                let state = if reason.contains("declined") {
-                    TransferState::Declined
-                } else if reason.contains("cancel") {
-                    TransferState::Cancelled
-                } else {
-                    TransferState::Failed
-                };
-                self.store
-                    .set_transfer_state(transfer_id, state, None, now)
-                    .map(drop)
-            }
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            tracing::warn!("history: cannot record a transfer: {e}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -263,7 +176,7 @@ mod tests {
     use super::*;
     use crate::headless::{event_line, parse_command};
     use crate::node::Command;
-    use crate::store::{Direction, MsgState, StoredMessage};
+    use crate::store::{Direction, MsgState, StoredMessage, Transfer, TransferState};
 
     #[test]
     fn a_message_that_cannot_be_stored_is_not_sent() {

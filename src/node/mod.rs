@@ -41,6 +41,7 @@ mod resume;
 mod retry;
 pub mod seen;
 pub mod status;
+mod transfer_log;
 mod transfers;
 
 use std::sync::Arc;
