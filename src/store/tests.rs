@@ -355,6 +355,42 @@ fn peers_and_transfers_round_trip() {
 }
 
 #[test]
+fn an_offer_made_again_keeps_an_unfinished_transfers_place_but_not_a_finished_ones() {
+    let s = Store::open_in_memory();
+    let offer = |at: u64, path: &str| Transfer {
+        id: "t1".into(),
+        peer: "p".into(),
+        dir: Direction::Out,
+        name: "movie.mkv".into(),
+        size: 1000,
+        mime: "video/x-matroska".into(),
+        path: path.into(),
+        bytes_done: 0,
+        hash: None,
+        state: TransferState::Offered,
+        created_at: at,
+        updated_at: at,
+    };
+    s.save_transfer(&offer(1, "/home/a/movie.mkv")).unwrap();
+    s.transfer_progress("t1", 600, 2).unwrap();
+    s.set_transfer_state("t1", TransferState::Paused, None, 3)
+        .unwrap();
+    // A retry offers it again: same place, same bytes, same path.
+    s.save_transfer(&offer(4, "")).unwrap();
+    let t = s.transfer("t1").unwrap().unwrap();
+    assert_eq!(
+        (t.created_at, t.bytes_done, t.path.as_str(), t.state),
+        (1, 600, "/home/a/movie.mkv", TransferState::Offered)
+    );
+    // Sent again once it is done: a new transfer in the conversation, now.
+    s.set_transfer_state("t1", TransferState::Done, None, 5)
+        .unwrap();
+    s.save_transfer(&offer(6, "")).unwrap();
+    let t = s.transfer("t1").unwrap().unwrap();
+    assert_eq!((t.created_at, t.bytes_done), (6, 0));
+}
+
+#[test]
 fn a_locked_file_is_reported_and_left_alone() {
     let dir = TmpDir::new();
     let mut other = rusqlite::Connection::open(dir.db()).unwrap();

@@ -87,6 +87,9 @@ pub struct Transfer {
     pub updated_at: u64,
 }
 
+/// A transfer row (in an upsert: the row already stored) that has not ended.
+const UNFINISHED: &str = "transfers.state IN ('offered', 'active', 'paused')";
+
 const COLUMNS: &str =
     "id, peer, dir, name, size, mime, path, bytes_done, hash, state, created_at, updated_at";
 
@@ -112,11 +115,26 @@ fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<Transfer> {
 }
 
 impl Store {
-    /// Records a new transfer (or replaces one with the same id).
+    /// Records a new transfer, or an offer made again under the same id. An offer made
+    /// again while the transfer is unfinished (a retry, a resume) is the same transfer:
+    /// it keeps its place in the conversation (`created_at`), its bytes done and, if the
+    /// new record has none, its path. An offer of a finished transfer's id (the same
+    /// unchanged file sent again) starts afresh.
     pub fn save_transfer(&self, t: &Transfer) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT OR REPLACE INTO transfers ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            "INSERT INTO transfers ({COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (id) DO UPDATE SET
+                 peer = excluded.peer, dir = excluded.dir, name = excluded.name,
+                 size = excluded.size, mime = excluded.mime,
+                 path = CASE WHEN excluded.path = '' THEN transfers.path
+                             ELSE excluded.path END,
+                 bytes_done = CASE WHEN {UNFINISHED} THEN transfers.bytes_done
+                                   ELSE excluded.bytes_done END,
+                 hash = excluded.hash, state = excluded.state,
+                 created_at = CASE WHEN {UNFINISHED} THEN transfers.created_at
+                                   ELSE excluded.created_at END,
+                 updated_at = excluded.updated_at"
         );
         self.conn
             .prepare_cached(&sql)
