@@ -160,7 +160,8 @@ fn stored_history_loads_at_start_with_its_marks() {
         asked.contains(&Command::History {
             peer: "everyone".into(),
             limit: 200,
-            before: None
+            before: None,
+            after: None
         }),
         "the open conversation's history is asked for: {asked:?}"
     );
@@ -171,6 +172,8 @@ fn stored_history_loads_at_start_with_its_marks() {
             stored(2, "h2", Direction::Out, MsgState::Delivered, "got it"),
             stored(3, "h3", Direction::Out, MsgState::Pending, "还没送到"),
         ],
+        before: None,
+        after: None,
     });
     harness.run();
     assert_eq!(
@@ -194,6 +197,8 @@ fn stored_history_loads_at_start_with_its_marks() {
             MsgState::Received,
             "昨天的消息",
         )],
+        before: None,
+        after: None,
     });
     harness.run();
     assert_eq!(

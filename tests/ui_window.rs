@@ -265,7 +265,8 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
         asked.contains(&Command::History {
             peer: "a1".into(),
             limit: 200,
-            before: None
+            before: None,
+            after: None
         }),
         "opening a chat asks for its history: {asked:?}"
     );
@@ -282,6 +283,8 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
             sent_at: 1_789_900_000_000,
             state: MsgState::Delivered,
         }],
+        before: None,
+        after: None,
     });
     harness.run();
     harness.get_by_label("昨天的消息");

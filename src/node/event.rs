@@ -122,6 +122,12 @@ pub enum Event {
         peer: String,
         /// The messages; empty when there is nothing (more).
         messages: Vec<StoredMessage>,
+        /// The `before` of the request, echoed (absent when it had none).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        before: Option<i64>,
+        /// The `after` of the request, echoed (absent when it had none).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
     },
     /// Answer to `search`: matching messages from every conversation, newest first.
     SearchResults {

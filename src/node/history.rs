@@ -117,8 +117,14 @@ impl Core {
         }
     }
 
-    /// Answers `history`.
-    pub(super) fn answer_history(&mut self, peer: &str, before: Option<i64>, limit: usize) {
+    /// Answers `history`: a page back from `before` (or the newest), or forward from `after`.
+    pub(super) fn answer_history(
+        &mut self,
+        peer: &str,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: usize,
+    ) {
         let chat = if peer == EVERYONE {
             EVERYONE.to_owned()
         } else {
@@ -127,10 +133,17 @@ impl Core {
                 Err(e) => return self.emit(Event::error(format!("history: {e}"))),
             }
         };
-        match self.store.history(&chat, before, limit.min(MAX_PAGE)) {
+        let limit = limit.min(MAX_PAGE);
+        let page = match after {
+            Some(after) => self.store.history_after(&chat, after, limit),
+            None => self.store.history(&chat, before, limit),
+        };
+        match page {
             Ok(messages) => self.emit(Event::History {
                 peer: chat,
                 messages,
+                before,
+                after,
             }),
             Err(e) => self.emit(Event::error(format!("history: {e}"))),
         }
@@ -274,7 +287,8 @@ mod tests {
             Command::History {
                 peer: "everyone".into(),
                 limit: 20,
-                before: None
+                before: None,
+                after: None
             }
         );
         assert_eq!(
@@ -282,7 +296,17 @@ mod tests {
             Command::History {
                 peer: "张三".into(),
                 limit: 5,
-                before: Some(42)
+                before: Some(42),
+                after: None
+            }
+        );
+        assert_eq!(
+            parse_command(r#"{"cmd":"history","peer":"everyone","limit":5,"after":42}"#).unwrap(),
+            Command::History {
+                peer: "everyone".into(),
+                limit: 5,
+                before: None,
+                after: Some(42)
             }
         );
         assert_eq!(
@@ -313,9 +337,30 @@ mod tests {
         assert_eq!(
             v(&Event::History {
                 peer: "p".into(),
-                messages: vec![m.clone()]
+                messages: vec![m.clone()],
+                before: None,
+                after: None,
             }),
             json!({"event":"history","peer":"p","messages":[message.clone()]})
+        );
+        assert_eq!(
+            v(&Event::History {
+                peer: "p".into(),
+                messages: vec![],
+                before: Some(9),
+                after: None,
+            }),
+            json!({"event":"history","peer":"p","messages":[],"before":9}),
+            "the request's paging key is echoed, so a front end can tell its pages apart"
+        );
+        assert_eq!(
+            v(&Event::History {
+                peer: "p".into(),
+                messages: vec![],
+                before: None,
+                after: Some(3),
+            }),
+            json!({"event":"history","peer":"p","messages":[],"after":3})
         );
         assert_eq!(
             v(&Event::SearchResults {

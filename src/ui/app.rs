@@ -286,6 +286,7 @@ impl App {
                 peer,
                 limit: HISTORY_PAGE,
                 before: None,
+                after: None,
             });
         }
     }

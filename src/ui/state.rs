@@ -240,7 +240,7 @@ impl ChatState {
                 }
             }
             Event::NetStatus(status) => self.net_status = Some(status),
-            Event::History { peer, messages } => self.load_history(&peer, messages),
+            Event::History { peer, messages, .. } => self.load_history(&peer, messages),
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
             Event::SearchResults { query, hits } => self.search = Some((query, hits)),
