@@ -14,14 +14,18 @@
 //!   its bubble, `thumbs` decodes pictures off the UI thread; `search`: history search.
 
 pub mod app;
+mod backend;
+mod bubble;
 mod chat_view;
 mod composer;
+mod conversation;
 mod file_card;
 mod fonts;
 mod network_panel;
 mod notify;
 mod peers_panel;
 mod picker;
+mod rows;
 mod search;
 pub mod send_check;
 mod settings;
