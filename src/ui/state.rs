@@ -8,7 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-pub use super::conversation::{ChatMessage, ConvKey, Conversation, Mark, PAGE};
+pub use super::conversation::{ChatMessage, ConvKey, Conversation, Mark, PAGE, Paging};
 use super::transfers::{FileTransfer, TransferStage};
 use crate::node::{Command, Event, NetStatus, PeerInfo};
 use crate::store::StoredMessage;
