@@ -94,6 +94,8 @@ struct Run {
     open: Duration,
     open_frames: usize,
     frames: Vec<Duration>,
+    /// The frames in which a page of history was put in place.
+    page_frames: Vec<Duration>,
     max_rows: usize,
     loaded: usize,
     pages: usize,
@@ -150,6 +152,7 @@ fn measure(
     }
     let open = t.elapsed();
     let mut times = Vec::new();
+    let mut page_frames = Vec::new();
     let mut max_rows = 0;
     let mut reached_start = false;
     let first_row = |h: &Harness<'static, App>| {
@@ -165,13 +168,15 @@ fn measure(
     let started = Instant::now();
     while times.len() < limit {
         wheel(harness, step_pt);
-        times.push(step(harness));
+        let took = step(harness);
+        times.push(took);
         let app = harness.state();
         max_rows = max_rows.max(app.view.conversations.rows_laid_out);
         let now_oldest = first_row(harness);
         if now_oldest != oldest {
             pages += 1;
             oldest = now_oldest;
+            page_frames.push(took);
         }
         let c = &harness.state().state.conversations[&conv];
         let at_start = c.older == Paging::End;
@@ -191,6 +196,7 @@ fn measure(
         open,
         open_frames,
         frames: times,
+        page_frames,
         max_rows,
         loaded: harness.state().state.messages(&conv).len(),
         pages,
@@ -221,6 +227,18 @@ fn report(name: &str, r: &Run) -> (Duration, Duration) {
             ""
         }
     );
+    if !r.page_frames.is_empty() {
+        let mut p = r.page_frames.clone();
+        p.sort();
+        println!(
+            "{:<22} the {} frames that put a page in place: p50 {:>8.2?} p99 {:>8.2?} max {:>8.2?}",
+            "",
+            p.len(),
+            percentile(&p, 0.5),
+            percentile(&p, 0.99),
+            p[p.len() - 1]
+        );
+    }
     (p50, p99)
 }
 

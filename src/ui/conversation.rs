@@ -296,7 +296,11 @@ impl Conversation {
             (None, None) => {
                 // The newest page: shown before what arrived during this run. Also taken
                 // unasked (a front end may be fed it), and again (nothing is shown twice).
-                if self.is_window() {
+                if let Some(held) = &mut self.held {
+                    // Asked before a jump: asked again when the newest rows are shown.
+                    if held.older == Paging::Asked(None) {
+                        held.older = Paging::More;
+                    }
                     return;
                 }
                 if matches!(self.older, Paging::More | Paging::Asked(None)) {

@@ -135,3 +135,15 @@ fn back_to_newest_restores_what_was_shown_and_what_arrived() {
     assert_eq!(c.messages.len(), 201);
     assert!(!c.back_to_newest());
 }
+
+#[test]
+fn a_newest_page_answered_during_a_window_is_asked_again_after_it() {
+    let mut c = Conversation::default();
+    let k = conv();
+    c.ask_newest(&k);
+    c.jump(&k, "m5", 5);
+    c.load(&k, page(801..=1000), None, None);
+    assert!(c.messages.is_empty(), "not shown in the window");
+    c.back_to_newest();
+    assert_eq!(c.ask_newest(&k), Some(history(&k, None, None)));
+}
