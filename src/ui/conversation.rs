@@ -315,11 +315,13 @@ impl Conversation {
     /// can also have been reported live, and a repeated page adds nothing.
     fn prepend_page(&mut self, conv: &ConvKey, stored: Vec<StoredMessage>) {
         let oldest = self.oldest_row();
-        // Rows shown are contiguous, so only live rows (no row id) can repeat a page's.
+        // Rows shown are contiguous, so only live rows (no row id) can repeat a page's,
+        // and those are all at the end: arrivals are added there, pages before them.
         let live: HashSet<&str> = self
             .messages
             .iter()
-            .filter(|m| m.row.is_none())
+            .rev()
+            .take_while(|m| m.row.is_none())
             .map(|m| m.msg_id.as_str())
             .collect();
         let older: Vec<ChatMessage> = stored

@@ -189,14 +189,22 @@ impl RowHeights {
         let mut tree = std::mem::take(&mut self.tree);
         tree.clear();
         tree.push(0.0);
-        tree.extend((0..n).map(|i| f64::from(self.height(i))));
-        self.tree = tree;
+        // One pass over the heights and days (no per-row lookups): this runs for every
+        // page put in place, over every row loaded.
+        let separator = f64::from(self.separator);
+        let mut previous = None;
+        tree.extend(self.bubbles.iter().zip(&self.days).map(|(b, d)| {
+            let starts = previous != Some(d);
+            previous = Some(d);
+            f64::from(*b) + if starts { separator } else { 0.0 }
+        }));
         for i in 1..=n {
             let parent = i + (i & i.wrapping_neg());
             if parent <= n {
-                self.tree[parent] += self.tree[i];
+                tree[parent] += tree[i];
             }
         }
+        self.tree = tree;
     }
 }
 
