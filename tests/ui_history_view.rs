@@ -194,3 +194,44 @@ fn a_search_hit_older_than_what_is_loaded_opens_the_page_around_it() {
     harness.get_by_label("message 1000");
     assert!(asked_history(&fake).is_empty(), "nothing to read again");
 }
+
+#[test]
+fn scrolling_down_from_an_old_hit_pages_forward_until_it_meets_the_newest_rows() {
+    let (mut harness, fake) = open_chat(801..=1000);
+    fake.feed(Event::SearchResults {
+        query: "message 5".into(),
+        hits: vec![stored(5)],
+    });
+    harness.run();
+    harness.get_by_label_contains("\nmessage 5").click();
+    harness.run();
+    asked_history(&fake);
+    fake.feed(page(1..=5, Some(6), None));
+    fake.feed(page(6..=205, None, Some(5)));
+    harness.run();
+    // Each page forward is asked for once the view nears the newest row it holds.
+    for after in [205, 405, 605] {
+        let mut asked = Vec::new();
+        for _ in 0..60 {
+            wheel(&mut harness, -400.0);
+            asked = asked_history(&fake);
+            if !asked.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(asked, [history(None, Some(after))]);
+        fake.feed(page(after + 1..=after + 200, None, Some(after)));
+        harness.run();
+    }
+    // The last page reached row 801, shown before the jump: the two runs are one again.
+    let conv = &harness.state().state.conversations[&ConvKey::Peer("a1".into())];
+    assert!(!conv.is_window());
+    assert_eq!(conv.messages.len(), 1000);
+    assert!(
+        conv.messages
+            .iter()
+            .zip(1..)
+            .all(|(m, row)| m.row == Some(row)),
+        "rows 1 to 1000, each once, in order"
+    );
+}
