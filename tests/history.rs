@@ -56,6 +56,7 @@ fn history(node: &mut TestNode, peer: &str) -> Vec<StoredMessage> {
         peer: peer.to_owned(),
         limit: 100,
         before: None,
+        after: None,
     });
     match node.wait("history or error", |e| {
         matches!(e, Event::History { .. } | Event::Error { .. })

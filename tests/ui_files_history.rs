@@ -160,7 +160,8 @@ fn stored_history_loads_at_start_with_its_marks() {
         asked.contains(&Command::History {
             peer: "everyone".into(),
             limit: 200,
-            before: None
+            before: None,
+            after: None
         }),
         "the open conversation's history is asked for: {asked:?}"
     );
@@ -172,6 +173,8 @@ fn stored_history_loads_at_start_with_its_marks() {
             stored(3, "h3", Direction::Out, MsgState::Pending, "还没送到"),
         ],
         transfers: vec![],
+        before: None,
+        after: None,
     });
     harness.run();
     assert_eq!(
@@ -196,6 +199,8 @@ fn stored_history_loads_at_start_with_its_marks() {
             "昨天的消息",
         )],
         transfers: vec![],
+        before: None,
+        after: None,
     });
     harness.run();
     assert_eq!(

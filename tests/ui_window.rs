@@ -223,8 +223,8 @@ fn scrolled_up_a_new_message_shows_a_pill_that_leads_back_down() {
     harness.run();
     assert!(harness.query_by_label_contains("new message").is_none());
 
-    harness.get_by_label("line 0").scroll_to_me();
-    harness.run();
+    ui_common::wheel(&mut harness, 2000.0);
+    assert!(harness.query_by_label("line 59").is_none(), "scrolled up");
     fake.feed(message("a1", "m60", "the newest line"));
     harness.run();
     harness.get_by_label_contains("1 new message").click();
@@ -269,7 +269,8 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
         asked.contains(&Command::History {
             peer: "a1".into(),
             limit: 200,
-            before: None
+            before: None,
+            after: None
         }),
         "opening a chat asks for its history: {asked:?}"
     );
@@ -287,6 +288,8 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
             state: MsgState::Delivered,
         }],
         transfers: vec![],
+        before: None,
+        after: None,
     });
     harness.run();
     harness.get_by_label("昨天的消息");

@@ -49,7 +49,9 @@ pub enum Command {
     /// Read one page of a conversation from history. `peer` is a peer reference as for
     /// `send` (offline known peers too), or `everyone` for the Everyone room. Answered by
     /// `history` with the `limit` newest messages, or the `limit` newest before row
-    /// `before` (to page back: pass the smallest `id` you have), or by `error`.
+    /// `before` (to page back: pass the smallest `id` you have), or the `limit` oldest
+    /// after row `after` (to page forward from an old message: pass the largest `id` you
+    /// have), or by `error`.
     History {
         /// Conversation: a peer, or `everyone`.
         peer: String,
@@ -59,6 +61,10 @@ pub enum Command {
         /// Only messages with a smaller row `id` than this.
         #[serde(default)]
         before: Option<i64>,
+        /// Only messages with a larger row `id` than this, oldest first from there. Takes
+        /// precedence over `before`.
+        #[serde(default)]
+        after: Option<i64>,
     },
     /// Full-text search over all history (direct and Everyone), Chinese and English.
     /// Answered by `search_results`, newest first.

@@ -122,11 +122,16 @@ pub enum Event {
         peer: String,
         /// The messages; empty when there is nothing (more).
         messages: Vec<StoredMessage>,
-        /// The files sent and received in the same stretch of the conversation (from the
-        /// oldest message of the page, or the beginning when the page is the last, up to
-        /// the message the page was asked `before`, or now), oldest first, each in its
-        /// last recorded state: the file cards to show beside the messages.
+        /// The files sent and received in the same stretch of the conversation as the
+        /// page (see docs/HEADLESS.md), oldest first, each in its last recorded state:
+        /// the file cards to show beside the messages.
         transfers: Vec<Transfer>,
+        /// The `before` of the request, echoed (absent when it had none).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        before: Option<i64>,
+        /// The `after` of the request, echoed (absent when it had none).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        after: Option<i64>,
     },
     /// Answer to `search`: matching messages from every conversation, newest first.
     SearchResults {

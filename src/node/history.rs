@@ -116,8 +116,14 @@ impl Core {
         }
     }
 
-    /// Answers `history`.
-    pub(super) fn answer_history(&mut self, peer: &str, before: Option<i64>, limit: usize) {
+    /// Answers `history`: a page back from `before` (or the newest), or forward from `after`.
+    pub(super) fn answer_history(
+        &mut self,
+        peer: &str,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: usize,
+    ) {
         let chat = if peer == EVERYONE {
             EVERYONE.to_owned()
         } else {
@@ -127,37 +133,59 @@ impl Core {
             }
         };
         let limit = limit.min(MAX_PAGE);
-        let page = self
-            .store
-            .history(&chat, before, limit)
-            .and_then(|messages| {
-                // The transfers of the same stretch of time: back to the page's oldest
-                // message (or the beginning, when nothing older is left), up to the message
-                // the page stops before (or now).
-                let since = match messages.first() {
-                    Some(oldest) if messages.len() == limit => oldest.sent_at,
-                    _ => 0,
-                };
-                let until = match before {
-                    Some(row) => Some(self.store.message_time(row)?.unwrap_or(0)),
-                    None => None,
-                };
-                let transfers = if chat == EVERYONE || limit == 0 {
-                    Vec::new() // files go to one peer, never to the room
-                } else {
-                    self.store
-                        .transfers_between(&chat, since, until, MAX_PAGE)?
-                };
-                Ok((messages, transfers))
-            });
+        let page = match after {
+            Some(after) => self.store.history_after(&chat, after, limit),
+            None => self.store.history(&chat, before, limit),
+        }
+        .and_then(|messages| {
+            let transfers = if chat == EVERYONE || limit == 0 {
+                Vec::new() // files go to one peer, never to the room
+            } else {
+                let (since, until) = self.page_span(&messages, limit, before, after)?;
+                self.store
+                    .transfers_between(&chat, since, until, MAX_PAGE)?
+            };
+            Ok((messages, transfers))
+        });
         match page {
             Ok((messages, transfers)) => self.emit(Event::History {
                 peer: chat,
                 messages,
                 transfers,
+                before,
+                after,
             }),
             Err(e) => self.emit(Event::error(format!("history: {e}"))),
         }
+    }
+
+    /// The stretch of time a page of messages covers, `[since, until)` in Unix ms
+    /// (`until` `None`: up to now), for the transfers that belong beside it. Paging back
+    /// (`before`): from the page's oldest message — or the beginning, when the page is
+    /// short because nothing older is left — up to the message it stops before. Paging
+    /// forward (`after`): from the message it starts after, up to its newest message — or
+    /// now, when nothing newer is left.
+    fn page_span(
+        &self,
+        messages: &[crate::store::StoredMessage],
+        limit: usize,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<(u64, Option<u64>), crate::store::StoreError> {
+        let full = messages.len() == limit;
+        let time_of = |row: i64| -> Result<u64, crate::store::StoreError> {
+            Ok(self.store.message_time(row)?.unwrap_or(0))
+        };
+        Ok(match after {
+            Some(row) => (
+                time_of(row)?,
+                messages.last().filter(|_| full).map(|m| m.sent_at),
+            ),
+            None => (
+                messages.first().filter(|_| full).map_or(0, |m| m.sent_at),
+                before.map(time_of).transpose()?,
+            ),
+        })
     }
 
     /// Answers `search`.
@@ -276,7 +304,8 @@ mod tests {
             Command::History {
                 peer: "everyone".into(),
                 limit: 20,
-                before: None
+                before: None,
+                after: None
             }
         );
         assert_eq!(
@@ -284,7 +313,17 @@ mod tests {
             Command::History {
                 peer: "张三".into(),
                 limit: 5,
-                before: Some(42)
+                before: Some(42),
+                after: None
+            }
+        );
+        assert_eq!(
+            parse_command(r#"{"cmd":"history","peer":"everyone","limit":5,"after":42}"#).unwrap(),
+            Command::History {
+                peer: "everyone".into(),
+                limit: 5,
+                before: None,
+                after: Some(42)
             }
         );
         assert_eq!(
@@ -330,11 +369,34 @@ mod tests {
                     created_at: 4,
                     updated_at: 6,
                 }],
+                before: None,
+                after: None,
             }),
             json!({"event":"history","peer":"p","messages":[message.clone()],
                 "transfers":[{"transfer_id":"t","peer":"p","dir":"in","name":"照片.jpg",
                     "size":3,"mime":"image/jpeg","path":"/d/照片.jpg","bytes_done":3,
                     "state":"done","created_at":4,"updated_at":6}]})
+        );
+        assert_eq!(
+            v(&Event::History {
+                peer: "p".into(),
+                messages: vec![],
+                transfers: vec![],
+                before: Some(9),
+                after: None,
+            }),
+            json!({"event":"history","peer":"p","messages":[],"transfers":[],"before":9}),
+            "the request's paging key is echoed, so a front end can tell its pages apart"
+        );
+        assert_eq!(
+            v(&Event::History {
+                peer: "p".into(),
+                messages: vec![],
+                transfers: vec![],
+                before: None,
+                after: Some(3),
+            }),
+            json!({"event":"history","peer":"p","messages":[],"transfers":[],"after":3})
         );
         assert_eq!(
             v(&Event::SearchResults {

@@ -297,6 +297,21 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// One page of a conversation going forward, oldest first: the `limit` oldest messages
+    /// with a row id above `after` (what a view that jumped to an old message reads next).
+    pub fn history_after(
+        &self,
+        peer: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE peer = ?1 AND id > ?2
+             ORDER BY id LIMIT ?3"
+        );
+        self.query_messages(&sql, params![peer, after, limit as i64])
+    }
+
     /// Messages matching what a user typed (see `store::search`), newest first, at most
     /// `limit`. An empty query finds nothing.
     pub fn search(&self, input: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {

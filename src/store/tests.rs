@@ -174,6 +174,32 @@ fn history_pages_oldest_first() {
 }
 
 #[test]
+fn history_after_pages_forward_from_a_row() {
+    let mut s = Store::open_in_memory();
+    for i in 0..25 {
+        s.insert_message(&out("p", &format!("m{i}"), &i.to_string()))
+            .unwrap();
+        s.insert_message(&out(EVERYONE, &format!("m{i}"), "shout"))
+            .unwrap();
+    }
+    let all = s.history("p", None, 100).unwrap();
+    let hit = &all[7];
+    let next = s.history_after("p", hit.id, 10).unwrap();
+    assert_eq!(
+        texts(&next),
+        (8..18).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "the 10 messages after the hit, oldest first, this conversation only"
+    );
+    let rest = s.history_after("p", next[9].id, 10).unwrap();
+    assert_eq!(
+        texts(&rest).len(),
+        7,
+        "a short page: the newest was reached"
+    );
+    assert!(s.history_after("p", rest[6].id, 10).unwrap().is_empty());
+}
+
+#[test]
 fn search_finds_chinese_and_english_words() {
     let mut s = Store::open_in_memory();
     let msgs = [

@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
-
+pub use super::backend::Backend;
 use super::notify::Notifier;
 use super::picker::FilePicker;
 use super::settings::{Prefs, SettingsDraft, Theme};
@@ -19,80 +18,10 @@ use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 use super::{chat_view, composer, network_panel, peers_panel, search, settings};
-use crate::config::Config;
-use crate::node::{self, Command, Event, NodeError, NodeHandle, Waker};
-
-/// Messages of stored history shown when a conversation is first opened.
-const HISTORY_PAGE: usize = 200;
+use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
-
-/// Where commands go and events come from: a running core, or channels a test holds.
-pub struct Backend {
-    commands: Sender<Command>,
-    events: Receiver<Event>,
-    node: Option<NodeHandle>,
-    config: Option<Config>,
-    waker: Waker,
-}
-
-impl Backend {
-    /// Starts a core with `config`; `waker` is called after each of its events.
-    pub fn spawn(config: Config, waker: Waker) -> Result<Backend, NodeError> {
-        let node = node::spawn(config.clone(), waker.clone())?;
-        Ok(Backend {
-            commands: node.commands.clone(),
-            events: node.events.clone(),
-            node: Some(node),
-            config: Some(config),
-            waker,
-        })
-    }
-
-    /// A stand-in core: the caller holds the other ends of both channels.
-    pub fn channels(commands: Sender<Command>, events: Receiver<Event>) -> Backend {
-        Backend {
-            commands,
-            events,
-            node: None,
-            config: None,
-            waker: node::no_waker(),
-        }
-    }
-
-    /// The configuration of the running core (`None` for a stand-in).
-    pub fn config(&self) -> Option<&Config> {
-        self.config.as_ref()
-    }
-
-    fn send(&self, cmd: Command) {
-        if self.commands.send(cmd).is_err() {
-            tracing::warn!("the core has stopped; a command was dropped");
-        }
-    }
-
-    /// Stops the core and starts a new one with `config`; on failure the old
-    /// configuration is started again and the error returned.
-    fn restart(&mut self, config: Config) -> Result<(), NodeError> {
-        let Some(old) = self.config.clone() else {
-            return Ok(()); // a stand-in has nothing to restart
-        };
-        // The old node must let go of its data directory and ports first.
-        drop(self.node.take());
-        let (result, node) = match node::spawn(config.clone(), self.waker.clone()) {
-            Ok(n) => {
-                self.config = Some(config);
-                (Ok(()), n)
-            }
-            Err(e) => (Err(e), node::spawn(old, self.waker.clone())?),
-        };
-        self.commands = node.commands.clone();
-        self.events = node.events.clone();
-        self.node = Some(node);
-        result
-    }
-}
 
 /// What a panel asks for while drawing; carried out after the frame is drawn.
 #[derive(Debug, Clone)]
@@ -115,8 +44,13 @@ pub enum Action {
     ScrollToBottom,
     /// Open a file or folder with the desktop's default program.
     Open(PathBuf),
-    /// Open a conversation scrolled to one message (a search hit).
-    Jump(ConvKey, String),
+    /// Open a conversation scrolled to one stored message (a search hit): its `msg_id`
+    /// and store row, to load the page around it if it is not loaded.
+    Jump(ConvKey, String, i64),
+    /// Read the page of history before the oldest row loaded (scrolled near the top).
+    Older(ConvKey),
+    /// Read the page after the newest row of a window around an old message.
+    Newer(ConvKey),
     /// Close the search results.
     CloseSearch,
     /// Choose files to send to this peer (the native file dialog).
@@ -136,12 +70,14 @@ pub struct View {
     pub name_edit: Option<String>,
     /// Preferences kept in the data directory.
     pub prefs: Prefs,
-    /// Messages seen at the bottom, per conversation (for the "new messages" pill).
-    pub seen_len: HashMap<ConvKey, usize>,
+    /// Row heights, scroll anchors and what was laid out, per conversation.
+    pub conversations: chat_view::Conversations,
     /// Scroll the conversation to the end on the next frame.
     pub scroll_to_bottom: bool,
-    /// Scroll the conversation to this message on the next frame (a search hit).
+    /// Scroll the conversation to this message as soon as it is loaded (a search hit).
     pub jump_to: Option<String>,
+    /// The message marked as the search hit jumped to.
+    pub highlight: Option<String>,
     /// What is typed in the history search box.
     pub search_query: String,
 }
@@ -222,7 +158,10 @@ impl App {
         let focused = ctx.input(|i| i.focused);
         self.drain_events(&ctx, focused);
         if self.state.me.is_some() {
-            self.ask_history(&self.state.selected.clone());
+            let conv = self.state.selected.clone();
+            if let Some(cmd) = self.state.ask_newest(&conv) {
+                self.backend.send(cmd);
+            }
         }
         if focused {
             self.state.mark_read();
@@ -278,21 +217,6 @@ impl App {
                 };
                 self.notifier.notify(&summary, &arrival.text);
             }
-        }
-    }
-
-    /// Asks the core once for the stored history of a conversation.
-    fn ask_history(&mut self, conv: &ConvKey) {
-        if self.state.history_asked.insert(conv.clone()) {
-            let peer = match conv {
-                ConvKey::Everyone => "everyone".to_owned(),
-                ConvKey::Peer(id) => id.clone(),
-            };
-            self.backend.send(Command::History {
-                peer,
-                limit: HISTORY_PAGE,
-                before: None,
-            });
         }
     }
 
@@ -383,7 +307,9 @@ impl App {
         match action {
             Action::Core(cmd) => self.backend.send(cmd),
             Action::Select(conv) => {
-                self.ask_history(&conv);
+                if let Some(cmd) = self.state.ask_newest(&conv) {
+                    self.backend.send(cmd);
+                }
                 self.state.select(conv);
                 self.view.scroll_to_bottom = true;
             }
@@ -398,15 +324,33 @@ impl App {
             Action::CloseSettings => self.view.settings = None,
             Action::ApplySettings(draft) => self.apply_settings(*draft),
             Action::DismissError => self.state.error = None,
-            Action::ScrollToBottom => self.view.scroll_to_bottom = true,
+            Action::ScrollToBottom => {
+                let conv = self.state.selected.clone();
+                self.state.back_to_newest(&conv);
+                self.view.highlight = None;
+                self.view.scroll_to_bottom = true;
+            }
             Action::Open(path) => {
                 if let Err(e) = open::that_detached(&path) {
                     self.state.error = Some(format!("cannot open {}: {e}", path.display()));
                 }
             }
-            Action::Jump(conv, msg_id) => {
-                self.state.select(conv);
+            Action::Jump(conv, msg_id, row) => {
+                for cmd in self.state.jump(conv, &msg_id, row) {
+                    self.backend.send(cmd);
+                }
+                self.view.highlight = Some(msg_id.clone());
                 self.view.jump_to = Some(msg_id);
+            }
+            Action::Older(conv) => {
+                if let Some(cmd) = self.state.ask_older(&conv) {
+                    self.backend.send(cmd);
+                }
+            }
+            Action::Newer(conv) => {
+                if let Some(cmd) = self.state.ask_newer(&conv) {
+                    self.backend.send(cmd);
+                }
             }
             Action::CloseSearch => self.state.search = None,
             Action::PickFiles(peer) => self.picker.pick(ctx, peer),

@@ -1,20 +1,86 @@
 //! The open conversation: a header, the error banner, and the bubbles, with day
 //! separators, times and delivery marks. It follows new messages unless the user has
 //! scrolled up; then a "new messages" pill offers the way back down.
+//!
+//! The list is virtualised: rows have different heights (wrapped text, file cards,
+//! pictures, day separators), so each conversation keeps a [`RowHeights`] — measured when
+//! a row was laid out, estimated before — and each frame lays out only the rows that
+//! intersect the viewport, plus [`MARGIN`] above and below. The row at the top of the
+//! viewport is the *anchor*: it is drawn where it was, the rows below it follow it, the
+//! rows above are drawn upwards from it (clipped to their place), and when a height above
+//! it changes — a page of older messages was put before it, or a row above was measured —
+//! the scroll offset moves by the same amount on the next frame, so nothing on screen
+//! jumps. Near the top of what is loaded it asks for the page before; in a window around
+//! a search hit, near its bottom for the page after.
+
+use std::collections::HashMap;
 
 use egui::{Align, Color32, Layout, RichText};
 
 use super::app::{Action, View};
-use super::file_card;
+use super::bubble;
+use super::conversation::{Conversation, Paging, Shape};
 use super::peers_panel::presence_dot;
-use super::state::{ChatMessage, ChatState, ConvKey, Mark};
+use super::rows::RowHeights;
+use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::timefmt;
 
-/// Widest a bubble gets, as a share of the conversation's width.
-const BUBBLE_WIDTH: f32 = 0.72;
-/// Room for the time and mark under the text.
-const FOOTER_WIDTH: f32 = 64.0;
+/// Rows laid out beyond each edge of the viewport, in points.
+pub const MARGIN: f32 = 240.0;
+/// The next page is asked for when the viewport is this many viewport heights or fewer
+/// from the edge of what is loaded.
+const PAGE_AHEAD: f32 = 1.5;
+
+/// What the view remembers of one conversation between frames.
+#[derive(Debug, Default)]
+pub struct ConvView {
+    /// Row heights, in step with the conversation's rows.
+    pub heights: RowHeights,
+    /// The row at the top of the viewport last frame.
+    anchor: Option<Anchor>,
+    /// The scroll area's id (to read its offset before it is shown).
+    scroll_id: Option<egui::Id>,
+    /// The view was at the bottom last frame (then it follows new messages instead).
+    at_bottom: bool,
+    /// Width and height of the viewport last frame.
+    size: egui::Vec2,
+    /// Messages of this run seen at the bottom (for the "new messages" pill).
+    seen: Option<usize>,
+}
+
+/// Where a frame puts the viewport.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    /// Where the user left it.
+    Stay,
+    /// Moved by this much, to keep the anchor row in place.
+    By(f32),
+    /// Centred on this row (a search hit).
+    Centre(usize),
+    /// At the newest message.
+    Bottom,
+}
+
+/// The row at the top of the viewport, as it was drawn.
+#[derive(Debug)]
+struct Anchor {
+    index: usize,
+    msg_id: String,
+    /// Where its bubble was drawn, as an offset from the top of the content.
+    top: f64,
+    /// The conversation's shape then: rows put before it since then moved it down.
+    shape: Shape,
+}
+
+/// Per-frame view state of the conversations.
+#[derive(Debug, Default)]
+pub struct Conversations {
+    /// By conversation.
+    pub views: HashMap<ConvKey, ConvView>,
+    /// Rows laid out in the last frame (bounded by the viewport, not by the history).
+    pub rows_laid_out: usize,
+}
 
 /// The conversation's title bar and the error banner.
 pub fn header(ui: &mut egui::Ui, state: &ChatState, _view: &View, actions: &mut Vec<Action>) {
@@ -79,189 +145,242 @@ pub fn show(
     actions: &mut Vec<Action>,
 ) {
     let conv = state.selected.clone();
-    let messages = state.messages(&conv);
-    let now = timefmt::now_ms();
     let scroll_to_bottom = std::mem::take(&mut view.scroll_to_bottom);
-    let jump_to = view.jump_to.take();
-    if messages.is_empty() {
+    view.conversations.rows_laid_out = 0;
+    let Some(c) = state
+        .conversations
+        .get(&conv)
+        .filter(|c| !c.messages.is_empty())
+    else {
         ui.centered_and_justified(|ui| {
-            let hint = match conv {
-                ConvKey::Everyone => "Say something to everyone on the network",
-                ConvKey::Peer(_) => "No messages yet",
+            let hint = match (&conv, state.conversations.get(&conv)) {
+                (_, Some(c)) if c.is_window() => "Loading…",
+                (ConvKey::Everyone, _) => "Say something to everyone on the network",
+                (ConvKey::Peer(_), _) => "No messages yet",
             };
             ui.label(RichText::new(hint).weak());
         });
         return;
-    }
-    let out = egui::ScrollArea::vertical()
+    };
+    let messages = &c.messages;
+    let everyone = conv == ConvKey::Everyone;
+    let cv = view.conversations.views.entry(conv.clone()).or_default();
+    let width = if cv.size.x > 0.0 {
+        cv.size.x
+    } else {
+        ui.available_width()
+    };
+    cv.heights.sync(
+        messages,
+        c.shape,
+        |m| bubble::estimate(m, width, everyone),
+        |m| i64::from(chrono::Datelike::num_days_from_ce(&timefmt::day(m.sent_at))),
+    );
+    let jump = view
+        .jump_to
+        .as_ref()
+        .and_then(|id| c.position(id).map(|i| (i, id.clone())));
+    // A conversation shown for the first time starts at its newest message.
+    let scroll_to_bottom = scroll_to_bottom || cv.scroll_id.is_none();
+    // Where the viewport must go this frame, if not where the user left it.
+    let place = if let Some((i, id)) = &jump {
+        view.highlight = Some(id.clone());
+        view.jump_to = None;
+        Place::Centre(*i)
+    } else if scroll_to_bottom {
+        Place::Bottom
+    } else if let Some(delta) = anchor_moved(cv, c).filter(|_| !cv.at_bottom) {
+        Place::By(delta)
+    } else {
+        Place::Stay
+    };
+    let highlight = view.highlight.as_deref();
+    let mut laid_out = 0;
+    let area = egui::ScrollArea::vertical()
         .id_salt(("conversation", &conv))
+        // Moves decided below apply at the end of the frame, not over the next ones.
+        .animated(false)
         .stick_to_bottom(true)
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            ui.add_space(6.0);
-            let mut last_day = None;
-            for m in messages {
-                let day = timefmt::day(m.sent_at);
-                if last_day != Some(day) {
-                    day_separator(ui, &timefmt::day_label(m.sent_at, now));
-                    last_day = Some(day);
-                }
-                let r = bubble(ui, m, conv == ConvKey::Everyone, state, thumbs, actions);
-                if jump_to.as_deref() == Some(m.msg_id.as_str()) {
-                    r.scroll_to_me(Some(Align::Center));
-                    r.highlight();
-                }
+        .auto_shrink([false, false]);
+    let out = area.show_viewport(ui, |ui, viewport| {
+        let h = &mut cv.heights;
+        // The scroll area placed the content for the offset it had; a move decided here
+        // takes effect at the end of this frame (an explicit scroll, so the area neither
+        // snaps back to the bottom nor springs back from an edge it measured last frame).
+        // Meanwhile the rows are drawn where that move puts them.
+        let room = (h.total() as f32 - viewport.height()).max(0.0);
+        let shift = match place {
+            Place::Stay => 0.0,
+            Place::By(delta) => delta,
+            Place::Centre(i) => {
+                let centre = h.top(i) as f32 + h.height(i) / 2.0;
+                (centre - viewport.height() / 2.0).clamp(0.0, room) - viewport.min.y
             }
-            ui.add_space(6.0);
-            if scroll_to_bottom {
-                ui.scroll_to_cursor(Some(Align::BOTTOM));
-            }
-        });
-    let at_bottom = (out.state.clamped_offset().y + out.inner_rect.height()
+            Place::Bottom => room - viewport.min.y,
+        };
+        if place != Place::Stay {
+            // Past the end for the bottom: the area clamps it to the real end, where it
+            // sticks again.
+            let extra = if place == Place::Bottom { 1.0e6 } else { 0.0 };
+            ui.scroll_with_delta_animation(
+                egui::vec2(0.0, -(shift + extra)),
+                egui::style::ScrollAnimation::none(),
+            );
+        }
+        let viewport = viewport.translate(egui::vec2(0.0, shift));
+        let origin = ui.max_rect().min - egui::vec2(0.0, shift);
+        let width = ui.max_rect().width();
+        let a = h.index_at(f64::from(viewport.min.y));
+        let anchor_top = h.top(a);
+        let rows = Rows {
+            messages,
+            origin,
+            width,
+            everyone,
+            highlight,
+            state,
+            thumbs,
+        };
+        // The anchor and the rows below it, each where the one before ended.
+        let mut i = a;
+        let mut y = anchor_top;
+        while i < messages.len() && y < f64::from(viewport.max.y + MARGIN) {
+            rows.draw(ui, h, i, y, None, actions);
+            laid_out += 1;
+            y += f64::from(h.height(i));
+            i += 1;
+        }
+        // The rows above it, upwards, each clipped to end where the one below starts.
+        let mut j = a;
+        let mut bottom = anchor_top;
+        while j > 0 && bottom > f64::from(viewport.min.y - MARGIN) {
+            j -= 1;
+            let top = bottom - f64::from(h.height(j));
+            rows.draw(ui, h, j, top, Some(bottom as f32), actions);
+            laid_out += 1;
+            bottom = top;
+        }
+        ui.set_min_height(h.total() as f32);
+        ui.set_min_width(width);
+        // Where the anchor's bubble was drawn (below its separator, if any).
+        let drawn = anchor_top + (h.bubble_top(a) - h.top(a));
+        (a, drawn, viewport)
+    });
+    let (a, anchor_top, viewport) = out.inner;
+    view.conversations.rows_laid_out = laid_out;
+    cv.anchor = Some(Anchor {
+        index: a,
+        msg_id: messages[a].msg_id.clone(),
+        top: anchor_top,
+        shape: c.shape,
+    });
+    cv.scroll_id = Some(out.id);
+    cv.size = out.inner_rect.size();
+    cv.at_bottom = out.state.clamped_offset().y + out.inner_rect.height()
         >= out.content_size.y - 4.0
-        || scroll_to_bottom)
-        && jump_to.is_none();
-    let seen = view.seen_len.entry(conv).or_insert(messages.len());
+        && !c.is_window();
+    let near = PAGE_AHEAD * viewport.height();
+    if viewport.min.y < near && c.older == Paging::More && c.oldest_row().is_some() {
+        actions.push(Action::Older(conv.clone()));
+    }
+    if c.is_window() && c.newer == Paging::More && viewport.max.y > cv.heights.total() as f32 - near
+    {
+        actions.push(Action::Newer(conv.clone()));
+    }
+    let at_bottom = (cv.at_bottom || scroll_to_bottom) && jump.is_none();
+    let seen = cv.seen.get_or_insert(c.arrived);
     if at_bottom {
-        *seen = messages.len();
-    } else if messages.len() > *seen {
-        let fresh = messages.len() - *seen;
+        *seen = c.arrived;
+    } else if c.arrived > *seen || c.is_window() {
+        let fresh = c.arrived.saturating_sub(*seen);
         new_messages_pill(ui, out.inner_rect, fresh, actions);
     }
 }
 
-fn day_separator(ui: &mut egui::Ui, label: &str) {
-    ui.add_space(6.0);
-    ui.vertical_centered(|ui| {
-        let bg = ui.visuals().widgets.noninteractive.bg_fill;
-        ui.label(
-            RichText::new(format!("  {label}  "))
-                .small()
-                .background_color(bg),
+/// What every row of one frame is drawn with.
+struct Rows<'a> {
+    messages: &'a std::collections::VecDeque<super::state::ChatMessage>,
+    /// Where the content starts on screen (offset 0).
+    origin: egui::Pos2,
+    width: f32,
+    everyone: bool,
+    highlight: Option<&'a str>,
+    state: &'a ChatState,
+    thumbs: &'a Thumbs,
+}
+
+impl Rows<'_> {
+    /// Lays out row `i` with its top at offset `top` (clipped below `clip_below`, for
+    /// a row above the anchor), and records its measured height.
+    fn draw(
+        &self,
+        ui: &mut egui::Ui,
+        h: &mut RowHeights,
+        i: usize,
+        top: f64,
+        clip_below: Option<f32>,
+        actions: &mut Vec<Action>,
+    ) {
+        let m = &self.messages[i];
+        let at = self.origin + egui::vec2(0.0, top as f32);
+        let mut row = ui.new_child(
+            egui::UiBuilder::new()
+                .id_salt(("row", &m.msg_id))
+                .max_rect(egui::Rect::from_min_size(
+                    at,
+                    egui::vec2(self.width, f32::INFINITY),
+                ))
+                .layout(Layout::top_down(Align::Min)),
         );
-    });
-    ui.add_space(4.0);
+        if let Some(bottom) = clip_below {
+            let mut clip = row.clip_rect();
+            clip.max.y = clip.max.y.min(self.origin.y + bottom);
+            row.set_clip_rect(clip);
+        }
+        if h.starts_day(i) {
+            let y = row.cursor().min.y;
+            let label = timefmt::day_label(m.sent_at, timefmt::now_ms());
+            bubble::day_separator(&mut row, &label);
+            h.set_separator(row.cursor().min.y - y);
+        }
+        let y = row.cursor().min.y;
+        let marked = self.highlight == Some(m.msg_id.as_str());
+        let r = bubble::bubble(
+            &mut row,
+            m,
+            self.everyone,
+            marked,
+            self.state,
+            self.thumbs,
+            actions,
+        );
+        if marked {
+            r.highlight();
+        }
+        h.set_bubble(i, row.cursor().min.y - y);
+    }
 }
 
-fn bubble(
-    ui: &mut egui::Ui,
-    m: &ChatMessage,
-    show_sender: bool,
-    state: &ChatState,
-    thumbs: &Thumbs,
-    actions: &mut Vec<Action>,
-) -> egui::Response {
-    let mine = m.is_mine();
-    let transfer = m.transfer.as_ref().and_then(|id| state.transfers.get(id));
-    let max_width = ui.available_width() * BUBBLE_WIDTH;
-    let layout = if mine {
-        Layout::right_to_left(Align::TOP)
-    } else {
-        Layout::left_to_right(Align::TOP)
-    };
-    let dark = ui.visuals().dark_mode;
-    let fill = match (mine, dark) {
-        (true, true) => Color32::from_rgb(0x1f, 0x4f, 0x7a),
-        (true, false) => Color32::from_rgb(0xd4, 0xe9, 0xff),
-        (false, true) => Color32::from_rgb(0x32, 0x35, 0x3b),
-        (false, false) => Color32::from_rgb(0xee, 0xef, 0xf2),
-    };
-    let r = ui.with_layout(layout, |ui| {
-        ui.add_space(8.0);
-        egui::Frame::new()
-            .fill(fill)
-            .corner_radius(12)
-            .inner_margin(egui::Margin::symmetric(12, 7))
-            .show(ui, |ui| {
-                let sender = (show_sender && !mine).then(|| {
-                    egui::WidgetText::from(
-                        RichText::new(&m.from_name)
-                            .small()
-                            .strong()
-                            .color(name_colour(&m.from_name, dark)),
-                    )
-                    .into_galley(
-                        ui,
-                        Some(egui::TextWrapMode::Truncate),
-                        max_width,
-                        egui::TextStyle::Small,
-                    )
-                });
-                let text = egui::WidgetText::from(
-                    RichText::new(&m.text)
-                        .size(15.0)
-                        .color(ui.visuals().strong_text_color()),
-                )
-                .into_galley(
-                    ui,
-                    Some(egui::TextWrapMode::Wrap),
-                    max_width,
-                    egui::TextStyle::Body,
-                );
-                let width = text
-                    .size()
-                    .x
-                    .max(sender.as_ref().map_or(0.0, |g| g.size().x))
-                    .max(FOOTER_WIDTH);
-                let width = if transfer.is_some() { 340.0 } else { width };
-                ui.set_width(width.min(max_width));
-                ui.with_layout(Layout::top_down(Align::Min), |ui| {
-                    if let Some(sender) = sender {
-                        ui.add(egui::Label::new(sender).selectable(false));
-                    }
-                    match transfer {
-                        Some(t) => file_card::show(ui, t, thumbs, max_width, actions),
-                        None => {
-                            ui.add(egui::Label::new(text));
-                        }
-                    }
-                    footer(ui, m);
-                });
-            })
-            .response
-    });
-    ui.add_space(4.0);
-    r.inner
-}
-
-/// Time and delivery mark, right-aligned under the text.
-fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
-    let time = timefmt::clock(m.sent_at);
-    let (mark, meaning) = match m.mark {
-        Mark::Received => ("", format!("received at {time}")),
-        Mark::Pending => (
-            " 🕓",
-            format!("written at {time}, waiting for the peer to come online"),
-        ),
-        Mark::Sent => (" ✔", format!("sent at {time}, waiting for delivery")),
-        Mark::Delivered => (" ✔✔", format!("delivered at {time}")),
-        Mark::Shouted => (
-            " 📢",
-            format!("broadcast at {time}, best effort: no delivery report"),
-        ),
-    };
-    let text = format!("{time}{mark}");
-    let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-        let colour = if m.mark == Mark::Delivered {
-            if ui.visuals().dark_mode {
-                Color32::from_rgb(0x7c, 0xc4, 0xff)
-            } else {
-                Color32::from_rgb(0x1a, 0x5f, 0xc8)
-            }
-        } else {
-            ui.visuals().weak_text_color()
-        };
-        ui.add(egui::Label::new(RichText::new(text).small().color(colour)).selectable(false))
-    });
-    let r = r.inner.on_hover_text(&meaning);
-    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &meaning));
+/// How far the anchor row moved since it was drawn: rows were put before it, or rows
+/// above it were measured. `None` if it is gone (the rows were replaced).
+fn anchor_moved(cv: &ConvView, c: &Conversation) -> Option<f32> {
+    let anchor = cv.anchor.as_ref()?;
+    if anchor.shape.epoch != c.shape.epoch {
+        return None;
+    }
+    let index = anchor.index + (c.shape.prepended - anchor.shape.prepended) as usize;
+    if c.messages.get(index)?.msg_id != anchor.msg_id {
+        return None;
+    }
+    let delta = (cv.heights.bubble_top(index) - anchor.top) as f32;
+    (delta.abs() > 0.25).then_some(delta)
 }
 
 fn new_messages_pill(ui: &mut egui::Ui, area: egui::Rect, fresh: usize, actions: &mut Vec<Action>) {
-    let text = if fresh == 1 {
-        "⬇ 1 new message".to_owned()
-    } else {
-        format!("⬇ {fresh} new messages")
+    let text = match fresh {
+        0 => "⬇ Newest messages".to_owned(),
+        1 => "⬇ 1 new message".to_owned(),
+        n => format!("⬇ {n} new messages"),
     };
     let pos = egui::pos2(area.center().x, area.bottom() - 36.0);
     egui::Area::new(ui.scope_id().with("new-messages"))
@@ -276,14 +395,4 @@ fn new_messages_pill(ui: &mut egui::Ui, area: egui::Rect, fresh: usize, actions:
                 actions.push(Action::ScrollToBottom);
             }
         });
-}
-
-/// A stable, readable colour per sender name.
-fn name_colour(name: &str, dark: bool) -> Color32 {
-    let h = name.bytes().fold(2_166_136_261_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(16_777_619)
-    });
-    let hue = (h % 360) as f32 / 360.0;
-    let (s, v) = if dark { (0.55, 0.95) } else { (0.75, 0.6) };
-    egui::ecolor::Hsva::new(hue, s, v, 1.0).into()
 }

@@ -4,24 +4,32 @@
 //! touches a socket. The core wakes it through the injected waker (`request_repaint`), so
 //! an idle window does not repaint.
 //!
-//! - [`state`]: events folded into peers, conversations, unread counts (no egui).
+//! - [`state`]: events folded into peers, conversations, unread counts (no egui);
+//!   `conversation`: one conversation's rows and history paging (no egui).
 //! - [`send_check`]: whether the composer may send, and why not (no egui).
-//! - [`app`]: the frame loop: drain events, draw panels, run the actions they collected.
-//! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels.
+//! - [`app`]: the frame loop: drain events, draw panels, run the actions they collected;
+//!   `backend`: the core it talks to, or a test's channels.
+//! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels;
+//!   `chat_view` lays out only the rows on screen (`rows`: their heights, no egui;
+//!   `bubble`: one row).
 //! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 //! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
 //!   its bubble, `thumbs` decodes pictures off the UI thread; `search`: history search.
 
 pub mod app;
+mod backend;
+mod bubble;
 mod chat_view;
 mod composer;
+mod conversation;
 mod file_card;
 mod fonts;
 mod network_panel;
 mod notify;
 mod peers_panel;
 mod picker;
+mod rows;
 mod search;
 pub mod send_check;
 mod settings;

@@ -72,7 +72,7 @@ pub fn results_window(ctx: &egui::Context, state: &ChatState, actions: &mut Vec<
                         .frame(false),
                     );
                     if r.clicked() {
-                        actions.push(Action::Jump(conv, hit.msg_id.clone()));
+                        actions.push(Action::Jump(conv, hit.msg_id.clone(), hit.id));
                     }
                     ui.separator();
                 }

@@ -14,6 +14,7 @@ fn transfers(node: &mut TestNode, peer: &str) -> Vec<Transfer> {
         peer: peer.to_owned(),
         limit: 50,
         before: None,
+        after: None,
     });
     match node.wait("history or error", |e| {
         matches!(e, Event::History { .. } | Event::Error { .. })
@@ -53,6 +54,7 @@ fn finished_transfers_come_back_with_the_history_also_after_a_restart() {
         peer: "everyone".into(),
         limit: 50,
         before: None,
+        after: None,
     });
     let room = b.wait("history", |e| matches!(e, Event::History { .. }));
     assert!(matches!(room, Event::History { transfers, .. } if transfers.is_empty()));

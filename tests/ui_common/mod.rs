@@ -49,6 +49,8 @@ impl Fake {
 pub fn harness(app: App) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1100.0, 700.0))
+        // A turn of the mouse wheel scrolls smoothly over a few frames.
+        .with_max_steps(16)
         .with_context_setup(lanchat::ui::install_fonts)
         .build_ui_state(|ui, app: &mut App| app.show(ui), app)
 }
@@ -101,4 +103,44 @@ impl Fake {
     pub fn user_commands(&self) -> Vec<Command> {
         self.commands.try_iter().filter(|c| !is_query(c)).collect()
     }
+}
+
+/// A stored message `m{id}` from `a1` (张三) with the text `message {id}`.
+pub fn stored(id: i64) -> lanchat::store::StoredMessage {
+    lanchat::store::StoredMessage {
+        id,
+        peer: "a1".into(),
+        msg_id: format!("m{id}"),
+        dir: lanchat::store::Direction::In,
+        from: "a1".into(),
+        from_name: "张三".into(),
+        text: format!("message {id}"),
+        sent_at: 1_790_000_000_000 + id as u64,
+        state: lanchat::store::MsgState::Received,
+    }
+}
+
+/// The page of stored messages `rows` of `a1`, answering a `history` request.
+pub fn page(rows: std::ops::RangeInclusive<i64>, before: Option<i64>, after: Option<i64>) -> Event {
+    Event::History {
+        peer: "a1".into(),
+        messages: rows.map(stored).collect(),
+        transfers: vec![],
+        before,
+        after,
+    }
+}
+
+/// Turns the mouse wheel over the conversation by `dy` points (positive: towards older
+/// messages) and lets the window settle.
+pub fn wheel(harness: &mut Harness<'static, App>, dy: f32) {
+    harness.hover_at(egui::pos2(650.0, 400.0));
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run();
 }
