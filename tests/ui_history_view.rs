@@ -11,6 +11,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use lanchat::node::{Command, Event};
+use lanchat::store::{Direction, Transfer, TransferState};
 use lanchat::ui::App;
 use lanchat::ui::state::ConvKey;
 use ui_common::{Fake, page, peer, stored, wheel};
@@ -247,4 +248,80 @@ fn scrolling_down_from_an_old_hit_pages_forward_until_it_meets_the_newest_rows()
             .all(|(m, row)| m.row == Some(row)),
         "rows 1 to 1000, each once, in order"
     );
+}
+
+/// A transfer with `a1` as history recorded it, created the same millisecond as stored
+/// row 4 was sent (row 5 comes a millisecond later).
+fn stored_transfer(id: &str, dir: Direction, name: &str, state: TransferState) -> Transfer {
+    Transfer {
+        id: id.into(),
+        peer: "a1".into(),
+        dir,
+        name: name.into(),
+        size: 48_211,
+        mime: "application/pdf".into(),
+        path: format!("/home/lin/Downloads/{name}"),
+        bytes_done: 48_211,
+        hash: None,
+        state,
+        created_at: stored(4).sent_at,
+        updated_at: stored(4).sent_at,
+    }
+}
+
+#[test]
+fn files_from_earlier_runs_come_back_as_cards_among_the_messages() {
+    let (mut harness, fake) = ui_common::window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "张三").click();
+    harness.run();
+    let Event::History { messages, .. } = page(1..=8, None, None) else {
+        unreachable!()
+    };
+    let transfers = vec![
+        stored_transfer("t1", Direction::In, "议程.pdf", TransferState::Done),
+        stored_transfer("t2", Direction::Out, "旧照片.zip", TransferState::Declined),
+        stored_transfer("t3", Direction::Out, "movie.mkv", TransferState::Paused),
+    ];
+    let history = |transfers| Event::History {
+        peer: "a1".into(),
+        messages: messages.clone(),
+        transfers,
+        before: None,
+        after: None,
+    };
+    fake.feed(history(transfers.clone()));
+    harness.run();
+    harness.get_by_label_contains("议程.pdf");
+    harness.get_by_role_and_label(Role::Button, "Show in folder");
+    harness.get_by_label_contains("declined");
+    // One that never ended: interrupted, and Retry asks the core to take it up.
+    harness.get_by_label_contains("interrupted when lanchat stopped");
+    harness
+        .get_by_role_and_label(Role::Button, "Retry now")
+        .click();
+    harness.run();
+    assert!(
+        fake.commands.try_iter().any(|c| c
+            == Command::Retry {
+                transfer_id: "t3".into()
+            }),
+        "Retry on a stored card retries that transfer"
+    );
+    // Cards sit by time among the messages, and a page read again adds none twice.
+    fake.feed(history(transfers));
+    harness.run();
+    let rows: Vec<_> = harness
+        .state()
+        .state
+        .messages(&ConvKey::Peer("a1".into()))
+        .iter()
+        .map(|m| m.msg_id.clone())
+        .collect();
+    let at = |id: &str| rows.iter().position(|r| r == id).unwrap();
+    assert_eq!(rows.len(), 11, "8 messages and 3 cards: {rows:?}");
+    assert!(at(&stored(4).msg_id) < at("t1") && at("t3") < at(&stored(5).msg_id));
 }

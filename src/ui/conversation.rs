@@ -14,6 +14,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use super::stored_cards::merge_cards;
 use crate::node::Command;
 use crate::store::{Direction, EVERYONE, MsgState, StoredMessage};
 
@@ -274,24 +275,26 @@ impl Conversation {
         &mut self,
         conv: &ConvKey,
         stored: Vec<StoredMessage>,
+        cards: Vec<ChatMessage>,
         before: Option<i64>,
         after: Option<i64>,
-    ) {
+    ) -> bool {
         let full = stored.len() >= PAGE;
         match (before, after) {
             (_, Some(after)) => {
                 if self.newer != Paging::Asked(Some(after)) {
-                    return; // a page for a window that is gone
+                    return false; // a page for a window that is gone
                 }
                 self.newer = if full { Paging::More } else { Paging::End };
-                self.append_page(conv, stored);
+                self.append_page(conv, stored, cards)
             }
             (Some(before), None) => {
                 if self.older != Paging::Asked(Some(before)) {
-                    return;
+                    return false;
                 }
                 self.older = if full { Paging::More } else { Paging::End };
-                self.prepend_page(conv, stored);
+                self.prepend_page(conv, stored, cards);
+                true
             }
             (None, None) => {
                 // The newest page: shown before what arrived during this run. Also taken
@@ -301,19 +304,26 @@ impl Conversation {
                     if held.older == Paging::Asked(None) {
                         held.older = Paging::More;
                     }
-                    return;
+                    return false;
                 }
                 if matches!(self.older, Paging::More | Paging::Asked(None)) {
                     self.older = if full { Paging::More } else { Paging::End };
                 }
-                self.prepend_page(conv, stored);
+                self.prepend_page(conv, stored, cards);
+                true
             }
         }
     }
 
-    /// Puts a page before the rows shown, skipping what is already there: a stored message
-    /// can also have been reported live, and a repeated page adds nothing.
-    fn prepend_page(&mut self, conv: &ConvKey, stored: Vec<StoredMessage>) {
+    /// Puts a page (and its file `cards`) before the rows shown, skipping what is already
+    /// there: a stored message can also have been reported live, and a repeated page adds
+    /// nothing.
+    fn prepend_page(
+        &mut self,
+        conv: &ConvKey,
+        stored: Vec<StoredMessage>,
+        cards: Vec<ChatMessage>,
+    ) {
         let oldest = self.oldest_row();
         // Rows shown are contiguous, so only live rows (no row id) can repeat a page's,
         // and those are all at the end: arrivals are added there, pages before them.
@@ -324,11 +334,12 @@ impl Conversation {
             .take_while(|m| m.row.is_none())
             .map(|m| m.msg_id.as_str())
             .collect();
-        let older: Vec<ChatMessage> = stored
+        let mut older: Vec<ChatMessage> = stored
             .into_iter()
             .filter(|m| oldest.is_none_or(|o| m.id < o) && !live.contains(m.msg_id.as_str()))
             .map(|m| ChatMessage::stored(m, conv))
             .collect();
+        merge_cards(&mut older, cards);
         if self.fallback_name.is_empty()
             && let Some(m) = older.iter().find(|m| m.mark == Mark::Received)
         {
@@ -340,26 +351,38 @@ impl Conversation {
         }
     }
 
-    /// Puts a page after the rows of a window; when it reaches the rows held aside (or the
-    /// newest), the two are joined and the window ends.
-    fn append_page(&mut self, conv: &ConvKey, stored: Vec<StoredMessage>) {
+    /// Puts a page (and its file `cards`) after the rows of a window; when it reaches the
+    /// rows held aside (or the newest), the two are joined and the window ends. Returns
+    /// whether it was used.
+    fn append_page(
+        &mut self,
+        conv: &ConvKey,
+        stored: Vec<StoredMessage>,
+        cards: Vec<ChatMessage>,
+    ) -> bool {
         let newest = self.newest_row();
         let reached_end = self.newer == Paging::End;
         let Some(held) = &self.held else {
-            return;
+            return false;
         };
         let held_ids: HashSet<&str> = held.messages.iter().map(|m| m.msg_id.as_str()).collect();
         let meets = stored.iter().any(|m| held_ids.contains(m.msg_id.as_str()));
-        let page: Vec<ChatMessage> = stored
+        let mut page: Vec<ChatMessage> = stored
             .into_iter()
             .filter(|m| newest.is_none_or(|n| m.id > n) && !held_ids.contains(m.msg_id.as_str()))
             .map(|m| ChatMessage::stored(m, conv))
             .collect();
+        let cards = cards
+            .into_iter()
+            .filter(|c| !held_ids.contains(c.msg_id.as_str()))
+            .collect();
+        merge_cards(&mut page, cards);
         self.shape.appended += page.len() as u64;
         self.messages.extend(page);
         if meets || reached_end {
             self.join_held();
         }
+        true
     }
 
     /// Ends a window whose last page met the rows held aside: they follow it.

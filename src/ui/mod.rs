@@ -34,6 +34,7 @@ mod search;
 pub mod send_check;
 mod settings;
 pub mod state;
+mod stored_cards;
 mod thumbs;
 mod timefmt;
 mod tour;

@@ -184,14 +184,10 @@ impl ChatState {
             Event::History {
                 peer,
                 messages,
+                transfers,
                 before,
                 after,
-                ..
-            } => {
-                let conv = ConvKey::from_peer(&peer);
-                let c = self.conversations.entry(conv.clone()).or_default();
-                c.load(&conv, messages, before, after);
-            }
+            } => self.load_page(&peer, messages, transfers, before, after),
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => self.stopped = true,
             Event::SearchResults { query, hits } => self.search = Some((query, hits)),

@@ -1,0 +1,112 @@
+//! File cards read back from history: each `history` page carries the transfers of the
+//! same stretch of the conversation, and they are shown among its messages as the cards
+//! they were (saved, failed, declined), so a restart does not lose them. A transfer the
+//! window already shows (reported live this run) is not shown twice. No egui here.
+
+use super::conversation::{ChatMessage, ConvKey, Mark};
+use super::state::ChatState;
+use super::transfers::{FileTransfer, TransferStage};
+use crate::store::{Direction, StoredMessage, Transfer, TransferState};
+
+impl FileTransfer {
+    /// The card of a transfer as history last recorded it. One that never ended (the
+    /// app stopped while it was offered or moving) shows as interrupted, with Retry.
+    pub fn from_stored(t: &Transfer) -> FileTransfer {
+        let stage = match t.state {
+            TransferState::Done => TransferStage::Done {
+                path: t.path.clone(),
+            },
+            TransferState::Declined => TransferStage::Failed {
+                reason: "declined".into(),
+            },
+            TransferState::Cancelled => TransferStage::Failed {
+                reason: "cancelled".into(),
+            },
+            TransferState::Failed => TransferStage::Failed {
+                reason: "failed".into(),
+            },
+            TransferState::Offered | TransferState::Active | TransferState::Paused => {
+                TransferStage::Interrupted {
+                    reason: "interrupted when lanchat stopped".into(),
+                    automatic: false,
+                    attempt: 0,
+                }
+            }
+        };
+        FileTransfer {
+            id: t.id.clone(),
+            peer: t.peer.clone(),
+            mine: t.dir == Direction::Out,
+            name: t.name.clone(),
+            size: t.size,
+            mime: t.mime.clone(),
+            stage,
+        }
+    }
+}
+
+impl ChatState {
+    /// Folds a `history` page: its messages into the conversation, and its transfers the
+    /// window does not know yet as cards among them, by time.
+    pub(super) fn load_page(
+        &mut self,
+        peer: &str,
+        messages: Vec<StoredMessage>,
+        transfers: Vec<Transfer>,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) {
+        let conv = ConvKey::from_peer(peer);
+        let me = self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        let theirs = self
+            .peers
+            .get(peer)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let (fresh, cards): (Vec<FileTransfer>, Vec<ChatMessage>) = transfers
+            .iter()
+            .filter(|t| !self.transfers.contains_key(&t.id))
+            .map(|t| {
+                let f = FileTransfer::from_stored(t);
+                let c = card(&f, t.created_at, if f.mine { &me } else { &theirs });
+                (f, c)
+            })
+            .unzip();
+        let c = self.conversations.entry(conv.clone()).or_default();
+        if c.load(&conv, messages, cards, before, after) {
+            for f in fresh {
+                self.transfers.insert(f.id.clone(), f);
+            }
+        }
+    }
+}
+
+/// The bubble of a stored transfer, as a live one looks.
+fn card(t: &FileTransfer, created_at: u64, from_name: &str) -> ChatMessage {
+    ChatMessage {
+        msg_id: t.id.clone(),
+        from_name: from_name.to_owned(),
+        text: if t.mine {
+            t.name.clone()
+        } else {
+            format!("📎 {}", t.name)
+        },
+        sent_at: created_at,
+        mark: match (&t.stage, t.mine) {
+            (_, false) => Mark::Received,
+            (TransferStage::Done { .. }, true) => Mark::Delivered,
+            _ => Mark::Sent,
+        },
+        transfer: Some(t.id.clone()),
+        row: None,
+    }
+}
+
+/// Puts each card among `page` (oldest first) before the first message sent after it.
+pub(super) fn merge_cards(page: &mut Vec<ChatMessage>, mut cards: Vec<ChatMessage>) {
+    cards.sort_by_key(|c| c.sent_at);
+    for c in cards.into_iter().rev() {
+        let at = page.partition_point(|m| m.sent_at <= c.sent_at);
+        page.insert(at, c);
+    }
+}
