@@ -206,21 +206,32 @@ mod tests {
     use crate::node::Command;
     use crate::store::{Direction, MsgState, StoredMessage, Transfer, TransferState};
 
-    #[test]
-    fn a_message_that_cannot_be_stored_is_not_sent() {
-        let dir = std::env::temp_dir().join(format!("lanchat-full-{}", uuid::Uuid::new_v4()));
+    /// The id of the known peer [`core_knowing_offline_bob`] sets up.
+    const BOB: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A core on loopback that knows one peer, `bob`, offline: the core, the receiving
+    /// end of its events, its data folder (fresh, to remove) and the receiving end of
+    /// its inputs (kept open while the test runs).
+    fn core_knowing_offline_bob(
+        tag: &str,
+    ) -> (
+        Core,
+        crossbeam_channel::Receiver<Event>,
+        std::path::PathBuf,
+        crossbeam_channel::Receiver<crate::net::NetInput>,
+    ) {
+        let dir = std::env::temp_dir().join(format!("lanchat-{tag}-{}", uuid::Uuid::new_v4()));
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .and_then(|s| s.local_addr())
             .unwrap()
             .port();
         let (events_tx, events) = crossbeam_channel::unbounded();
-        let (input_tx, _inputs) = crossbeam_channel::bounded(16);
+        let (input_tx, inputs) = crossbeam_channel::bounded(16);
         let config = crate::config::Config::loopback(&dir, port);
         let mut core = Core::start(config, events_tx, crate::node::no_waker(), input_tx).unwrap();
-        let peer = "0123456789abcdef0123456789abcdef";
         core.peers.remember(
             peer_info(KnownPeer {
-                id: peer.into(),
+                id: BOB.into(),
                 name: "bob".into(),
                 host: String::new(),
                 addr: std::net::Ipv4Addr::LOCALHOST,
@@ -229,6 +240,13 @@ mod tests {
             }),
             Instant::now(),
         );
+        (core, events, dir, inputs)
+    }
+
+    #[test]
+    fn a_message_that_cannot_be_stored_is_not_sent() {
+        let (mut core, events, dir, _inputs) = core_knowing_offline_bob("full");
+        let peer = BOB;
         core.store.set_max_pages(1); // no room to grow: the disk is full
         core.send_chat(peer, "x".repeat(10_000));
         let said: Vec<Event> = events.try_iter().collect();
@@ -244,27 +262,8 @@ mod tests {
 
     #[test]
     fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
-        let dir = std::env::temp_dir().join(format!("lanchat-burst-{}", uuid::Uuid::new_v4()));
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .unwrap()
-            .port();
-        let (events_tx, events) = crossbeam_channel::unbounded();
-        let (input_tx, _inputs) = crossbeam_channel::bounded(16);
-        let config = crate::config::Config::loopback(&dir, port);
-        let mut core = Core::start(config, events_tx, crate::node::no_waker(), input_tx).unwrap();
-        let peer = "0123456789abcdef0123456789abcdef";
-        core.peers.remember(
-            peer_info(KnownPeer {
-                id: peer.into(),
-                name: "bob".into(),
-                host: String::new(),
-                addr: std::net::Ipv4Addr::LOCALHOST,
-                port: 1,
-                last_seen: 0,
-            }),
-            Instant::now(),
-        );
+        let (mut core, events, dir, _inputs) = core_knowing_offline_bob("burst");
+        let peer = BOB;
         let burst = |texts: [&str; 3]| texts.map(|t| (peer.to_owned(), t.to_owned())).to_vec();
         core.send_chats(burst(["one", "", "two"]));
         let said: Vec<Event> = events.try_iter().collect();

@@ -258,22 +258,30 @@ impl PeerTable {
     }
 }
 
+/// A sighting from 10.0.0.1 with a 15 s timeout, for tests here and in `resolve`.
+#[cfg(test)]
+pub(super) fn test_sighting<'a>(
+    id: &'a str,
+    instance: &'a str,
+    name: &'a str,
+    port: u16,
+) -> Sighting<'a> {
+    Sighting {
+        id,
+        instance,
+        name,
+        host: "h",
+        addr: Ipv4Addr::new(10, 0, 0, 1),
+        port,
+        status: "online",
+        timeout: Duration::from_secs(15),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_sighting as s;
     use super::*;
-
-    fn s<'a>(id: &'a str, instance: &'a str, name: &'a str, port: u16) -> Sighting<'a> {
-        Sighting {
-            id,
-            instance,
-            name,
-            host: "h",
-            addr: Ipv4Addr::new(10, 0, 0, 1),
-            port,
-            status: "online",
-            timeout: Duration::from_secs(15),
-        }
-    }
 
     #[test]
     fn join_refresh_change_restart() {

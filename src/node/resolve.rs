@@ -52,24 +52,10 @@ pub enum ResolveError {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use super::*;
-    use crate::node::peers::Sighting;
-
-    fn s<'a>(id: &'a str, instance: &'a str, name: &'a str, port: u16) -> Sighting<'a> {
-        Sighting {
-            id,
-            instance,
-            name,
-            host: "h",
-            addr: Ipv4Addr::new(10, 0, 0, 1),
-            port,
-            status: "online",
-            timeout: Duration::from_secs(15),
-        }
-    }
+    use crate::node::peers::test_sighting as s;
 
     #[test]
     fn resolve_by_id_name_and_prefix() {
