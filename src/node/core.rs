@@ -204,7 +204,8 @@ impl Core {
 
     /// When the loop must run next even if nothing arrives.
     pub(super) fn next_wake(&self) -> Instant {
-        self.next_announce.min(self.next_housekeeping)
+        let timers = self.next_announce.min(self.next_housekeeping);
+        self.next_retry().map_or(timers, |at| at.min(timers))
     }
 
     /// Timer work; cheap when nothing is due.
@@ -215,6 +216,9 @@ impl Core {
             self.next_announce = now + self.config.interval;
         }
         if now < self.next_housekeeping {
+            if self.next_retry().is_some_and(|at| at <= now) {
+                self.transfers_tick(now); // a retry on time, not at the next housekeeping
+            }
             return;
         }
         self.next_housekeeping = now + HOUSEKEEPING.min(self.config.interval / 2);

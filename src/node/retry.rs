@@ -68,6 +68,18 @@ impl Core {
         });
     }
 
+    /// When the earliest waiting retry is due, if any: the loop wakes for it.
+    pub(super) fn next_retry(&self) -> Option<Instant> {
+        self.transfers
+            .outgoing
+            .values()
+            .filter_map(|o| match o.state {
+                OutState::Waiting { at, .. } => Some(at),
+                _ => None,
+            })
+            .min()
+    }
+
     /// Timer work: interrupted transfers whose wait is over are offered again, and
     /// downloads that waited too long for their sender give up.
     pub(super) fn transfers_tick(&mut self, now: Instant) {
