@@ -68,6 +68,32 @@ impl Core {
         });
     }
 
+    /// `cancel` of one of our transfers that is no longer running (it failed, or stopped
+    /// with an earlier run) but that history remembers unfinished: the receiver may
+    /// still keep its bytes for a resume, so it is told to drop them (if it is linked
+    /// now; otherwise its 7-day sweep does), and the transfer ends as cancelled.
+    /// Returns whether there was such a transfer.
+    pub(super) fn cancel_remembered(&mut self, transfer_id: &str) -> bool {
+        let Ok(Some(t)) = self.store.transfer(transfer_id) else {
+            return false;
+        };
+        if t.dir != Direction::Out || t.state == TransferState::Done {
+            return false;
+        }
+        if let Some(&link) = self.active.get(&t.peer) {
+            let cancel = LinkMsg::FileCancel {
+                transfer_id: transfer_id.to_owned(),
+                reason: "cancelled".into(),
+            };
+            self.send_on(link, &cancel);
+        }
+        self.emit(Event::TransferFailed {
+            transfer_id: transfer_id.to_owned(),
+            reason: "cancelled".into(),
+        });
+        true
+    }
+
     /// When the earliest waiting retry is due, if any: the loop wakes for it.
     pub(super) fn next_retry(&self) -> Option<Instant> {
         self.transfers

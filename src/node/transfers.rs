@@ -332,7 +332,7 @@ impl Core {
             self.fail_outgoing(transfer_id, "cancelled", true);
         } else if let Some(peer) = self.incoming_peer(transfer_id) {
             self.cancel_incoming(&peer, transfer_id, "cancelled", true);
-        } else {
+        } else if !self.cancel_remembered(transfer_id) {
             self.emit(Event::error(format!("cancel: no transfer {transfer_id}")));
         }
     }

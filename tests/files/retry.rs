@@ -313,3 +313,31 @@ fn a_receiver_restarted_midway_gets_the_rest_without_being_asked_again() {
     wait_done(&mut a, &id);
     no_failure(&mut a);
 }
+
+#[test]
+fn cancelling_a_transfer_the_sender_gave_up_drops_the_bytes_the_receiver_kept() {
+    let Behind {
+        dir,
+        mut a,
+        mut b,
+        proxy,
+    } = behind_proxy("cancel-given-up", 0);
+    let bob = b.id.clone();
+    let src = dir.join("draft.bin");
+    fs::write(&src, noise(5_000_000, 33)).unwrap();
+    proxy.arm(CUT);
+    let id = send_file(&mut a, &bob, &src);
+    assert_eq!(started(&mut b, &id), 0);
+    wait_failed(&mut a, &id);
+    interrupted(&mut b, &id);
+    let downloads = dir.join("bob-downloads");
+    assert_eq!(listing(&downloads), ["draft.bin.part"], "kept for a resume");
+    // The sender no longer runs it, but history remembers it: cancelling tells Bob.
+    a.send(Command::Cancel {
+        transfer_id: id.clone(),
+    });
+    assert_eq!(wait_failed(&mut a, &id), "cancelled");
+    let why = wait_failed(&mut b, &id);
+    assert!(why.contains("cancelled by the sender"), "{why}");
+    assert!(listing(&downloads).is_empty(), "the kept bytes are gone");
+}
