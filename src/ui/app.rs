@@ -6,7 +6,6 @@
 //! repaints when the core's waker fires, when the user acts, or once a second while the
 //! network panel is open; an idle window does not repaint at all.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,70 +16,12 @@ use super::settings::{Prefs, SettingsDraft, Theme};
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
+pub use super::view::{Action, View};
 use super::{chat_view, composer, network_panel, peers_panel, search, settings};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
-
-/// What a panel asks for while drawing; carried out after the frame is drawn.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// A command for the core.
-    Core(Command),
-    /// Open a conversation.
-    Select(ConvKey),
-    /// Show or hide the network panel.
-    ToggleNetwork,
-    /// Open the settings window.
-    OpenSettings,
-    /// Apply edited settings (may restart the core).
-    ApplySettings(Box<SettingsDraft>),
-    /// Close the settings window without applying.
-    CloseSettings,
-    /// Hide the error banner.
-    DismissError,
-    /// Scroll the open conversation to its newest message.
-    ScrollToBottom,
-    /// Open a file or folder with the desktop's default program.
-    Open(PathBuf),
-    /// Open a conversation scrolled to one stored message (a search hit): its `msg_id`
-    /// and store row, to load the page around it if it is not loaded.
-    Jump(ConvKey, String, i64),
-    /// Read the page of history before the oldest row loaded (scrolled near the top).
-    Older(ConvKey),
-    /// Read the page after the newest row of a window around an old message.
-    Newer(ConvKey),
-    /// Close the search results.
-    CloseSearch,
-    /// Choose files to send to this peer (the native file dialog).
-    PickFiles(String),
-}
-
-/// Per-window view state that is not part of the chat model.
-#[derive(Debug, Default)]
-pub struct View {
-    /// Unsent text per conversation.
-    pub drafts: HashMap<ConvKey, String>,
-    /// The network panel is open.
-    pub show_network: bool,
-    /// The settings window, while open.
-    pub settings: Option<SettingsDraft>,
-    /// The name being edited in place, while editing.
-    pub name_edit: Option<String>,
-    /// Preferences kept in the data directory.
-    pub prefs: Prefs,
-    /// Row heights, scroll anchors and what was laid out, per conversation.
-    pub conversations: chat_view::Conversations,
-    /// Scroll the conversation to the end on the next frame.
-    pub scroll_to_bottom: bool,
-    /// Scroll the conversation to this message as soon as it is loaded (a search hit).
-    pub jump_to: Option<String>,
-    /// The message marked as the search hit jumped to.
-    pub highlight: Option<String>,
-    /// What is typed in the history search box.
-    pub search_query: String,
-}
 
 /// The window.
 pub struct App {

@@ -5,17 +5,20 @@
 //! an idle window does not repaint.
 //!
 //! - [`state`]: events folded into peers, conversations, unread counts (no egui);
-//!   `conversation`: one conversation's rows and history paging (no egui).
+//!   `conversation`: one conversation's rows and history paging, `message`: one row
+//!   (no egui).
 //! - [`send_check`]: whether the composer may send, and why not (no egui).
 //! - [`app`]: the frame loop: drain events, draw panels, run the actions they collected;
-//!   `backend`: the core it talks to, or a test's channels.
+//!   `view`: those actions and the window's view state; `backend`: the core it talks
+//!   to, or a test's channels.
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels;
 //!   `chat_view` lays out only the rows on screen (`rows`: their heights, no egui;
 //!   `bubble`: one row).
 //! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 //! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
-//!   its bubble, `thumbs` decodes pictures off the UI thread; `search`: history search.
+//!   its bubble, `thumbs` decodes pictures off the UI thread, `stored_cards` brings
+//!   transfers back from history as cards; `search`: history search.
 
 pub mod app;
 mod backend;
@@ -25,6 +28,7 @@ mod composer;
 mod conversation;
 mod file_card;
 mod fonts;
+mod message;
 mod network_panel;
 mod notify;
 mod peers_panel;
@@ -39,6 +43,7 @@ mod thumbs;
 mod timefmt;
 mod tour;
 pub mod transfers;
+mod view;
 
 use std::sync::{Arc, OnceLock};
 

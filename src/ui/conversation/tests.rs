@@ -1,6 +1,7 @@
 //! Paging back, a message both stored and live, and a window around a search hit.
 
 use super::*;
+use crate::store::{Direction, MsgState};
 
 fn stored(id: i64) -> StoredMessage {
     StoredMessage {

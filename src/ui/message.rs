@@ -1,0 +1,94 @@
+//! What one row of a conversation is: which conversation ([`ConvKey`]), the bubble
+//! ([`ChatMessage`]) and where it stands ([`Mark`]). No egui here.
+
+use crate::store::{Direction, EVERYONE, MsgState, StoredMessage};
+
+/// Which conversation: the Everyone room or one peer (by id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum ConvKey {
+    /// Broadcast shouts, best effort.
+    #[default]
+    Everyone,
+    /// Direct messages with the peer of this id.
+    Peer(String),
+}
+
+impl ConvKey {
+    /// The conversation named by a store or event `peer` field (a peer id or `everyone`).
+    pub fn from_peer(peer: &str) -> ConvKey {
+        if peer == EVERYONE {
+            ConvKey::Everyone
+        } else {
+            ConvKey::Peer(peer.to_owned())
+        }
+    }
+
+    /// The `peer` to name this conversation in a command.
+    pub fn peer(&self) -> String {
+        match self {
+            ConvKey::Everyone => EVERYONE.to_owned(),
+            ConvKey::Peer(id) => id.clone(),
+        }
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Someone else wrote it.
+    Received,
+    /// Ours, stored but not yet on the wire (the peer was offline): from history.
+    Pending,
+    /// Ours, accepted by the core and queued; no ack yet.
+    Sent,
+    /// Ours, acknowledged by the peer.
+    Delivered,
+    /// Ours, broadcast to Everyone: no delivery report exists.
+    Shouted,
+}
+
+/// One bubble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Message id from the core.
+    pub msg_id: String,
+    /// Sender's name (ours for our messages).
+    pub from_name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch (at the sender).
+    pub sent_at: u64,
+    /// Delivery state.
+    pub mark: Mark,
+    /// The file this bubble stands for, if it is a file (see `ChatState::transfers`).
+    pub transfer: Option<String>,
+    /// The store's row id, for a message read from history (the paging key); `None` for
+    /// one reported live during this run.
+    pub row: Option<i64>,
+}
+
+impl ChatMessage {
+    /// Whether we wrote it.
+    pub fn is_mine(&self) -> bool {
+        self.mark != Mark::Received
+    }
+
+    /// A row of stored history in conversation `conv`.
+    pub(super) fn stored(m: StoredMessage, conv: &ConvKey) -> ChatMessage {
+        ChatMessage {
+            mark: match (m.dir, m.state, conv) {
+                (Direction::In, ..) | (_, MsgState::Received, _) => Mark::Received,
+                (Direction::Out, _, ConvKey::Everyone) => Mark::Shouted,
+                (Direction::Out, MsgState::Delivered, _) => Mark::Delivered,
+                (Direction::Out, MsgState::Pending, _) => Mark::Pending,
+                (Direction::Out, MsgState::Sent, _) => Mark::Sent,
+            },
+            msg_id: m.msg_id,
+            from_name: m.from_name,
+            text: m.text,
+            sent_at: m.sent_at,
+            transfer: None,
+            row: Some(m.id),
+        }
+    }
+}
