@@ -5,7 +5,7 @@
 //! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
 //! window repaints only when something happened.
 //!
-//! - [`core`](self::core): the state and the loop's timer work (announce, expiry, retries);
+//! - `core`: the state and the loop's timer work (announce, expiry, retries);
 //!   `dispatch`: commands and inputs to their handlers; `bucket`: rate limits.
 //! - `presence`: beacons in and out.
 //! - `links`: TCP link lifecycle, keepalives; `handshake`: the first frame, `hello`,

@@ -2,7 +2,7 @@
 //! `MIGRATIONS[N-1]` on a version N-1 database, each step in one transaction. A file with a
 //! version above [`LATEST`] was written by a newer lanchat and is left alone.
 //!
-//! Adding a version: append a step to [`MIGRATIONS`], never edit a released one, and add a
+//! Adding a version: append a step to `MIGRATIONS`, never edit a released one, and add a
 //! test that migrates a database of the previous version with data in it.
 
 use rusqlite::{Connection, Transaction};

@@ -74,7 +74,7 @@ pub fn definitions() -> (FontDefinitions, CjkSource) {
     (fonts, source)
 }
 
-/// Installs [`definitions`] in a context.
+/// Installs `definitions` in a context.
 pub fn install(ctx: &egui::Context) {
     let (fonts, source) = definitions();
     tracing::info!("CJK font: {source:?}");
