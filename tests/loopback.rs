@@ -255,13 +255,13 @@ fn a_message_to_a_peer_that_is_down_arrives_once_when_it_is_back() {
         "message",
         |e| matches!(e, Event::Message { text, .. } if text == "while you were out"),
     );
-    let Event::PeerJoined { peer } = a.wait(
-        "rejoined",
-        |e| matches!(e, Event::PeerJoined { peer } if peer.id == bob),
-    ) else {
-        unreachable!()
-    };
-    assert_eq!(peer.port, b.port, "the new port replaced the old one");
+    // On a loaded machine Bob may also have timed out and come back on his old link
+    // before his bye (a 200 ms interval): the events that matter are about his new port.
+    let new_port = b.port;
+    a.wait(
+        "bob listed again on his new port (the old one replaced)",
+        |e| matches!(e, Event::PeerJoined { peer } if peer.id == bob && peer.port == new_port),
+    );
     a.chat(&bob, "marker");
     let Event::Message { text, .. } = b.wait("next", |e| matches!(e, Event::Message { .. })) else {
         unreachable!()
