@@ -307,3 +307,30 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
         "asked once"
     );
 }
+
+#[test]
+fn a_short_conversation_sits_at_the_bottom_next_to_the_composer() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    fake.feed(message("a1", "m1", "第一条"));
+    fake.feed(message("a1", "m2", "the latest"));
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 2 unread")
+        .click();
+    harness.run();
+    let composer = harness.get_by_label("Message to 张三").rect();
+    let first = harness.get_by_label("第一条").rect();
+    let latest = harness.get_by_label("the latest").rect();
+    assert!(
+        first.bottom() < latest.top() && latest.bottom() <= composer.top(),
+        "in order, above the composer: {first:?} {latest:?} {composer:?}"
+    );
+    assert!(
+        composer.top() - latest.bottom() < 80.0,
+        "the newest message is next to the composer, not at the top of an empty view: \
+         {latest:?} vs {composer:?}"
+    );
+}

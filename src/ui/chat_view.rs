@@ -228,7 +228,10 @@ pub fn show(
             );
         }
         let viewport = viewport.translate(egui::vec2(0.0, shift));
-        let origin = ui.max_rect().min - egui::vec2(0.0, shift);
+        // A conversation shorter than the view sits at its bottom, next to the composer,
+        // as in every chat app: the rows start `pad` lower (offsets stay unpadded).
+        let pad = (viewport.height() - h.total() as f32).max(0.0);
+        let origin = ui.max_rect().min - egui::vec2(0.0, shift) + egui::vec2(0.0, pad);
         let width = ui.max_rect().width();
         let a = h.index_at(f64::from(viewport.min.y));
         let anchor_top = h.top(a);
@@ -260,7 +263,7 @@ pub fn show(
             laid_out += 1;
             bottom = top;
         }
-        ui.set_min_height(h.total() as f32);
+        ui.set_min_height(h.total() as f32 + pad);
         ui.set_min_width(width);
         // Where the anchor's bubble was drawn (below its separator, if any).
         let drawn = anchor_top + (h.bubble_top(a) - h.top(a));
