@@ -18,6 +18,8 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::{Value, json};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use lanchat::node::peers::MAX_PEERS;
+
 use crate::inproc::InProc;
 use crate::procfs::{Line, Node, Usage, Window, run_dir, status_kib, wait_line};
 use crate::stats::{Percentiles, Row};
@@ -244,8 +246,17 @@ pub fn forged_peers(peers: usize, secs: u64) -> Result<Report> {
         .collect();
     let rate = (peers as u64) / 5;
     let blaster = Blaster::start(b.discovery_port, rate, payloads)?;
-    // One full round first, so every forged peer is in the table before measuring.
-    std::thread::sleep(Duration::from_secs(6));
+    // Every forged peer the table can hold is listed before measuring (one full round of
+    // beacons, ~5 s): counted from the node's own `peer_joined` lines.
+    let fits = peers.min(MAX_PEERS - 1); // the prober holds one place
+    for _ in 0..fits {
+        wait_line(&b.lines, Duration::from_secs(30), "a forged peer", |l| {
+            l.2["event"] == "peer_joined"
+                && l.2["peer"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("forged"))
+        })?;
+    }
     let window = Window::start(b.measured.pid())?;
     let (loaded, lost) = b.probe(Duration::from_secs(secs))?;
     let u = window.finish()?;
