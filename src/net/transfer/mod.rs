@@ -27,7 +27,7 @@ mod send;
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
-use super::NetInput;
+use super::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{FrameDecoder, LinkMsg, sanitize};
 
@@ -163,6 +163,43 @@ pub struct StreamThread {
 }
 
 impl StreamThread {
+    /// Runs `body` on a thread named `name` for transfer `transfer_id`, and reports how
+    /// it ended to `tx` (tagged with a fresh serial). `body` gets the cancel flag and the
+    /// socket slot: a socket put there (`socket`, or one `body` connects later) is shut
+    /// down when the handle is dropped, so a blocked read or write returns at once.
+    pub(super) fn spawn(
+        name: &str,
+        transfer_id: String,
+        outgoing: bool,
+        socket: Option<TcpStream>,
+        tx: Sender<NetInput>,
+        body: impl FnOnce(
+            &AtomicBool,
+            &Mutex<Option<TcpStream>>,
+            &Sender<NetInput>,
+        ) -> Result<PathBuf, Failure>
+        + Send
+        + 'static,
+    ) -> io::Result<StreamThread> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let socket = Arc::new(Mutex::new(socket));
+        let (c, s) = (cancel.clone(), socket.clone());
+        let serial = next_serial();
+        let thread = spawn_named(name, move || {
+            let result = body(&c, &s, &tx);
+            finish(
+                &tx,
+                TransferReport::ended(transfer_id, outgoing, serial, result),
+            );
+        })?;
+        Ok(StreamThread {
+            serial,
+            cancel,
+            socket,
+            thread: Some(thread),
+        })
+    }
+
     /// This stream's number, as in its final [`TransferReport`].
     pub fn serial(&self) -> u64 {
         self.serial
@@ -289,7 +326,7 @@ pub(super) fn read_frame(
 
 /// Sends the final report; gives up after a while if the core has stopped reading (it is
 /// shutting down and joining this thread).
-pub(super) fn finish(tx: &Sender<NetInput>, report: TransferReport) {
+fn finish(tx: &Sender<NetInput>, report: TransferReport) {
     let _ = tx.send_timeout(NetInput::Transfer(report), Duration::from_secs(2));
 }
 

@@ -4,17 +4,12 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::{
-    Failure, IO_TIMEOUT, Progress, StreamThread, TransferReport, finish, next_serial, promote,
-    read_frame, write_frame,
-};
-use crate::net::{NetInput, spawn_named};
+use super::{Failure, IO_TIMEOUT, Progress, StreamThread, promote, read_frame, write_frame};
+use crate::net::NetInput;
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{FrameDecoder, LinkMsg};
 
@@ -50,21 +45,10 @@ pub fn spawn_recv(
     pending: Vec<u8>,
     tx: Sender<NetInput>,
 ) -> io::Result<StreamThread> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let socket = Arc::new(Mutex::new(stream.try_clone().ok()));
-    let c = cancel.clone();
-    let serial = next_serial();
-    let thread = spawn_named("xfer-recv", move || {
-        let id = job.transfer_id.clone();
-        let result = receive(&job, stream, pending, &c, &tx);
-        let report = TransferReport::ended(id, false, serial, result);
-        finish(&tx, report);
-    })?;
-    Ok(StreamThread {
-        serial,
-        cancel,
-        socket,
-        thread: Some(thread),
+    let id = job.transfer_id.clone();
+    let slot = stream.try_clone().ok();
+    StreamThread::spawn("xfer-recv", id, false, slot, tx, move |cancel, _, tx| {
+        receive(&job, stream, pending, cancel, tx)
     })
 }
 

@@ -4,17 +4,17 @@ use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use super::{
-    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, TransferReport, finish,
-    hash_prefix, next_serial, read_frame, write_frame,
+    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, hash_prefix, read_frame,
+    write_frame,
 };
-use crate::net::{NetInput, spawn_named};
+use crate::net::NetInput;
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{FrameDecoder, LinkMsg};
 
@@ -41,21 +41,9 @@ pub struct SendJob {
 
 /// Starts streaming `job` on a thread named `xfer-send`; reports to `tx`.
 pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let socket = Arc::new(Mutex::new(None));
-    let (c, s) = (cancel.clone(), socket.clone());
-    let serial = next_serial();
-    let thread = spawn_named("xfer-send", move || {
-        let (id, path) = (job.transfer_id.clone(), job.path.clone());
-        let result = send(&job, &c, &s, &tx).map(|()| path);
-        let report = TransferReport::ended(id, true, serial, result);
-        finish(&tx, report);
-    })?;
-    Ok(StreamThread {
-        serial,
-        cancel,
-        socket,
-        thread: Some(thread),
+    let id = job.transfer_id.clone();
+    StreamThread::spawn("xfer-send", id, true, None, tx, move |cancel, slot, tx| {
+        send(&job, cancel, slot, tx).map(|()| job.path.clone())
     })
 }
 
