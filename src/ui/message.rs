@@ -1,6 +1,7 @@
 //! What one row of a conversation is: which conversation ([`ConvKey`]), the bubble
 //! ([`ChatMessage`]) and where it stands ([`Mark`]). No egui here.
 
+use super::transfers::{FileTransfer, TransferStage};
 use crate::store::{Direction, EVERYONE, MsgState, StoredMessage};
 
 /// Which conversation: the Everyone room or one peer (by id).
@@ -71,6 +72,28 @@ impl ChatMessage {
     /// Whether we wrote it.
     pub fn is_mine(&self) -> bool {
         self.mark != Mark::Received
+    }
+
+    /// The bubble of file transfer `t`, live or read back from history: the name (theirs
+    /// with a 📎), marked delivered once ours arrived.
+    pub fn file(t: &FileTransfer, from_name: String, sent_at: u64) -> ChatMessage {
+        ChatMessage {
+            msg_id: t.id.clone(),
+            from_name,
+            text: if t.mine {
+                t.name.clone()
+            } else {
+                format!("📎 {}", t.name)
+            },
+            sent_at,
+            mark: match (&t.stage, t.mine) {
+                (_, false) => Mark::Received,
+                (TransferStage::Done { .. }, true) => Mark::Delivered,
+                _ => Mark::Sent,
+            },
+            transfer: Some(t.id.clone()),
+            row: None,
+        }
     }
 
     /// A row of stored history in conversation `conv`.

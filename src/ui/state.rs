@@ -200,20 +200,10 @@ impl ChatState {
                 size,
                 mime,
             } => {
-                let from_name = self.my_name();
-                self.push(
-                    ConvKey::Peer(to.clone()),
-                    ChatMessage {
-                        msg_id: transfer_id.clone(),
-                        from_name,
-                        text: name.clone(),
-                        sent_at: crate::ui::timefmt::now_ms(),
-                        mark: Mark::Sent,
-                        transfer: Some(transfer_id.clone()),
-                        row: None,
-                    },
-                );
-                let t = FileTransfer::offered(transfer_id.clone(), to, true, name, size, mime);
+                let t =
+                    FileTransfer::offered(transfer_id.clone(), to.clone(), true, name, size, mime);
+                let m = ChatMessage::file(&t, self.my_name(), crate::ui::timefmt::now_ms());
+                self.push(ConvKey::Peer(to), m);
                 self.transfers.insert(transfer_id, t);
             }
             Event::FileOffer {
@@ -223,27 +213,16 @@ impl ChatState {
                 size,
                 mime,
             } => {
-                let from_name = self
-                    .peers
-                    .get(&from)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| short_id(&from).to_owned());
                 let t = FileTransfer::offered(
                     transfer_id.clone(),
                     from.clone(),
                     false,
-                    name.clone(),
+                    name,
                     size,
                     mime,
                 );
-                self.transfers.insert(transfer_id.clone(), t);
-                let m = received(
-                    transfer_id.clone(),
-                    from_name,
-                    format!("📎 {name}"),
-                    crate::ui::timefmt::now_ms(),
-                    Some(transfer_id),
-                );
+                let m = ChatMessage::file(&t, self.name_of(&from), crate::ui::timefmt::now_ms());
+                self.transfers.insert(transfer_id, t);
                 return self.arrive(ConvKey::Peer(from), m, in_view);
             }
             Event::TransferStarted {
@@ -355,7 +334,16 @@ impl ChatState {
             .is_some_and(Conversation::back_to_newest)
     }
 
-    fn my_name(&self) -> String {
+    /// A peer's name as the window shows it on a bubble: its current name, else the
+    /// start of its id.
+    pub(super) fn name_of(&self, peer: &str) -> String {
+        self.peers
+            .get(peer)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| short_id(peer).to_owned())
+    }
+
+    pub(super) fn my_name(&self) -> String {
         self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default()
     }
 }

@@ -3,7 +3,7 @@
 //! they were (saved, failed, declined), so a restart does not lose them. A transfer the
 //! window already shows (reported live this run) is not shown twice. No egui here.
 
-use super::conversation::{ChatMessage, ConvKey, Mark};
+use super::conversation::{ChatMessage, ConvKey};
 use super::state::ChatState;
 use super::transfers::{FileTransfer, TransferStage};
 use crate::store::{Direction, StoredMessage, Transfer, TransferState};
@@ -57,18 +57,14 @@ impl ChatState {
         after: Option<i64>,
     ) {
         let conv = ConvKey::from_peer(peer);
-        let me = self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
-        let theirs = self
-            .peers
-            .get(peer)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
+        let (me, theirs) = (self.my_name(), self.name_of(peer));
         let (fresh, cards): (Vec<FileTransfer>, Vec<ChatMessage>) = transfers
             .iter()
             .filter(|t| !self.transfers.contains_key(&t.id))
             .map(|t| {
                 let f = FileTransfer::from_stored(t);
-                let c = card(&f, t.created_at, if f.mine { &me } else { &theirs });
+                let from = if f.mine { me.clone() } else { theirs.clone() };
+                let c = ChatMessage::file(&f, from, t.created_at);
                 (f, c)
             })
             .unzip();
@@ -78,27 +74,6 @@ impl ChatState {
                 self.transfers.insert(f.id.clone(), f);
             }
         }
-    }
-}
-
-/// The bubble of a stored transfer, as a live one looks.
-fn card(t: &FileTransfer, created_at: u64, from_name: &str) -> ChatMessage {
-    ChatMessage {
-        msg_id: t.id.clone(),
-        from_name: from_name.to_owned(),
-        text: if t.mine {
-            t.name.clone()
-        } else {
-            format!("📎 {}", t.name)
-        },
-        sent_at: created_at,
-        mark: match (&t.stage, t.mine) {
-            (_, false) => Mark::Received,
-            (TransferStage::Done { .. }, true) => Mark::Delivered,
-            _ => Mark::Sent,
-        },
-        transfer: Some(t.id.clone()),
-        row: None,
     }
 }
 
