@@ -151,8 +151,8 @@ fn outbox_updates_look_up_one_row() {
     }
 }
 
-#[test]
-fn history_pages_oldest_first() {
+/// 25 messages to `p` ("0" to "24") interleaved with 25 shouts.
+fn twenty_five_each() -> Store {
     let mut s = Store::open_in_memory();
     for i in 0..25 {
         s.insert_message(&out("p", &format!("m{i}"), &i.to_string()))
@@ -160,6 +160,12 @@ fn history_pages_oldest_first() {
         s.insert_message(&out(EVERYONE, &format!("m{i}"), "shout"))
             .unwrap();
     }
+    s
+}
+
+#[test]
+fn history_pages_oldest_first() {
+    let s = twenty_five_each();
     let last = s.history("p", None, 10).unwrap();
     assert_eq!(
         texts(&last),
@@ -175,13 +181,7 @@ fn history_pages_oldest_first() {
 
 #[test]
 fn history_after_pages_forward_from_a_row() {
-    let mut s = Store::open_in_memory();
-    for i in 0..25 {
-        s.insert_message(&out("p", &format!("m{i}"), &i.to_string()))
-            .unwrap();
-        s.insert_message(&out(EVERYONE, &format!("m{i}"), "shout"))
-            .unwrap();
-    }
+    let s = twenty_five_each();
     let all = s.history("p", None, 100).unwrap();
     let hit = &all[7];
     let next = s.history_after("p", hit.id, 10).unwrap();
