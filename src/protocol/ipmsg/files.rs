@@ -1,0 +1,404 @@
+//! Files in IPMsg: the attachment list of an offer and the `GETFILEDATA` request.
+//!
+//! An offer (`SENDMSG|FILEATTACHOPT`) carries, as the field after the text, one entry per
+//! file, each ending in `\a`:
+//! `fileID:name:size(hex):mtime(hex):attr(hex)[:key=value…]:\a`. A `:` inside a name is
+//! written `::`. Some clients put a `:` after the `\a` before the next entry. File IDs are
+//! decimal in practice (iptux, IP Messenger) and read as hex only when they cannot be
+//! decimal.
+//!
+//! The receiver asks for the bytes over TCP with a `GETFILEDATA` packet whose body is
+//! `packetNo(hex):fileID(hex):offset(hex)`; iptux reads the file ID as hex and falls back
+//! to decimal, so [`HexOrDecimal`] keeps both readings and the offering side matches
+//! either against what it offered. Pure code.
+
+use std::fmt::Write as _;
+
+use super::{IpmsgError, MAX_EXT_ATTRS, MAX_FILE_NAME, MAX_FILES};
+
+/// One offered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The offerer's id for it, unique within the offer.
+    pub id: u64,
+    /// Its name as the offerer has it: never a path until sanitised by the receiver.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds since the Unix epoch (0 when not given).
+    pub mtime: u64,
+    /// Attribute word; the low byte is the [`FileKind`].
+    pub attr: u32,
+    /// Extended attributes (`key=value`), kept as text; at most [`MAX_EXT_ATTRS`].
+    pub ext: Vec<(String, String)>,
+}
+
+/// What an offered entry is (`attr & 0xFF`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// 1: a regular file.
+    Regular,
+    /// 2: a directory (fetched with `GETDIRFILES`, which lanchat does not support).
+    Directory,
+    /// Anything else (return-parent markers, links, ...).
+    Other(u8),
+}
+
+impl FileInfo {
+    /// A regular file with no extended attributes.
+    pub fn regular(id: u64, name: impl Into<String>, size: u64, mtime: u64) -> FileInfo {
+        FileInfo {
+            id,
+            name: name.into(),
+            size,
+            mtime,
+            attr: 1,
+            ext: Vec::new(),
+        }
+    }
+
+    /// What the entry is.
+    pub fn kind(&self) -> FileKind {
+        match (self.attr & 0xFF) as u8 {
+            1 => FileKind::Regular,
+            2 => FileKind::Directory,
+            b => FileKind::Other(b),
+        }
+    }
+}
+
+/// Reads an attachment list (already decoded to text). Empty entries are skipped.
+pub fn parse_file_list(list: &str) -> Result<Vec<FileInfo>, IpmsgError> {
+    let mut files = Vec::new();
+    for chunk in list.split('\x07') {
+        let chunk = chunk.strip_prefix(':').unwrap_or(chunk);
+        if chunk.is_empty() {
+            continue;
+        }
+        if files.len() == MAX_FILES {
+            return Err(IpmsgError::TooMany {
+                what: "files in one offer",
+                max: MAX_FILES,
+            });
+        }
+        files.push(parse_entry(chunk)?);
+    }
+    Ok(files)
+}
+
+fn parse_entry(entry: &str) -> Result<FileInfo, IpmsgError> {
+    let bad = |why: &str| IpmsgError::FileList(format!("{why} in {:?}", cut(entry)));
+    let (id, rest) = entry.split_once(':').ok_or_else(|| bad("no name"))?;
+    let id = parse_id(id).ok_or_else(|| bad("bad file id"))?;
+    let (name, rest) = take_name(rest);
+    if name.is_empty() {
+        return Err(bad("empty name"));
+    }
+    if name.len() > MAX_FILE_NAME {
+        return Err(IpmsgError::TooLong {
+            field: "file name",
+            len: name.len(),
+        });
+    }
+    let mut fields = rest.split(':').filter(|f| !f.is_empty());
+    let size = fields.next().ok_or_else(|| bad("no size"))?;
+    let size = hex_u64(size).ok_or_else(|| bad("bad size"))?;
+    let mtime = match fields.next() {
+        Some(m) => hex_u64(m).ok_or_else(|| bad("bad mtime"))?,
+        None => 0,
+    };
+    let attr = match fields.next() {
+        Some(a) => u32::from_str_radix(a, 16).map_err(|_| bad("bad attribute"))?,
+        None => 1,
+    };
+    let ext = fields
+        .filter_map(|kv| kv.split_once('='))
+        .take(MAX_EXT_ATTRS)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Ok(FileInfo {
+        id,
+        name,
+        size,
+        mtime,
+        attr,
+        ext,
+    })
+}
+
+/// The name field: up to the first single `:`, with `::` standing for `:`.
+fn take_name(s: &str) -> (String, &str) {
+    let mut name = String::new();
+    let mut rest = s;
+    loop {
+        match rest.find(':') {
+            None => {
+                name.push_str(rest);
+                return (name, "");
+            }
+            Some(i) if rest[i + 1..].starts_with(':') => {
+                name.push_str(&rest[..=i]);
+                rest = &rest[i + 2..];
+            }
+            Some(i) => {
+                name.push_str(&rest[..i]);
+                return (name, &rest[i + 1..]);
+            }
+        }
+    }
+}
+
+/// Writes an attachment list. `:` in names is doubled; `\a` and NUL, which would end
+/// the entry or the field, are dropped.
+pub fn encode_file_list(files: &[FileInfo]) -> String {
+    let mut out = String::new();
+    for f in files {
+        let name = f.name.replace(['\x07', '\0'], "").replace(':', "::");
+        let _ = write!(
+            out,
+            "{}:{name}:{:x}:{:x}:{:x}:",
+            f.id, f.size, f.mtime, f.attr
+        );
+        for (k, v) in &f.ext {
+            let clean = |s: &str| s.replace([':', '\x07', '\0', '='], "");
+            let _ = write!(out, "{}={}:", clean(k), clean(v));
+        }
+        out.push('\x07');
+    }
+    out
+}
+
+/// A number the protocol writes in hex but some clients write in decimal: both readings
+/// are kept (hex first), and the side that offered matches either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexOrDecimal {
+    /// The hex reading, if the text is hex digits that fit.
+    pub hex: Option<u64>,
+    /// The decimal reading, if the text is decimal digits that fit.
+    pub decimal: Option<u64>,
+}
+
+impl HexOrDecimal {
+    /// A number to send (written in hex).
+    pub fn exact(n: u64) -> HexOrDecimal {
+        HexOrDecimal {
+            hex: Some(n),
+            decimal: None,
+        }
+    }
+
+    /// Reads `text`; `None` when neither reading works.
+    pub fn parse(text: &str) -> Option<HexOrDecimal> {
+        let decimal = if text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok()
+        } else {
+            None
+        };
+        let n = HexOrDecimal {
+            hex: hex_u64(text),
+            decimal,
+        };
+        (n.hex.is_some() || n.decimal.is_some()).then_some(n)
+    }
+
+    /// Whether either reading is `n` (the hex one is the protocol's).
+    pub fn matches(self, n: u64) -> bool {
+        self.hex == Some(n) || self.decimal == Some(n)
+    }
+
+    /// The number to write: the hex reading, else the decimal one.
+    pub fn value(self) -> u64 {
+        self.hex.or(self.decimal).unwrap_or_default()
+    }
+}
+
+/// The body of a `GETFILEDATA` request: which file of which offer, from which byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileRequest {
+    /// The packet number of the offer.
+    pub packet_no: HexOrDecimal,
+    /// The file's id in the offer.
+    pub file_id: HexOrDecimal,
+    /// First byte wanted (hex on the wire).
+    pub offset: u64,
+}
+
+impl FileRequest {
+    /// A request to send: file `file_id` of offer `packet_no`, from `offset`.
+    pub fn new(packet_no: u32, file_id: u64, offset: u64) -> FileRequest {
+        FileRequest {
+            packet_no: HexOrDecimal::exact(u64::from(packet_no)),
+            file_id: HexOrDecimal::exact(file_id),
+            offset,
+        }
+    }
+
+    /// Reads `packetNo:fileID:offset` (fields after those are ignored).
+    pub fn parse(body: &str) -> Result<FileRequest, IpmsgError> {
+        let bad = |why: &str| IpmsgError::FileRequest(format!("{why} in {:?}", cut(body)));
+        let mut fields = body.split(':');
+        let mut next = |what: &str| {
+            fields
+                .next()
+                .and_then(HexOrDecimal::parse)
+                .ok_or_else(|| bad(what))
+        };
+        let packet_no = next("bad packet number")?;
+        let file_id = next("bad file id")?;
+        let offset = next("bad offset")?.hex.ok_or_else(|| bad("bad offset"))?;
+        Ok(FileRequest {
+            packet_no,
+            file_id,
+            offset,
+        })
+    }
+
+    /// The body as written on the wire: the three numbers in hex.
+    pub fn encode(&self) -> String {
+        format!(
+            "{:x}:{:x}:{:x}",
+            self.packet_no.value(),
+            self.file_id.value(),
+            self.offset
+        )
+    }
+}
+
+/// A file id in an offer: decimal, or hex when it cannot be decimal.
+fn parse_id(s: &str) -> Option<u64> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        hex_u64(s)
+    }
+}
+
+/// Strict hex: 1–16 hex digits, no sign, no `0x`.
+fn hex_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// At most 40 characters of hostile text, for error messages.
+fn cut(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iptux_offer_list_reads() {
+        let files = parse_file_list("10000:blob.bin:30d40:6b0659a7:1:\x07").unwrap();
+        assert_eq!(
+            files,
+            [FileInfo::regular(10000, "blob.bin", 200_000, 0x6b06_59a7)]
+        );
+        assert_eq!(files[0].kind(), FileKind::Regular);
+        assert_eq!(
+            encode_file_list(&files),
+            "10000:blob.bin:30d40:6b0659a7:1:\x07"
+        );
+    }
+
+    #[test]
+    fn several_entries_colons_in_names_and_ext_attributes() {
+        let list = "0:a::b.txt:a:0:1:14=5f:16=60:\x07:1:目录:0:0:2:\x072:c.txt:0:0:1:\x07";
+        let files = parse_file_list(list).unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[0].name, "a:b.txt");
+        assert_eq!(files[0].size, 10);
+        assert_eq!(
+            files[0].ext,
+            [("14".into(), "5f".into()), ("16".into(), "60".into())]
+        );
+        assert_eq!(
+            (files[1].name.as_str(), files[1].kind()),
+            ("目录", FileKind::Directory)
+        );
+        assert_eq!(files[2].id, 2);
+        assert_eq!(parse_file_list(&encode_file_list(&files)).unwrap(), files);
+    }
+
+    #[test]
+    fn a_name_ending_in_a_colon_survives() {
+        let f = [FileInfo::regular(7, "odd:", 3, 0)];
+        let list = encode_file_list(&f);
+        assert_eq!(list, "7:odd:::3:0:1:\x07");
+        assert_eq!(parse_file_list(&list).unwrap(), f);
+    }
+
+    #[test]
+    fn hex_ids_are_read_when_they_cannot_be_decimal() {
+        let files = parse_file_list("2a:x:1:0:1:\x07").unwrap();
+        assert_eq!(files[0].id, 42);
+        assert_eq!(parse_file_list("10:x:1\x07").unwrap()[0].id, 10);
+    }
+
+    #[test]
+    fn bad_lists_are_refused_with_a_reason() {
+        for bad in [
+            "nocolon\x07",
+            "zz:name:1:0:1:\x07",
+            "1::5:0:1:\x07",
+            "1:name\x07",
+            "1:name:xyz:0:1:\x07",
+            "1:name:11111111111111111:0:1:\x07",
+            "1:name:-1:0:1:\x07",
+            "1:name:1:0:q:\x07",
+        ] {
+            let err = parse_file_list(bad).unwrap_err();
+            assert_eq!(err.label(), "bad_file_list", "{bad:?}: {err}");
+        }
+        let many = "1:n:1:0:1:\x07".repeat(MAX_FILES + 1);
+        assert_eq!(parse_file_list(&many).unwrap_err().label(), "too_many");
+        let long = format!("1:{}:1:0:1:\x07", "n".repeat(MAX_FILE_NAME + 1));
+        assert_eq!(parse_file_list(&long).unwrap_err().label(), "too_long");
+    }
+
+    #[test]
+    fn names_cannot_break_the_list() {
+        let f = [FileInfo::regular(1, "a\x07b\0c", 1, 0)];
+        assert_eq!(
+            parse_file_list(&encode_file_list(&f)).unwrap()[0].name,
+            "abc"
+        );
+    }
+
+    #[test]
+    fn getfiledata_bodies_hex_or_decimal() {
+        // Ours to iptux: offer 9, file 10000, from 0.
+        let req = FileRequest::new(9, 10_000, 0);
+        assert_eq!(req.encode(), "9:2710:0");
+        // iptux's to us: offer 0x6b0659ad, file 0.
+        let got = FileRequest::parse("6b0659ad:0:0").unwrap();
+        assert!(got.packet_no.matches(0x6b06_59ad));
+        assert!(got.file_id.matches(0));
+        // A client writing the id in decimal still matches; so does the hex reading.
+        let dec = FileRequest::parse("9:10000:1f").unwrap();
+        assert!(dec.file_id.matches(10_000) && dec.file_id.matches(0x10000));
+        assert_eq!(dec.offset, 0x1f);
+        // Extra fields are ignored.
+        assert_eq!(FileRequest::parse("1:2:3:ff:x").unwrap().offset, 3);
+    }
+
+    #[test]
+    fn bad_getfiledata_bodies_are_refused() {
+        for bad in [
+            "",
+            "1",
+            "1:2",
+            "1:2:",
+            "x:2:3",
+            "1:y:3",
+            "1:2:z",
+            "1:2:11111111111111111",
+        ] {
+            let err = FileRequest::parse(bad).unwrap_err();
+            assert_eq!(err.label(), "bad_file_request", "{bad:?}");
+        }
+    }
+}
