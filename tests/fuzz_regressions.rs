@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use lanchat::protocol::ipmsg::Packet;
 use lanchat::protocol::{Beacon, FrameDecoder, LinkMsg};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -64,6 +65,19 @@ fn message_parser_seeds() {
         if let Ok(m) = LinkMsg::decode(&data) {
             let frame = m.to_frame().expect("fits a frame");
             assert_eq!(LinkMsg::decode(&frame[4..]).ok(), Some(m), "{name}");
+        }
+    }
+}
+
+#[test]
+fn ipmsg_packet_seeds() {
+    for (name, data) in inputs("ipmsg_packet") {
+        if let Ok(p) = Packet::parse(&data) {
+            // What lanchat writes for an accepted packet reads back to the same meaning.
+            if let Ok(bytes) = p.encode() {
+                let again = Packet::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(again.payload, p.payload, "{name}");
+            }
         }
     }
 }
