@@ -189,10 +189,12 @@ pub(crate) fn from_parts(
 ) -> Result<Entry, IpmsgError> {
     let mut text = text.into_iter();
     let group = text.next().unwrap_or_default();
+    // Empty fields after the group are padding, not iptux's (whose icon is never empty).
     let iptux = text.next().map(|icon| IptuxInfo {
         icon,
         encoding: text.next().unwrap_or_default(),
     });
+    let iptux = iptux.filter(|i| !i.icon.is_empty() || !i.encoding.is_empty());
     for (field, value) in [("nickname", &nick), ("group", &group)] {
         if value.len() > MAX_NAME_FIELD {
             return Err(IpmsgError::TooLong {

@@ -194,3 +194,16 @@ fn random_bytes_and_mutations_never_panic() {
         let _ = Packet::parse(&noise);
     }
 }
+
+#[test]
+fn empty_padding_fields_are_not_iptux_fields() {
+    // Found by the fuzzer: `nick\0group\0\0\0\0x\0` once read as an iptux entry with an
+    // empty icon, which does not survive being written and read again.
+    let p = Packet::parse(b"1:1:u:h:1:n\0g\0\0\0\0x\0").unwrap();
+    let Payload::Entry(e) = &p.payload else {
+        panic!("entry")
+    };
+    assert_eq!(e.iptux, None);
+    let again = Packet::parse(&p.encode().unwrap()).unwrap();
+    assert_eq!(again.payload, p.payload);
+}
