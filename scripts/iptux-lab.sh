@@ -30,7 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export TESTLAN_PREFIX="${TESTLAN_PREFIX:-ipl-}"
 NS="${TESTLAN_PREFIX}0"
-TOOLS=(iptux xvfb xdotool xclip dbus dbus-x11)
+TOOLS=(iptux xvfb xdotool xclip dbus)
 
 die() { echo "iptux-lab: $*" >&2; exit 1; }
 in_ns() { ip netns exec "$NS" "$@"; }

@@ -150,9 +150,10 @@ impl WinInfo {
     }
 }
 
-/// A value inside the block cannot hold a line break (it would start a new key).
+/// A value inside the block cannot hold a line break (it would start a new key) or a
+/// NUL (it would end the field).
 fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r', '\0'], " ")
+    s.replace(['\n', '\0'], " ")
 }
 
 /// The raw extra fields of an entry, sorted into text (read in the packet's encoding)

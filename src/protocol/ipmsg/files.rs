@@ -160,8 +160,10 @@ pub fn encode_file_list(files: &[FileInfo]) -> String {
             f.id, f.size, f.mtime, f.attr
         );
         for (k, v) in &f.ext {
-            let clean = |s: &str| s.replace([':', '\x07', '\0', '='], "");
-            let _ = write!(out, "{}={}:", clean(k), clean(v));
+            // A key ends at the first `=`; a value may hold more of them.
+            let key = k.replace([':', '\x07', '\0', '='], "");
+            let value = v.replace([':', '\x07', '\0'], "");
+            let _ = write!(out, "{key}={value}:");
         }
         out.push('\x07');
     }
@@ -206,9 +208,18 @@ impl HexOrDecimal {
         self.hex == Some(n) || self.decimal == Some(n)
     }
 
-    /// The number to write: the hex reading, else the decimal one.
+    /// The number: the hex reading, else the decimal one.
     pub fn value(self) -> u64 {
         self.hex.or(self.decimal).unwrap_or_default()
+    }
+
+    /// As written on the wire: hex, unless only the decimal reading exists (a decimal
+    /// number too large to be hex), which is written back as it came.
+    fn wire(self) -> String {
+        match (self.hex, self.decimal) {
+            (Some(h), _) => format!("{h:x}"),
+            (None, d) => d.unwrap_or_default().to_string(),
+        }
     }
 }
 
@@ -256,9 +267,9 @@ impl FileRequest {
     /// The body as written on the wire: the three numbers in hex.
     pub fn encode(&self) -> String {
         format!(
-            "{:x}:{:x}:{:x}",
-            self.packet_no.value(),
-            self.file_id.value(),
+            "{}:{}:{:x}",
+            self.packet_no.wire(),
+            self.file_id.wire(),
             self.offset
         )
     }
@@ -273,12 +284,16 @@ fn parse_id(s: &str) -> Option<u64> {
     }
 }
 
-/// Strict hex: 1–16 hex digits, no sign, no `0x`.
+/// Strict hex: hex digits only (no sign, no `0x`), at most 16 after leading zeros.
 fn hex_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    u64::from_str_radix(s, 16).ok()
+    let digits = s.trim_start_matches('0');
+    if digits.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16).ok()
 }
 
 /// At most 40 characters of hostile text, for error messages.
@@ -320,6 +335,14 @@ mod tests {
             ("目录", FileKind::Directory)
         );
         assert_eq!(files[2].id, 2);
+        assert_eq!(parse_file_list(&encode_file_list(&files)).unwrap(), files);
+    }
+
+    #[test]
+    fn an_attribute_value_may_hold_an_equals_sign() {
+        // Found by the fuzzer: `14==x` is key `14`, value `=x`, and stays so.
+        let files = parse_file_list("1:n:1:0:1:14==x:\x07").unwrap();
+        assert_eq!(files[0].ext, [("14".into(), "=x".into())]);
         assert_eq!(parse_file_list(&encode_file_list(&files)).unwrap(), files);
     }
 
@@ -381,6 +404,15 @@ mod tests {
         let dec = FileRequest::parse("9:10000:1f").unwrap();
         assert!(dec.file_id.matches(10_000) && dec.file_id.matches(0x10000));
         assert_eq!(dec.offset, 0x1f);
+        // Leading zeros do not count against the 16 hex digits.
+        assert_eq!(
+            FileRequest::parse("1:2:00000000000000001f").unwrap().offset,
+            0x1f
+        );
+        // A decimal id too long for hex is written back in decimal.
+        let big = FileRequest::parse("1:18446744073709551615:0").unwrap();
+        assert_eq!(big.file_id.hex, None);
+        assert_eq!(big.encode(), "1:18446744073709551615:0");
         // Extra fields are ignored.
         assert_eq!(FileRequest::parse("1:2:3:ff:x").unwrap().offset, 3);
     }
