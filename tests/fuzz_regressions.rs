@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use lanchat::protocol::ipmsg::Packet;
+use lanchat::protocol::ipmsg::{Charset, Packet};
 use lanchat::protocol::{Beacon, FrameDecoder, LinkMsg};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -73,10 +73,13 @@ fn message_parser_seeds() {
 fn ipmsg_packet_seeds() {
     for (name, data) in inputs("ipmsg_packet") {
         if let Ok(p) = Packet::parse(&data) {
-            // What lanchat writes for an accepted packet reads back to the same meaning.
+            // What lanchat writes for an accepted packet reads back to the same meaning,
+            // unless GB18030 text came out as valid UTF-8 (no charset field in IPMsg).
             if let Ok(bytes) = p.encode() {
                 let again = Packet::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert_eq!(again.payload, p.payload, "{name}");
+                if again.charset == p.charset || p.charset != Some(Charset::Gb18030) {
+                    assert_eq!(again.payload, p.payload, "{name}");
+                }
             }
         }
     }
