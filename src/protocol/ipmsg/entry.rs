@@ -11,8 +11,8 @@
 //! Pure code; the strings are returned as they arrived (see the module docs of
 //! [`super`]).
 
+use super::MAX_NAME_FIELD;
 use super::charset::{self, Charset};
-use super::{IpmsgError, MAX_NAME_FIELD};
 
 /// Nickname, group and extensions of a presence packet.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -182,12 +182,8 @@ pub(crate) fn sort_fields<'a>(extras: &[&'a [u8]]) -> EntryFields<'a> {
 }
 
 /// Builds the entry from the decoded body and text fields (as sorted by
-/// [`sort_fields`]) and the raw block, checking the lengths.
-pub(crate) fn from_parts(
-    nick: String,
-    text: Vec<String>,
-    win: Option<&[u8]>,
-) -> Result<Entry, IpmsgError> {
+/// [`sort_fields`]) and the raw block. (The packet checks the lengths.)
+pub(crate) fn from_parts(nick: String, text: Vec<String>, win: Option<&[u8]>) -> Entry {
     let mut text = text.into_iter();
     let group = text.next().unwrap_or_default();
     // Empty fields after the group are padding, not iptux's (whose icon is never empty).
@@ -196,30 +192,12 @@ pub(crate) fn from_parts(
         encoding: text.next().unwrap_or_default(),
     });
     let iptux = iptux.filter(|i| !i.icon.is_empty() || !i.encoding.is_empty());
-    for (field, value) in [("nickname", &nick), ("group", &group)] {
-        if value.len() > MAX_NAME_FIELD {
-            return Err(IpmsgError::TooLong {
-                field,
-                len: value.len(),
-            });
-        }
-    }
-    if let Some(i) = &iptux {
-        for value in [&i.icon, &i.encoding] {
-            if value.len() > MAX_NAME_FIELD {
-                return Err(IpmsgError::TooLong {
-                    field: "iptux entry field",
-                    len: value.len(),
-                });
-            }
-        }
-    }
-    Ok(Entry {
+    Entry {
         nick,
         group,
         iptux,
         win: win.and_then(WinInfo::parse),
-    })
+    }
 }
 
 #[cfg(test)]

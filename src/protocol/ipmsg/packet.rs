@@ -11,7 +11,7 @@ use super::charset::{self, Charset};
 use super::command::{Command, Mode, Opt};
 use super::entry::{self, Entry, push_field};
 use super::files::{self, FileInfo, FileRequest};
-use super::{IpmsgError, MAX_NAME_FIELD, MAX_PACKET};
+use super::{IpmsgError, MAX_FILE_NAME, MAX_FILES, MAX_NAME_FIELD, MAX_PACKET};
 
 /// A parsed (or to-be-sent) IPMsg packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,14 +79,6 @@ impl Packet {
         }
         let packet_no = decimal_u32("packet number", number)?;
         let command = Command(decimal_u32("command", command)?);
-        for (field, raw) in [("version", version), ("user", user), ("host", host)] {
-            if raw.len() > MAX_NAME_FIELD {
-                return Err(IpmsgError::TooLong {
-                    field,
-                    len: raw.len(),
-                });
-            }
-        }
         let extras = extra_fields(rest);
         let mode = command.mode();
         // The text fields this mode needs, decoded together (charset.rs says why).
@@ -130,7 +122,7 @@ impl Packet {
         let payload = match mode {
             Mode::BrEntry | Mode::AnsEntry | Mode::BrAbsence => {
                 let nick = take();
-                Payload::Entry(entry::from_parts(nick, strings.collect(), sorted.win)?)
+                Payload::Entry(entry::from_parts(nick, strings.collect(), sorted.win))
             }
             Mode::BrExit => Payload::Exit,
             Mode::SendMsg => Payload::Message {
@@ -149,7 +141,7 @@ impl Packet {
             }
             _ => Payload::Other,
         };
-        Ok(Packet {
+        let packet = Packet {
             version,
             packet_no,
             user,
@@ -157,13 +149,60 @@ impl Packet {
             command,
             payload,
             charset,
-        })
+        };
+        packet.check_limits()?;
+        Ok(packet)
     }
 
-    /// The packet as bytes, or [`IpmsgError::Oversized`] when it would not fit in
-    /// [`MAX_PACKET`]. A `:` in the version, user or host (which would shift the header)
+    /// The length and count limits, on the text as decoded: what lanchat accepts is what
+    /// it would send, and the other way round.
+    fn check_limits(&self) -> Result<(), IpmsgError> {
+        let mut names = vec![
+            ("version", &self.version),
+            ("user", &self.user),
+            ("host", &self.host),
+        ];
+        match &self.payload {
+            Payload::Entry(e) => {
+                names.extend([("nickname", &e.nick), ("group", &e.group)]);
+                if let Some(i) = &e.iptux {
+                    names.extend([
+                        ("iptux entry field", &i.icon),
+                        ("iptux entry field", &i.encoding),
+                    ]);
+                }
+            }
+            Payload::Message { files, .. } => {
+                if files.len() > MAX_FILES {
+                    return Err(IpmsgError::TooMany {
+                        what: "files in one offer",
+                        max: MAX_FILES,
+                    });
+                }
+                if let Some(f) = files.iter().find(|f| f.name.len() > MAX_FILE_NAME) {
+                    return Err(IpmsgError::TooLong {
+                        field: "file name",
+                        len: f.name.len(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        match names.into_iter().find(|(_, v)| v.len() > MAX_NAME_FIELD) {
+            Some((field, v)) => Err(IpmsgError::TooLong {
+                field,
+                len: v.len(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The packet as bytes; [`IpmsgError::Oversized`] when it would not fit in
+    /// [`MAX_PACKET`], [`IpmsgError::TooLong`] or [`IpmsgError::TooMany`] past the limits
+    /// [`Packet::parse`] holds others to. A `:` in the version, user or host (which would shift the header)
     /// becomes `_`; NULs in any text are dropped.
     pub fn encode(&self) -> Result<Vec<u8>, IpmsgError> {
+        self.check_limits()?;
         let cs = if self.command.has(Opt::Utf8) {
             Charset::Utf8
         } else {

@@ -223,3 +223,24 @@ fn gb18030_text_that_is_also_utf8_reads_as_utf8() {
     let again = Packet::parse(&p.encode().unwrap()).unwrap();
     assert_eq!(again.charset, Some(Charset::Utf8));
 }
+
+#[test]
+fn limits_hold_on_the_text_as_read_and_as_written() {
+    // Found by the fuzzer: GBK byte 0x80 reads as € (three UTF-8 bytes, two GB18030
+    // ones when written back), so a limit on raw bytes accepted a host name that lanchat
+    // could not write back within it. The limits now hold on the decoded text, both ways.
+    let mut wire = b"1:1:u:".to_vec();
+    wire.extend_from_slice(&[0x80; 100]);
+    wire.extend_from_slice(b":32:hi\0");
+    assert_eq!(refused(&wire), "too_long");
+    let p = Packet {
+        version: "1".into(),
+        packet_no: 1,
+        user: "u".into(),
+        host: "€".repeat(100),
+        command: Command::new(Mode::SendMsg, &[]),
+        payload: Payload::Exit,
+        charset: Some(Charset::Gb18030),
+    };
+    assert_eq!(p.encode().unwrap_err().label(), "too_long");
+}
