@@ -86,7 +86,8 @@ pub enum FileEvent {
         /// Bytes done, the offset included.
         bytes: u64,
     },
-    /// All of it: served, or in the `.part` (which the core renames).
+    /// All of it: served (and the receiver closed the connection, or did not within
+    /// [`IO_TIMEOUT`] after the last byte), or in the `.part` (which the core renames).
     Done {
         /// The file's size.
         bytes: u64,
@@ -270,7 +271,23 @@ fn serve<T: From<IpmsgInput>>(
     }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Write);
+    await_close(&mut stream);
     Ok(())
+}
+
+/// Waits (at most [`IO_TIMEOUT`]) for the receiver to close its side, which it does
+/// once it has every byte, so `Done` means "received" rather than "in our send buffer".
+/// Whatever it sends meanwhile is read and dropped, up to 64 KiB.
+fn await_close(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let mut sink = [0u8; 4096];
+    let mut budget = 64 << 10;
+    while budget > 0 {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => budget -= n.min(budget),
+        }
+    }
 }
 
 /// Fetches `job` on a thread named `ipmsg-fetch`, connecting from `from` when given.

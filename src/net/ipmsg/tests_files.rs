@@ -41,6 +41,8 @@ fn a_requested_file_is_served_from_the_offset_then_closed() {
     client.set_read_timeout(Some(WAIT)).unwrap();
     client.read_to_end(&mut got).expect("the bytes, then EOF");
     assert_eq!(got, &data[1000..]);
+    // Done once the receiver, having every byte, closes its side.
+    drop(client);
     assert_eq!(
         report(&rx),
         FileReport {
