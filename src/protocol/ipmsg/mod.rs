@@ -29,6 +29,8 @@ pub mod files;
 pub mod packet;
 
 #[cfg(test)]
+mod tests_files;
+#[cfg(test)]
 mod tests_hostile;
 #[cfg(test)]
 mod tests_wire;
