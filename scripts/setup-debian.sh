@@ -3,6 +3,7 @@
 # iproute2 for the LAN test, the libraries the window loads at run time, and Rust (via
 # rustup) if cargo is missing. Installs only what is missing; safe to run again.
 #   scripts/setup-debian.sh          build + run + test needs
+#   scripts/setup-debian.sh --test   also what the iptux interoperability test needs
 set -euo pipefail
 
 pkgs=(
@@ -10,6 +11,12 @@ pkgs=(
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
 )
+# --test (scripts/test.sh): tests/ipmsg_iptux.rs runs a real iptux, the IPMsg client of
+# Debian, under a virtual X server inside network namespaces and drives it with xdotool
+# (scripts/iptux-lab.sh). GTK comes with iptux, so this is only installed for tests.
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(iptux xvfb xdotool xclip dbus)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,11 +2,12 @@
 # Everything CI checks, in the order that fails fastest: format, lints (with and without
 # the window), the core built without egui, then every test — unit, loopback, headless
 # contract, window (egui_kittest), files, history, hostile inputs, faults, the namespace
-# LAN tests (required when run as root) — and a short fuzzing run of the three parsers.
+# LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
+# iptux, Xvfb and xdotool for it) — and a short fuzzing run of the four parsers.
 # Nothing here sends traffic outside loopback or the test's own network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-debian.sh
+scripts/setup-debian.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n=== %s\n' "$*" >&2; }

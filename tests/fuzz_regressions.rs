@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use lanchat::protocol::ipmsg::{Charset, Packet};
 use lanchat::protocol::{Beacon, FrameDecoder, LinkMsg};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -64,6 +65,22 @@ fn message_parser_seeds() {
         if let Ok(m) = LinkMsg::decode(&data) {
             let frame = m.to_frame().expect("fits a frame");
             assert_eq!(LinkMsg::decode(&frame[4..]).ok(), Some(m), "{name}");
+        }
+    }
+}
+
+#[test]
+fn ipmsg_packet_seeds() {
+    for (name, data) in inputs("ipmsg_packet") {
+        if let Ok(p) = Packet::parse(&data) {
+            // What lanchat writes for an accepted packet reads back to the same meaning,
+            // unless GB18030 text came out as valid UTF-8 (no charset field in IPMsg).
+            if let Ok(bytes) = p.encode() {
+                let again = Packet::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                if again.charset == p.charset || p.charset != Some(Charset::Gb18030) {
+                    assert_eq!(again.payload, p.payload, "{name}");
+                }
+            }
         }
     }
 }

@@ -7,11 +7,14 @@
 //! - [`accept`]: the accept loop and its greeters (first frame of each connection);
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
+//! - [`ipmsg`]: the IPMsg (iptux, FeiQ, IP Messenger) sockets on port 2425 and their
+//!   threads.
 
 pub mod accept;
 pub mod discovery;
 pub mod greeting;
 pub mod interfaces;
+pub mod ipmsg;
 pub mod link;
 pub mod transfer;
 

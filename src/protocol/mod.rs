@@ -6,12 +6,14 @@
 //! - [`sanitize`]: file names from the wire made into one safe path component.
 //! - [`mime`]: media types of offered files (magic bytes, then extension).
 //! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
+//! - [`ipmsg`]: IP Messenger / iptux / FeiQ packets (`docs/IPMSG.md`).
 //!
 //! `docs/PROTOCOL.md` describes the same formats for people writing other clients.
 
 pub mod beacon;
 pub mod frame;
 pub mod hash;
+pub mod ipmsg;
 pub mod message;
 pub mod mime;
 pub mod sanitize;
