@@ -103,9 +103,14 @@ pub fn join_first() -> Response<Body> {
 /// Reads a small JSON body: 413 over [`MAX_JSON_BODY`], 408 if it does not arrive in
 /// time, 400 if it is not the expected JSON.
 pub async fn read_json<T: DeserializeOwned>(
-    body: Incoming,
+    request: Request<Incoming>,
     within: Duration,
 ) -> Result<T, Response<Body>> {
+    let declared = header(&request, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_JSON_BODY as u64) {
+        return Err(text(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"));
+    }
+    let body = request.into_body();
     let collected = tokio::time::timeout(within, Limited::new(body, MAX_JSON_BODY).collect())
         .await
         .map_err(|_| text(StatusCode::REQUEST_TIMEOUT, "too slow\n"))?;
@@ -184,7 +189,7 @@ async fn join(
     if !lock(&shared.joins).allow(peer.ip(), now) {
         return too_many();
     }
-    let body: JoinBody = match read_json(request.into_body(), shared.limits.idle_timeout).await {
+    let body: JoinBody = match read_json(request, shared.limits.idle_timeout).await {
         Ok(b) => b,
         Err(response) => return response,
     };
@@ -231,7 +236,7 @@ async fn say(
     if !lock(&shared.messages).allow(peer.ip(), now) {
         return too_many();
     }
-    let body: SayBody = match read_json(request.into_body(), shared.limits.idle_timeout).await {
+    let body: SayBody = match read_json(request, shared.limits.idle_timeout).await {
         Ok(b) => b,
         Err(response) => return response,
     };
@@ -280,7 +285,7 @@ async fn seen(request: Request<Incoming>, shared: &Shared, now: Instant) -> Resp
     let Some(me) = visitor(&request, shared, now) else {
         return join_first();
     };
-    let body: SeenBody = match read_json(request.into_body(), shared.limits.idle_timeout).await {
+    let body: SeenBody = match read_json(request, shared.limits.idle_timeout).await {
         Ok(b) => b,
         Err(response) => return response,
     };

@@ -90,13 +90,17 @@ pub async fn upload(request: Request<Incoming>, shared: &Shared, now: Instant) -
         }
         Err(Refusal::SpoolFull) => return text(StatusCode::INSUFFICIENT_STORAGE, "no room\n"),
     };
+    // Until it is offered, a failed, timed-out or cut-off upload (the connection dropped
+    // with this future) gives back its reservation and deletes its .part.
+    let mut pending = Pending {
+        shared,
+        id: Some(id.clone()),
+    };
     let head = match receive(request.into_body(), &path, shared).await {
         Ok(head) => head,
-        Err(response) => {
-            drop_upload(shared, &id);
-            return response;
-        }
+        Err(response) => return response,
     };
+    pending.id = None;
     let mime = mime::detect(&name, &head).to_owned();
     let mut state = shared.lock();
     if state.files.complete(&id).is_none() {
@@ -175,6 +179,20 @@ async fn receive(
 fn drop_upload(shared: &Shared, id: &UploadId) {
     let upload = shared.lock().files.take(id);
     delete_spool(upload.as_slice());
+}
+
+/// An upload still arriving: dropped with it unless it arrived.
+struct Pending<'a> {
+    shared: &'a Shared,
+    id: Option<UploadId>,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            drop_upload(self.shared, &id);
+        }
+    }
 }
 
 /// `GET file/{id}`: a file the host offered this visitor; pictures inline.
