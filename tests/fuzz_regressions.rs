@@ -67,3 +67,11 @@ fn message_parser_seeds() {
         }
     }
 }
+
+#[test]
+fn web_request_seeds() {
+    for (name, data) in inputs("web_request") {
+        lanchat::web::fuzzing::request_parts(&data);
+        println!("{name}: ok");
+    }
+}

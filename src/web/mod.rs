@@ -18,6 +18,7 @@
 mod api;
 mod body;
 mod files;
+pub mod fuzzing;
 mod handlers;
 pub mod headers;
 mod host;

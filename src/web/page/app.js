@@ -78,6 +78,10 @@
     $('who').textContent = '';
     const saved = localStorage.getItem('lanchat-name');
     if (saved && !$('name').value) $('name').value = saved;
+    if (state.host) {
+      $('intro').textContent = 'Type your name to chat with ' + state.host +
+        '. Files you send wait until they accept them.';
+    }
     status(note || '');
     $('name').focus();
   }
@@ -271,6 +275,13 @@
     xhr.onerror = () => { line.remove(); status(file.name + ' was not sent: the connection broke.'); };
     xhr.send(file);
   }
+
+  document.querySelector('label[for="file"]').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      $('file').click();
+    }
+  });
 
   $('file').addEventListener('change', (ev) => {
     for (const file of ev.target.files) upload(file);
