@@ -60,8 +60,9 @@ pub struct WebConfig {
     pub bind: SocketAddr,
     /// The host's name, shown on the page (only to requests with the token).
     pub host_name: String,
-    /// Where uploads wait as `.part` files; created if missing. Best on the same file
-    /// system as the download folder, so an accepted upload is renamed, not copied.
+    /// Where uploads wait as `web-*.part` files; created if missing, and such files left
+    /// by an earlier run are deleted at start. Best on the same file system as the
+    /// download folder, so an accepted upload is renamed, not copied.
     pub spool_dir: PathBuf,
     /// Caps and times.
     pub limits: WebLimits,

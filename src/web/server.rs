@@ -140,6 +140,24 @@ pub(super) fn delete_spool(uploads: &[Upload]) {
     }
 }
 
+/// Deletes `web-*.part` files a previous run left in the spool (it crashed, or was killed):
+/// no visitor of this run can own them, and nothing else names files so.
+fn sweep_stale_spool(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("web-")
+            && name.ends_with(".part")
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            tracing::warn!("web: cannot delete {}: {e}", entry.path().display());
+        }
+    }
+}
+
 /// The running server: the host's handle. Dropping it stops the server.
 pub struct WebServer {
     pub(super) shared: Arc<Shared>,
@@ -164,6 +182,7 @@ impl WebServer {
             path: config.spool_dir.clone(),
             source,
         })?;
+        sweep_stale_spool(&config.spool_dir);
         let limits = config.limits.clone();
         let hub = Hub::new(HubLimits {
             max_visitors: limits.max_visitors,

@@ -182,3 +182,17 @@ fn the_host_sends_a_file_and_a_picture() {
             .contains("sandbox")
     );
 }
+
+#[test]
+fn parts_left_by_an_earlier_run_are_swept_at_start() {
+    let dir = TempDir::new("web-spool");
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("web-0123.part"), b"stale").unwrap();
+    std::fs::write(spool.join("keep.txt"), b"not ours").unwrap();
+    let config = lanchat::web::WebConfig::new("127.0.0.1:0".parse().unwrap(), "h", spool.clone());
+    let (tx, _rx) = crossbeam_channel::bounded(1);
+    let _server = lanchat::web::WebServer::spawn(config, tx).unwrap();
+    assert!(!spool.join("web-0123.part").exists());
+    assert!(spool.join("keep.txt").exists());
+}
