@@ -214,21 +214,14 @@ impl WebServer {
     /// streams close, cookies stop working), uploads waiting are deleted and every visitor
     /// is reported as left. Returns the new link.
     pub fn revoke(&self) -> String {
-        let uploads = {
+        let (gone, uploads) = {
             let mut state = self.shared.lock();
             state.token = token::random_hex();
-            self.end_sessions(&mut state)
+            (state.hub.clear(), state.files.take_all())
         };
         self.shared.signal.send_modify(|s| s.generation += 1);
-        delete_spool(&uploads);
+        self.shared.forget(gone, &uploads);
         self.url()
-    }
-
-    fn end_sessions(&self, state: &mut super::server::State) -> Vec<super::files::Upload> {
-        for visitor in state.hub.clear() {
-            self.shared.report_later(state, WebInput::Left { visitor });
-        }
-        state.files.take_all()
     }
 
     /// Stops the server: every connection and event stream closes, uploads waiting are
@@ -248,12 +241,12 @@ impl WebServer {
         if thread.join().is_err() {
             tracing::error!("web: the server thread panicked");
         }
-        let mut state = self.shared.lock();
-        let uploads = self.end_sessions(&mut state);
-        let rest = state.backlog.drain(..).collect();
-        drop(state);
-        delete_spool(&uploads);
-        rest
+        let (gone, uploads) = {
+            let mut state = self.shared.lock();
+            (state.hub.clear(), state.files.take_all())
+        };
+        self.shared.forget(gone, &uploads);
+        self.shared.lock().backlog.drain(..).collect()
     }
 }
 

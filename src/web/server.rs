@@ -121,11 +121,15 @@ impl Shared {
         }
     }
 
-    /// A visitor is gone: their uploads leave the spool and the host is told.
-    pub fn forget(&self, state: &mut State, visitor: VisitorId) -> Vec<Upload> {
-        let uploads = state.files.take_visitor(&visitor);
-        self.report_later(state, WebInput::Left { visitor });
-        uploads
+    /// Visitors are gone (already out of the hub, their uploads out of the books): their
+    /// `.part` files are deleted, then the host is told, so a `Left` never arrives while
+    /// a visitor's file is still in the spool. Call without the lock held.
+    pub fn forget(&self, visitors: Vec<VisitorId>, uploads: &[Upload]) {
+        delete_spool(uploads);
+        let mut state = self.lock();
+        for visitor in visitors {
+            self.report_later(&mut state, WebInput::Left { visitor });
+        }
     }
 }
 
@@ -322,15 +326,15 @@ async fn sweeper(shared: Arc<Shared>) {
             _ = notified => {}
             _ = signal.wait_for(|s| s.stopped) => return,
         }
-        let gone = {
+        let (gone, uploads) = {
             let mut state = shared.lock();
             let gone = state.hub.sweep(Instant::now());
-            let mut uploads = Vec::new();
-            for visitor in gone {
-                uploads.extend(shared.forget(&mut state, visitor));
-            }
-            uploads
+            let uploads: Vec<Upload> = gone
+                .iter()
+                .flat_map(|v| state.files.take_visitor(v))
+                .collect();
+            (gone, uploads)
         };
-        delete_spool(&gone);
+        shared.forget(gone, &uploads);
     }
 }
