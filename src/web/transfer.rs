@@ -95,6 +95,7 @@ pub async fn upload(request: Request<Incoming>, shared: &Shared, now: Instant) -
     let mut pending = Pending {
         shared,
         id: Some(id.clone()),
+        path: path.clone(),
     };
     let head = match receive(request.into_body(), &path, shared).await {
         Ok(head) => head,
@@ -185,12 +186,15 @@ fn drop_upload(shared: &Shared, id: &UploadId) {
 struct Pending<'a> {
     shared: &'a Shared,
     id: Option<UploadId>,
+    path: std::path::PathBuf,
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             drop_upload(self.shared, &id);
+            // Its visitor may have left (taking the reservation) before the file existed.
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
