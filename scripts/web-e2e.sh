@@ -12,11 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --locked --example web_fake_host
-if [[ ${1:-} != --in-namespace && $EUID -eq 0 ]] && command -v unshare >/dev/null; then
-  exec unshare --net -- "$0" --in-namespace
-fi
 if [[ ${1:-} == --in-namespace ]]; then
   ip link set lo up
+else
+  cargo build --locked --example web_fake_host
+  if [[ $EUID -eq 0 ]] && command -v unshare >/dev/null; then
+    exec unshare --net -- "$0" --in-namespace
+  fi
 fi
 python3 tests/browser/web_e2e.py
