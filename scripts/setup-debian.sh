@@ -4,18 +4,26 @@
 # rustup) if cargo is missing. Installs only what is missing; safe to run again.
 #   scripts/setup-debian.sh          build + run + test needs
 #   scripts/setup-debian.sh --test   also what the iptux interoperability test needs
+#   LANCHAT_SKIP_BROWSER=1 scripts/setup-debian.sh   without the browser test's Chromium
 set -euo pipefail
 
 pkgs=(
   gcc g++ libc6-dev pkg-config ca-certificates curl  # build (rusqlite compiles C, libFuzzer C++)
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
+  util-linux                                      # unshare: the browser test's namespace
 )
 # --test (scripts/test.sh): tests/ipmsg_iptux.rs runs a real iptux, the IPMsg client of
 # Debian, under a virtual X server inside network namespaces and drives it with xdotool
 # (scripts/iptux-lab.sh). GTK comes with iptux, so this is only installed for tests.
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(iptux xvfb xdotool xclip dbus)
+fi
+# The browser end-to-end test of the page for browsers (scripts/web-e2e.sh): Debian's
+# Chromium (Playwright never downloads a browser of its own here), fonts for the Chinese
+# text in its screenshots, and pip for Playwright's Python client below.
+if [[ -z ${LANCHAT_SKIP_BROWSER:-} ]]; then
+  pkgs+=(chromium fonts-noto-cjk python3 python3-pip)
 fi
 
 missing=()
@@ -36,4 +44,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: installing Rust with rustup" >&2
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+fi
+
+# Playwright's Python client for scripts/web-e2e.sh (drives /usr/bin/chromium; no browser
+# download: `playwright install` is never run).
+if [[ -z ${LANCHAT_SKIP_BROWSER:-} ]] && ! python3 -c "import playwright" 2>/dev/null; then
+  echo "setup: installing playwright (Python) with pip --user" >&2
+  python3 -m pip install --user --quiet playwright \
+    || python3 -m pip install --user --quiet --break-system-packages playwright
 fi

@@ -3,7 +3,8 @@
 # the window), the core built without egui, then every test — unit, loopback, headless
 # contract, window (egui_kittest), files, history, hostile inputs, faults, the namespace
 # LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
-# iptux, Xvfb and xdotool for it) — and a short fuzzing run of the four parsers.
+# iptux, Xvfb and xdotool for it), the web page in a real Chromium — and a short fuzzing
+# run of every parser.
 # Nothing here sends traffic outside loopback or the test's own network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ cargo clippy --locked --all-targets -- -D warnings
 if [[ $EUID -eq 0 ]]; then export LANCHAT_REQUIRE_LAN=1; fi
 step "cargo test (LANCHAT_REQUIRE_LAN=${LANCHAT_REQUIRE_LAN:-0})"
 cargo test --locked
+
+step "the page for browsers in Chromium (scripts/web-e2e.sh)"
+scripts/web-e2e.sh
 
 step "fuzzing: 20 s per parser (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 600)"
 scripts/fuzz.sh 20

@@ -14,6 +14,7 @@
 //! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.
+//! - [`web`]: the page for browsers: an HTTP server, visitors' sessions, the link's QR code.
 //! - `ui` (feature `gui`): the egui window.
 //!
 //! ```no_run
@@ -33,3 +34,4 @@ pub mod protocol;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod web;

@@ -84,3 +84,11 @@ fn ipmsg_packet_seeds() {
         }
     }
 }
+
+#[test]
+fn web_request_seeds() {
+    for (name, data) in inputs("web_request") {
+        lanchat::web::fuzzing::request_parts(&data);
+        println!("{name}: ok");
+    }
+}
