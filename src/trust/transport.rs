@@ -128,8 +128,9 @@ impl std::fmt::Debug for NoiseOpen {
     }
 }
 
-/// The two halves for one end of a connection, from the handshake's split keys.
-pub(crate) fn pair(send_key: &[u8; 32], recv_key: &[u8; 32]) -> (NoiseSeal, NoiseOpen) {
+/// The two halves for one end of a connection, from the handshake's split keys (the
+/// handshake calls this; fuzz targets and tests use fixed keys).
+pub fn pair(send_key: &[u8; 32], recv_key: &[u8; 32]) -> (NoiseSeal, NoiseOpen) {
     (
         NoiseSeal(Direction::new(send_key)),
         NoiseOpen {
