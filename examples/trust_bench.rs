@@ -98,6 +98,35 @@ fn datagrams(keys: &KeyPair) {
         1e6 / check,
         check / replay
     );
+    for ch in ['a', '好'] {
+        let shout = |n: usize| {
+            let kind = BeaconKind::Shout {
+                msg_id: "0b7e2a4c6d8f1a3c5e7b9d2f4a6c8e0b".into(),
+                seq: 12,
+                sent_at: now,
+                text: ch.to_string().repeat(n),
+            };
+            Beacon {
+                kind,
+                ..beacon.clone()
+            }
+        };
+        let v1_max = (0..1400)
+            .take_while(|&n| {
+                let b = Beacon {
+                    lanchat: 1,
+                    ..shout(n)
+                };
+                b.encode_checked().is_ok()
+            })
+            .last()
+            .unwrap_or(0);
+        let v2_max = (0..1400)
+            .take_while(|&n| signed::sign(&shout(n), keys, u64::MAX, now).is_ok())
+            .last()
+            .unwrap_or(0);
+        println!("longest shout of {ch:?}: v1 {v1_max} characters, v2 {v2_max}");
+    }
 }
 
 fn handshakes(alice: &KeyPair, bob: &KeyPair) {
