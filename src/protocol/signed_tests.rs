@@ -179,3 +179,17 @@ fn a_signed_shout_still_carries_a_useful_text() {
     let too_long = sign(&beacon(&k, shout(&"a".repeat(ascii + 1))), &k, u64::MAX, TS);
     assert!(matches!(too_long, Err(SignedError::TooLarge(n)) if n == MAX_DATAGRAM + 1));
 }
+
+#[test]
+fn a_signer_counts_its_datagrams() {
+    let k = std::sync::Arc::new(keys(1));
+    let mut signer = DatagramSigner::new(k.clone());
+    let b = beacon(&k, BeaconKind::Here);
+    let ctrs: Vec<u64> = (0..3)
+        .map(|_| parse(&signer.sign(&b, TS).unwrap()).unwrap().claims().ctr)
+        .collect();
+    assert_eq!(ctrs, [0, 1, 2]);
+    assert!(signer.sign(&beacon(&k, shout(&"a".repeat(2000))), TS).is_err());
+    let next = signer.sign(&b, TS).unwrap();
+    assert_eq!(parse(&next).unwrap().claims().ctr, 3, "a refused one used none");
+}
