@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(data.len() <= MAX_DATAGRAM);
-    let claims = unverified.claims();
+    let claims = unverified.claims().clone();
     assert!(valid_id(&claims.beacon.id));
     assert_eq!(claims.beacon.id, claims.key.peer_id());
     for s in [&claims.beacon.name, &claims.beacon.host] {
