@@ -189,7 +189,15 @@ fn a_signer_counts_its_datagrams() {
         .map(|_| parse(&signer.sign(&b, TS).unwrap()).unwrap().claims().ctr)
         .collect();
     assert_eq!(ctrs, [0, 1, 2]);
-    assert!(signer.sign(&beacon(&k, shout(&"a".repeat(2000))), TS).is_err());
+    assert!(
+        signer
+            .sign(&beacon(&k, shout(&"a".repeat(2000))), TS)
+            .is_err()
+    );
     let next = signer.sign(&b, TS).unwrap();
-    assert_eq!(parse(&next).unwrap().claims().ctr, 3, "a refused one used none");
+    assert_eq!(
+        parse(&next).unwrap().claims().ctr,
+        3,
+        "a refused one used none"
+    );
 }
