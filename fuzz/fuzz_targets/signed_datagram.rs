@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(data.len() <= MAX_DATAGRAM);
     let claims = unverified.claims().clone();
     assert!(valid_id(&claims.beacon.id));
-    assert_eq!(claims.beacon.id, claims.key.peer_id());
+    assert_eq!(claims.beacon.id, lanchat::trust::keys::peer_id_of(&claims.key));
     for s in [&claims.beacon.name, &claims.beacon.host] {
         assert!(s.len() <= MAX_NAME_LEN);
         assert!(!s.chars().any(char::is_control));

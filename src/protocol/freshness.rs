@@ -23,8 +23,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::signed::{self, Envelope, SignedError};
-use crate::trust::keys::PeerKey;
+use super::signed::{self, Claims, Envelope, SignedError};
+use crate::trust::keys::KEY_LEN;
 
 /// How many counters behind the highest one a datagram may arrive and still count.
 pub const WINDOW: u64 = 64;
@@ -53,9 +53,9 @@ struct Entry {
 /// The replay and staleness guard for signed datagrams.
 #[derive(Debug)]
 pub struct Freshness {
-    entries: HashMap<PeerKey, Entry>,
+    entries: HashMap<[u8; KEY_LEN], Entry>,
     /// Least recently heard first.
-    order: BTreeMap<u64, PeerKey>,
+    order: BTreeMap<u64, [u8; KEY_LEN]>,
     next_stamp: u64,
     capacity: usize,
     max_skew_ms: u64,
@@ -87,7 +87,7 @@ impl Freshness {
         self.judge(claims, now)?;
         let known = self.entries.contains_key(&claims.key);
         let envelope = unverified.verify(known)?;
-        self.record(&envelope, now);
+        self.record(envelope.key.as_bytes(), &envelope, now);
         Ok(envelope)
     }
 
@@ -101,7 +101,7 @@ impl Freshness {
         self.entries.is_empty()
     }
 
-    fn expire(&mut self, key: &PeerKey, now: u64) {
+    fn expire(&mut self, key: &[u8; KEY_LEN], now: u64) {
         let old = self
             .entries
             .get(key)
@@ -112,7 +112,7 @@ impl Freshness {
     }
 
     /// The freshness verdict on what a datagram claims (no state change).
-    fn judge(&self, d: &Envelope, now: u64) -> Result<(), SignedError> {
+    fn judge(&self, d: &Claims, now: u64) -> Result<(), SignedError> {
         if let Some(e) = self.entries.get(&d.key)
             && e.instance == d.beacon.instance
         {
@@ -145,10 +145,10 @@ impl Freshness {
         Ok(())
     }
 
-    fn record(&mut self, d: &Envelope, now: u64) {
+    fn record(&mut self, key: &[u8; KEY_LEN], d: &Envelope, now: u64) {
         let stamp = self.next_stamp;
         self.next_stamp += 1;
-        if let Some(e) = self.entries.get_mut(&d.key) {
+        if let Some(e) = self.entries.get_mut(key) {
             self.order.remove(&e.stamp);
             if e.instance != d.beacon.instance {
                 e.instance.clone_from(&d.beacon.instance);
@@ -171,7 +171,7 @@ impl Freshness {
                 self.entries.remove(&oldest);
             }
             self.entries.insert(
-                d.key,
+                *key,
                 Entry {
                     instance: d.beacon.instance.clone(),
                     top: d.ctr,
@@ -182,10 +182,10 @@ impl Freshness {
                 },
             );
         }
-        self.order.insert(stamp, d.key);
+        self.order.insert(stamp, *key);
     }
 
-    fn forget(&mut self, key: &PeerKey) {
+    fn forget(&mut self, key: &[u8; KEY_LEN]) {
         if let Some(e) = self.entries.remove(key) {
             self.order.remove(&e.stamp);
         }

@@ -131,12 +131,31 @@ fn v1_other_versions_and_junk_keep_v1s_labels() {
     bad[PREFIX.len()] = b'!';
     assert_eq!(label(&bad), "malformed");
     assert_eq!(label(&good[..good.len() - 1]), "not_json");
-    // A key that is not a point, and a missing counter: malformed.
+    // Someone else's key under this id, a key that is not 32 bytes, no counter.
     let text = String::from_utf8(good.clone()).unwrap();
-    let no_key = text.replace(&k.public().to_base64(), &"A".repeat(43));
-    assert_eq!(label(no_key.as_bytes()), "malformed");
+    let other_key = text.replace(&k.public().to_base64(), &"A".repeat(43));
+    assert_eq!(label(other_key.as_bytes()), "id_mismatch");
+    let short_key = text.replace(&k.public().to_base64(), "AAAA");
+    assert_eq!(label(short_key.as_bytes()), "malformed");
     let no_ctr = text.replace(r#""ctr":1,"#, "");
     assert_eq!(label(no_ctr.as_bytes()), "malformed");
+}
+
+#[test]
+fn a_key_that_is_not_a_valid_point_is_malformed_at_verification() {
+    // 32 zero bytes decode to a point of small order: refused, whatever the signature.
+    let k = keys(1);
+    let mut b = beacon(&k, BeaconKind::Here);
+    b.id = crate::trust::keys::peer_id_of(&[0; 32]);
+    let body = serde_json::to_vec(&b).unwrap();
+    let rest = [
+        format!(r#"","key":"{}","ctr":1,"ts":{TS},"#, "A".repeat(43)).as_bytes(),
+        &body[BEACON_HEAD.len()..],
+    ]
+    .concat();
+    let bytes = [PREFIX, "A".repeat(86).as_bytes(), &rest].concat();
+    let unverified = parse(&bytes).expect("the cheap checks pass");
+    assert_eq!(unverified.verify(false).unwrap_err().label(), "malformed");
 }
 
 #[test]

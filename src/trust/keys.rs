@@ -55,9 +55,40 @@ pub enum KeyError {
     BadSignature,
 }
 
-/// A peer's long-term public key (ed25519), checked to be a valid, non-weak point.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerKey([u8; KEY_LEN]);
+/// A peer's long-term public key (ed25519), checked to be a valid, non-weak point, and
+/// kept decompressed so each signature check does not decompress it again. Compared,
+/// hashed and ordered by its 32 bytes.
+#[derive(Clone, Copy)]
+pub struct PeerKey {
+    bytes: [u8; KEY_LEN],
+    key: VerifyingKey,
+}
+
+impl PartialEq for PeerKey {
+    fn eq(&self, other: &PeerKey) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for PeerKey {}
+
+impl std::hash::Hash for PeerKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+
+impl PartialOrd for PeerKey {
+    fn partial_cmp(&self, other: &PeerKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PeerKey {
+    fn cmp(&self, other: &PeerKey) -> std::cmp::Ordering {
+        self.bytes.cmp(&other.bytes)
+    }
+}
 
 impl std::fmt::Debug for PeerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,7 +103,7 @@ impl PeerKey {
         if key.is_weak() {
             return Err(KeyError::Invalid);
         }
-        Ok(PeerKey(bytes))
+        Ok(PeerKey { bytes, key })
     }
 
     /// Parses the wire form: base64url without padding (43 characters).
@@ -86,32 +117,24 @@ impl PeerKey {
 
     /// The wire form: base64url without padding.
     pub fn to_base64(&self) -> String {
-        BASE64URL_NOPAD.encode(&self.0)
+        BASE64URL_NOPAD.encode(&self.bytes)
     }
 
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
+        &self.bytes
     }
 
-    /// The peer id this key speaks for: base32 (lower case) of the first 160 bits of
-    /// SHA-256 over a domain tag and the key. 32 characters of `[a-z2-7]`, so it passes
-    /// v1's `valid_id`. 160 bits make finding a key for someone else's id (a second
-    /// preimage) hopeless; two keys of one's own with one id (a collision, ~2^80 work)
-    /// gains nothing as long as trust is stored per key, not per id.
+    /// The peer id this key speaks for: see [`peer_id_of`].
     pub fn peer_id(&self) -> String {
-        let hash = Sha256::new()
-            .chain_update(PEER_ID_TAG)
-            .chain_update(self.0)
-            .finalize();
-        BASE32_NOPAD.encode(&hash[..20]).to_ascii_lowercase()
+        peer_id_of(&self.bytes)
     }
 
     /// The fingerprint a person reads aloud: see [`Fingerprint`].
     pub fn fingerprint(&self) -> Fingerprint {
         let hash = Sha512::new()
             .chain_update(FINGERPRINT_TAG)
-            .chain_update(self.0)
+            .chain_update(self.bytes)
             .finalize();
         let mut digits = String::with_capacity(FINGERPRINT_DIGITS);
         for chunk in hash[..30].chunks_exact(5) {
@@ -124,10 +147,24 @@ impl PeerKey {
 
     /// Checks an ed25519 signature by this key (strict: no malleable signatures).
     pub fn verify(&self, message: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-        let key = VerifyingKey::from_bytes(&self.0).expect("checked when built");
-        key.verify_strict(message, &Signature::from_bytes(signature))
+        self.key
+            .verify_strict(message, &Signature::from_bytes(signature))
             .is_ok()
     }
+}
+
+/// The peer id of the ed25519 public key `bytes` (valid point or not: it is a hash, so a
+/// datagram's id can be checked before its key is decompressed): base32 (lower case) of
+/// the first 160 bits of SHA-256 over a domain tag and the key. 32 characters of
+/// `[a-z2-7]`, so it passes v1's `valid_id`. 160 bits make finding a key for someone
+/// else's id (a second preimage) hopeless; two keys of one's own with one id (a
+/// collision, ~2^80 work) gains nothing as long as trust is stored per key, not per id.
+pub fn peer_id_of(bytes: &[u8; KEY_LEN]) -> String {
+    let hash = Sha256::new()
+        .chain_update(PEER_ID_TAG)
+        .chain_update(bytes)
+        .finalize();
+    BASE32_NOPAD.encode(&hash[..20]).to_ascii_lowercase()
 }
 
 /// Thirty digits derived from one public key (SHA-512 over a domain tag and the key; each
