@@ -207,6 +207,8 @@ pub struct KeyPair {
     dh_secret: Zeroizing<[u8; KEY_LEN]>,
     dh_public: [u8; KEY_LEN],
     public: PeerKey,
+    /// Signed once: every handshake sends the same proof.
+    proof: StaticProof,
 }
 
 impl std::fmt::Debug for KeyPair {
@@ -236,11 +238,16 @@ impl KeyPair {
         // A freshly generated ed25519 key is never weak (that needs a crafted point).
         let public = PeerKey::from_bytes(signing.verifying_key().to_bytes())
             .expect("a generated ed25519 key is a valid point");
+        let proof = StaticProof {
+            key: public,
+            signature: signing.sign(&static_proof_message(&dh_public)).to_bytes(),
+        };
         KeyPair {
             signing,
             dh_secret: Zeroizing::new(*x25519_secret),
             dh_public,
             public,
+            proof,
         }
     }
 
@@ -280,12 +287,8 @@ impl KeyPair {
     }
 
     /// The proof that the X25519 key belongs to this identity, for the handshake.
-    pub fn static_proof(&self) -> StaticProof {
-        let signature = self.sign(&static_proof_message(&self.dh_public));
-        StaticProof {
-            key: self.public,
-            signature,
-        }
+    pub fn static_proof(&self) -> &StaticProof {
+        &self.proof
     }
 }
 
