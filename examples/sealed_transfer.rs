@@ -55,17 +55,21 @@ fn run(dir: &Path, size: u64, rounds: usize) -> Res<()> {
             let which = (round + k) % 3;
             settle();
             let (c0, t) = (cpu_seconds(), Instant::now());
-            match which {
-                0 => raw(&src, &dst, size)?,
-                1 => plain(&src, &dst, size)?,
-                _ => sealed(&src, &dst, size)?,
-            }
+            let split = match which {
+                0 => raw(&src, &dst, size).map(|()| None)?,
+                1 => plain(&src, &dst, size).map(|()| None)?,
+                _ => Some(sealed(&src, &dst, size)?),
+            };
             let (s, c) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
             if fs::metadata(&dst)?.len() != size {
                 return Err(format!("{} copy came out short", names[which]).into());
             }
             fs::remove_file(&dst)?;
-            line += &format!(" {} {s:.3} s ({c:.2} CPU s)", names[which]);
+            line += &format!(" {} {s:.3} s ({c:.2} CPU s", names[which]);
+            if let Some((send, recv)) = split {
+                line += &format!(": sender {send:.2}, receiver {recv:.2}");
+            }
+            line += ")";
             if round > 0 {
                 secs[which].push(s);
                 cpu[which].push(c);
@@ -140,14 +144,16 @@ fn plain(src: &Path, dst: &Path, size: u64) -> Res<()> {
     check(&sent, &hasher.finish())
 }
 
-/// v2's data path: handshake, then read + hash + seal | open + write + hash.
-fn sealed(src: &Path, dst: &Path, size: u64) -> Res<()> {
+/// v2's data path: handshake, then read + hash + seal | open + write + hash. Returns the
+/// CPU seconds of the sending and the receiving thread.
+fn sealed(src: &Path, dst: &Path, size: u64) -> Res<(f64, f64)> {
+    let recv_cpu = thread_cpu();
     let (alice, bob) = (keys(), keys());
     let bob_id = bob.peer_id();
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let addr = listener.local_addr()?;
     let src = src.to_path_buf();
-    let sender = spawn("sealed-send", move || -> Res<()> {
+    let sender = spawn("sealed-send", move || -> Res<f64> {
         let mut io = TcpFrames::new(TcpStream::connect(addr)?);
         let session = noise::initiate(&mut io, &alice, Some(&bob_id), deadline())?;
         let (stream, _) = io.into_parts();
@@ -169,7 +175,7 @@ fn sealed(src: &Path, dst: &Path, size: u64) -> Res<()> {
             at += n as u64;
         }
         w.write_frame(format!(r#"{{"type":"file_end","hash":"{}"}}"#, hasher.finish()).as_bytes())?;
-        Ok(())
+        Ok(thread_cpu())
     })?;
     let (conn, _) = listener.accept()?;
     let mut io = TcpFrames::new(conn);
@@ -192,11 +198,12 @@ fn sealed(src: &Path, dst: &Path, size: u64) -> Res<()> {
         at += chunk.len() as u64;
     }
     let end = String::from_utf8(r.read_frame()?.to_vec())?;
-    sender.join().map_err(|_| "sender panicked")??;
+    let recv_cpu = thread_cpu() - recv_cpu;
+    let send_cpu = sender.join().map_err(|_| "sender panicked")??;
     if !end.contains(&hasher.finish()) {
         return Err(format!("hash mismatch: {end}").into());
     }
-    Ok(())
+    Ok((send_cpu, recv_cpu))
 }
 
 fn receive_with(
@@ -295,7 +302,16 @@ fn settle() {
 
 /// User + system CPU seconds of this process so far.
 fn cpu_seconds() -> f64 {
-    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_cpu("/proc/self/stat")
+}
+
+/// User + system CPU seconds of the calling thread so far.
+fn thread_cpu() -> f64 {
+    stat_cpu("/proc/thread-self/stat")
+}
+
+fn stat_cpu(path: &str) -> f64 {
+    let stat = fs::read_to_string(path).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(") ")
         .map_or(vec![], |(_, rest)| rest.split(' ').collect());
