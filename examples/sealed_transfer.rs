@@ -180,11 +180,9 @@ fn sealed(src: &Path, dst: &Path, size: u64) -> Res<(f64, f64)> {
     let (conn, _) = listener.accept()?;
     let mut io = TcpFrames::new(conn);
     let session = noise::respond(&mut io, &bob, deadline())?;
+    // The sender goes on right after msg3: what was read past it starts the stream.
     let (stream, rest) = io.into_parts();
-    if !rest.is_empty() {
-        return Err("bytes before the sealed stream".into()); // the sender waits for msg2
-    }
-    let mut r = SealedReader::new(stream, session.open);
+    let mut r = SealedReader::new(std::io::Cursor::new(rest).chain(stream), session.open);
     r.read_frame()?;
     let mut out = File::create(dst)?;
     reserve(&out, 0, size)?;
