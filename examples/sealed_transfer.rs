@@ -54,22 +54,25 @@ fn run(dir: &Path, size: u64, rounds: usize) -> Res<()> {
         for k in 0..3 {
             let which = (round + k) % 3;
             settle();
-            let (c0, t) = (cpu_seconds(), Instant::now());
+            let (c0, r0, t) = (cpu_seconds(), thread_cpu(), Instant::now());
             let split = match which {
                 0 => raw(&src, &dst, size).map(|()| None)?,
                 1 => plain(&src, &dst, size).map(|()| None)?,
                 _ => Some(sealed(&src, &dst, size)?),
             };
             let (s, c) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
+            let recv = thread_cpu() - r0; // every variant receives on this thread
             if fs::metadata(&dst)?.len() != size {
                 return Err(format!("{} copy came out short", names[which]).into());
             }
             fs::remove_file(&dst)?;
-            line += &format!(" {} {s:.3} s ({c:.2} CPU s", names[which]);
-            if let Some((send, recv)) = split {
-                line += &format!(": sender {send:.2}, receiver {recv:.2}");
+            line += &format!(
+                " {} {s:.3} s ({c:.2} CPU s, receiver {recv:.2})",
+                names[which]
+            );
+            if let Some((send, _)) = split {
+                line += &format!(" [sealing sender {send:.2}]");
             }
-            line += ")";
             if round > 0 {
                 secs[which].push(s);
                 cpu[which].push(c);
