@@ -260,9 +260,10 @@ mod tests {
 
     #[test]
     fn a_missing_directory_is_a_write_error_naming_the_file() {
-        let dir = tmp().join("missing");
-        let err = load_or_create(&dir).unwrap_err();
+        let parent = tmp();
+        let err = load_or_create(&parent.join("missing")).unwrap_err();
         assert!(matches!(err, IdentityError::Write { .. }), "{err}");
         assert!(err.to_string().contains("identity.key"), "{err}");
+        fs::remove_dir_all(parent).unwrap();
     }
 }
