@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh SECONDS [TARGET...] - run each cargo-fuzz target for SECONDS (default: all of
-# frame_decoder, beacon_parser, message_parser, ipmsg_packet, web_request). Installs cargo-fuzz if missing. Uses a
+# frame_decoder, beacon_parser, message_parser, ipmsg_packet, web_request, signed_datagram, noise_handshake,
+# sealed_frames). Installs cargo-fuzz if missing. Uses a
 # nightly toolchain when rustup has one, else stable with RUSTC_BOOTSTRAP=1 (libFuzzer
 # builds need a few -Z flags; nothing else is nightly-only). Pure parsers only: no
 # sockets, nothing leaves the process.
@@ -18,7 +19,7 @@ secs=${1:-}
 [[ "$secs" =~ ^[0-9]+$ ]] || { echo "usage: $0 SECONDS [TARGET...]" >&2; exit 2; }
 shift
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then targets=(frame_decoder beacon_parser message_parser ipmsg_packet web_request); fi
+if [[ ${#targets[@]} -eq 0 ]]; then targets=(frame_decoder beacon_parser message_parser ipmsg_packet web_request signed_datagram noise_handshake sealed_frames); fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz" >&2

@@ -11,6 +11,7 @@
 //! - [`protocol`]: wire formats as pure functions: frames, link messages, beacons.
 //! - [`net`]: sockets and I/O threads: interfaces, discovery, links, file transfers.
 //! - [`node`]: the engine: one thread owning peers, links, the outbox and transfers.
+//! - [`trust`]: identity keys, the Noise handshake, sealed frames and files, safety codes.
 //! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.
@@ -32,6 +33,7 @@ pub mod net;
 pub mod node;
 pub mod protocol;
 pub mod store;
+pub mod trust;
 #[cfg(feature = "gui")]
 pub mod ui;
 pub mod web;

@@ -3,6 +3,8 @@
 //! - [`frame`]: length-prefixed frames for TCP links.
 //! - [`message`]: the JSON messages inside link frames (`hello`, `chat`, `ack`, ...).
 //! - [`beacon`]: discovery datagrams (`hello`, `here`, `bye`, `shout`).
+//! - [`signed`]: v2 datagrams: a beacon signed by its sender's key (pure).
+//! - [`freshness`]: which signed datagrams are new (replay and staleness guard).
 //! - [`sanitize`]: file names from the wire made into one safe path component.
 //! - [`mime`]: media types of offered files (magic bytes, then extension).
 //! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
@@ -12,11 +14,13 @@
 
 pub mod beacon;
 pub mod frame;
+pub mod freshness;
 pub mod hash;
 pub mod ipmsg;
 pub mod message;
 pub mod mime;
 pub mod sanitize;
+pub mod signed;
 
 pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_BODY};
