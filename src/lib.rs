@@ -14,6 +14,8 @@
 //! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.
+//! - [`desktop`]: around the window: tray, notifications, one window per data directory,
+//!   start with the session (no egui).
 //! - `ui` (feature `gui`): the egui window.
 //!
 //! ```no_run
@@ -26,6 +28,7 @@
 //! ```
 
 pub mod config;
+pub mod desktop;
 pub mod headless;
 pub mod net;
 pub mod node;
