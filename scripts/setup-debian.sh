@@ -9,6 +9,10 @@ pkgs=(
   gcc g++ libc6-dev pkg-config ca-certificates curl  # build (rusqlite compiles C, libFuzzer C++)
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
+  # Desktop tests: tests/tray_dbus.rs starts a private session bus (dbus-daemon) to drive
+  # the tray and notifications over D-Bus; the autostart test runs desktop-file-validate.
+  # Both tests skip with a message where these are missing.
+  dbus desktop-file-utils
 )
 
 missing=()
