@@ -2,7 +2,9 @@
 # Everything CI checks, in the order that fails fastest: format, lints (with and without
 # the window), the core built without egui, then every test — unit, loopback, headless
 # contract, window (egui_kittest), files, history, hostile inputs, faults, the namespace
-# LAN tests (required when run as root) — and a short fuzzing run of the three parsers.
+# LAN tests (required when run as root) — then the Debian package (built from the debug
+# binary, checked, installed into a throw-away root) and a short fuzzing run of the three
+# parsers.
 # Nothing here sends traffic outside loopback or the test's own network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,9 @@ cargo clippy --locked --all-targets -- -D warnings
 if [[ $EUID -eq 0 ]]; then export LANCHAT_REQUIRE_LAN=1; fi
 step "cargo test (LANCHAT_REQUIRE_LAN=${LANCHAT_REQUIRE_LAN:-0})"
 cargo test --locked
+
+step "package: a .deb of the debug build, checked and installed into a throw-away root"
+scripts/check-package.sh --binary target/debug/lanchat
 
 step "fuzzing: 20 s per parser (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 600)"
 scripts/fuzz.sh 20

@@ -193,7 +193,13 @@ fn property(conn: &Connection, item: &str, name: &str) -> OwnedValue {
         .unwrap_or_else(|e| panic!("property {name}: {e}"))
 }
 
-fn pixmaps(conn: &Connection, item: &str) -> Vec<(i32, i32, Vec<u8>)> {
+/// The `ToolTip` property: icon name, pixmaps, title, description.
+type ToolTip = (String, Vec<Pixmap>, String, String);
+
+/// One icon size: width, height, ARGB32 pixels.
+type Pixmap = (i32, i32, Vec<u8>);
+
+fn pixmaps(conn: &Connection, item: &str) -> Vec<Pixmap> {
     Vec::try_from(property(conn, item, "IconPixmap")).expect("a(iiay)")
 }
 
@@ -312,8 +318,7 @@ fn the_tray_and_notifications_over_a_real_session_bus() {
         entries.contains_key("Open lanchat (3 unread messages)"),
         "{entries:?}"
     );
-    let (_, _, _, description): (String, Vec<(i32, i32, Vec<u8>)>, String, String) =
-        property(&panel, &item, "ToolTip").try_into().unwrap();
+    let (_, _, _, description): ToolTip = property(&panel, &item, "ToolTip").try_into().unwrap();
     assert_eq!(description, "3 unread messages · away");
     drop(tray);
 
