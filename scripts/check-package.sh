@@ -97,7 +97,7 @@ ok "desktop entry valid"
 scripts/icons.sh --check
 
 # apt resolves its Depends on this Debian (what `apt install ./lanchat_…deb` does first).
-apt-get install --simulate --no-install-recommends "./$deb" >/dev/null \
+apt-get install --simulate --no-install-recommends "$(realpath "$deb")" >/dev/null \
   || fail "apt cannot resolve the package's Depends here"
 ok "apt install ./$(basename "$deb") resolves (simulated)"
 

@@ -27,7 +27,9 @@ if ! command -v cargo-deb >/dev/null 2>&1; then
   cargo install --locked cargo-deb >&2
 fi
 
-args=(--locked)
+# Stripped: the release profile keeps line tables for backtraces (165 MB), the package
+# need not (the binary is then ~25 MB).
+args=(--locked --strip)
 if ! $build; then args+=(--no-build); fi
 if [[ -n "$binary" ]]; then
   # cargo-deb takes the binary from target/release: package FILE through a target
