@@ -12,6 +12,10 @@ pkgs=(
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
   util-linux                                      # unshare: the browser test's namespace
+  # Desktop tests: tests/tray_dbus.rs starts a private session bus (dbus-daemon) to drive
+  # the tray and notifications over D-Bus; the autostart test runs desktop-file-validate.
+  # Both tests skip with a message where these are missing.
+  dbus desktop-file-utils
 )
 # --test (scripts/test.sh): tests/ipmsg_iptux.rs runs a real iptux, the IPMsg client of
 # Debian, under a virtual X server inside network namespaces and drives it with xdotool

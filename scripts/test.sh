@@ -3,8 +3,9 @@
 # the window), the core built without egui, then every test — unit, loopback, headless
 # contract, window (egui_kittest), files, history, hostile inputs, faults, the namespace
 # LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
-# iptux, Xvfb and xdotool for it), the web page in a real Chromium — and a short fuzzing
-# run of every parser.
+# iptux, Xvfb and xdotool for it), the web page in a real Chromium — then the Debian
+# package (built from the debug binary, checked, installed into a throw-away root) and a
+# short fuzzing run of every parser.
 # Nothing here sends traffic outside loopback or the test's own network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,9 @@ cargo test --locked
 
 step "the page for browsers in Chromium (scripts/web-e2e.sh)"
 scripts/web-e2e.sh
+
+step "package: a .deb of the debug build, checked and installed into a throw-away root"
+scripts/check-package.sh --binary target/debug/lanchat
 
 step "fuzzing: 20 s per parser (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 600)"
 scripts/fuzz.sh 20

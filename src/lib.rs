@@ -16,6 +16,8 @@
 //! - [`config`]: settings, data directory, persisted identity.
 //! - [`headless`]: the JSON-lines front end.
 //! - [`web`]: the page for browsers: an HTTP server, visitors' sessions, the link's QR code.
+//! - [`desktop`]: around the window: tray, notifications, one window per data directory,
+//!   start with the session (no egui).
 //! - `ui` (feature `gui`): the egui window.
 //!
 //! ```no_run
@@ -28,6 +30,7 @@
 //! ```
 
 pub mod config;
+pub mod desktop;
 pub mod headless;
 pub mod net;
 pub mod node;

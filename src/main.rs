@@ -55,6 +55,10 @@ struct Cli {
     /// Send each file at most this many bytes per second (leave room for others).
     #[arg(long, value_name = "BYTES")]
     max_send_rate: Option<u64>,
+    /// Start with the window hidden in the system tray, where the desktop has one (the
+    /// "start with the session" entry uses it).
+    #[arg(long)]
+    hidden: bool,
 }
 
 impl Cli {
@@ -121,7 +125,7 @@ fn run() -> Result<()> {
     if cli.headless {
         return run_headless(config);
     }
-    run_window(config)
+    run_window(config, cli.hidden)
 }
 
 fn run_headless(config: Config) -> Result<()> {
@@ -136,11 +140,15 @@ fn run_headless(config: Config) -> Result<()> {
 }
 
 #[cfg(feature = "gui")]
-fn run_window(config: Config) -> Result<()> {
-    lanchat::ui::run(config)
+fn run_window(config: Config, start_hidden: bool) -> Result<()> {
+    let options = lanchat::ui::WindowOptions {
+        start_hidden,
+        args: std::env::args_os().skip(1).collect(),
+    };
+    lanchat::ui::run(config, options)
 }
 
 #[cfg(not(feature = "gui"))]
-fn run_window(_config: Config) -> Result<()> {
+fn run_window(_config: Config, _start_hidden: bool) -> Result<()> {
     bail!("this build has no window (built without the `gui` feature); use --headless")
 }

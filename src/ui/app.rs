@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use super::backend::Backend;
-use super::notify::Notifier;
 use super::picker::FilePicker;
 use super::settings::{Prefs, SettingsDraft, Theme};
+use super::shell::Shell;
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
@@ -30,7 +30,7 @@ pub struct App {
     /// View state.
     pub view: View,
     backend: Backend,
-    notifier: Notifier,
+    shell: Shell,
     title: String,
     next_net_poll: Option<Instant>,
     tour: Option<Tour>,
@@ -40,7 +40,8 @@ pub struct App {
 }
 
 impl App {
-    /// A window over `backend`. Notifications are on; see [`App::without_notifications`].
+    /// A window over `backend`, with no desktop around it (no tray, no notifications,
+    /// closing quits): see [`App::with_shell`].
     pub fn new(backend: Backend) -> App {
         let prefs = backend
             .config()
@@ -60,7 +61,7 @@ impl App {
                 ..View::default()
             },
             backend,
-            notifier: Notifier::default(),
+            shell: Shell::inert(),
             title: String::new(),
             next_net_poll: None,
             tour: None,
@@ -75,16 +76,22 @@ impl App {
         &self.backend
     }
 
-    /// Never shows desktop notifications (tests).
+    /// Never shows desktop notifications, has no tray (tests).
     pub fn without_notifications(mut self) -> App {
-        self.notifier = Notifier::disabled();
+        self.shell = Shell::inert();
+        self
+    }
+
+    /// The desktop around the window: tray, notifications, closing to the tray.
+    pub fn with_shell(mut self, shell: Shell) -> App {
+        self.shell = shell;
         self
     }
 
     /// Runs the screenshot tour described in `docs/GUI.md`.
     pub fn with_tour(mut self, tour: Option<Tour>) -> App {
         if tour.is_some() {
-            self.notifier = Notifier::disabled();
+            self.shell = Shell::inert();
         }
         self.tour = tour;
         self
@@ -96,8 +103,9 @@ impl App {
         // One line per frame at trace level: `scripts/idle.sh` counts them.
         tracing::trace!(target: "lanchat::ui::frame", "frame");
         self.apply_theme(&ctx);
-        let focused = ctx.input(|i| i.focused);
+        let focused = ctx.input(|i| i.focused) && !self.shell.hidden();
         self.drain_events(&ctx, focused);
+        self.desktop_tick(&ctx);
         if self.state.me.is_some() {
             let conv = self.state.selected.clone();
             if let Some(cmd) = self.state.ask_newest(&conv) {
@@ -127,6 +135,7 @@ impl App {
         });
         search::results_window(&ctx, &self.state, &mut actions);
         settings::window(&ctx, &mut self.view, &mut actions);
+        self.shell.ui(&ctx);
         if let Some(tour) = &mut self.tour {
             tour.step(&ctx, &mut self.state, &mut self.view, &mut actions);
         }
@@ -156,7 +165,8 @@ impl App {
                     ConvKey::Everyone => format!("{} (to Everyone)", arrival.from_name),
                     ConvKey::Peer(_) => arrival.from_name,
                 };
-                self.notifier.notify(&summary, &arrival.text);
+                self.shell
+                    .notify(Some(arrival.conv), &summary, &arrival.text);
             }
         }
     }
@@ -184,6 +194,22 @@ impl App {
                 to: to.clone(),
                 path,
             });
+        }
+    }
+
+    /// The desktop's requests and a request to close; runs while hidden too (`logic`).
+    fn desktop_tick(&mut self, ctx: &egui::Context) {
+        let out = self
+            .shell
+            .tick(ctx, &self.state, &mut self.view.prefs.desktop);
+        if out.save_prefs
+            && let Some(config) = self.backend.config()
+            && let Err(e) = self.view.prefs.save(&config.data_dir)
+        {
+            tracing::warn!("{e}");
+        }
+        for action in out.actions {
+            self.run(action, ctx);
         }
     }
 
@@ -256,11 +282,10 @@ impl App {
             }
             Action::ToggleNetwork => self.view.show_network = !self.view.show_network,
             Action::OpenSettings => {
-                self.view.settings = Some(SettingsDraft::new(
-                    &self.state,
-                    self.backend.config(),
-                    &self.view.prefs,
-                ));
+                let mut draft =
+                    SettingsDraft::new(&self.state, self.backend.config(), &self.view.prefs);
+                draft.desktop = self.shell.draft();
+                self.view.settings = Some(draft);
             }
             Action::CloseSettings => self.view.settings = None,
             Action::ApplySettings(draft) => self.apply_settings(*draft),
@@ -301,6 +326,9 @@ impl App {
 
     fn apply_settings(&mut self, draft: SettingsDraft) {
         self.view.settings = None;
+        if let Some(e) = self.shell.apply(&draft.desktop) {
+            self.state.error = Some(e);
+        }
         if let Some(cmd) = self
             .backend
             .config()
@@ -345,6 +373,16 @@ impl App {
 }
 
 impl eframe::App for App {
+    /// While the window is hidden in the tray, eframe calls only this: events are still
+    /// folded (unread counts, notifications) and the tray can bring the window back.
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.shell.hidden() {
+            self.drain_events(ctx, false);
+            self.desktop_tick(ctx);
+            self.update_title(ctx);
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }

@@ -14,7 +14,10 @@
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels;
 //!   `chat_view` lays out only the rows on screen (`rows`: their heights, no egui;
 //!   `bubble`: one row).
-//! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
+//! - `fonts`: CJK coverage; `timefmt`: local times; `notify`: desktop notifications
+//!   where the `desktop` module has none (not Linux).
+//! - `shell`: the desktop around the window (close to tray, tray menu, notifications that
+//!   open their conversation, desktop settings); `launch`: one window per data directory.
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 //! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
 //!   its bubble, `thumbs` decodes pictures off the UI thread, `stored_cards` brings
@@ -28,8 +31,10 @@ mod composer;
 mod conversation;
 mod file_card;
 mod fonts;
+mod launch;
 mod message;
 mod network_panel;
+#[cfg(not(target_os = "linux"))]
 mod notify;
 mod peers_panel;
 mod picker;
@@ -37,6 +42,7 @@ mod rows;
 mod search;
 pub mod send_check;
 mod settings;
+pub mod shell;
 pub mod state;
 mod stored_cards;
 mod thumbs;
@@ -47,17 +53,21 @@ mod view;
 
 use std::sync::{Arc, OnceLock};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 pub use app::{Action, App, Backend};
 pub use fonts::install as install_fonts;
+pub use launch::WindowOptions;
+pub use shell::Shell;
 pub use tour::Tour;
 
 use crate::config::Config;
 
 /// Opens the window over a core started with `config`, and runs until it is closed.
 /// The core starts first, so a bad configuration is reported before any window opens.
-pub fn run(config: Config) -> Result<()> {
+/// If a window is already running with this data directory, it is brought to the front
+/// instead and this returns at once.
+pub fn run(config: Config, options: WindowOptions) -> Result<()> {
     let ctx_slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
     let slot = ctx_slot.clone();
     let waker = Arc::new(move || {
@@ -65,8 +75,18 @@ pub fn run(config: Config) -> Result<()> {
             ctx.request_repaint();
         }
     });
-    let backend = Backend::spawn(config, waker).context("cannot start lanchat")?;
+    let Some(backend) = launch::backend_unless_running(&config, waker.clone())? else {
+        println!(
+            "lanchat is already running with data directory {}: its window was brought to the front",
+            config.data_dir.display()
+        );
+        return Ok(());
+    };
     let tour = Tour::from_env();
+    let shell = match tour {
+        None => launch::shell(&config, &options, waker),
+        Some(_) => Shell::inert(),
+    };
     let size = if tour.is_some() {
         [1240.0, 760.0]
     } else {
@@ -77,7 +97,8 @@ pub fn run(config: Config) -> Result<()> {
             .with_title("lanchat")
             .with_app_id("lanchat")
             .with_inner_size(size)
-            .with_min_inner_size([640.0, 420.0]),
+            .with_min_inner_size([640.0, 420.0])
+            .with_icon(launch::window_icon().unwrap_or_default()),
         ..Default::default()
     };
     eframe::run_native(
@@ -86,7 +107,9 @@ pub fn run(config: Config) -> Result<()> {
         Box::new(move |cc| {
             let _ = ctx_slot.set(cc.egui_ctx.clone());
             install_fonts(&cc.egui_ctx);
-            Ok(Box::new(App::new(backend).with_tour(tour)))
+            Ok(Box::new(
+                App::new(backend).with_shell(shell).with_tour(tour),
+            ))
         }),
     )
     .map_err(|e| anyhow!("cannot open the window: {e}"))

@@ -8,8 +8,8 @@ use super::state::{ChatState, ConvKey, short_id};
 use super::timefmt;
 use crate::node::Command;
 
-/// Statuses offered in the status menu.
-const STATUSES: &[&str] = &["online", "away", "busy", "in a meeting"];
+/// Statuses offered in the status menu (the tray's too).
+use crate::desktop::STATUSES;
 
 /// Online dot colour.
 pub const ONLINE: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::app::{Action, View};
+use super::shell::{self, DesktopDraft, DesktopPrefs};
 use super::state::ChatState;
 use crate::config::Config;
 use crate::node::Command;
@@ -49,6 +50,9 @@ pub struct Prefs {
     pub theme: Theme,
     /// Where received files go (used by file transfers); empty = the Downloads folder.
     pub download_dir: String,
+    /// Tray and closing.
+    #[serde(flatten)]
+    pub desktop: DesktopPrefs,
 }
 
 /// Failure to keep preferences.
@@ -114,6 +118,8 @@ pub struct SettingsDraft {
     pub prefs: Prefs,
     /// The folder `--download-dir` chose, shown instead of the editable field.
     pub pinned_download_dir: Option<String>,
+    /// Tray availability and starting with the session.
+    pub desktop: DesktopDraft,
 }
 
 fn split_names(s: &str) -> Vec<String> {
@@ -141,6 +147,7 @@ impl SettingsDraft {
             pinned_download_dir: config
                 .filter(|c| c.download_dir_pinned)
                 .map(|c| c.download_dir.display().to_string()),
+            desktop: DesktopDraft::default(),
         }
     }
 
@@ -263,6 +270,8 @@ fn form(ui: &mut egui::Ui, d: &mut SettingsDraft) {
         }
     }
     ui.end_row();
+
+    shell::settings_rows(ui, &mut d.prefs.desktop, &mut d.desktop);
 }
 
 #[cfg(test)]
