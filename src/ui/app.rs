@@ -10,18 +10,22 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use super::backend::Backend;
+use super::chooser::{self, Chooser};
 use super::notify::Notifier;
-use super::picker::FilePicker;
+use super::picker::{FilePicker, Picked};
 use super::settings::{Prefs, SettingsDraft, Theme};
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 pub use super::view::{Action, View};
-use super::{chat_view, composer, network_panel, peers_panel, search, settings};
+use super::{chat_view, composer, network_panel, peers_panel, settings};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
+/// Below this width the network panel takes the left panel's place instead of a share of
+/// the conversation's.
+const NARROW: f32 = 900.0;
 
 /// The window.
 pub struct App {
@@ -37,6 +41,9 @@ pub struct App {
     theme_applied: Option<Theme>,
     thumbs: Thumbs,
     picker: FilePicker,
+    /// Links and files are opened with the desktop's programs (off in tests: recorded in
+    /// `View::opened` only).
+    desktop: bool,
 }
 
 impl App {
@@ -67,6 +74,7 @@ impl App {
             theme_applied: None,
             thumbs: Thumbs::default(),
             picker: FilePicker::default(),
+            desktop: true,
         }
     }
 
@@ -78,6 +86,16 @@ impl App {
     /// Never shows desktop notifications (tests).
     pub fn without_notifications(mut self) -> App {
         self.notifier = Notifier::disabled();
+        self
+    }
+
+    /// Leaves the desktop alone (tests): no notifications, lanchat's own file chooser
+    /// instead of the system's, and links and files recorded in `View::opened` instead
+    /// of opened.
+    pub fn without_desktop(mut self) -> App {
+        self.notifier = Notifier::disabled();
+        self.picker = FilePicker::in_app_only();
+        self.desktop = false;
         self
     }
 
@@ -111,22 +129,33 @@ impl App {
         self.update_title(&ctx);
         self.poll_network(&ctx);
         self.take_dropped_files(&ctx);
-        for (to, path) in self.picker.poll() {
-            self.backend.send(Command::SendFile { to, path });
-        }
+        self.take_picked();
 
         let mut actions = Vec::new();
-        peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
-        if self.view.show_network {
-            network_panel::show(ui, &self.state, self.backend.config(), &mut actions);
+        super::search::tick(&ctx, &mut self.view.search, &mut actions);
+        let width = ctx.content_rect().width();
+        // A narrow window has no room beside the conversation: the network panel takes
+        // the left panel's place while it is open.
+        let network_left = self.view.show_network && width < NARROW;
+        if network_left {
+            network_panel::show(ui, &self.state, self.backend.config(), true, &mut actions);
+        } else if !self.view.sidebar_hidden {
+            peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
+        }
+        if self.view.show_network && !network_left {
+            network_panel::show(ui, &self.state, self.backend.config(), false, &mut actions);
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             chat_view::header(ui, &self.state, &self.view, &mut actions);
             composer::show(ui, &self.state, &mut self.view, &mut actions);
             chat_view::show(ui, &self.state, &mut self.view, &self.thumbs, &mut actions);
         });
-        search::results_window(&ctx, &self.state, &mut actions);
         settings::window(&ctx, &mut self.view, &mut actions);
+        if let Some(c) = &mut self.view.chooser
+            && !chooser::show(&ctx, c, &mut actions)
+        {
+            self.view.chooser = None;
+        }
         if let Some(tour) = &mut self.tour {
             tour.step(&ctx, &mut self.state, &mut self.view, &mut actions);
         }
@@ -149,7 +178,14 @@ impl App {
             if let Some(path) = picture {
                 self.thumbs.request(ctx, &path);
             }
-            if let Some(arrival) = self.state.apply(event, focused)
+            // The core's table knows when a peer that left was last heard; the event
+            // does not say.
+            let left = matches!(event, Event::PeerLeft { .. });
+            let arrival = self.state.apply(event, focused);
+            if left {
+                self.backend.send(Command::Peers);
+            }
+            if let Some(arrival) = arrival
                 && !focused
             {
                 let summary = match arrival.conv {
@@ -185,6 +221,35 @@ impl App {
                 path,
             });
         }
+    }
+
+    /// Files chosen in the system dialog go to their peer; no system dialog opens
+    /// lanchat's own chooser.
+    fn take_picked(&mut self) {
+        for picked in self.picker.poll() {
+            match picked {
+                Picked::Files(to, paths) => {
+                    for path in paths {
+                        let to = to.clone();
+                        self.backend.send(Command::SendFile { to, path });
+                    }
+                }
+                Picked::Unavailable(peer, why) => {
+                    let name = self.state.title(&ConvKey::Peer(peer.clone()));
+                    self.view.chooser = Some(Chooser::open(peer, &name, why, None));
+                }
+            }
+        }
+    }
+
+    /// Opens a file, folder or link with the desktop's program (only records it in tests).
+    fn open(&mut self, target: String) {
+        if self.desktop
+            && let Err(e) = open::that_detached(&target)
+        {
+            self.state.error = Some(format!("cannot open {target}: {e}"));
+        }
+        self.view.opened.push(target);
     }
 
     fn update_title(&mut self, ctx: &egui::Context) {
@@ -253,6 +318,7 @@ impl App {
                 }
                 self.state.select(conv);
                 self.view.scroll_to_bottom = true;
+                self.view.focus_composer = true;
             }
             Action::ToggleNetwork => self.view.show_network = !self.view.show_network,
             Action::OpenSettings => {
@@ -271,9 +337,15 @@ impl App {
                 self.view.highlight = None;
                 self.view.scroll_to_bottom = true;
             }
-            Action::Open(path) => {
-                if let Err(e) = open::that_detached(&path) {
-                    self.state.error = Some(format!("cannot open {}: {e}", path.display()));
+            Action::Open(path) => self.open(path.display().to_string()),
+            Action::OpenUrl(url) => self.open(url),
+            Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
+            Action::SendToEach(text) => {
+                for p in self.state.peers.values().filter(|p| p.online) {
+                    self.backend.send(Command::Send {
+                        to: p.id.clone(),
+                        text: text.clone(),
+                    });
                 }
             }
             Action::Jump(conv, msg_id, row) => {
@@ -282,6 +354,7 @@ impl App {
                 }
                 self.view.highlight = Some(msg_id.clone());
                 self.view.jump_to = Some(msg_id);
+                self.view.focus_composer = true;
             }
             Action::Older(conv) => {
                 if let Some(cmd) = self.state.ask_older(&conv) {
@@ -293,7 +366,10 @@ impl App {
                     self.backend.send(cmd);
                 }
             }
-            Action::CloseSearch => self.state.search = None,
+            Action::CloseSearch => {
+                self.state.search = None;
+                self.view.search.clear();
+            }
             Action::PickFiles(peer) => self.picker.pick(ctx, peer),
         }
         ctx.request_repaint();

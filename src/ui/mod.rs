@@ -13,26 +13,31 @@
 //!   to, or a test's channels.
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels;
 //!   `chat_view` lays out only the rows on screen (`rows`: their heights, no egui;
-//!   `bubble`: one row).
+//!   `bubble`: one row; `links`: web links in a message); `presence`: what a person's
+//!   status icon says.
 //! - `fonts`: CJK coverage; `notify`: desktop notifications; `timefmt`: local times.
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 //! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
 //!   its bubble, `thumbs` decodes pictures off the UI thread, `stored_cards` brings
-//!   transfers back from history as cards; `search`: history search.
+//!   transfers back from history as cards; `picker`: the system's file chooser, and
+//!   `chooser` lanchat's own where there is none; `search`: history search.
 
 pub mod app;
 mod backend;
 mod bubble;
 mod chat_view;
+mod chooser;
 mod composer;
 mod conversation;
 mod file_card;
 mod fonts;
+mod links;
 mod message;
 mod network_panel;
 mod notify;
 mod peers_panel;
 mod picker;
+mod presence;
 mod rows;
 mod search;
 pub mod send_check;

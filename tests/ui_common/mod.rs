@@ -58,7 +58,7 @@ pub fn harness(app: App) -> Harness<'static, App> {
 pub fn window() -> (Harness<'static, App>, Fake) {
     let (cmd_tx, cmd_rx) = unbounded();
     let (ev_tx, ev_rx) = unbounded();
-    let harness = harness(App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications());
+    let harness = harness(App::new(Backend::channels(cmd_tx, ev_rx)).without_desktop());
     let fake = Fake {
         commands: cmd_rx,
         events: ev_tx,
@@ -141,6 +141,28 @@ pub fn wheel(harness: &mut Harness<'static, App>, dy: f32) {
         phase: egui::TouchPhase::Move,
         source: egui::MouseWheelSource::Wheel,
         modifiers: egui::Modifiers::NONE,
+    });
+    harness.run();
+}
+
+/// Types `query` in the search box, presses Enter, and answers with `hits` as the core
+/// would.
+pub fn search(
+    harness: &mut Harness<'static, App>,
+    fake: &Fake,
+    query: &str,
+    hits: Vec<lanchat::store::StoredMessage>,
+) {
+    use egui_kittest::kittest::Queryable;
+    let field = harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search messages");
+    field.focus();
+    field.type_text(query);
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    fake.feed(Event::SearchResults {
+        query: query.into(),
+        hits,
     });
     harness.run();
 }
