@@ -200,6 +200,20 @@ pub fn short_path(path: &std::path::Path) -> String {
     }
 }
 
+/// A Retry button (labelled `label`) and a Cancel that gives the transfer up for good
+/// (the receiver deletes what it kept).
+fn retry_and_cancel(ui: &mut egui::Ui, id: &str, label: &str, actions: &mut Vec<Action>) {
+    let transfer_id = id.to_owned();
+    if ui.small_button(label).clicked() {
+        actions.push(Action::Core(Command::Retry {
+            transfer_id: transfer_id.clone(),
+        }));
+    }
+    if ui.small_button("Cancel").clicked() {
+        actions.push(Action::Core(Command::Cancel { transfer_id }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::failure_words;
@@ -227,19 +241,5 @@ mod tests {
             ),
             "The receiver closed the connection; gave up after 8 tries"
         );
-    }
-}
-
-/// A Retry button (labelled `label`) and a Cancel that gives the transfer up for good
-/// (the receiver deletes what it kept).
-fn retry_and_cancel(ui: &mut egui::Ui, id: &str, label: &str, actions: &mut Vec<Action>) {
-    let transfer_id = id.to_owned();
-    if ui.small_button(label).clicked() {
-        actions.push(Action::Core(Command::Retry {
-            transfer_id: transfer_id.clone(),
-        }));
-    }
-    if ui.small_button("Cancel").clicked() {
-        actions.push(Action::Core(Command::Cancel { transfer_id }));
     }
 }

@@ -58,7 +58,8 @@ pub fn search_box(ui: &mut egui::Ui, view: &mut View, actions: &mut Vec<Action>)
         if r.changed() {
             input.edited = Some(now);
         }
-        if r.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        // A text field gives up its focus on Escape.
+        if (r.has_focus() || r.lost_focus()) && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
             actions.push(Action::CloseSearch);
         }
         if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
