@@ -31,6 +31,7 @@ mod composer;
 mod conversation;
 mod file_card;
 mod fonts;
+mod header;
 mod links;
 mod message;
 mod network_panel;
