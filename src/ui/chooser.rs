@@ -9,6 +9,11 @@ use egui::RichText;
 use super::app::Action;
 use crate::node::Command;
 
+/// The dialog's size.
+const DIALOG: egui::Vec2 = egui::vec2(560.0, 380.0);
+/// Room kept above the dialog for the note that says why it is lanchat's own.
+const NOTE_ROOM: f32 = 64.0;
+
 /// The chooser while it is open: for whom, and why the system one was not used.
 pub struct Chooser {
     /// The peer the files go to.
@@ -41,8 +46,8 @@ impl Chooser {
             .multi_select(true)
             .show_rename(false)
             .show_new_folder(false)
-            .default_size([560.0, 420.0])
-            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .default_size(DIALOG)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, NOTE_ROOM / 2.0])
             .id(egui::Id::unique("lanchat-chooser"));
         dialog.open();
         Chooser { peer, why, dialog }
@@ -52,9 +57,11 @@ impl Chooser {
 /// Draws the chooser while it is open; the files chosen go to its peer. Returns whether
 /// it is still open.
 pub fn show(ctx: &egui::Context, chooser: &mut Chooser, actions: &mut Vec<Action>) -> bool {
-    // The note first, so the dialog window sits above it.
+    // Right above the dialog (centred, moved down by half the note's room).
+    let above = -DIALOG.y / 2.0 + NOTE_ROOM / 2.0 - 8.0;
     egui::Area::new(egui::Id::unique("lanchat-chooser-note"))
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 12.0])
+        .pivot(egui::Align2::CENTER_BOTTOM)
+        .fixed_pos(ctx.content_rect().center() + egui::vec2(0.0, above))
         .order(egui::Order::Foreground)
         .show(ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {

@@ -141,7 +141,7 @@ pub fn show(
         }
         TransferStage::Failed { reason } => {
             ui.label(
-                RichText::new(format!("✖ {}", failure_words(t.mine, reason)))
+                RichText::new(format!("⚠ {}", failure_words(t.mine, reason)))
                     .small()
                     .color(ui.visuals().warn_fg_color),
             )

@@ -14,14 +14,14 @@ use super::timefmt;
 pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec<Action>) {
     let conv = &state.selected;
     ui.horizontal(|ui| {
-        let menu =
-            ui.add(egui::Button::new("☰").frame(false))
-                .on_hover_text(if view.sidebar_hidden {
-                    "Show the list of people"
-                } else {
-                    "Hide the list of people"
-                });
-        menu.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "People list"));
+        let menu = super::icons::menu(
+            ui,
+            if view.sidebar_hidden {
+                "Show the list of people"
+            } else {
+                "Hide the list of people"
+            },
+        );
         if menu.clicked() {
             actions.push(Action::ToggleSidebar);
         }
@@ -72,7 +72,7 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(err).color(ui.visuals().error_fg_color));
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
+                        if super::icons::close(ui, "Dismiss").clicked() {
                             actions.push(Action::DismissError);
                         }
                     });

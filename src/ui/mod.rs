@@ -32,6 +32,7 @@ mod conversation;
 mod file_card;
 mod fonts;
 mod header;
+mod icons;
 mod links;
 mod message;
 mod network_panel;

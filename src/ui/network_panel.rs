@@ -56,7 +56,7 @@ pub fn show(
         ui.horizontal(|ui| {
             ui.heading("Network");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.small_button("✖").on_hover_text("Close").clicked() {
+                if super::icons::close(ui, "Close the network panel").clicked() {
                     actions.push(Action::ToggleNetwork);
                 }
             });

@@ -23,7 +23,7 @@ pub fn default_width(width: f32) -> f32 {
 
 /// The widest the panel may be dragged, leaving the conversation room.
 pub fn max_width(width: f32) -> f32 {
-    (width - 360.0).clamp(170.0, 420.0)
+    (width - 400.0).clamp(170.0, 420.0)
 }
 
 /// Draws the panel.

@@ -34,6 +34,12 @@ impl SearchInput {
         !self.query.trim().is_empty()
     }
 
+    /// Puts `query` in the box as if typed, to be asked at once.
+    pub fn type_in(&mut self, query: &str) {
+        self.query = query.to_owned();
+        self.edited = Some(f64::NEG_INFINITY);
+    }
+
     /// Forgets the query (the search was closed).
     pub fn clear(&mut self) {
         *self = SearchInput::default();
@@ -45,13 +51,19 @@ impl SearchInput {
 pub fn search_box(ui: &mut egui::Ui, view: &mut View, actions: &mut Vec<Action>) {
     let input = &mut view.search;
     let label = ui.label(RichText::new("Search messages").small().weak());
+    // The field takes what the close button (18 points and a gap) leaves, exactly, so
+    // the panel never grows to fit them.
     ui.horizontal(|ui| {
-        let clear_width = if input.active() { 26.0 } else { 0.0 };
+        let close_room = if input.active() {
+            18.0 + ui.spacing().item_spacing.x
+        } else {
+            0.0
+        };
         let r = ui
             .add(
                 egui::TextEdit::singleline(&mut input.query)
                     .hint_text("🔍 words, 中文…")
-                    .desired_width(ui.available_width() - clear_width),
+                    .desired_width(ui.available_width() - close_room),
             )
             .labelled_by(label.id);
         let now = ui.input(|i| i.time);
@@ -59,22 +71,15 @@ pub fn search_box(ui: &mut egui::Ui, view: &mut View, actions: &mut Vec<Action>)
             input.edited = Some(now);
         }
         // A text field gives up its focus on Escape.
-        if (r.has_focus() || r.lost_focus()) && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        let escape = ui.input(|i| i.key_pressed(egui::Key::Escape));
+        if (r.has_focus() || r.lost_focus()) && escape {
             actions.push(Action::CloseSearch);
         }
         if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             ask(input, actions);
         }
-        if input.active() {
-            let x = ui
-                .small_button("✖")
-                .on_hover_text("Close the search (Escape)");
-            x.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::Button, true, "Close the search")
-            });
-            if x.clicked() {
-                actions.push(Action::CloseSearch);
-            }
+        if input.active() && super::icons::close(ui, "Close the search").clicked() {
+            actions.push(Action::CloseSearch);
         }
     });
 }
@@ -150,7 +155,12 @@ fn hit_row(
     actions: &mut Vec<Action>,
 ) {
     let conv = ConvKey::from_peer(&hit.peer);
-    let place = state.title(&conv);
+    // A conversation with someone no longer in the table is named by the name they
+    // signed the message with, rather than the start of their id.
+    let mut place = state.title(&conv);
+    if place == super::state::short_id(&hit.peer) && hit.dir == crate::store::Direction::In {
+        place.clone_from(&hit.from_name);
+    }
     let when = if timefmt::day(hit.sent_at) == timefmt::day(now) {
         timefmt::clock(hit.sent_at)
     } else {
@@ -171,7 +181,12 @@ fn hit_row(
                     ui.label(RichText::new(&when).small().weak());
                 });
             });
-            let job = snippet(ui, &hit.from_name, &hit.text, query);
+            let from = if hit.dir == crate::store::Direction::Out {
+                "You"
+            } else {
+                hit.from_name.as_str()
+            };
+            let job = snippet(ui, from, &hit.text, query);
             ui.add(egui::Label::new(job).selectable(false));
         })
         .response
@@ -201,7 +216,6 @@ fn snippet(ui: &egui::Ui, from: &str, text: &str, query: &str) -> LayoutJob {
     let mut job = LayoutJob::default();
     job.wrap.max_rows = 2;
     job.wrap.max_width = ui.available_width();
-    job.wrap.break_anywhere = true;
     let plain = egui::TextFormat::simple(font.clone(), normal);
     job.append(
         &format!("{from}: "),
