@@ -84,6 +84,9 @@ fn search_shows_results_as_you_type_beside_the_list_and_a_hit_closes_it() {
         peer: peer("a1", "张三"),
     });
     harness.run();
+    let list_row = harness
+        .get_by_role_and_label(Role::Button, "Everyone")
+        .rect();
     // The clock stands still while typing.
     harness.input_mut().time = Some(1000.0);
     let field = harness.get_by_role_and_label(Role::TextInput, "Search messages");
@@ -110,7 +113,7 @@ fn search_shows_results_as_you_type_beside_the_list_and_a_hit_closes_it() {
             dir: Direction::In,
             from: "a1".into(),
             from_name: "张三".into(),
-            text: "明天开会吗".into(),
+            text: "明天下午的会议改到四点了，记得带电脑，开会前发一下报告。好吗？".into(),
             sent_at: 1_790_000_000_000,
             state: MsgState::Received,
         }],
@@ -119,8 +122,15 @@ fn search_shows_results_as_you_type_beside_the_list_and_a_hit_closes_it() {
     harness.get_by_label("1 message");
     // The results are in the left panel: the name and the conversation stay in view.
     let hit = harness
-        .get_by_role_and_label(Role::Button, "张三: 明天开会吗")
+        .get_by_role_and_label(
+            Role::Button,
+            "张三: 明天下午的会议改到四点了，记得带电脑，开会前发一下报告。好吗？",
+        )
         .rect();
+    assert!(
+        hit.right() <= list_row.right() + 0.5,
+        "a long hit wraps; the panel does not grow: {hit:?} vs {list_row:?}"
+    );
     let name = harness.get_by_label("林晓").rect();
     let composer = harness.get_by_label("Message to Everyone").rect();
     assert!(
@@ -135,7 +145,10 @@ fn search_shows_results_as_you_type_beside_the_list_and_a_hit_closes_it() {
     );
 
     harness
-        .get_by_role_and_label(Role::Button, "张三: 明天开会吗")
+        .get_by_role_and_label(
+            Role::Button,
+            "张三: 明天下午的会议改到四点了，记得带电脑，开会前发一下报告。好吗？",
+        )
         .click();
     harness.run();
     assert_eq!(

@@ -8,6 +8,16 @@ use egui::{Sense, Stroke, vec2};
 /// screen readers and tests.
 pub fn close(ui: &mut egui::Ui, name: &str) -> egui::Response {
     let (rect, r) = ui.allocate_exact_size(vec2(18.0, 18.0), Sense::click());
+    paint_close(ui, rect, r, name)
+}
+
+/// [`close`] over `rect`, taking no room in the layout (inside a text field's margin).
+pub fn close_at(ui: &mut egui::Ui, rect: egui::Rect, name: &str) -> egui::Response {
+    let r = ui.interact(rect, ui.id().with(("close", name)), Sense::click());
+    paint_close(ui, rect, r, name)
+}
+
+fn paint_close(ui: &egui::Ui, rect: egui::Rect, r: egui::Response, name: &str) -> egui::Response {
     let visuals = ui.style().interact(&r);
     if r.hovered() {
         ui.painter().rect_filled(rect, 4.0, visuals.bg_fill);

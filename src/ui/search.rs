@@ -51,37 +51,42 @@ impl SearchInput {
 pub fn search_box(ui: &mut egui::Ui, view: &mut View, actions: &mut Vec<Action>) {
     let input = &mut view.search;
     let label = ui.label(RichText::new("Search messages").small().weak());
-    // The field takes what the close button (18 points and a gap) leaves, exactly, so
-    // the panel never grows to fit them.
-    ui.horizontal(|ui| {
-        let close_room = if input.active() {
-            18.0 + ui.spacing().item_spacing.x
-        } else {
-            0.0
-        };
-        let r = ui
-            .add(
-                egui::TextEdit::singleline(&mut input.query)
-                    .hint_text("🔍 words, 中文…")
-                    .desired_width(ui.available_width() - close_room),
-            )
-            .labelled_by(label.id);
-        let now = ui.input(|i| i.time);
-        if r.changed() {
-            input.edited = Some(now);
-        }
-        // A text field gives up its focus on Escape.
-        let escape = ui.input(|i| i.key_pressed(egui::Key::Escape));
-        if (r.has_focus() || r.lost_focus()) && escape {
+    // The close button sits inside the field's right margin: it takes no room, so the
+    // field's width never changes and the panel never grows to fit them.
+    let r = ui
+        .add(
+            egui::TextEdit::singleline(&mut input.query)
+                .hint_text("🔍 words, 中文…")
+                .margin(egui::Margin {
+                    left: 4,
+                    right: 24,
+                    top: 2,
+                    bottom: 2,
+                })
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    let now = ui.input(|i| i.time);
+    if r.changed() {
+        input.edited = Some(now);
+    }
+    // A text field gives up its focus on Escape.
+    let escape = ui.input(|i| i.key_pressed(egui::Key::Escape));
+    if (r.has_focus() || r.lost_focus()) && escape {
+        actions.push(Action::CloseSearch);
+    }
+    if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        ask(input, actions);
+    }
+    if input.active() {
+        let at = egui::Rect::from_center_size(
+            egui::pos2(r.rect.right() - 12.0, r.rect.center().y),
+            egui::vec2(18.0, 18.0),
+        );
+        if super::icons::close_at(ui, at, "Close the search").clicked() {
             actions.push(Action::CloseSearch);
         }
-        if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-            ask(input, actions);
-        }
-        if input.active() && super::icons::close(ui, "Close the search").clicked() {
-            actions.push(Action::CloseSearch);
-        }
-    });
+    }
 }
 
 /// Asks the core for the query once typing has paused for [`DEBOUNCE`] seconds, and
@@ -170,15 +175,26 @@ fn hit_row(
         .inner_margin(egui::Margin::symmetric(8, 5))
         .corner_radius(6)
         .show(ui, |ui| {
-            ui.set_width(ui.available_width());
+            // Laid out to this width, never wider: the panel grows to fit what it holds.
+            let width = ui.available_width();
+            ui.set_width(width);
+            let when = ui.painter().layout_no_wrap(
+                when,
+                egui::TextStyle::Small.resolve(ui.style()),
+                ui.visuals().weak_text_color(),
+            );
             ui.horizontal(|ui| {
-                ui.add(
-                    egui::Label::new(RichText::new(&place).strong())
-                        .truncate()
-                        .selectable(false),
-                );
+                ui.set_max_width(width);
+                let room = egui::vec2(width - when.size().x - 8.0, 20.0);
+                ui.allocate_ui(room, |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(&place).strong())
+                            .truncate()
+                            .selectable(false),
+                    );
+                });
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(&when).small().weak());
+                    ui.add(egui::Label::new(when).selectable(false));
                 });
             });
             let from = if hit.dir == crate::store::Direction::Out {
@@ -186,8 +202,11 @@ fn hit_row(
             } else {
                 hit.from_name.as_str()
             };
-            let job = snippet(ui, from, &hit.text, query);
-            ui.add(egui::Label::new(job).selectable(false));
+            let mut job = snippet(ui, from, &hit.text, query);
+            job.wrap.max_width = width;
+            // A galley, not a job: a label would wrap a job again at its own width.
+            let galley = ui.fonts_mut(|f| f.layout_job(job));
+            ui.add(egui::Label::new(galley).selectable(false));
         })
         .response
         .interact(egui::Sense::click());
@@ -215,7 +234,6 @@ fn snippet(ui: &egui::Ui, from: &str, text: &str, query: &str) -> LayoutJob {
     let mark = ui.visuals().selection.bg_fill.gamma_multiply(0.6);
     let mut job = LayoutJob::default();
     job.wrap.max_rows = 2;
-    job.wrap.max_width = ui.available_width();
     let plain = egui::TextFormat::simple(font.clone(), normal);
     job.append(
         &format!("{from}: "),
