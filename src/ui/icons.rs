@@ -13,7 +13,7 @@ pub fn close(ui: &mut egui::Ui, name: &str) -> egui::Response {
 
 /// [`close`] over `rect`, taking no room in the layout (inside a text field's margin).
 pub fn close_at(ui: &mut egui::Ui, rect: egui::Rect, name: &str) -> egui::Response {
-    let r = ui.interact(rect, ui.id().with(("close", name)), Sense::click());
+    let r = ui.interact(rect, ui.scope_id().with(("close", name)), Sense::click());
     paint_close(ui, rect, r, name)
 }
 
