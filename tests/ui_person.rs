@@ -359,3 +359,43 @@ fn click_at(harness: &mut egui_kittest::Harness<'static, lanchat::ui::App>, pos:
     harness.drop_at(pos);
     harness.run();
 }
+
+#[test]
+fn a_message_sent_to_an_offline_peer_shows_at_once_with_a_clock() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: PeerInfo {
+            online: false,
+            ..peer("a1", "张三")
+        },
+    });
+    for i in 0..30 {
+        fake.feed(message("a1", &format!("m{i}"), &format!("line {i}")));
+    }
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 30 unread")
+        .click();
+    harness.run();
+    harness.get_by_label_contains("张三 is offline: your message waits here");
+    // The only event a message to an offline peer brings: no delivery report follows,
+    // so the frame it wakes must show it.
+    fake.feed(Event::Sent {
+        msg_id: "s1".into(),
+        to: "a1".into(),
+        sent_at: 1_790_000_000_000,
+        text: "call me when you are back".into(),
+    });
+    harness.step();
+    let bubble = harness.get_by_label("call me when you are back").rect();
+    let composer = harness.get_by_label("Message to 张三").rect();
+    assert!(
+        bubble.bottom() <= composer.top(),
+        "{bubble:?} above {composer:?}"
+    );
+    assert!(
+        bubble.bottom() > composer.top() - 120.0,
+        "at the bottom: {bubble:?}"
+    );
+    harness.get_by_label_contains("waiting: it goes out when they are back online");
+}
