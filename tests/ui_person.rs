@@ -215,6 +215,8 @@ fn a_small_window_keeps_the_conversation_and_send_in_view() {
         (egui::vec2(640.0, 420.0), false),
         (egui::vec2(640.0, 420.0), true),
         (egui::vec2(520.0, 380.0), false),
+        (egui::vec2(1000.0, 700.0), true),
+        (egui::vec2(1300.0, 760.0), true),
     ] {
         let (mut harness, fake) = window();
         harness.set_size(size);
@@ -227,13 +229,25 @@ fn a_small_window_keeps_the_conversation_and_send_in_view() {
             .get_by_role_and_label(Role::Button, "张三, 1 unread")
             .click();
         harness.run();
+        let send = harness.get_by_role_and_label(Role::Button, "Send").rect();
+        let field = harness.get_by_label("Message to 张三").rect();
         if network {
             harness.get_by_label("🖧 Network").click();
             harness.run();
-            harness.get_by_label("Network");
+            fake.feed(wide_net_status());
+            harness.run();
+            let left = harness.get_by_label("Network").rect();
+            let close = harness
+                .get_by_role_and_label(Role::Button, "Close the network panel")
+                .rect();
+            let panel = left.union(close);
+            let field = harness.get_by_label("Message to 张三").rect();
+            assert!(
+                panel.right() <= field.left() || field.right() <= panel.left(),
+                "the network panel beside the conversation, not over it, at {size:?}: \
+                 {panel:?} {field:?}"
+            );
         }
-        let send = harness.get_by_role_and_label(Role::Button, "Send").rect();
-        let field = harness.get_by_label("Message to 张三").rect();
         let text = harness.get_by_label("会议室换到了 301").rect();
         for (what, r) in [
             ("Send", send),
@@ -398,4 +412,25 @@ fn a_message_sent_to_an_offline_peer_shows_at_once_with_a_clock() {
         "at the bottom: {bubble:?}"
     );
     harness.get_by_label_contains("waiting: it goes out when they are back online");
+}
+
+/// A network snapshot whose tables are as wide as a real one's.
+fn wide_net_status() -> Event {
+    use lanchat::node::status::{Counters, NetStatus, SocketInfo};
+    let socket = |role: &str, local: &str| SocketInfo {
+        role: role.into(),
+        local: local.into(),
+    };
+    Event::NetStatus(NetStatus {
+        interfaces: vec![],
+        broadcast_targets: vec!["127.255.255.255:47911".into()],
+        sockets: vec![
+            socket("discovery listener (UDP)", "127.255.255.255:47911"),
+            socket("discovery sender (UDP)", "127.0.0.1:58500"),
+            socket("link listener (TCP)", "127.0.0.1:37683"),
+        ],
+        links: vec![],
+        counters: Counters::default(),
+        recent: vec![],
+    })
 }

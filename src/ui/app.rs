@@ -23,9 +23,11 @@ use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
-/// Below this width the network panel takes the left panel's place instead of a share of
-/// the conversation's.
-const NARROW: f32 = 900.0;
+/// The narrowest the conversation gets beside the network panel.
+const CONVERSATION_MIN: f32 = 460.0;
+/// The narrowest the network panel is beside the conversation; with less room it takes
+/// the people list's place instead.
+const NETWORK_MIN: f32 = 340.0;
 
 /// The window.
 pub struct App {
@@ -133,17 +135,25 @@ impl App {
 
         let mut actions = Vec::new();
         super::search::tick(&ctx, &mut self.view.search, &mut actions);
-        let width = ctx.content_rect().width();
-        // A narrow window has no room beside the conversation: the network panel takes
-        // the left panel's place while it is open.
-        let network_left = self.view.show_network && width < NARROW;
+        // The room the network panel would have beside the people list (as wide as it
+        // was last frame) and the conversation; too little, and it takes the list's place.
+        let window = ctx.content_rect().width();
+        let sidebar = match self.view.sidebar_width {
+            _ if self.view.sidebar_hidden => 0.0,
+            0.0 => peers_panel::default_width(window),
+            w => w,
+        };
+        let room = window - sidebar - CONVERSATION_MIN;
+        let network_left = self.view.show_network && room < NETWORK_MIN;
         if network_left {
-            network_panel::show(ui, &self.state, self.backend.config(), true, &mut actions);
+            network_panel::show(ui, &self.state, self.backend.config(), None, &mut actions);
         } else if !self.view.sidebar_hidden {
-            peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
+            let width = peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
+            self.view.sidebar_width = width;
         }
         if self.view.show_network && !network_left {
-            network_panel::show(ui, &self.state, self.backend.config(), false, &mut actions);
+            let room = Some(room);
+            network_panel::show(ui, &self.state, self.backend.config(), room, &mut actions);
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             header::show(ui, &self.state, &self.view, &mut actions);

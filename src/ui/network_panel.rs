@@ -29,27 +29,23 @@ const VIRTUAL_PREFIXES: &[&str] = &[
     "ppp",
 ];
 
-/// Draws the panel: on the right beside the conversation, or on the `left` in the people
-/// list's place when the window is too narrow for both.
+/// Draws the panel: on the right beside the conversation, at most `room` wide, or with
+/// no `room` on the left in the people list's place (a window too narrow for both).
 pub fn show(
     ui: &mut egui::Ui,
     state: &ChatState,
     config: Option<&Config>,
-    left: bool,
+    room: Option<f32>,
     actions: &mut Vec<Action>,
 ) {
     let width = ui.ctx().content_rect().width();
-    let panel = if left {
-        egui::Panel::left("network-left")
+    let panel = match room {
+        None => egui::Panel::left("network-left")
             .default_size((width * 0.5).clamp(220.0, 420.0))
-            .size_range(200.0..=(width - 300.0).max(200.0))
-    } else {
-        // Whatever the people list and the conversation leave, the conversation keeping
-        // at least 420 points.
-        let room = (width - super::peers_panel::default_width(width) - 420.0).max(300.0);
-        egui::Panel::right("network")
+            .size_range(200.0..=(width - 300.0).max(200.0)),
+        Some(room) => egui::Panel::right("network")
             .default_size(room.min(420.0))
-            .size_range(300.0..=room.min(760.0))
+            .size_range(room.min(300.0)..=room.min(760.0)),
     };
     panel.resizable(true).show(ui, |ui| {
         ui.add_space(6.0);

@@ -26,8 +26,13 @@ pub fn max_width(width: f32) -> f32 {
     (width - 400.0).clamp(170.0, 420.0)
 }
 
-/// Draws the panel.
-pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<Action>) {
+/// Draws the panel; returns its width.
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &ChatState,
+    view: &mut View,
+    actions: &mut Vec<Action>,
+) -> f32 {
     let width = ui.ctx().content_rect().width();
     egui::Panel::left("peers")
         .resizable(true)
@@ -49,7 +54,10 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
                         list(ui, state, actions);
                     }
                 });
-        });
+        })
+        .response
+        .rect
+        .width()
 }
 
 fn me(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<Action>) {
@@ -107,7 +115,14 @@ fn me(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<A
             .width(ui.available_width().min(150.0))
             .show_ui(ui, |ui| {
                 for s in STATUSES {
-                    if ui.selectable_label(me.status == *s, *s).clicked() && me.status != *s {
+                    let picked = ui
+                        .horizontal(|ui| {
+                            ui.spacing_mut().item_spacing.x = 6.0;
+                            presence::icon(ui, Presence::of(true, s));
+                            ui.selectable_label(me.status == *s, *s)
+                        })
+                        .inner;
+                    if picked.clicked() && me.status != *s {
                         actions.push(Action::Core(Command::SetStatus {
                             status: (*s).to_owned(),
                         }));

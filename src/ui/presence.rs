@@ -85,30 +85,30 @@ pub fn status_words(online: bool, status: &str) -> String {
     }
 }
 
-/// Paints the icon for `p` in a 10-point square and returns its response (hover it for
+/// Paints the icon for `p` in a 12-point square and returns its response (hover it for
 /// the word): a green dot; an amber dot with a clock hand; a red dot with a white bar;
 /// a grey ring.
 pub fn icon(ui: &mut egui::Ui, p: Presence) -> egui::Response {
-    let (rect, r) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let (rect, r) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     let c = rect.center();
     let painter = ui.painter();
     let white = Stroke::new(1.3, Color32::WHITE);
     match p {
         Presence::Online => {
-            painter.circle_filled(c, 4.5, ONLINE);
+            painter.circle_filled(c, 5.0, ONLINE);
         }
         Presence::Away => {
-            painter.circle_filled(c, 4.5, AWAY);
-            painter.line_segment([c + egui::vec2(0.0, -2.6), c], white);
-            painter.line_segment([c, c + egui::vec2(1.9, 1.3)], white);
+            painter.circle_filled(c, 5.0, AWAY);
+            painter.line_segment([c + egui::vec2(0.0, -3.0), c], white);
+            painter.line_segment([c, c + egui::vec2(2.2, 1.5)], white);
         }
         Presence::Busy => {
-            painter.circle_filled(c, 4.5, BUSY);
-            painter.line_segment([c - egui::vec2(2.4, 0.0), c + egui::vec2(2.4, 0.0)], white);
+            painter.circle_filled(c, 5.0, BUSY);
+            painter.line_segment([c - egui::vec2(2.8, 0.0), c + egui::vec2(2.8, 0.0)], white);
         }
         Presence::Offline => {
             let grey = ui.visuals().weak_text_color();
-            painter.circle_stroke(c, 3.8, Stroke::new(1.3, grey));
+            painter.circle_stroke(c, 4.3, Stroke::new(1.4, grey));
         }
     }
     r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, p.word()));

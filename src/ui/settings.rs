@@ -267,7 +267,7 @@ fn form(ui: &mut egui::Ui, d: &mut SettingsDraft) {
                 ui.label(format!("Files are saved in {now}"));
                 ui.add(
                     egui::TextEdit::singleline(&mut d.prefs.download_dir)
-                        .hint_text("another folder, e.g. ~/Downloads")
+                        .hint_text("another folder")
                         .desired_width(240.0),
                 )
                 .labelled_by(label.id)

@@ -80,6 +80,8 @@ pub struct View {
     pub focus_composer: bool,
     /// The left panel is collapsed (the ☰ button in the header brings it back).
     pub sidebar_hidden: bool,
+    /// The left panel's width last frame (0 before the first).
+    pub sidebar_width: f32,
     /// The in-app file chooser, while open (no system file chooser was found).
     pub chooser: Option<Chooser>,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
