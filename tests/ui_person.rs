@@ -434,3 +434,28 @@ fn wide_net_status() -> Event {
         recent: vec![],
     })
 }
+
+#[test]
+fn the_first_run_says_what_is_true_about_who_can_appear() {
+    let (mut harness, fake) = window(); // bound to 127.0.0.1
+    harness.run();
+    harness.get_by_label("Nobody here yet");
+    harness.get_by_label_contains("lanchat is confined to this computer");
+    harness.get_by_label("This computer: lab-01");
+    fake.feed(Event::Ready {
+        id: "me0000000000".into(),
+        name: "林晓".into(),
+        host: "lab-01".into(),
+        addr: "0.0.0.0".into(),
+        port: 40001,
+        discovery_port: 47474,
+        data_dir: "/nonexistent".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("People on your network who run lanchat appear here");
+    fake.feed(Event::PeerJoined {
+        peer: peer("a1", "张三"),
+    });
+    harness.run();
+    assert!(harness.query_by_label("Nobody here yet").is_none());
+}
