@@ -49,11 +49,19 @@ peer() {
 }
 
 say() { printf '%s\n' "$1"; }
+# Waits until the headless peer NAME has seen the window (a debug build starts slowly).
+wait_for_me() {
+    for _ in $(seq 100); do
+        grep -q "\"name\":\"$ME\"" "$WORK/$1.log" 2>/dev/null && return
+        sleep 0.1
+    done
+}
 send() { say "{\"cmd\":\"send\",\"to\":\"$ME\",\"text\":\"$1\"}"; }
 shout() { say "{\"cmd\":\"shout\",\"text\":\"$1\"}"; }
 
 feed_wang() {
-    sleep 3
+    wait_for_me 王小明
+    sleep 0.5
     send "你好！今天下午三点开会，别忘了带上周的报告 📄"
     sleep 1
     send "会议室换到了 301，投影仪已经准备好了。"
@@ -62,20 +70,24 @@ feed_wang() {
     sleep 600
 }
 feed_alice() {
-    sleep 3.5
+    wait_for_me Alice
+    sleep 1
     send "Hey, are you coming to lunch? 🍜"
     sleep 1
-    send "The build is green again ✅ nice work on the fix"
+    send "The build is green again ✅ nice work on the fix: https://ci.example.com/builds/4521"
     sleep 600
 }
 feed_li() {
-    sleep 4
+    say '{"cmd":"set_status","status":"away"}'
+    wait_for_me 李娜
+    sleep 1.5
     shout "大家好，三楼的打印机修好了 🎉"
     sleep 600
 }
 feed_bob() {
     say '{"cmd":"set_status","status":"in a meeting"}'
-    sleep 4.5
+    wait_for_me Bob
+    sleep 2
     shout "Friday demo at 4pm in room 301, everyone welcome!"
     sleep 1
     send "Can you review my pull request when you have a minute?"
@@ -85,7 +97,8 @@ feed_bob() {
     sleep 600
 }
 feed_carlos() {
-    sleep 3
+    wait_for_me Carlos
+    sleep 0.5
     send "Heading home, see you tomorrow 👋"
     sleep 1.5
     say '{"cmd":"quit"}'
@@ -98,7 +111,7 @@ feed_carlos() {
 
 echo "window and 5 headless peers on 127.0.0.1, discovery port $PORT"
 LANCHAT_TOUR=$WORK RUST_LOG=lanchat=info env -u WAYLAND_DISPLAY \
-    xvfb-run -a -s "-screen 0 1280x800x24" \
+    xvfb-run -a -s "-screen 0 1920x1080x24" \
     "$BIN" "${COMMON[@]}" --name "$ME" --data-dir "$WORK/me" \
     --auto-accept --download-dir "$WORK/downloads" >"$WORK/window.log" 2>&1 &
 window=$!
@@ -108,7 +121,7 @@ peer Alice feed_alice
 peer 李娜 feed_li
 peer Bob feed_bob
 peer Carlos feed_carlos
-sleep 8
+sleep 12
 
 cat >"$WORK/go.tmp" <<SCRIPT
 {"cmd":"send","to":"王小明","text":"收到，我三点前到 👍\nThe report is in the shared folder."}
@@ -118,10 +131,16 @@ shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
 shot files-dark.png dark Bob
+shot search-dark.png dark 王小明 search=301
+shot small-dark.png dark 王小明 size=640x420
+shot chooser-dark.png dark Bob attach
 shot conversation-light.png light Alice
 shot everyone-light.png light Everyone
 shot network-light.png light 王小明 network
 shot settings-light.png light 王小明 settings
+shot search-light.png light Everyone search=lunch
+shot small-network-light.png light Alice network size=640x420
+shot wide-light.png light 王小明 size=1920x1080
 SCRIPT
 mv "$WORK/go.tmp" "$WORK/go"
 

@@ -108,7 +108,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         path: "/tmp/报告.pdf".into(),
     });
     harness.run();
-    harness.get_by_label_contains("Saved, hash checked");
+    harness.get_by_label_contains("Saved in /tmp");
     harness.get_by_role_and_label(Role::Button, "Show in folder");
 }
 
@@ -187,7 +187,7 @@ fn stored_history_loads_at_start_with_its_marks() {
     harness.get_by_label("昨天的消息");
     harness.get_by_label("got it");
     harness.get_by_label("还没送到");
-    harness.get_by_label_contains("waiting for the peer to come online");
+    harness.get_by_label_contains("waiting: it goes out when they are back online");
     // The same page again (a reconnect) adds nothing twice.
     fake.feed(Event::History {
         peer: "a1".into(),
@@ -217,7 +217,7 @@ fn stored_history_loads_at_start_with_its_marks() {
 fn search_asks_the_core_and_a_hit_opens_its_conversation() {
     let (mut harness, fake) = window();
     harness.run();
-    let field = harness.get_by_role_and_label(Role::TextInput, "Search history");
+    let field = harness.get_by_role_and_label(Role::TextInput, "Search messages");
     field.focus();
     field.type_text("开会");
     harness.run();
@@ -241,7 +241,9 @@ fn search_asks_the_core_and_a_hit_opens_its_conversation() {
         )],
     });
     harness.run();
-    harness.get_by_label_contains("明天开会吗").click();
+    harness
+        .get_by_role_and_label(Role::Button, "张三: 明天开会吗")
+        .click();
     harness.run();
     assert_eq!(harness.state().state.selected, ConvKey::Peer("a1".into()));
 }

@@ -178,12 +178,10 @@ fn a_page_put_before_the_rows_keeps_the_row_on_screen_in_place() {
 #[test]
 fn a_search_hit_older_than_what_is_loaded_opens_the_page_around_it() {
     let (mut harness, fake) = open_chat(801..=1000);
-    fake.feed(Event::SearchResults {
-        query: "message 5".into(),
-        hits: vec![stored(5)],
-    });
-    harness.run();
-    harness.get_by_label_contains("\nmessage 5").click();
+    ui_common::search(&mut harness, &fake, "message 5", vec![stored(5)]);
+    harness
+        .get_by_role_and_label(Role::Button, "张三: message 5")
+        .click();
     harness.run();
     assert_eq!(
         asked_history(&fake),
@@ -212,12 +210,10 @@ fn a_search_hit_older_than_what_is_loaded_opens_the_page_around_it() {
 #[test]
 fn scrolling_down_from_an_old_hit_pages_forward_until_it_meets_the_newest_rows() {
     let (mut harness, fake) = open_chat(801..=1000);
-    fake.feed(Event::SearchResults {
-        query: "message 5".into(),
-        hits: vec![stored(5)],
-    });
-    harness.run();
-    harness.get_by_label_contains("\nmessage 5").click();
+    ui_common::search(&mut harness, &fake, "message 5", vec![stored(5)]);
+    harness
+        .get_by_role_and_label(Role::Button, "张三: message 5")
+        .click();
     harness.run();
     asked_history(&fake);
     fake.feed(page(1..=5, Some(6), None));

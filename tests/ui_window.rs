@@ -126,7 +126,7 @@ fn our_message_gets_its_delivered_mark() {
     });
     harness.run();
     harness.get_by_label("See you at three");
-    harness.get_by_label_contains("waiting for delivery");
+    harness.get_by_label_contains("not yet confirmed by their computer");
     assert!(harness.query_by_label_contains("delivered at").is_none());
 
     fake.feed(Event::Delivered {
@@ -137,7 +137,7 @@ fn our_message_gets_its_delivered_mark() {
     harness.get_by_label_contains("delivered at");
     assert!(
         harness
-            .query_by_label_contains("waiting for delivery")
+            .query_by_label_contains("not yet confirmed")
             .is_none()
     );
 }

@@ -10,18 +10,24 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use super::backend::Backend;
-use super::picker::FilePicker;
+use super::chooser::{self, Chooser};
+use super::picker::{FilePicker, Picked};
 use super::settings::{Prefs, SettingsDraft, Theme};
 use super::shell::Shell;
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 pub use super::view::{Action, View};
-use super::{chat_view, composer, network_panel, peers_panel, search, settings};
+use super::{chat_view, composer, header, network_panel, peers_panel, settings};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
 const NET_POLL: Duration = Duration::from_secs(1);
+/// The narrowest the conversation gets beside the network panel.
+const CONVERSATION_MIN: f32 = 460.0;
+/// The narrowest the network panel is beside the conversation; with less room it takes
+/// the people list's place instead.
+const NETWORK_MIN: f32 = 340.0;
 
 /// The window.
 pub struct App {
@@ -37,6 +43,9 @@ pub struct App {
     theme_applied: Option<Theme>,
     thumbs: Thumbs,
     picker: FilePicker,
+    /// Links and files are opened with the desktop's programs (off in tests: recorded in
+    /// `View::opened` only).
+    desktop: bool,
 }
 
 impl App {
@@ -68,6 +77,7 @@ impl App {
             theme_applied: None,
             thumbs: Thumbs::default(),
             picker: FilePicker::default(),
+            desktop: true,
         }
     }
 
@@ -85,6 +95,16 @@ impl App {
     /// The desktop around the window: tray, notifications, closing to the tray.
     pub fn with_shell(mut self, shell: Shell) -> App {
         self.shell = shell;
+        self
+    }
+
+    /// Leaves the desktop alone (tests): no notifications, lanchat's own file chooser
+    /// instead of the system's, and links and files recorded in `View::opened` instead
+    /// of opened.
+    pub fn without_desktop(mut self) -> App {
+        self.shell = Shell::inert();
+        self.picker = FilePicker::in_app_only();
+        self.desktop = false;
         self
     }
 
@@ -119,23 +139,42 @@ impl App {
         self.update_title(&ctx);
         self.poll_network(&ctx);
         self.take_dropped_files(&ctx);
-        for (to, path) in self.picker.poll() {
-            self.backend.send(Command::SendFile { to, path });
-        }
+        self.take_picked();
 
         let mut actions = Vec::new();
-        peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
-        if self.view.show_network {
-            network_panel::show(ui, &self.state, self.backend.config(), &mut actions);
+        super::search::tick(&ctx, &mut self.view.search, &mut actions);
+        // The room the network panel would have beside the people list (as wide as it
+        // was last frame) and the conversation; too little, and it takes the list's place.
+        let window = ctx.content_rect().width();
+        let sidebar = match self.view.sidebar_width {
+            _ if self.view.sidebar_hidden => 0.0,
+            0.0 => peers_panel::default_width(window),
+            w => w,
+        };
+        let room = window - sidebar - CONVERSATION_MIN;
+        let network_left = self.view.show_network && room < NETWORK_MIN;
+        if network_left {
+            network_panel::show(ui, &self.state, self.backend.config(), None, &mut actions);
+        } else if !self.view.sidebar_hidden {
+            let width = peers_panel::show(ui, &self.state, &mut self.view, &mut actions);
+            self.view.sidebar_width = width;
+        }
+        if self.view.show_network && !network_left {
+            let room = Some(room);
+            network_panel::show(ui, &self.state, self.backend.config(), room, &mut actions);
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            chat_view::header(ui, &self.state, &self.view, &mut actions);
+            header::show(ui, &self.state, &self.view, &mut actions);
             composer::show(ui, &self.state, &mut self.view, &mut actions);
             chat_view::show(ui, &self.state, &mut self.view, &self.thumbs, &mut actions);
         });
-        search::results_window(&ctx, &self.state, &mut actions);
         settings::window(&ctx, &mut self.view, &mut actions);
         self.shell.ui(&ctx);
+        if let Some(c) = &mut self.view.chooser
+            && !chooser::show(&ctx, c, &mut actions)
+        {
+            self.view.chooser = None;
+        }
         if let Some(tour) = &mut self.tour {
             tour.step(&ctx, &mut self.state, &mut self.view, &mut actions);
         }
@@ -158,7 +197,14 @@ impl App {
             if let Some(path) = picture {
                 self.thumbs.request(ctx, &path);
             }
-            if let Some(arrival) = self.state.apply(event, focused)
+            // The core's table knows when a peer that left was last heard; the event
+            // does not say.
+            let left = matches!(event, Event::PeerLeft { .. });
+            let arrival = self.state.apply(event, focused);
+            if left {
+                self.backend.send(Command::Peers);
+            }
+            if let Some(arrival) = arrival
                 && !focused
             {
                 let summary = match arrival.conv {
@@ -195,6 +241,35 @@ impl App {
                 path,
             });
         }
+    }
+
+    /// Files chosen in the system dialog go to their peer; no system dialog opens
+    /// lanchat's own chooser.
+    fn take_picked(&mut self) {
+        for picked in self.picker.poll() {
+            match picked {
+                Picked::Files(to, paths) => {
+                    for path in paths {
+                        let to = to.clone();
+                        self.backend.send(Command::SendFile { to, path });
+                    }
+                }
+                Picked::Unavailable(peer, why) => {
+                    let name = self.state.title(&ConvKey::Peer(peer.clone()));
+                    self.view.chooser = Some(Chooser::open(peer, &name, why, None));
+                }
+            }
+        }
+    }
+
+    /// Opens a file, folder or link with the desktop's program (only records it in tests).
+    fn open(&mut self, target: String) {
+        if self.desktop
+            && let Err(e) = open::that_detached(&target)
+        {
+            self.state.error = Some(format!("cannot open {target}: {e}"));
+        }
+        self.view.opened.push(target);
     }
 
     /// The desktop's requests and a request to close; runs while hidden too (`logic`).
@@ -269,107 +344,6 @@ impl App {
             self.theme_applied = Some(theme);
         }
     }
-
-    fn run(&mut self, action: Action, ctx: &egui::Context) {
-        match action {
-            Action::Core(cmd) => self.backend.send(cmd),
-            Action::Select(conv) => {
-                if let Some(cmd) = self.state.ask_newest(&conv) {
-                    self.backend.send(cmd);
-                }
-                self.state.select(conv);
-                self.view.scroll_to_bottom = true;
-            }
-            Action::ToggleNetwork => self.view.show_network = !self.view.show_network,
-            Action::OpenSettings => {
-                let mut draft =
-                    SettingsDraft::new(&self.state, self.backend.config(), &self.view.prefs);
-                draft.desktop = self.shell.draft();
-                self.view.settings = Some(draft);
-            }
-            Action::CloseSettings => self.view.settings = None,
-            Action::ApplySettings(draft) => self.apply_settings(*draft),
-            Action::DismissError => self.state.error = None,
-            Action::ScrollToBottom => {
-                let conv = self.state.selected.clone();
-                self.state.back_to_newest(&conv);
-                self.view.highlight = None;
-                self.view.scroll_to_bottom = true;
-            }
-            Action::Open(path) => {
-                if let Err(e) = open::that_detached(&path) {
-                    self.state.error = Some(format!("cannot open {}: {e}", path.display()));
-                }
-            }
-            Action::Jump(conv, msg_id, row) => {
-                for cmd in self.state.jump(conv, &msg_id, row) {
-                    self.backend.send(cmd);
-                }
-                self.view.highlight = Some(msg_id.clone());
-                self.view.jump_to = Some(msg_id);
-            }
-            Action::Older(conv) => {
-                if let Some(cmd) = self.state.ask_older(&conv) {
-                    self.backend.send(cmd);
-                }
-            }
-            Action::Newer(conv) => {
-                if let Some(cmd) = self.state.ask_newer(&conv) {
-                    self.backend.send(cmd);
-                }
-            }
-            Action::CloseSearch => self.state.search = None,
-            Action::PickFiles(peer) => self.picker.pick(ctx, peer),
-        }
-        ctx.request_repaint();
-    }
-
-    fn apply_settings(&mut self, draft: SettingsDraft) {
-        self.view.settings = None;
-        if let Some(e) = self.shell.apply(&draft.desktop) {
-            self.state.error = Some(e);
-        }
-        if let Some(cmd) = self
-            .backend
-            .config()
-            .and_then(|c| draft.prefs.download_dir_command(Some(&self.view.prefs), c))
-        {
-            self.backend.send(cmd);
-        }
-        self.view.prefs = draft.prefs.clone();
-        if let Some(config) = self.backend.config()
-            && let Err(e) = self.view.prefs.save(&config.data_dir)
-        {
-            self.state.error = Some(e.to_string());
-        }
-        let my_name = self.state.me.as_ref().map(|m| m.name.clone());
-        if my_name.as_deref() != Some(draft.name.trim()) && !draft.name.trim().is_empty() {
-            self.backend.send(Command::Rename {
-                name: draft.name.trim().to_owned(),
-            });
-        }
-        let Some(current) = self.backend.config() else {
-            return;
-        };
-        let Some(config) = draft.network_config(current) else {
-            return;
-        };
-        tracing::info!("network settings changed; restarting the node");
-        // Peers and delivery marks start afresh with the new node; conversations stay.
-        self.state.peers.clear();
-        if let Err(e) = self.backend.restart(config) {
-            self.state.error = Some(format!("cannot apply the network settings: {e}"));
-        }
-        self.backend.send(Command::Peers);
-        // The new core starts with the command line's folder; the saved one goes again.
-        if let Some(cmd) = self
-            .backend
-            .config()
-            .and_then(|c| self.view.prefs.download_dir_command(None, c))
-        {
-            self.backend.send(cmd);
-        }
-    }
 }
 
 impl eframe::App for App {
@@ -387,3 +361,5 @@ impl eframe::App for App {
         self.show(ui);
     }
 }
+
+mod run;

@@ -6,7 +6,8 @@ use egui::{Align, Color32, Layout, RichText};
 
 use super::app::Action;
 use super::file_card;
-use super::state::{ChatMessage, ChatState, Mark};
+use super::links;
+use super::state::{ChatMessage, ChatState, ConvKey, Mark};
 use super::thumbs::Thumbs;
 use super::timefmt;
 
@@ -102,11 +103,14 @@ pub fn bubble(
                         egui::TextStyle::Small,
                     )
                 });
-                let text = egui::WidgetText::from(
-                    RichText::new(&m.text)
-                        .size(15.0)
-                        .color(ui.visuals().strong_text_color()),
-                )
+                let found = links::find(&m.text);
+                let strong = ui.visuals().strong_text_color();
+                let text = if found.is_empty() {
+                    egui::WidgetText::from(RichText::new(&m.text).size(15.0).color(strong))
+                } else {
+                    let plain = egui::TextFormat::simple(egui::FontId::proportional(15.0), strong);
+                    egui::WidgetText::from(links::job(&m.text, &found, plain, link_colour(dark)))
+                }
                 .into_galley(
                     ui,
                     Some(egui::TextWrapMode::Wrap),
@@ -127,10 +131,17 @@ pub fn bubble(
                     match transfer {
                         Some(t) => file_card::show(ui, t, thumbs, max_width, actions),
                         None => {
-                            ui.add(egui::Label::new(text));
+                            let r = ui.add(egui::Label::new(text.clone()));
+                            if let Some(url) = link_under_pointer(&r, &text, &m.text, &found) {
+                                ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
+                                let r = r.on_hover_text(format!("Open {url}"));
+                                if r.clicked() {
+                                    actions.push(Action::OpenUrl(url));
+                                }
+                            }
                         }
                     }
-                    footer(ui, m);
+                    footer(ui, m, waiting(state, m));
                 });
             })
             .response
@@ -139,37 +150,133 @@ pub fn bubble(
     r.inner
 }
 
-/// Time and delivery mark, right-aligned under the text.
-fn footer(ui: &mut egui::Ui, m: &ChatMessage) {
+/// Our message waits for a peer that is offline (a clock, not a tick).
+fn waiting(state: &ChatState, m: &ChatMessage) -> bool {
+    match (&state.selected, m.mark) {
+        (_, Mark::Pending) => true,
+        (ConvKey::Peer(id), Mark::Sent) => state.peers.get(id).is_none_or(|p| !p.online),
+        _ => false,
+    }
+}
+
+/// The link under the pointer in a message's text label, if any.
+fn link_under_pointer(
+    r: &egui::Response,
+    galley: &std::sync::Arc<egui::Galley>,
+    text: &str,
+    found: &[std::ops::Range<usize>],
+) -> Option<String> {
+    if found.is_empty() {
+        return None;
+    }
+    let pos = r.hover_pos()? - r.rect.min;
+    let cursor = galley.cursor_from_pos(pos);
+    // The cursor falls between characters: the one under the pointer is before it when
+    // the pointer is left of the cursor.
+    let mut index = cursor.index.0;
+    if index > 0 && galley.pos_from_cursor(cursor).min.x > pos.x {
+        index -= 1;
+    }
+    links::at(text, found, index)
+}
+
+/// What a mark looks like: the way messengers draw them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MarkIcon {
+    /// Waiting to go out.
+    Clock,
+    /// Sent.
+    Tick,
+    /// Delivered.
+    DoubleTick,
+}
+
+/// Time and delivery mark, right-aligned under the text: 🕓 waiting (the peer is offline),
+/// ✓ sent, ✓✓ delivered, painted. The words are in the tooltip.
+fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool) {
     let time = timefmt::clock(m.sent_at);
-    let (mark, meaning) = match m.mark {
-        Mark::Received => ("", format!("received at {time}")),
-        Mark::Pending => (
-            " 🕓",
-            format!("written at {time}, waiting for the peer to come online"),
+    let (icon, meaning) = match m.mark {
+        Mark::Received => (None, format!("received at {time}")),
+        Mark::Pending | Mark::Sent if waiting => (
+            Some(MarkIcon::Clock),
+            format!("written at {time}, waiting: it goes out when they are back online"),
         ),
-        Mark::Sent => (" ✔", format!("sent at {time}, waiting for delivery")),
-        Mark::Delivered => (" ✔✔", format!("delivered at {time}")),
+        Mark::Pending | Mark::Sent => (
+            Some(MarkIcon::Tick),
+            format!("sent at {time}, not yet confirmed by their computer"),
+        ),
+        Mark::Delivered => (Some(MarkIcon::DoubleTick), format!("delivered at {time}")),
         Mark::Shouted => (
-            " 📢",
-            format!("broadcast at {time}, best effort: no delivery report"),
+            Some(MarkIcon::Tick),
+            format!("sent to everyone online at {time}; broadcasts have no delivery receipts"),
         ),
     };
-    let text = format!("{time}{mark}");
     let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
+        ui.spacing_mut().item_spacing.x = 3.0;
         let colour = if m.mark == Mark::Delivered {
-            if ui.visuals().dark_mode {
-                Color32::from_rgb(0x7c, 0xc4, 0xff)
-            } else {
-                Color32::from_rgb(0x1a, 0x5f, 0xc8)
-            }
+            link_colour(ui.visuals().dark_mode)
         } else {
             ui.visuals().weak_text_color()
         };
-        ui.add(egui::Label::new(RichText::new(text).small().color(colour)).selectable(false))
+        let mark = icon.map(|i| paint_mark(ui, i, colour));
+        let time = ui.add(
+            egui::Label::new(
+                RichText::new(time)
+                    .small()
+                    .color(ui.visuals().weak_text_color()),
+            )
+            .selectable(false),
+        );
+        mark.map_or(time.clone(), |mark| time.union(mark))
     });
     let r = r.inner.on_hover_text(&meaning);
     r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &meaning));
+}
+
+/// Paints a mark in the footer's line and returns its place.
+fn paint_mark(ui: &mut egui::Ui, icon: MarkIcon, colour: Color32) -> egui::Response {
+    let width = if icon == MarkIcon::DoubleTick {
+        16.0
+    } else {
+        11.0
+    };
+    let (rect, r) = ui.allocate_exact_size(egui::vec2(width, 12.0), egui::Sense::hover());
+    let p = ui.painter();
+    let stroke = egui::Stroke::new(1.4, colour);
+    let c = rect.center();
+    let tick = |x: f32| {
+        let a = egui::pos2(x, c.y + 0.5);
+        let b = egui::pos2(x + 2.8, c.y + 3.3);
+        let top = egui::pos2(x + 8.0, c.y - 3.3);
+        p.line_segment([a, b], stroke);
+        p.line_segment([b, top], stroke);
+    };
+    match icon {
+        MarkIcon::Clock => {
+            p.circle_stroke(c, 4.6, stroke);
+            p.line_segment([c, c + egui::vec2(0.0, -3.0)], stroke);
+            p.line_segment([c, c + egui::vec2(2.2, 1.2)], stroke);
+        }
+        MarkIcon::Tick => tick(rect.left() + 1.0),
+        MarkIcon::DoubleTick => {
+            tick(rect.left() + 1.0);
+            // The second tick's short stroke hides behind the first one's long stroke.
+            let x = rect.left() + 6.0;
+            let b = egui::pos2(x + 2.8, c.y + 3.3);
+            p.line_segment([b, egui::pos2(x + 8.0, c.y - 3.3)], stroke);
+            p.line_segment([egui::pos2(x + 1.4, c.y + 1.9), b], stroke);
+        }
+    }
+    r
+}
+
+/// The colour of links and of the delivered mark.
+fn link_colour(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0x7c, 0xc4, 0xff)
+    } else {
+        Color32::from_rgb(0x1a, 0x5f, 0xc8)
+    }
 }
 
 /// A stable, readable colour per sender name.

@@ -20,7 +20,6 @@ use egui::{Align, Color32, Layout, RichText};
 use super::app::{Action, View};
 use super::bubble;
 use super::conversation::{Conversation, Paging, Shape};
-use super::peers_panel::presence_dot;
 use super::rows::RowHeights;
 use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
@@ -80,60 +79,6 @@ pub struct Conversations {
     pub views: HashMap<ConvKey, ConvView>,
     /// Rows laid out in the last frame (bounded by the viewport, not by the history).
     pub rows_laid_out: usize,
-}
-
-/// The conversation's title bar and the error banner.
-pub fn header(ui: &mut egui::Ui, state: &ChatState, _view: &View, actions: &mut Vec<Action>) {
-    let conv = &state.selected;
-    ui.horizontal(|ui| {
-        ui.heading(state.title(conv));
-        match conv {
-            ConvKey::Everyone => {
-                ui.label(
-                    RichText::new(
-                        "best-effort broadcast: one UDP datagram per message, no delivery report",
-                    )
-                    .small()
-                    .weak(),
-                );
-            }
-            ConvKey::Peer(id) => match state.peers.get(id) {
-                Some(p) if p.online => {
-                    presence_dot(ui, true);
-                    ui.label(RichText::new(format!("{} · {}:{}", p.host, p.addr, p.port)).weak());
-                }
-                Some(p) => {
-                    let ago = timefmt::ago(p.last_seen, timefmt::now_ms());
-                    ui.label(
-                        RichText::new(format!(
-                            "offline, last seen {ago}; messages wait until it is back"
-                        ))
-                        .weak(),
-                    );
-                }
-                None => {
-                    ui.label(RichText::new("unknown peer").weak());
-                }
-            },
-        }
-    });
-    if let Some(err) = &state.error {
-        egui::Frame::new()
-            .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
-            .corner_radius(6)
-            .inner_margin(egui::Margin::symmetric(10, 6))
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(err).color(ui.visuals().error_fg_color));
-                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
-                            actions.push(Action::DismissError);
-                        }
-                    });
-                });
-            });
-    }
-    ui.separator();
 }
 
 /// The bubbles of the open conversation.

@@ -92,18 +92,21 @@ pub fn show(
                     ui.label(RichText::new("loading picture…").small().weak());
                 }
             }
-            ui.horizontal(|ui| {
-                let what = if t.mine { "Sent" } else { "Saved" };
-                ui.label(
-                    RichText::new(format!("✔ {what}, hash checked"))
-                        .small()
-                        .weak(),
-                );
+            let folder = PathBuf::from(path)
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            let what = if t.mine {
+                "✔ Delivered".to_owned()
+            } else {
+                format!("✔ Saved in {}", short_path(&folder))
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(what).small().weak())
+                    .on_hover_text(format!(
+                        "{path}\nIts checksum matched: the file arrived complete and unchanged."
+                    ));
                 if ui.small_button("Show in folder").clicked() {
-                    let folder = PathBuf::from(path)
-                        .parent()
-                        .map(PathBuf::from)
-                        .unwrap_or_default();
                     actions.push(Action::Open(folder));
                 }
             });
@@ -138,10 +141,11 @@ pub fn show(
         }
         TransferStage::Failed { reason } => {
             ui.label(
-                RichText::new(format!("✖ {reason}"))
+                RichText::new(format!("⚠ {}", failure_words(t.mine, reason)))
                     .small()
                     .color(ui.visuals().warn_fg_color),
-            );
+            )
+            .on_hover_text(reason);
             if t.can_retry() {
                 ui.horizontal(|ui| {
                     let what = "Resumes from the bytes that already arrived.";
@@ -150,6 +154,49 @@ pub fn show(
                 });
             }
         }
+    }
+}
+
+/// Why a transfer ended, in a person's words: who declined or cancelled it, with the
+/// other side's reason when it gave one (the core's exact words are in the tooltip).
+pub fn failure_words(mine: bool, reason: &str) -> String {
+    let said = |rest: &str| {
+        let rest = rest.trim();
+        if rest.is_empty() || rest == "declined" || rest == "cancelled" {
+            String::new()
+        } else {
+            let short: String = rest.chars().take(80).collect();
+            format!(": “{short}”")
+        }
+    };
+    if let Some(rest) = reason.strip_prefix("declined") {
+        let rest = rest.trim_start_matches(':');
+        if mine {
+            format!("They declined the file{}", said(rest))
+        } else {
+            "You declined the file".to_owned()
+        }
+    } else if let Some(rest) = reason.strip_prefix("cancelled by the sender") {
+        let rest = rest.trim_start_matches(':');
+        format!("The sender cancelled it{}", said(rest))
+    } else if reason == "cancelled" {
+        "Cancelled".to_owned()
+    } else {
+        let mut words = reason.to_owned();
+        if let Some(first) = words.get(..1) {
+            words.replace_range(..1, &first.to_uppercase());
+        }
+        words
+    }
+}
+
+/// A folder as people read it: under the home folder as `~/…`.
+pub fn short_path(path: &std::path::Path) -> String {
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    match home.and_then(|h| path.strip_prefix(&h).ok().map(std::path::Path::to_path_buf)) {
+        Some(rest) if rest.as_os_str().is_empty() => "~".to_owned(),
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
     }
 }
 
@@ -164,5 +211,35 @@ fn retry_and_cancel(ui: &mut egui::Ui, id: &str, label: &str, actions: &mut Vec<
     }
     if ui.small_button("Cancel").clicked() {
         actions.push(Action::Core(Command::Cancel { transfer_id }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_words;
+
+    #[test]
+    fn endings_are_told_in_words() {
+        assert_eq!(
+            failure_words(true, "declined: declined"),
+            "They declined the file"
+        );
+        assert_eq!(
+            failure_words(true, "declined: too big"),
+            "They declined the file: “too big”"
+        );
+        assert_eq!(failure_words(false, "declined"), "You declined the file");
+        assert_eq!(
+            failure_words(false, "cancelled by the sender: cancelled"),
+            "The sender cancelled it"
+        );
+        assert_eq!(failure_words(true, "cancelled"), "Cancelled");
+        assert_eq!(
+            failure_words(
+                true,
+                "the receiver closed the connection; gave up after 8 tries"
+            ),
+            "The receiver closed the connection; gave up after 8 tries"
+        );
     }
 }

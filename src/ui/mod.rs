@@ -13,7 +13,8 @@
 //!   to, or a test's channels.
 //! - `peers_panel`, `chat_view`, `composer`, `network_panel`, `settings`: the panels;
 //!   `chat_view` lays out only the rows on screen (`rows`: their heights, no egui;
-//!   `bubble`: one row).
+//!   `bubble`: one row; `links`: web links in a message); `presence`: what a person's
+//!   status icon says.
 //! - `fonts`: CJK coverage; `timefmt`: local times; `notify`: desktop notifications
 //!   where the `desktop` module has none (not Linux).
 //! - `shell`: the desktop around the window (close to tray, tray menu, notifications that
@@ -21,23 +22,29 @@
 //! - `tour`: the screenshot mode used by `scripts/screenshots.sh`.
 //! - [`transfers`]: file transfers folded from events (no egui); `file_card` draws one in
 //!   its bubble, `thumbs` decodes pictures off the UI thread, `stored_cards` brings
-//!   transfers back from history as cards; `search`: history search.
+//!   transfers back from history as cards; `picker`: the system's file chooser, and
+//!   `chooser` lanchat's own where there is none; `search`: history search.
 
 pub mod app;
 mod backend;
 mod bubble;
 mod chat_view;
+mod chooser;
 mod composer;
 mod conversation;
 mod file_card;
 mod fonts;
+mod header;
+mod icons;
 mod launch;
+mod links;
 mod message;
 mod network_panel;
 #[cfg(not(target_os = "linux"))]
 mod notify;
 mod peers_panel;
 mod picker;
+mod presence;
 mod rows;
 mod search;
 pub mod send_check;

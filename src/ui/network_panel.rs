@@ -29,35 +29,42 @@ const VIRTUAL_PREFIXES: &[&str] = &[
     "ppp",
 ];
 
-/// Draws the panel on the right.
+/// Draws the panel: on the right beside the conversation, at most `room` wide, or with
+/// no `room` on the left in the people list's place (a window too narrow for both).
 pub fn show(
     ui: &mut egui::Ui,
     state: &ChatState,
     config: Option<&Config>,
+    room: Option<f32>,
     actions: &mut Vec<Action>,
 ) {
-    egui::Panel::right("network")
-        .resizable(true)
-        .default_size(420.0)
-        .size_range(300.0..=760.0)
-        .show(ui, |ui| {
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                ui.heading("Network");
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.small_button("✖").on_hover_text("Close").clicked() {
-                        actions.push(Action::ToggleNetwork);
-                    }
-                });
+    let width = ui.ctx().content_rect().width();
+    let panel = match room {
+        None => egui::Panel::left("network-left")
+            .default_size((width * 0.5).clamp(220.0, 420.0))
+            .size_range(200.0..=(width - 300.0).max(200.0)),
+        Some(room) => egui::Panel::right("network")
+            .default_size(room.min(420.0))
+            .size_range(room.min(300.0)..=room.min(760.0)),
+    };
+    panel.resizable(true).show(ui, |ui| {
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            ui.heading("Network");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if super::icons::close(ui, "Close the network panel").clicked() {
+                    actions.push(Action::ToggleNetwork);
+                }
             });
-            let Some(net) = &state.net_status else {
-                ui.label(RichText::new("Asking the core…").weak());
-                return;
-            };
-            egui::ScrollArea::vertical()
-                .auto_shrink([false, false])
-                .show(ui, |ui| body(ui, state, net, config));
         });
+        let Some(net) = &state.net_status else {
+            ui.label(RichText::new("Asking the core…").weak());
+            return;
+        };
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| body(ui, state, net, config));
+    });
 }
 
 fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&Config>) {

@@ -1,60 +1,133 @@
-//! The native "choose files" dialog (rfd, through the desktop portal), run on a thread of
-//! its own so the window keeps drawing while it is open.
+//! The system's "choose files" dialog, run on a thread of its own so the window keeps
+//! drawing while it is open, and what to do when there is none.
+//!
+//! On Linux the dialog is the desktop portal's (`org.freedesktop.portal.FileChooser`,
+//! through `ashpd`), asked directly so a portal that is missing or broken is told apart
+//! from a user who cancelled: the first comes back as [`Picked::Unavailable`] and the
+//! window opens its own chooser (`chooser`) instead of leaving a dead button. Elsewhere it
+//! is the native dialog (`rfd`), which is always there.
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-/// Files chosen for a peer: (peer id, path).
-type Picked = (String, PathBuf);
+/// What came back from the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    /// Files chosen to send to this peer.
+    Files(String, Vec<PathBuf>),
+    /// There is no system dialog here, and why; the window offers its own.
+    Unavailable(String, String),
+}
 
 /// At most one dialog at a time; what it picked comes back through a channel.
 pub struct FilePicker {
     tx: Sender<Picked>,
     rx: Receiver<Picked>,
     open: Option<JoinHandle<()>>,
+    /// Never try the system dialog (tests): every pick is `Unavailable`.
+    system: bool,
 }
 
 impl Default for FilePicker {
     fn default() -> Self {
         let (tx, rx) = unbounded();
-        FilePicker { tx, rx, open: None }
+        FilePicker {
+            tx,
+            rx,
+            open: None,
+            system: true,
+        }
     }
 }
 
 impl FilePicker {
+    /// A picker that never opens a system dialog: the window's own chooser every time.
+    pub fn in_app_only() -> FilePicker {
+        let mut picker = FilePicker::default();
+        picker.system = false;
+        picker
+    }
+
     /// Opens the dialog for files to send to `peer`, unless one is already open.
     pub fn pick(&mut self, ctx: &egui::Context, peer: String) {
+        if !self.system {
+            let why = "the system file chooser is switched off".to_owned();
+            let _ = self.tx.send(Picked::Unavailable(peer, why));
+            return;
+        }
         if self.open.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        let (tx, ctx) = (self.tx.clone(), ctx.clone());
+        let (tx, ctx, for_error) = (self.tx.clone(), ctx.clone(), peer.clone());
         let spawned = std::thread::Builder::new()
             .name("ui-file-dialog".into())
             .spawn(move || {
-                let files = rfd::FileDialog::new()
-                    .set_title("Send files")
-                    .pick_files()
-                    .unwrap_or_default();
-                for path in files {
-                    let _ = tx.send((peer.clone(), path));
-                }
+                let picked = match system_dialog() {
+                    Ok(files) => Picked::Files(peer, files),
+                    Err(why) => {
+                        tracing::info!("no system file chooser ({why}); using lanchat's own");
+                        Picked::Unavailable(peer, why)
+                    }
+                };
+                let _ = tx.send(picked);
                 ctx.request_repaint();
             });
         match spawned {
             Ok(t) => self.open = Some(t),
-            Err(e) => tracing::warn!("cannot open the file dialog: {e}"),
+            Err(e) => {
+                let _ = self.tx.send(Picked::Unavailable(
+                    for_error,
+                    format!("cannot start the file dialog's thread: {e}"),
+                ));
+            }
         }
     }
 
-    /// Files picked since the last call.
+    /// What the dialog gave since the last call.
     pub fn poll(&mut self) -> Vec<Picked> {
         if self.open.as_ref().is_some_and(|t| t.is_finished()) {
             let _ = self.open.take().map(JoinHandle::join);
         }
         self.rx.try_iter().collect()
     }
+}
+
+/// The portal's dialog: the files chosen (none if cancelled), or why there is no dialog.
+#[cfg(target_os = "linux")]
+fn system_dialog() -> Result<Vec<PathBuf>, String> {
+    use ashpd::desktop::ResponseError;
+    use ashpd::desktop::file_chooser::OpenFileRequest;
+    let answer = pollster::block_on(async {
+        OpenFileRequest::default()
+            .title("Send files")
+            .multiple(true)
+            .modal(true)
+            .send()
+            .await?
+            .response()
+    });
+    match answer {
+        Ok(files) => Ok(files
+            .uris()
+            .iter()
+            .filter_map(|u| u.to_file_path().ok())
+            .collect()),
+        Err(ashpd::Error::Response(ResponseError::Cancelled)) => Ok(Vec::new()),
+        Err(e) => Err(format!(
+            "the desktop's file chooser portal did not answer: {e}"
+        )),
+    }
+}
+
+/// The native dialog: the files chosen (none if cancelled).
+#[cfg(not(target_os = "linux"))]
+fn system_dialog() -> Result<Vec<PathBuf>, String> {
+    Ok(rfd::FileDialog::new()
+        .set_title("Send files")
+        .pick_files()
+        .unwrap_or_default())
 }
 
 impl Drop for FilePicker {

@@ -1,5 +1,9 @@
 //! Whether a message can go before the user tries, and why not: the composer's rules.
 //! Pure functions over [`ChatState`]; the shout size comes from the real beacon encoder.
+//!
+//! Limits are told in characters of the message, the one thing the person can change:
+//! how many to remove, and near the limit how many are left (the datagram's size also
+//! depends on our name and host, which the person cannot see in the message box).
 
 use super::state::{ChatState, ConvKey, Me};
 use crate::protocol::beacon::{Beacon, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
@@ -14,13 +18,13 @@ pub enum Blocked {
     UnknownPeer,
     /// Over the core's limit for one direct message.
     TooLong {
-        /// The text's size in bytes.
-        len: usize,
+        /// Characters to remove from the end for it to fit.
+        remove: usize,
     },
     /// The shout would not fit in one datagram.
     ShoutTooLong {
-        /// The whole datagram's size in bytes.
-        datagram: usize,
+        /// Characters to remove from the end for it to fit.
+        remove: usize,
     },
     /// The core has not said `ready` yet, or has stopped.
     NotRunning,
@@ -33,15 +37,13 @@ impl std::fmt::Display for Blocked {
             Blocked::UnknownPeer => {
                 f.write_str("This peer is unknown: it has not been heard on the network")
             }
-            Blocked::TooLong { len } => write!(
+            Blocked::TooLong { remove } => {
+                write!(f, "Too long: remove {} to send it", characters(*remove))
+            }
+            Blocked::ShoutTooLong { remove } => write!(
                 f,
-                "Too long: {len} bytes, a message holds at most {MAX_TEXT_LEN} bytes"
-            ),
-            Blocked::ShoutTooLong { datagram } => write!(
-                f,
-                "Too long for Everyone: a shout is one UDP datagram of at most \
-                 {MAX_DATAGRAM} bytes, this one would be {datagram} bytes. \
-                 Shorten it, or send it to each peer"
+                "Too long for Everyone: remove {}, or send it to each person",
+                characters(*remove)
             ),
             Blocked::NotRunning => f.write_str("lanchat is not running"),
         }
@@ -59,16 +61,67 @@ impl ChatState {
         }
         match conv {
             ConvKey::Peer(id) if !self.peers.contains_key(id) => Err(Blocked::UnknownPeer),
-            ConvKey::Peer(_) if text.len() > MAX_TEXT_LEN => {
-                Err(Blocked::TooLong { len: text.len() })
-            }
+            ConvKey::Peer(_) if text.len() > MAX_TEXT_LEN => Err(Blocked::TooLong {
+                remove: to_remove(text, |t| t.len() <= MAX_TEXT_LEN),
+            }),
             ConvKey::Peer(_) => Ok(()),
-            ConvKey::Everyone => match shout_datagram_len(me, text) {
-                n if n > MAX_DATAGRAM => Err(Blocked::ShoutTooLong { datagram: n }),
-                _ => Ok(()),
-            },
+            ConvKey::Everyone if shout_datagram_len(me, text) > MAX_DATAGRAM => {
+                Err(Blocked::ShoutTooLong {
+                    remove: to_remove(text, |t| shout_datagram_len(me, t) <= MAX_DATAGRAM),
+                })
+            }
+            ConvKey::Everyone => Ok(()),
         }
     }
+
+    /// For a shout that fits: about how many more characters like the ones typed fit in
+    /// its datagram (`None` before a `ready`).
+    pub fn shout_left(&self, text: &str) -> Option<usize> {
+        let me = self.me.as_ref()?;
+        let base = shout_datagram_len(me, "");
+        let used = shout_datagram_len(me, text).saturating_sub(base);
+        let room = MAX_DATAGRAM.saturating_sub(base + used);
+        // Each character costs what the ones typed cost on average (a Chinese character
+        // three bytes, a Latin letter one), at least one byte.
+        let chars = text.chars().count();
+        let per_char = if chars == 0 {
+            1.0
+        } else {
+            (used as f64 / chars as f64).max(1.0)
+        };
+        Some((room as f64 / per_char).floor() as usize)
+    }
+}
+
+/// "1 character", "12 characters".
+pub fn characters(n: usize) -> String {
+    if n == 1 {
+        "1 character".to_owned()
+    } else {
+        format!("{n} characters")
+    }
+}
+
+/// How many characters to remove from the end of `text` for `fits` to hold (a binary
+/// search over the number kept: `fits` is asked about log2(len) times).
+fn to_remove(text: &str, fits: impl Fn(&str) -> bool) -> usize {
+    let ends: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    let total = ends.len() - 1;
+    // The largest `keep` such that the first `keep` characters fit.
+    let (mut lo, mut hi) = (0, total);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(&text[..ends[mid]]) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    total - lo
 }
 
 /// The size of the datagram a shout of `text` would be, computed with the real encoder
@@ -148,11 +201,40 @@ mod tests {
         );
         assert_eq!(s.check_send(&ConvKey::Everyone, "大家好"), Ok(()));
         let long = "字".repeat(500); // 1500 bytes of text
-        assert!(matches!(
-            s.check_send(&ConvKey::Everyone, &long),
-            Err(Blocked::ShoutTooLong { datagram }) if datagram > MAX_DATAGRAM
-        ));
+        let Err(Blocked::ShoutTooLong { remove }) = s.check_send(&ConvKey::Everyone, &long) else {
+            panic!("a shout of 500 Chinese characters does not fit");
+        };
+        let kept = "字".repeat(500 - remove);
+        assert_eq!(
+            s.check_send(&ConvKey::Everyone, &kept),
+            Ok(()),
+            "removing them fits"
+        );
+        let one_more = "字".repeat(500 - remove + 1);
+        assert!(
+            s.check_send(&ConvKey::Everyone, &one_more).is_err(),
+            "the fewest to remove"
+        );
         assert_eq!(s.check_send(&a1, &long), Ok(()));
+    }
+
+    #[test]
+    fn characters_left_count_what_was_typed_not_the_name() {
+        let mut s = ChatState::default();
+        s.apply(ready(), true);
+        let latin = s.shout_left("hello").expect("ready");
+        let chinese = s.shout_left("你好").expect("ready");
+        assert!(
+            latin > 2 * chinese,
+            "a Chinese character costs three bytes: {latin} {chinese}"
+        );
+        // Typing the characters said to be left fits, one more does not.
+        let full = format!("{}{}", "你好", "字".repeat(chinese));
+        assert_eq!(s.check_send(&ConvKey::Everyone, &full), Ok(()));
+        assert_eq!(
+            s.check_send(&ConvKey::Everyone, &format!("{full}字")),
+            Err(Blocked::ShoutTooLong { remove: 1 })
+        );
     }
 
     #[test]

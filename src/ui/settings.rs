@@ -120,6 +120,9 @@ pub struct SettingsDraft {
     pub pinned_download_dir: Option<String>,
     /// Tray availability and starting with the session.
     pub desktop: DesktopDraft,
+    /// The folder received files go to now (the core's word, else the one it started
+    /// with), whatever the field says.
+    pub download_dir_now: String,
 }
 
 fn split_names(s: &str) -> Vec<String> {
@@ -148,6 +151,11 @@ impl SettingsDraft {
                 .filter(|c| c.download_dir_pinned)
                 .map(|c| c.download_dir.display().to_string()),
             desktop: DesktopDraft::default(),
+            download_dir_now: state
+                .download_dir
+                .clone()
+                .or_else(|| config.map(|c| c.download_dir.display().to_string()))
+                .unwrap_or_default(),
         }
     }
 
@@ -255,20 +263,25 @@ fn form(ui: &mut egui::Ui, d: &mut SettingsDraft) {
     ui.end_row();
 
     let label = ui.label("Download folder");
-    match &d.pinned_download_dir {
-        Some(dir) => {
-            ui.label(format!("{dir} (set by --download-dir)"))
-                .labelled_by(label.id);
+    ui.vertical(|ui| {
+        let now = super::file_card::short_path(Path::new(&d.download_dir_now));
+        match &d.pinned_download_dir {
+            Some(_) => {
+                ui.label(format!("{now} (set by --download-dir)"))
+                    .labelled_by(label.id);
+            }
+            None => {
+                ui.label(format!("Files are saved in {now}"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut d.prefs.download_dir)
+                        .hint_text("another folder")
+                        .desired_width(240.0),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Empty: the folder lanchat started with");
+            }
         }
-        None => {
-            ui.add(
-                egui::TextEdit::singleline(&mut d.prefs.download_dir)
-                    .hint_text("~/Downloads (for file transfers)")
-                    .desired_width(240.0),
-            )
-            .labelled_by(label.id);
-        }
-    }
+    });
     ui.end_row();
 
     shell::settings_rows(ui, &mut d.prefs.desktop, &mut d.desktop);

@@ -67,6 +67,9 @@ pub struct ChatState {
     pub transfers: HashMap<String, FileTransfer>,
     /// The last search: what was asked and what matched, newest first.
     pub search: Option<(String, Vec<StoredMessage>)>,
+    /// Where received files land now, as the core last said (`download_dir_changed`);
+    /// `None` until it says, then the app shows the folder it was started with.
+    pub download_dir: Option<String>,
 }
 
 impl ChatState {
@@ -138,16 +141,18 @@ impl ChatState {
                 text,
                 sent_at,
             } => {
+                self.heard(&from);
                 let m = received(msg_id, from_name, text, sent_at, None);
                 return self.arrive(ConvKey::Peer(from), m, in_view);
             }
             Event::Shout {
-                from: _,
+                from,
                 from_name,
                 msg_id,
                 text,
                 sent_at,
             } => {
+                self.heard(&from);
                 let m = received(msg_id, from_name, text, sent_at, None);
                 return self.arrive(ConvKey::Everyone, m, in_view);
             }
@@ -258,11 +263,20 @@ impl ChatState {
                     t.stage = TransferStage::Failed { reason };
                 }
             }
-            e @ (Event::TransferInterrupted { .. }
-            | Event::TransferRetrying { .. }
-            | Event::DownloadDirChanged { .. }) => self.apply_transfer(e),
+            Event::DownloadDirChanged { path } => self.download_dir = Some(path),
+            e @ (Event::TransferInterrupted { .. } | Event::TransferRetrying { .. }) => {
+                self.apply_transfer(e);
+            }
         }
         None
+    }
+
+    /// A peer was heard from now (a message): its "last seen" moves on even though the
+    /// core reports no presence change for it.
+    fn heard(&mut self, peer: &str) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.last_seen = p.last_seen.max(crate::ui::timefmt::now_ms());
+        }
     }
 
     fn arrive(&mut self, conv: ConvKey, m: ChatMessage, in_view: bool) -> Option<Arrival> {

@@ -37,15 +37,17 @@ pub fn day_label(ms: u64, now_ms: u64) -> String {
     }
 }
 
-/// "just now", "5 min ago", "3 h ago", "2 days ago" for a peer's last seen time.
-pub fn ago(ms: u64, now_ms: u64) -> String {
-    let secs = now_ms.saturating_sub(ms) / 1000;
-    match secs {
-        0..60 => "just now".to_owned(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        86_400..172_800 => "yesterday".to_owned(),
-        _ => format!("{} days ago", secs / 86_400),
+/// When a peer was last heard, as a time that stays true without repainting: "today at
+/// 14:05", "yesterday at 09:10", "Mon 23 Nov at 14:05" within a week, `23 Nov 2025` before.
+pub fn seen(ms: u64, now_ms: u64) -> String {
+    let (d, today) = (day(ms), day(now_ms));
+    let days = (today - d).num_days();
+    let at = clock(ms);
+    match days {
+        ..=0 => format!("today at {at}"),
+        1 => format!("yesterday at {at}"),
+        2..7 => format!("{} at {at}", local(ms).format("%a %-d %b")),
+        _ => local(ms).format("%-d %b %Y").to_string(),
     }
 }
 
@@ -61,17 +63,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ago_buckets() {
-        let now = 10_000_000_000;
-        assert_eq!(ago(now - 5_000, now), "just now");
-        assert_eq!(ago(now - 5 * 60_000, now), "5 min ago");
-        assert_eq!(ago(now - 3 * 3_600_000, now), "3 h ago");
-        assert_eq!(ago(now - 3 * 86_400_000, now), "3 days ago");
-        assert_eq!(
-            ago(now + 1_000, now),
-            "just now",
-            "clock skew is not negative time"
-        );
+    fn last_seen_is_a_time_not_a_countdown() {
+        let now = 1_790_000_000_000;
+        let at = clock(now - 60_000);
+        assert_eq!(seen(now - 60_000, now), format!("today at {at}"));
+        assert!(seen(now + 5_000, now).starts_with("today at"), "clock skew");
+        let y = now - 86_400_000;
+        assert_eq!(seen(y, now), format!("yesterday at {}", clock(y)));
+        assert!(seen(now - 3 * 86_400_000, now).contains(" at "));
+        assert!(seen(now - 30 * 86_400_000, now).ends_with("2026"));
     }
 
     #[test]

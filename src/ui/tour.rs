@@ -3,7 +3,8 @@
 //! The window waits for `<dir>/go`, a text file written by the script once its headless
 //! peers have chatted. Lines starting with `{` are headless-style commands the window sends
 //! as if typed (so its own bubbles appear); lines `shot FILE THEME CONVERSATION [network]
-//! [settings]` are scenes. After a short settle the tour sets each scene up, waits for the
+//! [settings] [attach] [search=WORDS] [size=WxH]` are scenes (the 📎 button pressed; a
+//! search typed in the box; the window resized, else 1240×760). After a short settle the tour sets each scene up, waits for the
 //! frame (and the network snapshot) to arrive, saves a PNG through
 //! `ViewportCommand::Screenshot`, and closes the window after the last one.
 
@@ -22,6 +23,9 @@ const SETTLE: Duration = Duration::from_millis(2500);
 /// How long a scene gets to lay out (fonts, network snapshot) before it is captured.
 const SCENE: Duration = Duration::from_millis(1500);
 
+/// The window's size in scenes that do not set one.
+const SIZE: egui::Vec2 = egui::vec2(1240.0, 760.0);
+
 #[derive(Debug, Clone)]
 struct Shot {
     file: String,
@@ -29,6 +33,9 @@ struct Shot {
     conv: String,
     network: bool,
     settings: bool,
+    search: Option<String>,
+    size: egui::Vec2,
+    attach: bool,
 }
 
 #[derive(Debug)]
@@ -84,6 +91,7 @@ impl Tour {
             Stage::Settle(_) | Stage::Next => {
                 self.stage = match self.shots.pop_front() {
                     Some(shot) => {
+                        ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(shot.size));
                         set_scene(&shot, state, view, actions);
                         Stage::Scene {
                             shot,
@@ -147,21 +155,34 @@ impl Tour {
                 "dark" => Theme::Dark,
                 _ => Theme::System,
             };
+            let value = |key: &str| flags.iter().find_map(|f| f.strip_prefix(key));
+            let size = value("size=")
+                .and_then(|s| s.split_once('x'))
+                .and_then(|(w, h)| Some(egui::vec2(w.parse().ok()?, h.parse().ok()?)))
+                .unwrap_or(SIZE);
             self.shots.push_back(Shot {
                 file: (*file).to_owned(),
                 theme,
                 conv: (*conv).to_owned(),
                 network: flags.contains(&"network"),
                 settings: flags.contains(&"settings"),
+                search: value("search=").map(str::to_owned),
+                size,
+                attach: flags.contains(&"attach"),
             });
         }
     }
 }
 
-fn set_scene(shot: &Shot, state: &ChatState, view: &mut View, actions: &mut Vec<Action>) {
+fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut Vec<Action>) {
     view.prefs.theme = shot.theme;
     view.show_network = shot.network;
     view.settings = None;
+    view.search.clear();
+    state.search = None;
+    if let Some(words) = &shot.search {
+        view.search.type_in(words);
+    }
     if shot.settings {
         actions.push(Action::OpenSettings);
     }
@@ -174,7 +195,12 @@ fn set_scene(shot: &Shot, state: &ChatState, view: &mut View, actions: &mut Vec<
             .find(|p| p.name == shot.conv)
             .map(|p| ConvKey::Peer(p.id.clone()))
     };
+    view.chooser = None;
     match conv {
+        Some(ConvKey::Peer(peer)) if shot.attach => {
+            actions.push(Action::Select(ConvKey::Peer(peer.clone())));
+            actions.push(Action::PickFiles(peer));
+        }
         Some(c) => actions.push(Action::Select(c)),
         None => tracing::error!("tour: no conversation {:?}", shot.conv),
     }

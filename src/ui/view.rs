@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::chat_view;
+use super::chooser::Chooser;
+use super::search::SearchInput;
 use super::settings::{Prefs, SettingsDraft};
 use super::state::ConvKey;
 use crate::node::Command;
@@ -40,8 +42,15 @@ pub enum Action {
     Newer(ConvKey),
     /// Close the search results.
     CloseSearch,
-    /// Choose files to send to this peer (the native file dialog).
+    /// Choose files to send to this peer (the system's file chooser, else lanchat's own).
     PickFiles(String),
+    /// Open a web link from a message with the desktop's browser.
+    OpenUrl(String),
+    /// Show or hide the left panel.
+    ToggleSidebar,
+    /// Send the composer's text to each online peer, one direct message each (a shout
+    /// too long for one datagram).
+    SendToEach(String),
 }
 
 /// Per-window view state that is not part of the chat model.
@@ -65,6 +74,16 @@ pub struct View {
     pub jump_to: Option<String>,
     /// The message marked as the search hit jumped to.
     pub highlight: Option<String>,
-    /// What is typed in the history search box.
-    pub search_query: String,
+    /// The search box and what it asked.
+    pub search: SearchInput,
+    /// Put the keyboard focus in the composer on the next frame (a conversation opened).
+    pub focus_composer: bool,
+    /// The left panel is collapsed (the ☰ button in the header brings it back).
+    pub sidebar_hidden: bool,
+    /// The left panel's width last frame (0 before the first).
+    pub sidebar_width: f32,
+    /// The in-app file chooser, while open (no system file chooser was found).
+    pub chooser: Option<Chooser>,
+    /// Links and files the window opened (or, in tests, would have opened), newest last.
+    pub opened: Vec<String>,
 }

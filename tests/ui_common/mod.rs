@@ -47,7 +47,14 @@ impl Fake {
 
 /// The real window around `app`, large enough for every panel, with the CJK fonts.
 pub fn harness(app: App) -> Harness<'static, App> {
+    harness_checked(app, true)
+}
+
+/// [`harness`], with or without kittest's check that every input has a name (off only
+/// where a third-party widget lacks them: egui_file's chooser).
+pub fn harness_checked(app: App, accessibility: bool) -> Harness<'static, App> {
     Harness::builder()
+        .with_accessibility_check(accessibility)
         .with_size(egui::vec2(1100.0, 700.0))
         // A turn of the mouse wheel scrolls smoothly over a few frames.
         .with_max_steps(16)
@@ -56,9 +63,15 @@ pub fn harness(app: App) -> Harness<'static, App> {
 }
 
 pub fn window() -> (Harness<'static, App>, Fake) {
+    window_checked(true)
+}
+
+/// [`window`], with or without the accessibility check (see [`harness_checked`]).
+pub fn window_checked(accessibility: bool) -> (Harness<'static, App>, Fake) {
     let (cmd_tx, cmd_rx) = unbounded();
     let (ev_tx, ev_rx) = unbounded();
-    let harness = harness(App::new(Backend::channels(cmd_tx, ev_rx)).without_notifications());
+    let app = App::new(Backend::channels(cmd_tx, ev_rx)).without_desktop();
+    let harness = harness_checked(app, accessibility);
     let fake = Fake {
         commands: cmd_rx,
         events: ev_tx,
@@ -141,6 +154,28 @@ pub fn wheel(harness: &mut Harness<'static, App>, dy: f32) {
         phase: egui::TouchPhase::Move,
         source: egui::MouseWheelSource::Wheel,
         modifiers: egui::Modifiers::NONE,
+    });
+    harness.run();
+}
+
+/// Types `query` in the search box, presses Enter, and answers with `hits` as the core
+/// would.
+pub fn search(
+    harness: &mut Harness<'static, App>,
+    fake: &Fake,
+    query: &str,
+    hits: Vec<lanchat::store::StoredMessage>,
+) {
+    use egui_kittest::kittest::Queryable;
+    let field = harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search messages");
+    field.focus();
+    field.type_text(query);
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    fake.feed(Event::SearchResults {
+        query: query.into(),
+        hits,
     });
     harness.run();
 }

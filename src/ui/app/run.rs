@@ -1,0 +1,118 @@
+//! Carrying out what the panels asked for during a frame ([`Action`]s), after it is
+//! drawn: commands to the core, selection, panels, settings (which may restart the core).
+
+use super::{Action, App, Command, SettingsDraft};
+
+impl App {
+    pub(super) fn run(&mut self, action: Action, ctx: &egui::Context) {
+        match action {
+            Action::Core(cmd) => self.backend.send(cmd),
+            Action::Select(conv) => {
+                if let Some(cmd) = self.state.ask_newest(&conv) {
+                    self.backend.send(cmd);
+                }
+                self.state.select(conv);
+                self.view.scroll_to_bottom = true;
+                self.view.focus_composer = true;
+            }
+            Action::ToggleNetwork => self.view.show_network = !self.view.show_network,
+            Action::OpenSettings => {
+                let mut draft =
+                    SettingsDraft::new(&self.state, self.backend.config(), &self.view.prefs);
+                draft.desktop = self.shell.draft();
+                self.view.settings = Some(draft);
+            }
+            Action::CloseSettings => self.view.settings = None,
+            Action::ApplySettings(draft) => self.apply_settings(*draft),
+            Action::DismissError => self.state.error = None,
+            Action::ScrollToBottom => {
+                let conv = self.state.selected.clone();
+                self.state.back_to_newest(&conv);
+                self.view.highlight = None;
+                self.view.scroll_to_bottom = true;
+            }
+            Action::Open(path) => self.open(path.display().to_string()),
+            Action::OpenUrl(url) => self.open(url),
+            Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
+            Action::SendToEach(text) => {
+                for p in self.state.peers.values().filter(|p| p.online) {
+                    self.backend.send(Command::Send {
+                        to: p.id.clone(),
+                        text: text.clone(),
+                    });
+                }
+            }
+            Action::Jump(conv, msg_id, row) => {
+                for cmd in self.state.jump(conv, &msg_id, row) {
+                    self.backend.send(cmd);
+                }
+                self.view.highlight = Some(msg_id.clone());
+                self.view.jump_to = Some(msg_id);
+                self.view.focus_composer = true;
+            }
+            Action::Older(conv) => {
+                if let Some(cmd) = self.state.ask_older(&conv) {
+                    self.backend.send(cmd);
+                }
+            }
+            Action::Newer(conv) => {
+                if let Some(cmd) = self.state.ask_newer(&conv) {
+                    self.backend.send(cmd);
+                }
+            }
+            Action::CloseSearch => {
+                self.state.search = None;
+                self.view.search.clear();
+            }
+            Action::PickFiles(peer) => self.picker.pick(ctx, peer),
+        }
+        ctx.request_repaint();
+    }
+
+    fn apply_settings(&mut self, draft: SettingsDraft) {
+        self.view.settings = None;
+        if let Some(e) = self.shell.apply(&draft.desktop) {
+            self.state.error = Some(e);
+        }
+        if let Some(cmd) = self
+            .backend
+            .config()
+            .and_then(|c| draft.prefs.download_dir_command(Some(&self.view.prefs), c))
+        {
+            self.backend.send(cmd);
+        }
+        self.view.prefs = draft.prefs.clone();
+        if let Some(config) = self.backend.config()
+            && let Err(e) = self.view.prefs.save(&config.data_dir)
+        {
+            self.state.error = Some(e.to_string());
+        }
+        let my_name = self.state.me.as_ref().map(|m| m.name.clone());
+        if my_name.as_deref() != Some(draft.name.trim()) && !draft.name.trim().is_empty() {
+            self.backend.send(Command::Rename {
+                name: draft.name.trim().to_owned(),
+            });
+        }
+        let Some(current) = self.backend.config() else {
+            return;
+        };
+        let Some(config) = draft.network_config(current) else {
+            return;
+        };
+        tracing::info!("network settings changed; restarting the node");
+        // Peers and delivery marks start afresh with the new node; conversations stay.
+        self.state.peers.clear();
+        if let Err(e) = self.backend.restart(config) {
+            self.state.error = Some(format!("cannot apply the network settings: {e}"));
+        }
+        self.backend.send(Command::Peers);
+        // The new core starts with the command line's folder; the saved one goes again.
+        if let Some(cmd) = self
+            .backend
+            .config()
+            .and_then(|c| self.view.prefs.download_dir_command(None, c))
+        {
+            self.backend.send(cmd);
+        }
+    }
+}
