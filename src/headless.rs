@@ -183,7 +183,7 @@ mod tests {
         let t = || "t1".to_owned();
         assert_eq!(
             v(&Event::FileOffer {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 from: "p".into(),
                 name: "a.png".into(),
                 size: 5,
@@ -193,7 +193,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::OfferSent {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 to: "p".into(),
                 name: "a.png".into(),
                 size: 5,
@@ -203,7 +203,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferStarted {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 offset: 2,
                 total: 5
             }),
@@ -211,7 +211,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferProgress {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 bytes: 3,
                 total: 5
             }),
@@ -219,14 +219,14 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferDone {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 path: "/d/a.png".into()
             }),
             json!({"event":"transfer_done","transfer_id":"t1","path":"/d/a.png"})
         );
         assert_eq!(
             v(&Event::TransferFailed {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 reason: "declined".into()
             }),
             json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined"})

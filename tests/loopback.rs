@@ -192,7 +192,7 @@ fn a_node_that_quits_says_bye_and_others_notice_at_once() {
         assert_eq!(
             ev,
             Event::PeerLeft {
-                id: carol_id.clone(),
+                id: carol_id.clone().into(),
                 reason: LeftReason::Bye
             }
         );
@@ -215,7 +215,7 @@ fn a_killed_node_expires() {
     assert_eq!(
         ev,
         Event::PeerLeft {
-            id,
+            id: id.into(),
             reason: LeftReason::Timeout
         }
     );
@@ -431,7 +431,7 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
     assert_eq!(
         ev,
         Event::PeerLeft {
-            id: bob,
+            id: bob.into(),
             reason: LeftReason::Timeout
         }
     );

@@ -73,7 +73,7 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
     };
     bob.commands
         .send(Command::Send {
-            to: me,
+            to: me.into(),
             text: "Sure 👍 see you there".into(),
         })
         .expect("Bob's core is running");

@@ -95,8 +95,8 @@ impl Core {
                 )),
                 (Ok(m), Ok(_)) => {
                     let sent = Event::Sent {
-                        msg_id: m.msg_id.clone(),
-                        to: m.to.clone(),
+                        msg_id: m.msg_id.clone().into(),
+                        to: m.to.clone().into(),
                         sent_at: m.sent_at,
                         text: m.text.clone(),
                     };
@@ -142,7 +142,7 @@ impl Core {
         if self.outbox.len() + taken >= MAX_OUTBOX {
             return Err(OutboxFull.to_string());
         }
-        Ok((peer, text))
+        Ok((peer.into(), text))
     }
 
     /// Writes what the outbox holds for `peer` to its link, or dials it.
@@ -221,9 +221,9 @@ impl Core {
             // the front end has the message.
             if row.is_some() {
                 self.emit(Event::Message {
-                    from: c.peer,
+                    from: c.peer.into(),
                     from_name,
-                    msg_id: c.msg_id.clone(),
+                    msg_id: c.msg_id.clone().into(),
                     text: c.text,
                     sent_at: c.sent_at,
                 });
@@ -244,8 +244,8 @@ impl Core {
                 // before it), the message goes out again after a restart and the
                 // receiver drops the duplicate.
                 self.emit(Event::Delivered {
-                    msg_id: m.msg_id,
-                    to: m.to,
+                    msg_id: m.msg_id.into(),
+                    to: m.to.into(),
                 });
                 acked.push((peer, msg_id));
             }
@@ -304,7 +304,7 @@ impl Core {
         let (me, my_name) = (self.me.id.clone(), self.me.name.clone());
         self.store_shout(Direction::Out, &me, &my_name, &msg_id, &text, sent_at);
         self.emit(Event::ShoutSent {
-            msg_id,
+            msg_id: msg_id.into(),
             text,
             sent_at,
         });
@@ -325,9 +325,9 @@ impl Core {
         }
         if self.store_shout(Direction::In, &from, &from_name, &msg_id, &text, sent_at) {
             self.emit(Event::Shout {
-                from,
+                from: from.into(),
                 from_name,
-                msg_id,
+                msg_id: msg_id.into(),
                 text,
                 sent_at,
             });

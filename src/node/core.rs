@@ -165,7 +165,7 @@ impl Core {
             self.targets
         );
         self.emit(Event::Ready {
-            id: self.me.id.clone(),
+            id: self.me.id.clone().into(),
             name: self.me.name.clone(),
             host: self.host.clone(),
             addr: self.link_addr.ip().to_string(),
@@ -234,7 +234,7 @@ impl Core {
             tracing::info!(peer = %id, "peer timed out");
             self.save_peer(&id);
             self.emit(Event::PeerLeft {
-                id,
+                id: id.into(),
                 reason: super::LeftReason::Timeout,
             });
         }

@@ -114,7 +114,7 @@ impl Core {
                     if was_streaming {
                         // Its stream broke before ours noticed: say so, as we would have.
                         self.emit(Event::TransferInterrupted {
-                            transfer_id: transfer_id.clone(),
+                            transfer_id: transfer_id.clone().into(),
                             reason: "the sender started the stream over".to_owned(),
                             attempt: 0,
                             retry_in_ms: None,
@@ -131,8 +131,8 @@ impl Core {
         let name = sanitize::file_name(&wire_name);
         let mime = mime::from_wire(&wire_mime, &name);
         self.emit(Event::FileOffer {
-            transfer_id: transfer_id.clone(),
-            from: peer.to_owned(),
+            transfer_id: transfer_id.clone().into(),
+            from: peer.to_owned().into(),
             name: name.clone(),
             size,
             mime,
@@ -199,7 +199,7 @@ impl Core {
             };
         }
         self.emit(Event::TransferStarted {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             offset,
             total: size,
         });
@@ -288,7 +288,7 @@ impl Core {
             self.send_on(link, &decline);
         }
         self.emit(Event::TransferFailed {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason: reason.to_owned(),
         });
     }
@@ -332,7 +332,7 @@ impl Core {
             format!("cancelled by the sender: {why}")
         };
         self.emit(Event::TransferFailed {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason,
         });
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::peers::PeerInfo;
 use super::status::NetStatus;
+use crate::protocol::{MsgId, PeerId, TransferId};
 use crate::store::{StoredMessage, Transfer};
 
 /// Something that happened.
@@ -15,7 +16,7 @@ pub enum Event {
     /// The node is up: who we are and where we listen.
     Ready {
         /// Our peer id.
-        id: String,
+        id: PeerId,
         /// Our name.
         name: String,
         /// Our host name.
@@ -37,7 +38,7 @@ pub enum Event {
     /// A peer went offline.
     PeerLeft {
         /// Its id.
-        id: String,
+        id: PeerId,
         /// `bye` (it said so) or `timeout` (unheard for three intervals).
         reason: LeftReason,
     },
@@ -54,9 +55,9 @@ pub enum Event {
     /// A direct message was accepted and queued. `msg_id` is what the receiver will see.
     Sent {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
         /// Milliseconds since the Unix epoch.
         sent_at: u64,
         /// The text, for front ends that show their own messages.
@@ -65,18 +66,18 @@ pub enum Event {
     /// The recipient acknowledged a message.
     Delivered {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
     },
     /// A direct message arrived (each `msg_id` is reported once).
     Message {
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// Sender's name at the time.
         from_name: String,
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch at the sender.
@@ -85,11 +86,11 @@ pub enum Event {
     /// An Everyone message arrived (duplicates dropped).
     Shout {
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// Sender's name.
         from_name: String,
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch at the sender.
@@ -98,7 +99,7 @@ pub enum Event {
     /// Our Everyone message went out (best effort: no delivery report follows).
     ShoutSent {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch.
@@ -145,9 +146,9 @@ pub enum Event {
     /// offered again.
     OfferSent {
         /// The transfer, named in every later event about it.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
         /// The name the receiver sees.
         name: String,
         /// Size in bytes.
@@ -159,9 +160,9 @@ pub enum Event {
     /// with `--auto-accept`). Nothing is written before that.
     FileOffer {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// The file's name, already made safe (no path, no device name).
         name: String,
         /// Size in bytes.
@@ -172,7 +173,7 @@ pub enum Event {
     /// The offer was accepted; bytes start moving from `offset` (non-zero: a resume).
     TransferStarted {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Bytes already on the receiver's disk, not sent again.
         offset: u64,
         /// File size.
@@ -181,7 +182,7 @@ pub enum Event {
     /// Bytes moved so far (resumed ones included), at most ten times a second.
     TransferProgress {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Bytes done.
         bytes: u64,
         /// File size.
@@ -190,7 +191,7 @@ pub enum Event {
     /// The receiver checked the hash over the whole file and stored it.
     TransferDone {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Where the file is: the receiver's new file, or the sender's original.
         path: String,
     },
@@ -199,7 +200,7 @@ pub enum Event {
     /// the receiver keeps the bytes, and `retry` (or offering the file again) resumes.
     TransferFailed {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// What happened, in words.
         reason: String,
     },
@@ -209,7 +210,7 @@ pub enum Event {
     /// is `null`: it keeps the bytes and waits for that offer (see `Config::accept_timeout`).
     TransferInterrupted {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// What broke, in words.
         reason: String,
         /// Sender: which automatic retry comes next (1, 2, …); receiver: 0.
@@ -222,7 +223,7 @@ pub enum Event {
     /// Bytes move again with `transfer_started` (its `offset` is where the resume starts).
     TransferRetrying {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// The automatic retry this is (1, 2, …), or 0 when asked for (`retry`, or the
         /// receiver's Retry arriving at the sender).
         attempt: u32,

@@ -72,7 +72,7 @@ pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
 
 fn peer_info(p: KnownPeer) -> PeerInfo {
     PeerInfo {
-        id: p.id,
+        id: p.id.into(),
         name: p.name,
         host: p.host,
         addr: p.addr,
@@ -97,7 +97,7 @@ impl Core {
             return;
         };
         let known = KnownPeer {
-            id: p.id.clone(),
+            id: p.id.clone().into(),
             name: p.name.clone(),
             host: p.host.clone(),
             addr: p.addr,
@@ -127,10 +127,11 @@ impl Core {
         let chat = if peer == EVERYONE {
             EVERYONE.to_owned()
         } else {
-            match self.peers.resolve(peer) {
+            (match self.peers.resolve(peer) {
                 Ok(p) => p.id.clone(),
                 Err(e) => return self.emit(Event::error(format!("history: {e}"))),
-            }
+            })
+            .into()
         };
         let limit = limit.min(MAX_PAGE);
         let page = match after {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::protocol::PeerId;
+
 pub use super::resolve::ResolveError;
 
 /// Most peers remembered at once.
@@ -20,7 +22,7 @@ pub const MAX_PEERS: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerInfo {
     /// Stable peer id.
-    pub id: String,
+    pub id: PeerId,
     /// Display name.
     pub name: String,
     /// Host name of the peer's machine.
@@ -85,7 +87,7 @@ pub struct Sighting<'a> {
 /// All known peers.
 #[derive(Debug, Default)]
 pub struct PeerTable {
-    peers: HashMap<String, Entry>,
+    peers: HashMap<PeerId, Entry>,
 }
 
 impl PeerTable {
@@ -135,10 +137,10 @@ impl PeerTable {
             return Observed::Refused;
         }
         self.peers.insert(
-            s.id.to_owned(),
+            PeerId::from(s.id),
             Entry {
                 info: PeerInfo {
-                    id: s.id.to_owned(),
+                    id: s.id.to_owned().into(),
                     name: s.name.to_owned(),
                     host: s.host.to_owned(),
                     addr: s.addr,
@@ -181,7 +183,7 @@ impl PeerTable {
             ..info
         };
         self.peers.insert(
-            info.id.clone(),
+            info.id.clone().into(),
             Entry {
                 info,
                 instance: String::new(),
@@ -218,7 +220,7 @@ impl PeerTable {
     }
 
     /// Marks offline every online peer unheard for its timeout; returns their ids.
-    pub fn expire(&mut self, now: Instant) -> Vec<String> {
+    pub fn expire(&mut self, now: Instant) -> Vec<PeerId> {
         let mut gone = Vec::new();
         for e in self.peers.values_mut() {
             if e.info.online && now.saturating_duration_since(e.heard) >= e.timeout {

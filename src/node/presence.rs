@@ -182,7 +182,7 @@ impl Core {
             self.save_peer(id);
             self.close_peer_links(id, "peer said bye");
             self.emit(Event::PeerLeft {
-                id: id.to_owned(),
+                id: id.to_owned().into(),
                 reason: LeftReason::Bye,
             });
         }

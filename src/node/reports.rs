@@ -41,7 +41,7 @@ impl Core {
                 };
                 if let Some(total) = total {
                     self.emit(Event::TransferProgress {
-                        transfer_id,
+                        transfer_id: transfer_id.into(),
                         bytes,
                         total,
                     });
@@ -57,7 +57,7 @@ impl Core {
                     self.transfers.forget(&transfer_id, outgoing);
                     tracing::info!(transfer_id, path = %path.display(), "transfer done");
                     self.emit(Event::TransferDone {
-                        transfer_id,
+                        transfer_id: transfer_id.into(),
                         path: path.display().to_string(),
                     });
                 }
@@ -79,7 +79,7 @@ impl Core {
                     (false, _) => {
                         self.transfers.forget(&transfer_id, outgoing);
                         self.emit(Event::TransferFailed {
-                            transfer_id,
+                            transfer_id: transfer_id.into(),
                             reason,
                         });
                     }

@@ -30,7 +30,7 @@ impl Core {
             reason: reason.clone(),
         };
         self.emit(Event::TransferInterrupted {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason,
             attempt: 0,
             retry_in_ms: None,
@@ -78,7 +78,7 @@ impl Core {
             };
             tracing::info!(transfer_id = %id, peer = %inc.peer, "download given up: {reason}");
             self.emit(Event::TransferFailed {
-                transfer_id: id,
+                transfer_id: id.into(),
                 reason,
             });
         }
@@ -116,7 +116,7 @@ impl Core {
         };
         if self.send_on(link, &ask) {
             self.emit(Event::TransferRetrying {
-                transfer_id: transfer_id.to_owned(),
+                transfer_id: transfer_id.to_owned().into(),
                 attempt: 0,
             });
         } else {

@@ -61,7 +61,7 @@ impl Core {
             link,
         };
         self.emit(Event::TransferInterrupted {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason,
             attempt,
             retry_in_ms: Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
@@ -88,7 +88,7 @@ impl Core {
             self.send_on(link, &cancel);
         }
         self.emit(Event::TransferFailed {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason: "cancelled".into(),
         });
         true
@@ -128,7 +128,7 @@ impl Core {
         if let Some(o) = self.transfers.outgoing.get_mut(transfer_id) {
             o.state = OutState::Queued;
             self.emit(Event::TransferRetrying {
-                transfer_id: transfer_id.to_owned(),
+                transfer_id: transfer_id.to_owned().into(),
                 attempt,
             });
         }
@@ -195,7 +195,7 @@ impl Core {
                     self.send_on(link, &cancel);
                 }
                 self.emit(Event::TransferFailed {
-                    transfer_id: id,
+                    transfer_id: id.into(),
                     reason,
                 });
             }
@@ -270,7 +270,7 @@ impl Core {
                     self.announce_offer(&id);
                 }
                 Err(reason) => self.emit(Event::TransferFailed {
-                    transfer_id: id,
+                    transfer_id: id.into(),
                     reason: format!("not resumed after a restart: {reason}"),
                 }),
             }

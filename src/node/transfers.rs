@@ -168,8 +168,8 @@ impl Core {
         };
         let path = o.path.display().to_string();
         self.emit(Event::OfferSent {
-            transfer_id: transfer_id.to_owned(),
-            to: o.peer.clone(),
+            transfer_id: transfer_id.to_owned().into(),
+            to: o.peer.clone().into(),
             name: o.name.clone(),
             size: o.size,
             mime: o.mime.clone(),
@@ -306,7 +306,7 @@ impl Core {
             Err(e) => return self.fail_outgoing(transfer_id, &format!("cannot start: {e}"), true),
         }
         self.emit(Event::TransferStarted {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             offset,
             total,
         });
@@ -351,7 +351,7 @@ impl Core {
             self.send_on(link, &cancel);
         }
         self.emit(Event::TransferFailed {
-            transfer_id: transfer_id.to_owned(),
+            transfer_id: transfer_id.to_owned().into(),
             reason: reason.to_owned(),
         });
     }

@@ -158,7 +158,7 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         } else {
             format!("last seen {}", timefmt::ago(p.last_seen, now))
         };
-        let conv = ConvKey::Peer(p.id.clone());
+        let conv = ConvKey::Peer(p.id.clone().into());
         row(
             ui,
             state,

@@ -172,7 +172,7 @@ fn set_scene(shot: &Shot, state: &ChatState, view: &mut View, actions: &mut Vec<
             .peers
             .values()
             .find(|p| p.name == shot.conv)
-            .map(|p| ConvKey::Peer(p.id.clone()))
+            .map(|p| ConvKey::Peer(p.id.clone().into()))
     };
     match conv {
         Some(c) => actions.push(Action::Select(c)),

@@ -159,7 +159,7 @@ impl ChatState {
                 attempt,
                 retry_in_ms,
             } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.stage = TransferStage::Interrupted {
                         reason,
                         automatic: retry_in_ms.is_some(),
@@ -168,7 +168,7 @@ impl ChatState {
                 }
             }
             Event::TransferRetrying { transfer_id, .. } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.stage = TransferStage::Retrying;
                 }
             }

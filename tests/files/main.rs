@@ -71,7 +71,7 @@ pub fn send_file(a: &mut TestNode, to: &str, path: &Path) -> String {
         path: path.to_path_buf(),
     });
     match a.wait("offer_sent", |e| matches!(e, Event::OfferSent { .. })) {
-        Event::OfferSent { transfer_id, .. } => transfer_id,
+        Event::OfferSent { transfer_id, .. } => transfer_id.into(),
         _ => unreachable!(),
     }
 }

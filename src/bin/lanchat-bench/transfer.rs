@@ -273,7 +273,11 @@ impl Pair {
                 break;
             }
         }
-        Ok(Pair { alice, bob, bob_id })
+        Ok(Pair {
+            alice,
+            bob,
+            bob_id: bob_id.into(),
+        })
     }
 
     /// One transfer of `src`, until Bob reports it done; returns where it landed (Alice's
