@@ -3,12 +3,15 @@
 //!
 //! - [`interfaces`]: which interfaces, and their broadcast addresses.
 //! - [`discovery`]: the UDP sockets and their reader threads.
+//! - [`conn`]: one framed TCP connection (frames, deadlines, the raw escape) with its
+//!   transport slot; every frame read or written on TCP goes through it.
 //! - [`link`]: the TCP listener, dialing, and per-link reader/writer threads.
 //! - [`accept`]: the accept loop and its greeters (first frame of each connection);
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 
 pub mod accept;
+pub mod conn;
 pub mod discovery;
 pub mod greeting;
 pub mod interfaces;
@@ -16,12 +19,14 @@ pub mod link;
 pub mod transfer;
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, TcpStream};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::thread::JoinHandle;
 
 use thiserror::Error;
 
-use crate::protocol::{Beacon, BeaconError, LinkMsg};
+use crate::protocol::{Beacon, BeaconError, LinkMsg, PeerId};
+
+pub use conn::Conn;
 
 /// Identifies one TCP connection for the life of a node.
 pub type LinkId = u64;
@@ -42,23 +47,19 @@ pub enum NetInput {
     },
     /// A peer connected to our link listener and sent its first frame.
     Accepted {
-        /// The new connection.
-        stream: TcpStream,
-        /// Its remote address.
-        peer: SocketAddr,
+        /// The new connection (holding whatever arrived after the first frame).
+        conn: Conn,
         /// The first frame: a link `hello`, or what opens another kind of stream.
         first: LinkMsg,
-        /// Bytes already read past the first frame.
-        decoder: crate::protocol::FrameDecoder,
     },
     /// A dial we started finished.
     Dialed {
         /// The peer we dialed.
-        peer: String,
+        peer: PeerId,
         /// Where.
         addr: SocketAddr,
         /// The connection, or why there is none.
-        result: Result<TcpStream, String>,
+        result: Result<Conn, String>,
     },
     /// A whole, decoded frame arrived on a link.
     Frame {

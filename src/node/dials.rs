@@ -1,13 +1,12 @@
 //! Dialing peers in the core: a link is opened lazily, when something waits for a peer
 //! that is online, one dial at a time per peer, with a back-off after failures.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::core::Core;
 use super::links::MAX_LINKS;
-use crate::net::link;
-use crate::protocol::FrameDecoder;
+use crate::net::{Conn, link};
 
 /// Longest wait between two dial attempts to a reachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -34,17 +33,15 @@ impl Default for DialState {
 impl Core {
     pub(super) fn on_dialed(
         &mut self,
-        peer: String,
+        peer: crate::protocol::PeerId,
         addr: SocketAddr,
-        result: Result<TcpStream, String>,
+        result: Result<Conn, String>,
     ) {
+        let peer = peer.into_string();
         match result {
-            Ok(stream) if !self.active.contains_key(&peer) => {
+            Ok(conn) if !self.active.contains_key(&peer) => {
                 tracing::debug!(%peer, %addr, "dialed");
-                if self
-                    .open_link(stream, FrameDecoder::new(), Some(peer.clone()))
-                    .is_none()
-                {
+                if self.open_link(conn, Some(peer.clone())).is_none() {
                     self.dial_failed(&peer);
                 }
             }
@@ -93,7 +90,7 @@ impl Core {
         if state.in_progress || Instant::now() < state.next_try {
             return;
         }
-        match link::dial(peer.to_owned(), addr, self.input_tx.clone()) {
+        match link::dial(peer.into(), addr, self.input_tx.clone()) {
             Ok(t) => {
                 state.in_progress = true;
                 self.dial_threads.push(t);

@@ -124,12 +124,7 @@ impl Core {
                 len,
                 beacon,
             } => self.on_datagram(via, from, len, beacon),
-            NetInput::Accepted {
-                stream,
-                peer,
-                first,
-                decoder,
-            } => self.on_accepted(stream, peer, first, decoder),
+            NetInput::Accepted { conn, first } => self.on_accepted(conn, first),
             NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result),
             NetInput::Frame { link, len, msg } => self.on_frame(link, len, msg),
             NetInput::LinkDown { link, reason } => self.on_link_down(link, &reason),

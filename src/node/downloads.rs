@@ -11,7 +11,6 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -19,9 +18,10 @@ use super::core::Core;
 use super::event::Event;
 use super::partial::{self, Partial};
 use super::transfers::MAX_TRANSFERS;
+use crate::net::Conn;
 use crate::net::transfer::{self, RecvJob, StreamThread};
 use crate::protocol::beacon::valid_id;
-use crate::protocol::{FrameDecoder, LinkMsg, mime, sanitize};
+use crate::protocol::{LinkMsg, mime, sanitize};
 
 /// A `file_offer` as it came off the wire (nothing in it is trusted yet).
 pub(super) struct Offer {
@@ -338,13 +338,8 @@ impl Core {
     }
 
     /// A connection opened with `file_data`: the bytes of an accepted offer.
-    pub(super) fn on_file_data(
-        &mut self,
-        stream: TcpStream,
-        remote: SocketAddr,
-        (transfer_id, offset): (String, u64),
-        mut decoder: FrameDecoder,
-    ) {
+    pub(super) fn on_file_data(&mut self, conn: Conn, (transfer_id, offset): (String, u64)) {
+        let remote = conn.remote();
         let Some(inc) = self.transfers.incoming.get_mut(&transfer_id) else {
             return tracing::info!(%remote, transfer_id, "file_data for no accepted offer");
         };
@@ -371,7 +366,7 @@ impl Core {
             size: inc.size,
             offset,
         };
-        match transfer::spawn_recv(job, stream, decoder.take_pending(), self.input_tx.clone()) {
+        match transfer::spawn_recv(job, conn, self.input_tx.clone()) {
             Ok(thread) => inc.state = InState::Streaming { thread },
             Err(e) => tracing::warn!("cannot start receiving {transfer_id}: {e}"),
         }

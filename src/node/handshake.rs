@@ -2,24 +2,18 @@
 //! and the `hello` exchange: who is on the other end, met through a link before any
 //! beacon, and one link per pair of peers (the tie-break when both dial).
 
-use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
 use super::core::{Core, now_ms};
 use super::event::Event;
 use super::links::MAX_LINKS;
 use super::peers::{Observed, Sighting};
-use crate::net::LinkId;
-use crate::protocol::{FrameDecoder, LinkMsg, PROTOCOL_VERSION, beacon::valid_id};
+use crate::net::{Conn, LinkId};
+use crate::protocol::{LinkMsg, PROTOCOL_VERSION, beacon::valid_id};
 
 impl Core {
-    pub(super) fn on_accepted(
-        &mut self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        first: LinkMsg,
-        decoder: FrameDecoder,
-    ) {
+    pub(super) fn on_accepted(&mut self, conn: Conn, first: LinkMsg) {
+        let peer = conn.remote();
         if self.links.len() >= MAX_LINKS {
             tracing::warn!("refusing connection from {peer}: {MAX_LINKS} links open");
             self.counters.links_dropped += 1;
@@ -30,7 +24,7 @@ impl Core {
             offset,
         } = first
         {
-            return self.on_file_data(stream, peer, (transfer_id, offset), decoder);
+            return self.on_file_data(conn, (transfer_id, offset));
         }
         if !matches!(first, LinkMsg::Hello { .. }) {
             tracing::info!(
@@ -40,7 +34,7 @@ impl Core {
             self.counters.links_dropped += 1;
             return;
         }
-        if let Some(id) = self.open_link(stream, decoder, None) {
+        if let Some(id) = self.open_link(conn, None) {
             self.on_frame(id, 0, first);
         }
     }
@@ -67,7 +61,7 @@ impl Core {
         state.peer = Some(peer.clone());
         state.instance = instance;
         let outbound = state.dialed.is_some();
-        let remote = state.link.remote;
+        let remote = state.link.remote();
         if let Some(dialed) = state.dialed.clone()
             && dialed != peer
         {

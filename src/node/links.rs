@@ -2,16 +2,15 @@
 //! keep the peer online), keepalives on idle links, and closing. The handshake and the
 //! tie-break are in `handshake`, dialing in `dials`.
 
-use std::net::TcpStream;
 use std::time::Instant;
 
 use super::chat::InChat;
 use super::core::{Core, HELLO_TIMEOUT, now_ms};
 use super::event::Event;
 use super::status::{LinkInfo, WireRecord};
-use crate::net::LinkId;
 use crate::net::link::{Link, QueueError};
-use crate::protocol::{FrameDecoder, LinkMsg, PROTOCOL_VERSION};
+use crate::net::{Conn, LinkId};
+use crate::protocol::{LinkMsg, PROTOCOL_VERSION};
 
 /// Most links open at once (handshaking or established).
 pub(super) const MAX_LINKS: usize = 1024;
@@ -50,8 +49,8 @@ impl LinkState {
         LinkInfo {
             link: id,
             peer: self.peer.clone(),
-            local: self.link.local.to_string(),
-            remote: self.link.remote.to_string(),
+            local: self.link.local().to_string(),
+            remote: self.link.remote().to_string(),
             fd,
             outbound: self.dialed.is_some(),
             active,
@@ -62,15 +61,10 @@ impl LinkState {
 impl Core {
     /// Starts a link's threads and sends our hello; returns its id. `dialed` names the
     /// peer for a link we dialed.
-    pub(super) fn open_link(
-        &mut self,
-        stream: TcpStream,
-        decoder: FrameDecoder,
-        dialed: Option<String>,
-    ) -> Option<LinkId> {
+    pub(super) fn open_link(&mut self, conn: Conn, dialed: Option<String>) -> Option<LinkId> {
         let id = self.next_link;
         self.next_link += 1;
-        let link = match Link::spawn(id, stream, decoder, self.input_tx.clone()) {
+        let link = match Link::spawn(id, conn, self.input_tx.clone()) {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!("cannot start link: {e}");
@@ -105,17 +99,9 @@ impl Core {
             return false;
         };
         state.last_sent = Instant::now();
-        let frame = match msg.to_frame() {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!("cannot frame {}: {e}", msg.kind());
-                return false;
-            }
-        };
-        let len = frame.len();
-        let remote = state.link.remote;
-        match state.link.send_frame(frame) {
-            Ok(()) => {
+        let remote = state.link.remote();
+        match state.link.send(msg) {
+            Ok(len) => {
                 self.counters.frames_sent += 1;
                 self.recent.push(WireRecord {
                     at: now_ms(),
@@ -155,7 +141,7 @@ impl Core {
             at: now_ms(),
             dir: "in",
             proto: "tcp",
-            peer: state.link.remote.to_string(),
+            peer: state.link.remote().to_string(),
             len,
             summary: msg.kind().to_owned(),
         });
@@ -230,9 +216,9 @@ impl Core {
         let who = state.peer.as_deref().unwrap_or("(no hello yet)");
         if by_us {
             self.counters.links_dropped += 1;
-            tracing::info!(peer = %who, remote = %state.link.remote, link = id, "closing link: {reason}");
+            tracing::info!(peer = %who, remote = %state.link.remote(), link = id, "closing link: {reason}");
         } else {
-            tracing::info!(peer = %who, remote = %state.link.remote, link = id, "link down: {reason}");
+            tracing::info!(peer = %who, remote = %state.link.remote(), link = id, "link down: {reason}");
         }
         if let Some(peer) = &state.peer
             && self.active.get(peer) == Some(&id)

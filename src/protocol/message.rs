@@ -131,7 +131,14 @@ pub enum MessageError {
 impl LinkMsg {
     /// Serialises to one whole frame (length prefix included).
     pub fn to_frame(&self) -> Result<Vec<u8>, FrameError> {
-        frame::encode(&serde_json::to_vec(self).expect("a message always serialises"))
+        let mut out = frame::start(128);
+        serde_json::to_writer(&mut out, self).expect("a message always serialises");
+        frame::finish(out)
+    }
+
+    /// Serialises to one frame body (no length prefix): what a transport seals.
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a message always serialises")
     }
 
     /// Decodes one frame body.

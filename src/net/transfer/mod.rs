@@ -11,8 +11,7 @@
 //! `docs/TRANSFERS.md`.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,9 +26,10 @@ mod send;
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
+use super::conn::{Conn, ConnErrorKind, Stopper};
 use super::{NetInput, spawn_named};
 use crate::protocol::hash::FileHasher;
-use crate::protocol::{FrameDecoder, LinkMsg, sanitize};
+use crate::protocol::{LinkMsg, sanitize};
 
 /// Most progress reports per second and transfer.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -158,24 +158,25 @@ fn next_serial() -> u64 {
 pub struct StreamThread {
     serial: u64,
     cancel: Arc<AtomicBool>,
-    socket: Arc<Mutex<Option<TcpStream>>>,
+    socket: Arc<Mutex<Option<Stopper>>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl StreamThread {
     /// Runs `body` on a thread named `name` for transfer `transfer_id`, and reports how
     /// it ended to `tx` (tagged with a fresh serial). `body` gets the cancel flag and the
-    /// socket slot: a socket put there (`socket`, or one `body` connects later) is shut
-    /// down when the handle is dropped, so a blocked read or write returns at once.
+    /// socket slot: a connection whose stopper is put there (`socket`, or one `body`
+    /// connects later) is shut down when the handle is dropped, so a blocked read or
+    /// write returns at once.
     pub(super) fn spawn(
         name: &str,
         transfer_id: String,
         outgoing: bool,
-        socket: Option<TcpStream>,
+        socket: Option<Stopper>,
         tx: Sender<NetInput>,
         body: impl FnOnce(
             &AtomicBool,
-            &Mutex<Option<TcpStream>>,
+            &Mutex<Option<Stopper>>,
             &Sender<NetInput>,
         ) -> Result<PathBuf, Failure>
         + Send
@@ -210,7 +211,7 @@ impl Drop for StreamThread {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
-            let _ = s.shutdown(Shutdown::Both);
+            s.stop();
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -299,29 +300,16 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-pub(super) fn write_frame(stream: &mut TcpStream, msg: &LinkMsg) -> Result<(), String> {
-    let frame = msg.to_frame().map_err(|e| e.to_string())?;
-    stream
-        .write_all(&frame)
-        .map_err(|e| format!("cannot send {}: {e}", msg.kind()))
-}
-
-pub(super) fn read_frame(
-    stream: &mut TcpStream,
-    decoder: &mut FrameDecoder,
-) -> Result<LinkMsg, String> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(body) = decoder.next_frame().map_err(|e| e.to_string())? {
-            return LinkMsg::decode(&body).map_err(|e| e.to_string());
-        }
-        match stream.read(&mut buf) {
-            Ok(0) => return Err("the connection closed before the final frame".into()),
-            Ok(n) => decoder.push(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("waiting for the final frame: {e}")),
-        }
-    }
+/// Reads the frame that ends a data connection (`file_end`, or the receiver's verdict),
+/// waiting at most [`IO_TIMEOUT`] for it.
+pub(super) fn read_final(conn: &mut Conn) -> Result<LinkMsg, String> {
+    conn.recv(Some(Instant::now() + IO_TIMEOUT))
+        .map_err(|e| match e.kind {
+            ConnErrorKind::Closed | ConnErrorKind::ClosedMidFrame(_) => {
+                "the connection closed before the final frame".to_owned()
+            }
+            kind => format!("waiting for the final frame: {kind}"),
+        })
 }
 
 /// Sends the final report; gives up after a while if the core has stopped reading (it is
