@@ -31,13 +31,13 @@ fn new_msg_id() -> String {
 impl Core {
     /// `send`: one message (a burst of one).
     pub(super) fn send_chat(&mut self, to: &str, text: String) {
-        self.send_chats(vec![(to.to_owned(), text)]);
+        self.send_chat_burst(vec![(to.to_owned(), text)]);
     }
 
     /// `send` commands that were waiting together: each is checked on its own, the valid
     /// ones are stored in one transaction (all or none), then written to their links,
     /// then answered, each with `sent` or `error` in the order the commands came.
-    pub(super) fn send_chats(&mut self, sends: Vec<(String, String)>) {
+    pub(super) fn send_chat_burst(&mut self, sends: Vec<(String, String)>) {
         let mut answers: Vec<Result<OutMsg, String>> = Vec::with_capacity(sends.len());
         let mut queued: HashMap<String, usize> = HashMap::new();
         let mut taken = 0;

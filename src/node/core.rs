@@ -10,15 +10,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
+use super::NodeError;
 use super::bucket::TokenBucket;
 use super::dials::DialState;
 use super::event::Event;
+use super::fanout::{Fanout, Origin, Subscriber};
 use super::links::LinkState;
 use super::outbox::Outbox;
 use super::peers::PeerTable;
 use super::seen::SeenSet;
 use super::status::{Counters, Recent};
-use super::{NodeError, Waker};
 use crate::config::{self, Config, DataDirLock, Identity};
 use crate::net::discovery::{self, Via};
 use crate::net::interfaces::{self, LOOPBACK_BROADCAST, NetInterface};
@@ -45,8 +46,10 @@ pub(super) struct Core {
     pub(super) instance: String,
     pub(super) host: String,
     pub(super) config: Config,
-    pub(super) events: Sender<Event>,
-    waker: Waker,
+    fanout: Fanout,
+    /// Who asked for the command being handled: its answers and errors go back to it.
+    asker: Option<Origin>,
+    started: bool,
     pub(super) input_tx: Sender<NetInput>,
     /// Discovery sender socket (ephemeral port).
     pub(super) udp: UdpSocket,
@@ -83,12 +86,7 @@ pub(super) struct Core {
 
 impl Core {
     /// Prepares the data directory and binds every socket.
-    pub(super) fn start(
-        config: Config,
-        events: Sender<Event>,
-        waker: Waker,
-        input_tx: Sender<NetInput>,
-    ) -> Result<Core, NodeError> {
+    pub(super) fn start(config: Config, input_tx: Sender<NetInput>) -> Result<Core, NodeError> {
         let lock = config::lock_data_dir(&config.data_dir)?;
         let me = Identity::load_or_create(&config.data_dir, config.name.as_deref())?;
         let ip = config.bind.unwrap_or(Ipv4Addr::UNSPECIFIED);
@@ -118,8 +116,9 @@ impl Core {
             me,
             instance: uuid::Uuid::new_v4().simple().to_string(),
             host: config::host_name(),
-            events,
-            waker,
+            fanout: Fanout::default(),
+            asker: None,
+            started: false,
             input_tx,
             udp: sockets.sender,
             udp_listen_addr,
@@ -154,8 +153,33 @@ impl Core {
         Ok(core)
     }
 
+    /// Adds a front end that wants events.
+    pub(super) fn subscribe(&mut self, s: Subscriber) {
+        self.fanout.add(s);
+    }
+
+    /// Whether `ready` was said.
+    pub(super) fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Handles a front end's command; what it answers goes back to `origin`.
+    pub(super) fn handle_command(&mut self, origin: Origin, cmd: super::Command) {
+        self.asker = Some(origin);
+        self.dispatch_command(cmd);
+        self.asker = None;
+    }
+
+    /// `send`s from one front end that were waiting together (see `chat`).
+    pub(super) fn send_chats(&mut self, origin: Origin, sends: Vec<(String, String)>) {
+        self.asker = Some(origin);
+        self.send_chat_burst(sends);
+        self.asker = None;
+    }
+
     /// Says `ready`, then broadcasts `hello` so everyone answers at once.
     pub(super) fn announce_start(&mut self) {
+        self.started = true;
         tracing::info!(
             id = %self.me.id,
             name = %self.me.name,
@@ -194,11 +218,21 @@ impl Core {
         self.emit(Event::Stopped);
     }
 
-    /// Sends an event to the front end and wakes it.
-    pub(super) fn emit(&self, event: Event) {
+    /// Sends an event to every front end (an error raised while handling a command only
+    /// to the one that asked) and wakes them.
+    pub(super) fn emit(&mut self, event: Event) {
         self.remember_transfer(&event);
-        if self.events.send(event).is_ok() {
-            (self.waker)();
+        match (self.asker, &event) {
+            (Some(asker), Event::Error { .. }) => self.fanout.reply(asker, event),
+            _ => self.fanout.emit(event),
+        }
+    }
+
+    /// Answers the command being handled (to every front end if none is).
+    pub(super) fn reply(&mut self, event: Event) {
+        match self.asker {
+            Some(asker) => self.fanout.reply(asker, event),
+            None => self.fanout.emit(event),
         }
     }
 

@@ -24,18 +24,18 @@ const MAX_STATUS_CHARS: usize = 40;
 
 impl Core {
     /// Dispatches a front-end command (`quit` is handled by the loop).
-    pub(super) fn handle_command(&mut self, cmd: Command) {
+    pub(super) fn dispatch_command(&mut self, cmd: Command) {
         match cmd {
             Command::Send { to, text } => self.send_chat(&to, text),
             Command::Shout { text } => self.shout(text),
-            Command::Peers => self.emit(Event::Peers {
+            Command::Peers => self.reply(Event::Peers {
                 peers: self.peers.list(),
             }),
             Command::Rename { name } => self.rename(&name),
             Command::SetStatus { status } => self.set_status(&status),
             Command::NetStatus => {
                 let status = self.net_status();
-                self.emit(Event::NetStatus(status));
+                self.reply(Event::NetStatus(status));
             }
             Command::History {
                 peer,

@@ -149,7 +149,7 @@ impl Core {
             Ok((messages, transfers))
         });
         match page {
-            Ok((messages, transfers)) => self.emit(Event::History {
+            Ok((messages, transfers)) => self.reply(Event::History {
                 peer: chat,
                 messages,
                 transfers,
@@ -192,7 +192,7 @@ impl Core {
     /// Answers `search`.
     pub(super) fn answer_search(&mut self, query: String, limit: usize) {
         match self.store.search(&query, limit.min(MAX_PAGE)) {
-            Ok(hits) => self.emit(Event::SearchResults { query, hits }),
+            Ok(hits) => self.reply(Event::SearchResults { query, hits }),
             Err(e) => self.emit(Event::error(format!("search: {e}"))),
         }
     }

@@ -11,6 +11,12 @@ use crate::store::{Direction, MsgState, StoredMessage, Transfer, TransferState};
 /// The id of the known peer [`core_knowing_offline_bob`] sets up.
 const BOB: &str = "0123456789abcdef0123456789abcdef";
 
+/// The test's front end.
+const ME: crate::node::Origin = crate::node::Origin {
+    subscriber: crate::node::SubscriberId(1),
+    request_id: None,
+};
+
 /// A core on loopback that knows one peer, `bob`, offline: the core, the receiving
 /// end of its events, its data folder (fresh, to remove) and the receiving end of
 /// its inputs (kept open while the test runs).
@@ -27,10 +33,15 @@ fn core_knowing_offline_bob(
         .and_then(|s| s.local_addr())
         .unwrap()
         .port();
-    let (events_tx, events) = crossbeam_channel::unbounded();
     let (input_tx, inputs) = crossbeam_channel::bounded(16);
     let config = crate::config::Config::loopback(&dir, port);
-    let mut core = Core::start(config, events_tx, crate::node::no_waker(), input_tx).unwrap();
+    let mut core = Core::start(config, input_tx).unwrap();
+    let (subscriber, events) = crate::node::fanout::Subscriber::new::<Event>(
+        ME.subscriber,
+        crate::node::UNBOUNDED,
+        crate::node::no_waker(),
+    );
+    core.subscribe(subscriber);
     core.peers.remember(
         peer_info(KnownPeer {
             id: BOB.into(),
@@ -67,7 +78,7 @@ fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
     let (mut core, events, dir, _inputs) = core_knowing_offline_bob("burst");
     let peer = BOB;
     let burst = |texts: [&str; 3]| texts.map(|t| (peer.to_owned(), t.to_owned())).to_vec();
-    core.send_chats(burst(["one", "", "two"]));
+    core.send_chats(ME, burst(["one", "", "two"]));
     let said: Vec<Event> = events.try_iter().collect();
     assert!(
         matches!(&said[..], [Event::Sent { text: a, .. }, Event::Error { message }, Event::Sent { text: b, .. }]
@@ -84,7 +95,7 @@ fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
     assert_eq!(stored, ["one", "two"]);
 
     core.store.set_max_pages(1); // the disk is full
-    core.send_chats(burst(["three", "", &"x".repeat(10_000)]));
+    core.send_chats(ME, burst(["three", "", &"x".repeat(10_000)]));
     let said: Vec<Event> = events.try_iter().collect();
     assert!(
         matches!(&said[..], [Event::Error { message: a }, Event::Error { message: b }, Event::Error { message: c }]
