@@ -243,9 +243,13 @@ mod tests {
         assert_eq!(
             v(&Event::TransferFailed {
                 transfer_id: t().into(),
-                reason: "declined".into()
+                end: crate::node::TransferEnd::declined(
+                    crate::protocol::DeclineCode::User,
+                    "declined"
+                )
             }),
-            json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined"})
+            json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined",
+                   "kind":"declined","retry":false})
         );
     }
 
@@ -368,11 +372,12 @@ mod tests {
             online: true,
             status: "online".into(),
             last_seen: 1,
+            protocol: crate::node::Protocol::Lanchat,
         };
         assert_eq!(
             v(&Event::PeerJoined { peer }),
             json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
-                   "port":9,"online":true,"status":"online","last_seen":1}})
+                   "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat"}})
         );
     }
 }

@@ -168,7 +168,11 @@ fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl 
     };
     match first {
         Ok(first) => {
-            let _ = tx.send(NetInput::Accepted { conn, first });
+            let _ = tx.send(NetInput::Accepted {
+                conn,
+                remote: peer,
+                first,
+            });
         }
         Err((why, reason)) => {
             stats.refused(why);

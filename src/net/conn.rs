@@ -17,15 +17,21 @@
 //! Reads block; a deadline bounds the whole frame, not each read (a peer dripping a byte
 //! at a time is cut off too). Nothing here decides anything: errors say what happened.
 
+mod read;
+mod write;
+
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::protocol::frame::{self, FrameDecoder, FrameError};
+use crate::protocol::frame::FrameError;
 use crate::protocol::{LinkMsg, MessageError};
+
+pub use read::ReadHalf;
+pub use write::WriteHalf;
 
 /// Seals frame bodies on the way out (one direction of a secure channel).
 pub trait Seal: Send {
@@ -43,11 +49,6 @@ pub trait Open: Send {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("transport: {0}")]
 pub struct TransportError(pub String);
-
-/// Bytes read from the socket at a time while looking for frames: small for a greeting
-/// or a data connection's frames, larger on a link, which reads every frame it carries.
-const READ_BUF: usize = 4 * 1024;
-const LINK_READ_BUF: usize = 64 * 1024;
 
 /// Why a frame (or raw bytes) could not be read or written.
 #[derive(Debug, Error)]
@@ -100,8 +101,8 @@ pub struct Conn {
 impl fmt::Debug for Conn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Conn")
-            .field("local", &self.write.local)
-            .field("remote", &self.write.remote)
+            .field("local", &self.write.local())
+            .field("remote", &self.write.remote())
             .field("sealed", &self.is_secure())
             .finish()
     }
@@ -114,22 +115,8 @@ impl Conn {
         let remote = stream.peer_addr()?;
         let reader = stream.try_clone()?;
         Ok(Conn {
-            read: ReadHalf {
-                stream: reader,
-                decoder: FrameDecoder::new(),
-                open: None,
-                remote,
-                timeout: None,
-                idle: None,
-                buf: Vec::new(),
-                buf_len: READ_BUF,
-            },
-            write: WriteHalf {
-                stream,
-                seal: None,
-                local,
-                remote,
-            },
+            read: ReadHalf::new(reader, remote),
+            write: WriteHalf::new(stream, local, remote),
         })
     }
 
@@ -140,37 +127,36 @@ impl Conn {
 
     /// Our end (`getsockname`).
     pub fn local(&self) -> SocketAddr {
-        self.write.local
+        self.write.local()
     }
 
     /// Their end (`getpeername`).
     pub fn remote(&self) -> SocketAddr {
-        self.write.remote
+        self.write.remote()
     }
 
     /// Whether frames are sealed now.
     pub fn is_secure(&self) -> bool {
-        self.write.seal.is_some()
+        self.write.is_sealed()
     }
 
     /// Switches to a sealed transport (after a handshake): every later frame body is
     /// sealed on the way out and opened on the way in.
     pub fn secure(&mut self, seal: Box<dyn Seal>, open: Box<dyn Open>) {
-        self.write.seal = Some(seal);
-        self.read.open = Some(open);
+        self.write.set_seal(seal);
+        self.read.set_open(open);
     }
 
     /// A stall limit: a read or write that makes no progress for `limit` fails (`None`:
     /// wait for ever). Deadlines given to [`Conn::recv`] apply on top.
     pub fn set_idle_timeout(&mut self, limit: Option<Duration>) -> io::Result<()> {
-        self.write.stream.set_write_timeout(limit)?;
-        self.read.idle = limit;
-        self.read.apply_timeout(limit)
+        self.write.set_write_timeout(limit)?;
+        self.read.set_idle(limit)
     }
 
     /// Turns off Nagle's algorithm (small frames leave at once).
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.write.stream.set_nodelay(on)
+        self.write.set_nodelay(on)
     }
 
     /// Writes one message as a whole frame (sealed if the transport is secure).
@@ -186,8 +172,7 @@ impl Conn {
 
     /// Writes one unsealed frame (a handshake message), whatever the transport.
     pub fn send_body(&mut self, body: &[u8]) -> Result<(), ConnError> {
-        let frame = frame::encode(body).map_err(|e| self.write.error(ConnErrorKind::Frame(e)))?;
-        self.write.write_all(&frame)
+        self.write.send_body(body)
     }
 
     /// Reads one unsealed frame body (a handshake message), waiting at most until
@@ -211,19 +196,19 @@ impl Conn {
         if self.is_secure() {
             return Err(self.write.error(ConnErrorKind::Sealed));
         }
-        Ok(&self.write.stream)
+        Ok(self.write.stream())
     }
 
     /// A handle that shuts this connection down from another thread (so a blocked read
     /// or write returns).
     pub fn stopper(&self) -> io::Result<Stopper> {
-        self.write.stream.try_clone().map(Stopper)
+        self.write.try_clone_stream().map(Stopper)
     }
 
     /// Splits into the reading half (for a link's reader thread, which reads in larger
     /// gulps) and the writing half.
     pub fn split(mut self) -> (ReadHalf, WriteHalf) {
-        self.read.buf_len = LINK_READ_BUF;
+        self.read.for_link();
         (self.read, self.write)
     }
 }
@@ -237,246 +222,6 @@ impl Stopper {
     pub fn stop(&self) {
         let _ = self.0.shutdown(Shutdown::Both);
     }
-}
-
-/// The reading half of a [`Conn`]: frames in, opened if the transport is sealed.
-pub struct ReadHalf {
-    stream: TcpStream,
-    decoder: FrameDecoder,
-    open: Option<Box<dyn Open>>,
-    remote: SocketAddr,
-    /// The socket's read timeout as last set (to skip needless system calls).
-    timeout: Option<Duration>,
-    /// The stall limit when no deadline applies.
-    idle: Option<Duration>,
-    /// Read buffer, allocated on the first read, `buf_len` bytes.
-    buf: Vec<u8>,
-    buf_len: usize,
-}
-
-impl ReadHalf {
-    /// Reads the next message and its body size, waiting at most until `deadline`.
-    pub fn recv(&mut self, deadline: Option<Instant>) -> Result<(usize, LinkMsg), ConnError> {
-        let body = self.next_body(deadline)?;
-        let body = match self.open.as_mut() {
-            Some(open) => open.open(&body).map_err(|e| ConnError {
-                remote: self.remote,
-                kind: ConnErrorKind::Transport(e),
-            })?,
-            None => body,
-        };
-        let msg = LinkMsg::decode(&body).map_err(|e| self.error(ConnErrorKind::Message(e)))?;
-        Ok((body.len(), msg))
-    }
-
-    /// The next whole frame body as it came (not opened).
-    fn next_body(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>, ConnError> {
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(body)) => return Ok(body),
-                Ok(None) => {}
-                Err(e) => return Err(self.error(ConnErrorKind::Frame(e))),
-            }
-            let n = self.fill(deadline)?;
-            if n == 0 {
-                let kind = match self.decoder.finish() {
-                    Ok(()) => ConnErrorKind::Closed,
-                    Err(e) => ConnErrorKind::ClosedMidFrame(e),
-                };
-                return Err(self.error(kind));
-            }
-        }
-    }
-
-    /// One read from the socket into the decoder; 0 at end of stream.
-    fn fill(&mut self, deadline: Option<Instant>) -> Result<usize, ConnError> {
-        if self.buf.len() < self.buf_len {
-            self.buf = vec![0; self.buf_len];
-        }
-        loop {
-            let limit = match deadline {
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(self.timed_out(deadline));
-                    }
-                    Some(left)
-                }
-                None => self.idle,
-            };
-            self.apply_timeout(limit)
-                .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
-            match self.stream.read(&mut self.buf) {
-                Ok(n) => {
-                    self.decoder.push(&self.buf[..n]);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(self.timed_out(deadline)),
-                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
-            }
-        }
-    }
-
-    fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let pending = self.decoder.take_pending();
-        if !pending.is_empty() {
-            let n = pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&pending[..n]);
-            self.decoder.push(&pending[n..]); // what follows (the trailer) stays
-            return Ok(n);
-        }
-        self.apply_timeout(self.idle)
-            .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
-        loop {
-            match self.stream.read(buf) {
-                Ok(0) => return Err(self.error(ConnErrorKind::Closed)),
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(self.timed_out(None)),
-                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
-            }
-        }
-    }
-
-    fn apply_timeout(&mut self, limit: Option<Duration>) -> io::Result<()> {
-        if self.timeout != limit {
-            self.stream.set_read_timeout(limit)?;
-            self.timeout = limit;
-        }
-        Ok(())
-    }
-
-    fn timed_out(&self, deadline: Option<Instant>) -> ConnError {
-        self.error(match deadline {
-            Some(_) => ConnErrorKind::Deadline,
-            None => ConnErrorKind::Stalled(self.idle.unwrap_or_default()),
-        })
-    }
-
-    fn error(&self, kind: ConnErrorKind) -> ConnError {
-        ConnError {
-            remote: self.remote,
-            kind,
-        }
-    }
-}
-
-/// The writing half of a [`Conn`]: frames out, sealed if the transport is secure.
-///
-/// On a link the core makes each frame here, in order, and writes it straight into the
-/// socket or hands it to the writer thread: sealing happens before either, so both
-/// paths share one order.
-pub struct WriteHalf {
-    stream: TcpStream,
-    seal: Option<Box<dyn Seal>>,
-    local: SocketAddr,
-    remote: SocketAddr,
-}
-
-impl WriteHalf {
-    /// The whole frame for `msg`: its body, sealed if the transport is secure, behind
-    /// the length.
-    pub fn frame(&mut self, msg: &LinkMsg) -> Result<Vec<u8>, ConnError> {
-        let framed = match self.seal.as_mut() {
-            None => msg.to_frame(),
-            Some(seal) => {
-                let sealed = seal.seal(&msg.to_body()).map_err(|e| ConnError {
-                    remote: self.remote,
-                    kind: ConnErrorKind::Transport(e),
-                })?;
-                frame::encode(&sealed)
-            }
-        };
-        framed.map_err(|e| self.error(ConnErrorKind::Frame(e)))
-    }
-
-    /// Writes bytes already framed, blocking until all are taken.
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
-        (&self.stream)
-            .write_all(bytes)
-            .map_err(|e| self.error(ConnErrorKind::Io(e)))
-    }
-
-    /// Writes as much of `bytes` as the socket's buffer takes now, without blocking;
-    /// returns how many. Any error counts as "nothing taken" (the blocking path meets the
-    /// same error and reports it).
-    pub fn write_now(&self, bytes: &[u8]) -> usize {
-        write_now(&self.stream, bytes)
-    }
-
-    /// Another handle on the socket, for a thread that writes frames made here.
-    pub fn try_clone_stream(&self) -> io::Result<TcpStream> {
-        self.stream.try_clone()
-    }
-
-    /// A blocked write that makes no progress for `limit` fails.
-    pub fn set_write_timeout(&self, limit: Option<Duration>) -> io::Result<()> {
-        self.stream.set_write_timeout(limit)
-    }
-
-    /// Turns off Nagle's algorithm (small frames leave at once).
-    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.stream.set_nodelay(on)
-    }
-
-    /// Shuts both directions down (the reader's blocked read returns).
-    pub fn shutdown(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    /// Our end (`getsockname`).
-    pub fn local(&self) -> SocketAddr {
-        self.local
-    }
-
-    /// Their end (`getpeername`).
-    pub fn remote(&self) -> SocketAddr {
-        self.remote
-    }
-
-    /// The socket's file descriptor, for the network panel.
-    #[cfg(unix)]
-    pub fn fd(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.stream.as_raw_fd()
-    }
-
-    fn error(&self, kind: ConnErrorKind) -> ConnError {
-        ConnError {
-            remote: self.remote,
-            kind,
-        }
-    }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// `MSG_DONTWAIT`: as much as the socket's buffer takes now.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn write_now(stream: &TcpStream, bytes: &[u8]) -> usize {
-    let sock = socket2::SockRef::from(stream);
-    loop {
-        match sock.send_with_flags(bytes, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
-            Ok(n) => return n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return 0,
-        }
-    }
-}
-
-/// Elsewhere every frame goes through the blocking path.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn write_now(_stream: &TcpStream, _bytes: &[u8]) -> usize {
-    0
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Everything that touches a socket. The threads here only read, parse and forward
-//! ([`NetInput`]); the decisions are the core's (`crate::node`).
+//! ([`NetInput`]); the decisions are the core's (`crate::node`), which asks for I/O only
+//! through the [`Port`] trait: [`Io`] binds every socket and runs the threads, a test's
+//! stand-in records what was asked.
 //!
+//! - [`port`]: the [`Port`] trait, what the core may ask of the I/O side.
+//! - [`bound`]: [`Io`], the real port: the sockets, links, dials and transfer threads.
 //! - [`interfaces`]: which interfaces, and their broadcast addresses.
 //! - [`discovery`]: the UDP sockets and their reader threads.
 //! - [`conn`]: one framed TCP connection (frames, deadlines, the raw escape) with its
@@ -11,11 +15,13 @@
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 
 pub mod accept;
+pub mod bound;
 pub mod conn;
 pub mod discovery;
 pub mod greeting;
 pub mod interfaces;
 pub mod link;
+pub mod port;
 pub mod transfer;
 
 use std::io;
@@ -26,14 +32,18 @@ use thiserror::Error;
 
 use crate::protocol::{Beacon, BeaconError, LinkMsg, PeerId};
 
+pub use bound::Io;
 pub use conn::Conn;
+pub use port::{LinkEnds, Port, Sockets};
+pub use transfer::StreamId;
 
 /// Identifies one TCP connection for the life of a node.
 pub type LinkId = u64;
 
-/// What the I/O threads tell the core.
+/// What the I/O threads tell the core. `C` is the connection a port hands over: a
+/// [`Conn`] from [`Io`], a stand-in in the core's tests.
 #[derive(Debug)]
-pub enum NetInput {
+pub enum NetInput<C = Conn> {
     /// A datagram arrived on a discovery socket, already parsed.
     Datagram {
         /// Which socket.
@@ -48,7 +58,9 @@ pub enum NetInput {
     /// A peer connected to our link listener and sent its first frame.
     Accepted {
         /// The new connection (holding whatever arrived after the first frame).
-        conn: Conn,
+        conn: C,
+        /// Its remote address.
+        remote: SocketAddr,
         /// The first frame: a link `hello`, or what opens another kind of stream.
         first: LinkMsg,
     },
@@ -59,7 +71,7 @@ pub enum NetInput {
         /// Where.
         addr: SocketAddr,
         /// The connection, or why there is none.
-        result: Result<Conn, String>,
+        result: Result<C, String>,
     },
     /// A whole, decoded frame arrived on a link.
     Frame {

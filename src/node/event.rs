@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::peers::PeerInfo;
+use super::presence::PeerInfo;
 use super::status::NetStatus;
+use super::transfers::TransferEnd;
 use crate::protocol::{MsgId, PeerId, TransferId};
 use crate::store::{StoredMessage, Transfer};
 
@@ -198,11 +199,13 @@ pub enum Event {
     /// The transfer ended without the file: declined, cancelled, corrupted, or broken
     /// for good (the sender gave up retrying, the receiver waited in vain). After a break
     /// the receiver keeps the bytes, and `retry` (or offering the file again) resumes.
+    /// In JSON: `reason` (in words), `kind` and `retry` (whether Retry makes sense).
     TransferFailed {
         /// The transfer.
         transfer_id: TransferId,
-        /// What happened, in words.
-        reason: String,
+        /// How it ended.
+        #[serde(flatten)]
+        end: TransferEnd,
     },
     /// The data connection broke (or the sender never connected) and a retry is pending:
     /// not a final failure. On the sender `retry_in_ms` says when it offers the file

@@ -1,48 +1,30 @@
-//! The engine: one thread owns all state (peers, links, outbox, store) and reacts to
-//! [`Command`]s from a front end, [`NetInput`]s from the I/O threads, and a timer.
+//! The engine: one thread owns all state and reacts to [`Command`]s from front ends,
+//! [`NetInput`]s from the I/O threads, and a timer. Front ends subscribe to its
+//! [`Event`]s, each with its own queue and [`Waker`].
 //!
-//! There are no locks around state: I/O threads only parse and forward. Front ends get
-//! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
-//! window repaints only when something happened.
+//! The state is split into parts that own it and keep their own invariants; each is
+//! driven by plain calls with the time, and returns what should happen (actions, in
+//! `out`) for the core to carry out. No part touches a socket, a thread or the store.
 //!
-//! - `core`: the state and the loop's timer work (announce, expiry, retries);
-//!   `dispatch`: commands and inputs to their handlers; `bucket`: rate limits.
-//! - `presence`: beacons in and out.
-//! - `links`: TCP link lifecycle, keepalives; `handshake`: the first frame, `hello`,
-//!   tie-break; `dials`: opening links lazily, with back-off.
-//! - `chat`: direct messages, acks, the outbox pump, shouts.
-//! - `peers`: the peer table; `resolve`: what a user typed → a peer.
-//! - `history`: the store at start (known peers, the outbox), `history` and `search`.
-//! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
-//!   `partial`: resume notes for unfinished downloads; `retry`: the sender's retries and
-//!   transfers taken up after a restart; `resume`: a receiver's broken downloads;
-//!   `reports`: what the transfer threads say; `download_dir`: changing the download
-//!   folder at run time.
+//! - `presence`: the peer table, our beacons, what a sighting means.
+//! - `links`: links by id, the route per peer, dials, `hello`, keepalives.
+//! - `chat`: the outbox and acks, shouts.
+//! - `transfers`: file offers and streams both ways, retries, resume, how each ended.
+//! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
+//! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
+//! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
+//!   `status`: the front ends' contract.
 
-mod bucket;
 mod chat;
+mod clock;
 pub mod command;
 mod core;
-mod dials;
-mod dispatch;
-mod download_dir;
-mod downloads;
 pub mod event;
 mod fanout;
-mod handshake;
-mod history;
 mod links;
-pub mod outbox;
-mod partial;
-pub mod peers;
+mod out;
 mod presence;
-mod reports;
-mod resolve;
-mod resume;
-mod retry;
-pub mod seen;
 pub mod status;
-mod transfer_log;
 mod transfers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,16 +34,21 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, bounded, select, unbounded};
 use thiserror::Error;
 
+pub use chat::outbox::{MAX_OUTBOX, WINDOW};
 pub use command::Command;
 pub use event::{Event, LeftReason};
 pub use fanout::{
     Commands, Envelope, Origin, SubscriberId, Subscription, UNBOUNDED, Waker, no_waker,
 };
-pub use peers::PeerInfo;
+pub use out::Route;
+pub use presence::{MAX_PEERS, PeerInfo, Protocol, ResolveError, Sighting};
 pub use status::NetStatus;
+pub use transfers::{Party, TransferEnd};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{self, Config, ConfigError};
+use crate::net::bound::{Binding, Io};
 use crate::net::{NetError, NetInput, spawn_named};
+use clock::Now;
 use fanout::{Inbound, Subscriber};
 
 /// Inputs waiting for the core. Datagrams beyond this are dropped (and counted); link
@@ -155,28 +142,39 @@ impl NodeHandle {
     }
 }
 
-/// Starts a node: binds its sockets (errors are returned here, before any thread runs),
-/// then runs the core on a thread named `lanchat-core`. It says `ready` (its first
-/// event) once it has a subscriber.
+/// Starts a node: locks its data directory, binds its sockets and builds its core
+/// (errors are returned here, before any thread runs), then runs the core on a thread
+/// named `lanchat-core`. It says `ready` (its first event) once it has a subscriber.
 pub fn start(config: Config) -> Result<Node, NodeError> {
     let (inbound, inbound_rx) = unbounded();
     let (input_tx, input_rx) = bounded(INPUT_QUEUE);
-    let mut core = core::Core::start(config, input_tx)?;
+    let lock = config::lock_data_dir(&config.data_dir)?;
+    let binding = Binding {
+        ip: config.bind,
+        port: config.port,
+        discovery_port: config.discovery_port,
+    };
+    let io = Io::bind(binding, input_tx)?;
+    let mut core = core::Core::new(config, lock, io, Now::read())?;
     let thread = spawn_named("lanchat-core", move || {
         // The first subscriber hears `ready` and everything after it.
-        match inbound_rx.recv() {
-            Ok(Inbound::Subscribe(s)) => core.subscribe(s),
-            Ok(Inbound::Command { command, origin }) if command != Command::Quit => {
-                core.announce_start();
-                core.handle_command(origin, command);
+        let first = inbound_rx.recv();
+        let pending = match first {
+            Ok(Inbound::Subscribe(s)) => {
+                core.subscribe(s);
+                None
             }
-            _ => return core.stop(),
-        }
-        if !core.started() {
-            core.announce_start();
+            Ok(Inbound::Command { command, origin }) if command != Command::Quit => {
+                Some((origin, command))
+            }
+            _ => return core.stop(Now::read()),
+        };
+        core.announce_start(Now::read());
+        if let Some((origin, command)) = pending {
+            core.handle_command(origin, command, Now::read());
         }
         run(&mut core, &inbound_rx, &input_rx);
-        core.stop();
+        core.stop(Now::read());
     })
     .map_err(NetError::Thread)?;
     Ok(Node {
@@ -198,23 +196,26 @@ pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
     })
 }
 
-/// Stores `first` and the `send` commands from the same subscriber already waiting
-/// behind it as one burst (one transaction: group commit). The command that ended the
-/// burst is handled after it; `quit` is returned to the loop instead.
+/// The core over the real port.
+type LiveCore = core::Core<Io>;
+
+/// Stores `first` and the `send` commands already waiting behind it (from any front
+/// end) as one burst: one transaction, group commit. The inbound message that ended the
+/// burst is returned: the loop handles it next.
 fn send_burst(
-    core: &mut core::Core,
+    core: &mut LiveCore,
     inbound: &Receiver<Inbound>,
-    origin: Origin,
-    first: (String, String),
-) -> Option<Command> {
+    first: (Origin, String, String),
+    now: Now,
+) -> Option<Inbound> {
     let mut sends = vec![first];
     let mut after = None;
-    while sends.len() < dispatch::MAX_BURST {
+    while sends.len() < core::MAX_BURST {
         match inbound.try_recv() {
             Ok(Inbound::Command {
-                origin: o,
+                origin,
                 command: Command::Send { to, text },
-            }) if o == origin => sends.push((to, text)),
+            }) => sends.push((origin, to, text)),
             Ok(other) => {
                 after = Some(other);
                 break;
@@ -222,45 +223,54 @@ fn send_burst(
             Err(_) => break,
         }
     }
-    core.send_chats(origin, sends);
-    match after {
-        Some(Inbound::Command {
-            command: Command::Quit,
-            ..
-        }) => Some(Command::Quit),
-        Some(Inbound::Command { origin, command }) => {
-            core.handle_command(origin, command);
-            None
-        }
-        Some(Inbound::Subscribe(s)) => {
-            core.subscribe(s);
-            None
-        }
-        None => None,
-    }
+    core.send_burst(sends, now);
+    after
 }
 
-fn run(core: &mut core::Core, inbound: &Receiver<Inbound>, inputs: &Receiver<NetInput>) {
+/// Handles one message from a front end (and, for a `send`, those waiting behind it);
+/// `false` on `quit`.
+fn on_inbound(core: &mut LiveCore, inbound: &Receiver<Inbound>, msg: Inbound, now: Now) -> bool {
+    let mut next = Some(msg);
+    while let Some(msg) = next.take() {
+        match msg {
+            Inbound::Command {
+                command: Command::Quit,
+                ..
+            } => return false,
+            Inbound::Command {
+                origin,
+                command: Command::Send { to, text },
+            } => next = send_burst(core, inbound, (origin, to, text), now),
+            Inbound::Command { origin, command } => core.handle_command(origin, command, now),
+            Inbound::Subscribe(s) => core.subscribe(s),
+        }
+    }
+    true
+}
+
+/// The loop: wakes on a command, an input or the next timer, reads the clock once, and
+/// hands that time to everything it does in the turn.
+fn run(core: &mut LiveCore, inbound: &Receiver<Inbound>, inputs: &Receiver<NetInput>) {
     loop {
         let timeout = core.next_wake().saturating_duration_since(Instant::now());
+        let now;
         select! {
-            recv(inbound) -> msg => match msg {
-                Ok(Inbound::Command { command: Command::Quit, .. }) | Err(_) => return,
-                Ok(Inbound::Command { origin, command: Command::Send { to, text } }) => {
-                    if let Some(Command::Quit) = send_burst(core, inbound, origin, (to, text)) {
-                        return;
-                    }
+            recv(inbound) -> msg => {
+                now = Now::read();
+                // The node holds a sender itself, so this disconnects only as it stops.
+                let Ok(msg) = msg else { return };
+                if !on_inbound(core, inbound, msg, now) {
+                    return;
                 }
-                Ok(Inbound::Command { origin, command }) => core.handle_command(origin, command),
-                Ok(Inbound::Subscribe(s)) => core.subscribe(s),
             },
             recv(inputs) -> input => {
-                // The core holds a sender itself, so this channel never disconnects.
+                now = Now::read();
+                // The port holds a sender itself, so inputs never disconnect.
                 if let Ok(input) = input {
-                    core.handle_inputs(input, inputs);
+                    core.handle_input(input, inputs, now);
                 }
             },
-            default(timeout) => {},
+            default(timeout) => now = Now::read(),
         }
         // What already arrived is heard before timers judge anyone: after a stall (a
         // loaded machine, a long store write), a peer whose beacons or link frames are
@@ -268,11 +278,11 @@ fn run(core: &mut core::Core, inbound: &Receiver<Inbound>, inputs: &Receiver<Net
         // cannot keep the timers from running.
         for _ in 0..CATCH_UP {
             match inputs.try_recv() {
-                Ok(input) => core.handle_inputs(input, inputs),
+                Ok(input) => core.handle_input(input, inputs, now),
                 Err(_) => break,
             }
         }
-        core.tick(Instant::now());
+        core.tick(now);
     }
 }
 

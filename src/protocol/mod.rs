@@ -21,4 +21,4 @@ pub mod sanitize;
 pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_BODY};
 pub use ids::{MsgId, PeerId, TransferId};
-pub use message::{LinkMsg, MessageError};
+pub use message::{DeclineCode, LinkMsg, MessageError};

@@ -144,7 +144,7 @@ pub fn show(
                 }
             });
         }
-        TransferStage::Failed { reason } => {
+        TransferStage::Failed { reason, .. } => {
             ui.label(
                 RichText::new(format!("✖ {reason}"))
                     .small()

@@ -256,12 +256,12 @@ impl ChatState {
                     }
                 }
             }
-            Event::TransferFailed {
-                transfer_id,
-                reason,
-            } => {
+            Event::TransferFailed { transfer_id, end } => {
                 if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
-                    t.stage = TransferStage::Failed { reason };
+                    t.stage = TransferStage::Failed {
+                        reason: end.to_string(),
+                        retry: end.retry(),
+                    };
                 }
             }
             e @ (Event::TransferInterrupted { .. }

@@ -91,7 +91,7 @@ pub fn wait_failed(n: &mut TestNode, id: &str) -> String {
         matches!(e, Event::TransferDone { transfer_id, .. } | Event::TransferFailed { transfer_id, .. } if transfer_id == id)
     });
     match ev {
-        Event::TransferFailed { reason, .. } => reason,
+        Event::TransferFailed { end, .. } => end.to_string(),
         other => panic!("{}: expected a failure, got {other:?}", n.name),
     }
 }

@@ -290,14 +290,14 @@ impl Pair {
         let path = loop {
             match self.bob.events.recv_timeout(Duration::from_secs(300))? {
                 Event::TransferDone { path, .. } => break PathBuf::from(path),
-                Event::TransferFailed { reason, .. } => bail!("transfer failed: {reason}"),
+                Event::TransferFailed { end, .. } => bail!("transfer failed: {end}"),
                 _ => {}
             }
         };
         loop {
             match self.alice.events.recv_timeout(Duration::from_secs(30))? {
                 Event::TransferDone { .. } => break,
-                Event::TransferFailed { reason, .. } => bail!("sender failed: {reason}"),
+                Event::TransferFailed { end, .. } => bail!("sender failed: {end}"),
                 _ => {}
             }
         }

@@ -13,7 +13,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -60,9 +60,9 @@ pub enum TransferReport {
         transfer_id: String,
         /// Whether we are the sender.
         outgoing: bool,
-        /// Which stream this was ([`StreamThread::serial`]): a report from a stream the
-        /// core has already replaced is stale.
-        stream: u64,
+        /// Which stream this was: a report from a stream the core has already replaced
+        /// is stale.
+        stream: StreamId,
         /// Where the file landed (receiver), or the file sent (sender).
         path: PathBuf,
     },
@@ -73,12 +73,12 @@ pub enum TransferReport {
         transfer_id: String,
         /// Whether we are the sender.
         outgoing: bool,
-        /// Which stream this was ([`StreamThread::serial`]).
-        stream: u64,
+        /// Which stream this was.
+        stream: StreamId,
         /// Why, in words.
         reason: String,
-        /// The connection broke (see [`Failure::broken`]): another try may finish it.
-        broken: bool,
+        /// What kind of ending: a broken connection may be tried again.
+        kind: FailureKind,
     },
 }
 
@@ -87,7 +87,7 @@ impl TransferReport {
     pub fn ended(
         transfer_id: String,
         outgoing: bool,
-        stream: u64,
+        stream: StreamId,
         result: Result<PathBuf, Failure>,
     ) -> Self {
         match result {
@@ -102,10 +102,24 @@ impl TransferReport {
                 outgoing,
                 stream,
                 reason: f.reason,
-                broken: f.broken,
+                kind: f.kind,
             },
         }
     }
+}
+
+/// What kind of ending a stream had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The connection broke, stalled or could not be made: the same offer tried again
+    /// may finish it.
+    Broken,
+    /// The file changed since it was offered (or shrank while being sent).
+    FileChanged,
+    /// The hash over the whole file did not match (the receiver refused the bytes).
+    HashMismatch,
+    /// A local failure: the file cannot be read, the disk failed, a protocol violation.
+    Local,
 }
 
 /// Why a stream stopped without the file.
@@ -113,10 +127,8 @@ impl TransferReport {
 pub struct Failure {
     /// Why, in words.
     pub reason: String,
-    /// The connection broke, stalled or could not be made: the same offer tried again
-    /// may finish it. Otherwise the failure is final: the file changed or is unreadable,
-    /// the receiver refused the bytes (hash mismatch), its disk failed.
-    pub broken: bool,
+    /// What kind of ending; only a broken one is worth another try.
+    pub kind: FailureKind,
 }
 
 impl Failure {
@@ -124,39 +136,53 @@ impl Failure {
     pub fn broken(reason: impl Into<String>) -> Failure {
         Failure {
             reason: reason.into(),
-            broken: true,
+            kind: FailureKind::Broken,
+        }
+    }
+
+    /// The file changed since it was offered.
+    pub fn changed(reason: impl Into<String>) -> Failure {
+        Failure {
+            reason: reason.into(),
+            kind: FailureKind::FileChanged,
+        }
+    }
+
+    /// The hash did not match.
+    pub fn mismatch(reason: impl Into<String>) -> Failure {
+        Failure {
+            reason: reason.into(),
+            kind: FailureKind::HashMismatch,
         }
     }
 }
 
 impl From<String> for Failure {
-    /// A final failure.
+    /// A local failure.
     fn from(reason: String) -> Failure {
         Failure {
             reason,
-            broken: false,
+            kind: FailureKind::Local,
         }
     }
 }
 
 impl From<&str> for Failure {
-    /// A final failure.
+    /// A local failure.
     fn from(reason: &str) -> Failure {
         Failure::from(reason.to_owned())
     }
 }
 
-/// Numbers every stream thread, so a report can be matched to the stream it is about.
-fn next_serial() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+/// Names one stream (one data connection's thread) for the life of a node; chosen by
+/// whoever starts it, so a report can be matched to the stream it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(pub u64);
 
 /// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
 /// so blocked reads and writes return) and joins the thread.
 #[derive(Debug)]
 pub struct StreamThread {
-    serial: u64,
     cancel: Arc<AtomicBool>,
     socket: Arc<Mutex<Option<Stopper>>>,
     thread: Option<JoinHandle<()>>,
@@ -164,12 +190,13 @@ pub struct StreamThread {
 
 impl StreamThread {
     /// Runs `body` on a thread named `name` for transfer `transfer_id`, and reports how
-    /// it ended to `tx` (tagged with a fresh serial). `body` gets the cancel flag and the
-    /// socket slot: a connection whose stopper is put there (`socket`, or one `body`
-    /// connects later) is shut down when the handle is dropped, so a blocked read or
-    /// write returns at once.
+    /// it ended to `tx`, tagged `stream`. `body` gets the cancel flag and the socket
+    /// slot: a connection whose stopper is put there (`socket`, or one `body` connects
+    /// later) is shut down when the handle is dropped, so a blocked read or write
+    /// returns at once.
     pub(super) fn spawn(
         name: &str,
+        stream: StreamId,
         transfer_id: String,
         outgoing: bool,
         socket: Option<Stopper>,
@@ -185,25 +212,18 @@ impl StreamThread {
         let cancel = Arc::new(AtomicBool::new(false));
         let socket = Arc::new(Mutex::new(socket));
         let (c, s) = (cancel.clone(), socket.clone());
-        let serial = next_serial();
         let thread = spawn_named(name, move || {
             let result = body(&c, &s, &tx);
             finish(
                 &tx,
-                TransferReport::ended(transfer_id, outgoing, serial, result),
+                TransferReport::ended(transfer_id, outgoing, stream, result),
             );
         })?;
         Ok(StreamThread {
-            serial,
             cancel,
             socket,
             thread: Some(thread),
         })
-    }
-
-    /// This stream's number, as in its final [`TransferReport`].
-    pub fn serial(&self) -> u64 {
-        self.serial
     }
 }
 
@@ -354,39 +374,4 @@ impl<'a> Progress<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn promote_never_replaces_a_file() {
-        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("a.txt"), b"mine").unwrap();
-        fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
-        for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
-            let part = dir.join(format!("p{i}.part"));
-            fs::write(&part, format!("new {i}")).unwrap();
-            assert_eq!(promote(&part, &dir, "a.txt").unwrap(), dir.join(want));
-            assert!(!part.exists());
-        }
-        assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
-        assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
-        assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn reserving_blocks_keeps_the_length_that_resume_relies_on() {
-        let dir = std::env::temp_dir().join(format!("lanchat-reserve-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("x.part");
-        fs::write(&path, b"0123").unwrap();
-        let file = File::options().read(true).write(true).open(&path).unwrap();
-        reserve(&file, 4, 8 << 20).unwrap();
-        reserve(&file, 4, 0).unwrap();
-        // The length is still "bytes received": the offset a resume asks for.
-        assert_eq!(file.metadata().unwrap().len(), 4);
-        assert_eq!(fs::read(&path).unwrap(), b"0123");
-        fs::remove_dir_all(dir).unwrap();
-    }
-}
+mod tests;

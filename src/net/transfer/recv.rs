@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::{Failure, IO_TIMEOUT, Progress, StreamThread, promote, read_final};
+use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote, read_final};
 use crate::net::NetInput;
 use crate::net::conn::{Conn, ConnErrorKind};
 use crate::protocol::LinkMsg;
@@ -38,13 +38,25 @@ pub struct RecvJob {
 }
 
 /// Receives the raw bytes of `job` from `conn` (which already read the `file_data`
-/// frame, and maybe bytes past it) on a thread named `xfer-recv`; reports to `tx`.
-pub fn spawn_recv(job: RecvJob, conn: Conn, tx: Sender<NetInput>) -> io::Result<StreamThread> {
+/// frame, and maybe bytes past it) on a thread named `xfer-recv`; reports to `tx` as
+/// `stream`.
+pub fn spawn_recv(
+    stream: StreamId,
+    job: RecvJob,
+    conn: Conn,
+    tx: Sender<NetInput>,
+) -> io::Result<StreamThread> {
     let id = job.transfer_id.clone();
     let slot = conn.stopper().ok();
-    StreamThread::spawn("xfer-recv", id, false, slot, tx, move |cancel, _, tx| {
-        receive(&job, conn, cancel, tx)
-    })
+    StreamThread::spawn(
+        "xfer-recv",
+        stream,
+        id,
+        false,
+        slot,
+        tx,
+        move |cancel, _, tx| receive(&job, conn, cancel, tx),
+    )
 }
 
 fn receive(
@@ -87,7 +99,9 @@ fn receive(
             transfer_id: job.transfer_id.clone(),
             reason: reason.clone(),
         });
-        return Err(format!("{reason}: the file arrived corrupted and was not kept").into());
+        return Err(Failure::mismatch(format!(
+            "{reason}: the file arrived corrupted and was not kept"
+        )));
     }
     let path = promote(&job.part, &job.dir, &job.name)?;
     let _ = fs::remove_file(&job.sidecar);

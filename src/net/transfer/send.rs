@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::{Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, hash_prefix, read_final};
+use super::{
+    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix, read_final,
+};
 use crate::net::NetInput;
 use crate::net::conn::{Conn, Stopper};
 use crate::protocol::LinkMsg;
@@ -37,12 +39,22 @@ pub struct SendJob {
     pub rate_limit: Option<u64>,
 }
 
-/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx`.
-pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread> {
+/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx` as `stream`.
+pub fn spawn_send(
+    stream: StreamId,
+    job: SendJob,
+    tx: Sender<NetInput>,
+) -> io::Result<StreamThread> {
     let id = job.transfer_id.clone();
-    StreamThread::spawn("xfer-send", id, true, None, tx, move |cancel, slot, tx| {
-        send(&job, cancel, slot, tx).map(|()| job.path.clone())
-    })
+    StreamThread::spawn(
+        "xfer-send",
+        stream,
+        id,
+        true,
+        None,
+        tx,
+        move |cancel, slot, tx| send(&job, cancel, slot, tx).map(|()| job.path.clone()),
+    )
 }
 
 fn send(
@@ -55,11 +67,10 @@ fn send(
     let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
     if len != job.size {
-        return Err(format!(
+        return Err(Failure::changed(format!(
             "{path} changed since it was offered ({} bytes then, {len} now)",
             job.size
-        )
-        .into());
+        )));
     }
     let mut conn = Conn::connect(job.addr, Duration::from_secs(5))
         .map_err(|e| Failure::broken(format!("cannot connect to {}: {e}", job.addr)))?;
@@ -96,9 +107,9 @@ fn send(
         .map_err(|e| Failure::broken(format!("cannot send file_end: {}", e.kind)))?;
     match read_final(&mut conn).map_err(Failure::broken)? {
         LinkMsg::FileDone { .. } => Ok(()),
-        LinkMsg::FileCancel { reason, .. } => {
-            Err(format!("the receiver refused it: {reason}").into())
-        }
+        LinkMsg::FileCancel { reason, .. } => Err(Failure::mismatch(format!(
+            "the receiver refused it: {reason}"
+        ))),
         other => Err(format!("unexpected {:?} after file_end", other.kind()).into()),
     }
 }

@@ -1,7 +1,7 @@
 //! Turning what a user typed into a peer: a full id, a unique name among online peers,
 //! or a unique id prefix of at least 4 characters (`send`, `send_file`, `history`).
 
-use super::peers::{PeerInfo, PeerTable};
+use super::table::{PeerInfo, PeerTable};
 
 impl PeerTable {
     /// Resolves what a user typed: a full id, a unique name among online peers, or a
@@ -54,8 +54,8 @@ pub enum ResolveError {
 mod tests {
     use std::time::Instant;
 
+    use super::super::table::test_sighting as s;
     use super::*;
-    use crate::node::peers::test_sighting as s;
 
     #[test]
     fn resolve_by_id_name_and_prefix() {

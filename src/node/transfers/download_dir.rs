@@ -8,11 +8,8 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::core::Core;
-use super::event::Event;
-
 /// Creates `dir` if needed and proves it is a writable folder; returns it absolute.
-pub(super) fn check_download_dir(dir: &Path) -> Result<PathBuf, String> {
+pub fn check_download_dir(dir: &Path) -> Result<PathBuf, String> {
     let shown = dir.display();
     if dir.as_os_str().is_empty() {
         return Err("the download folder is empty".to_owned());
@@ -30,22 +27,6 @@ pub(super) fn check_download_dir(dir: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     let _ = fs::remove_file(&probe);
     Ok(dir)
-}
-
-impl Core {
-    /// The `set_download_dir` command.
-    pub(super) fn set_download_dir(&mut self, dir: &Path) {
-        match check_download_dir(dir) {
-            Ok(dir) => {
-                tracing::info!(dir = %dir.display(), "download folder changed");
-                self.config.download_dir = dir.clone();
-                self.emit(Event::DownloadDirChanged {
-                    path: dir.display().to_string(),
-                });
-            }
-            Err(e) => self.emit(Event::error(format!("set_download_dir: {e}"))),
-        }
-    }
 }
 
 #[cfg(test)]

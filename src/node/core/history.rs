@@ -1,18 +1,18 @@
 //! The core's side of the store: opening it at start (reloading known peers and the
-//! unacknowledged outbox), remembering peers as they come and go, and answering
-//! `history` and `search`. Transfers are recorded in `transfer_log`.
-//!
-//! Direct messages are written in `chat`, where they are sent and received; this file
-//! holds what the store means to the rest of the core.
+//! unacknowledged outbox) and answering `history` and `search`. Messages are written
+//! where they are sent and received (`commands`, `frames`), other records where the
+//! parts' state changes (`carry`).
 
 use std::path::Path;
-use std::time::Instant;
 
-use super::command::MAX_PAGE;
-use super::core::Core;
-use super::event::Event;
-use super::outbox::{MAX_OUTBOX, OutMsg, Outbox};
-use super::peers::{MAX_PEERS, PeerInfo, PeerTable};
+use super::Core;
+use crate::net::Port;
+use crate::node::chat::outbox::{MAX_OUTBOX, OutMsg, Outbox};
+use crate::node::clock::Now;
+use crate::node::command::MAX_PAGE;
+use crate::node::event::Event;
+use crate::node::fanout::Origin;
+use crate::node::presence::{MAX_PEERS, PeerInfo, PeerTable, Protocol};
 use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
 
 /// What was loaded from the data directory at start.
@@ -25,11 +25,11 @@ pub(super) struct Loaded {
 }
 
 /// Opens `history.db` in `data_dir` (or a fallback) and reloads known peers (offline,
-/// with their last-seen time) and the messages still waiting for an ack. `now` is the
-/// peer table's clock; `wall_ms` (Unix milliseconds) names a corrupt file moved aside.
-pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
+/// with their last-seen time) and the messages still waiting for an ack. A corrupt file
+/// moved aside is named after `now`.
+pub(super) fn load(data_dir: &Path, now: Now) -> Loaded {
     let path = data_dir.join(HISTORY_FILE);
-    let (store, problem) = Store::open_or_fallback(&path, wall_ms / 1000);
+    let (store, problem) = Store::open_or_fallback(&path, now.wall / 1000);
     if let Some(p) = &problem {
         tracing::error!("{p}");
     }
@@ -37,7 +37,7 @@ pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
     match store.known_peers(MAX_PEERS) {
         Ok(known) => known
             .into_iter()
-            .for_each(|p| peers.remember(peer_info(p), now)),
+            .for_each(|p| peers.remember(peer_info(p), now.at)),
         Err(e) => tracing::error!("cannot load known peers: {e}"),
     }
     let mut outbox = Outbox::new();
@@ -48,8 +48,8 @@ pub(super) fn load(data_dir: &Path, now: Instant, wall_ms: u64) -> Loaded {
             }
             for m in waiting {
                 let msg = OutMsg {
-                    msg_id: m.msg_id,
-                    to: m.peer,
+                    msg_id: m.msg_id.into(),
+                    to: m.peer.into(),
                     sent_at: m.sent_at,
                     text: m.text,
                     sent_on: None,
@@ -80,58 +80,28 @@ fn peer_info(p: KnownPeer) -> PeerInfo {
         online: false,
         status: "offline".to_owned(),
         last_seen: p.last_seen,
+        protocol: Protocol::Lanchat,
     }
 }
 
-impl Core {
-    /// Tells the user (after `ready`) if the history file could not be used as it was.
-    pub(super) fn report_store_problem(&mut self) {
-        if let Some(problem) = self.store_problem.take() {
-            self.emit(Event::error(format!("history: {problem}")));
-        }
-    }
-
-    /// Remembers a peer as it is in the peer table now (name, address, last seen).
-    pub(super) fn save_peer(&self, id: &str) {
-        let Some(p) = self.peers.get(id) else {
-            return;
-        };
-        let known = KnownPeer {
-            id: p.id.clone().into(),
-            name: p.name.clone(),
-            host: p.host.clone(),
-            addr: p.addr,
-            port: p.port,
-            last_seen: p.last_seen,
-        };
-        if let Err(e) = self.store.save_peer(&known) {
-            tracing::warn!(peer = %id, "cannot remember peer: {e}");
-        }
-    }
-
-    /// Remembers every online peer's last-seen time (at shutdown).
-    pub(super) fn save_online_peers(&self) {
-        for p in self.peers.list().into_iter().filter(|p| p.online) {
-            self.save_peer(&p.id);
-        }
-    }
-
+impl<P: Port> Core<P> {
     /// Answers `history`: a page back from `before` (or the newest), or forward from `after`.
     pub(super) fn answer_history(
         &mut self,
+        origin: Origin,
         peer: &str,
         before: Option<i64>,
         after: Option<i64>,
         limit: usize,
     ) {
+        let asked = Some(origin);
         let chat = if peer == EVERYONE {
             EVERYONE.to_owned()
         } else {
-            (match self.peers.resolve(peer) {
-                Ok(p) => p.id.clone(),
-                Err(e) => return self.emit(Event::error(format!("history: {e}"))),
-            })
-            .into()
+            match self.presence.table().resolve(peer) {
+                Ok(p) => p.id.to_string(),
+                Err(e) => return self.out.reply(asked, Event::error(format!("history: {e}"))),
+            }
         };
         let limit = limit.min(MAX_PAGE);
         let page = match after {
@@ -148,16 +118,17 @@ impl Core {
             };
             Ok((messages, transfers))
         });
-        match page {
-            Ok((messages, transfers)) => self.reply(Event::History {
+        let answer = match page {
+            Ok((messages, transfers)) => Event::History {
                 peer: chat,
                 messages,
                 transfers,
                 before,
                 after,
-            }),
-            Err(e) => self.emit(Event::error(format!("history: {e}"))),
-        }
+            },
+            Err(e) => Event::error(format!("history: {e}")),
+        };
+        self.out.reply(asked, answer);
     }
 
     /// The stretch of time a page of messages covers, `[since, until)` in Unix ms
@@ -190,13 +161,11 @@ impl Core {
     }
 
     /// Answers `search`.
-    pub(super) fn answer_search(&mut self, query: String, limit: usize) {
-        match self.store.search(&query, limit.min(MAX_PAGE)) {
-            Ok(hits) => self.reply(Event::SearchResults { query, hits }),
-            Err(e) => self.emit(Event::error(format!("search: {e}"))),
-        }
+    pub(super) fn answer_search(&mut self, origin: Origin, query: String, limit: usize) {
+        let answer = match self.store.search(&query, limit.min(MAX_PAGE)) {
+            Ok(hits) => Event::SearchResults { query, hits },
+            Err(e) => Event::error(format!("search: {e}")),
+        };
+        self.out.reply(Some(origin), answer);
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -3,82 +3,56 @@
 
 use serde_json::json;
 
+use super::fake::{FakePort, ME, TempDir, core_in};
 use super::*;
 use crate::headless::{event_line, parse_command};
 use crate::node::Command;
-use crate::store::{Direction, MsgState, StoredMessage, Transfer, TransferState};
+use crate::store::{Direction, KnownPeer, MsgState, StoredMessage, Transfer, TransferState};
 
 /// The id of the known peer [`core_knowing_offline_bob`] sets up.
 const BOB: &str = "0123456789abcdef0123456789abcdef";
 
-/// The test's front end.
-const ME: crate::node::Origin = crate::node::Origin {
-    subscriber: crate::node::SubscriberId(1),
-    request_id: None,
-};
-
-/// A core on loopback that knows one peer, `bob`, offline: the core, the receiving
-/// end of its events, its data folder (fresh, to remove) and the receiving end of
-/// its inputs (kept open while the test runs).
+/// A core (over a port that binds nothing) whose history knows one peer, `bob`,
+/// offline: the core, the events its front end receives, and its data folder.
 fn core_knowing_offline_bob(
     tag: &str,
-) -> (
-    Core,
-    crossbeam_channel::Receiver<Event>,
-    std::path::PathBuf,
-    crossbeam_channel::Receiver<crate::net::NetInput>,
-) {
-    let dir = std::env::temp_dir().join(format!("lanchat-{tag}-{}", uuid::Uuid::new_v4()));
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
-        .port();
-    let (input_tx, inputs) = crossbeam_channel::bounded(16);
-    let config = crate::config::Config::loopback(&dir, port);
-    let mut core = Core::start(config, input_tx).unwrap();
-    let (subscriber, events) = crate::node::fanout::Subscriber::new::<Event>(
-        ME.subscriber,
-        crate::node::UNBOUNDED,
-        crate::node::no_waker(),
-    );
-    core.subscribe(subscriber);
-    core.peers.remember(
-        peer_info(KnownPeer {
-            id: BOB.into(),
-            name: "bob".into(),
-            host: String::new(),
-            addr: std::net::Ipv4Addr::LOCALHOST,
-            port: 1,
-            last_seen: 0,
-        }),
-        Instant::now(),
-    );
-    (core, events, dir, inputs)
+) -> (Core<FakePort>, crossbeam_channel::Receiver<Event>, TempDir) {
+    let dir = TempDir::new(tag);
+    let bob = KnownPeer {
+        id: BOB.into(),
+        name: "bob".into(),
+        host: String::new(),
+        addr: std::net::Ipv4Addr::LOCALHOST,
+        port: 1,
+        last_seen: 0,
+    };
+    Store::open(&dir.0.join(crate::store::HISTORY_FILE))
+        .and_then(|s| s.save_peer(&bob))
+        .expect("history knows bob");
+    let (core, events) = core_in(&dir.0, Now::read());
+    (core, events, dir)
 }
 
 #[test]
 fn a_message_that_cannot_be_stored_is_not_sent() {
-    let (mut core, events, dir, _inputs) = core_knowing_offline_bob("full");
-    let peer = BOB;
+    let (mut core, events, _dir) = core_knowing_offline_bob("full");
     core.store.set_max_pages(1); // no room to grow: the disk is full
-    core.send_chat(peer, "x".repeat(10_000));
+    core.send_burst(vec![(ME, BOB.into(), "x".repeat(10_000))], Now::read());
     let said: Vec<Event> = events.try_iter().collect();
     assert!(
         matches!(&said[..], [Event::Error { message }]
             if message.starts_with("send: the message was not sent") && message.contains("full")),
         "{said:?}"
     );
-    assert!(core.outbox.is_empty(), "nothing queued");
-    drop(core);
-    std::fs::remove_dir_all(dir).unwrap();
+    assert!(core.chat.outbox().is_empty(), "nothing queued");
 }
 
 #[test]
 fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
-    let (mut core, events, dir, _inputs) = core_knowing_offline_bob("burst");
+    let (mut core, events, _dir) = core_knowing_offline_bob("burst");
     let peer = BOB;
-    let burst = |texts: [&str; 3]| texts.map(|t| (peer.to_owned(), t.to_owned())).to_vec();
-    core.send_chats(ME, burst(["one", "", "two"]));
+    let burst = |texts: [&str; 3]| texts.map(|t| (ME, peer.to_owned(), t.to_owned())).to_vec();
+    core.send_burst(burst(["one", "", "two"]), Now::read());
     let said: Vec<Event> = events.try_iter().collect();
     assert!(
         matches!(&said[..], [Event::Sent { text: a, .. }, Event::Error { message }, Event::Sent { text: b, .. }]
@@ -95,7 +69,7 @@ fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
     assert_eq!(stored, ["one", "two"]);
 
     core.store.set_max_pages(1); // the disk is full
-    core.send_chats(ME, burst(["three", "", &"x".repeat(10_000)]));
+    core.send_burst(burst(["three", "", &"x".repeat(10_000)]), Now::read());
     let said: Vec<Event> = events.try_iter().collect();
     assert!(
         matches!(&said[..], [Event::Error { message: a }, Event::Error { message: b }, Event::Error { message: c }]
@@ -103,10 +77,8 @@ fn a_burst_of_sends_is_answered_in_order_and_stored_all_or_nothing() {
                 && c.starts_with("send: the message was not sent")),
         "{said:?}"
     );
-    assert_eq!(core.outbox.len(), 2, "only the two stored before");
+    assert_eq!(core.chat.outbox().len(), 2, "only the two stored before");
     assert_eq!(core.store.history(peer, None, 10).unwrap().len(), 2);
-    drop(core);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! The peer table: who is out there, where, and since when. Pure: time is a parameter.
 //!
-//! A peer is keyed by its stable id. A beacon from a new instance of a known id (a
-//! restart) replaces address, port and name. A peer unheard for `timeout` goes offline but
-//! stays known (last seen). The table is capped: past [`MAX_PEERS`] the longest-offline
-//! peer is forgotten, and if every peer is online a newcomer is refused.
+//! A peer is keyed by its stable id. A sighting of a new instance of a known id (a
+//! restart) replaces address, port and name. A peer unheard for its timeout goes offline
+//! but stays known (last seen); a peer whose protocol has no periodic beacons has no
+//! timeout and stays until it says bye. The table is capped: past [`MAX_PEERS`] the
+//! longest-offline peer is forgotten, and if every peer is online a newcomer is refused.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -11,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::sighting::{Protocol, Sighting};
 use crate::protocol::PeerId;
-
-pub use super::resolve::ResolveError;
 
 /// Most peers remembered at once.
 pub const MAX_PEERS: usize = 4096;
@@ -37,6 +37,8 @@ pub struct PeerInfo {
     pub status: String,
     /// When it was last heard, in milliseconds since the Unix epoch.
     pub last_seen: u64,
+    /// How we know it (`lanchat`).
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +46,8 @@ struct Entry {
     info: PeerInfo,
     instance: String,
     heard: Instant,
-    timeout: Duration,
+    /// Offline when unheard this long; `None`: only a bye takes it offline.
+    timeout: Option<Duration>,
 }
 
 /// What one observation changed.
@@ -61,27 +64,6 @@ pub enum Observed {
     Same,
     /// The table is full of online peers.
     Refused,
-}
-
-/// A sighting of a peer, from a beacon or a link hello.
-#[derive(Debug, Clone)]
-pub struct Sighting<'a> {
-    /// Peer id.
-    pub id: &'a str,
-    /// Instance id (empty if unknown, e.g. from a link hello).
-    pub instance: &'a str,
-    /// Name.
-    pub name: &'a str,
-    /// Host name.
-    pub host: &'a str,
-    /// Source address.
-    pub addr: Ipv4Addr,
-    /// Link port (0 = unknown, keep the old one).
-    pub port: u16,
-    /// Status.
-    pub status: &'a str,
-    /// Offline when unheard for this long (three of the peer's announce intervals).
-    pub timeout: Duration,
 }
 
 /// All known peers.
@@ -118,6 +100,7 @@ impl PeerTable {
             e.info.addr = s.addr;
             e.info.port = port;
             e.info.status = s.status.to_owned();
+            e.info.protocol = s.protocol;
             e.info.online = true;
             e.info.last_seen = wall;
             if !s.instance.is_empty() {
@@ -148,6 +131,7 @@ impl PeerTable {
                     online: true,
                     status: s.status.to_owned(),
                     last_seen: wall,
+                    protocol: s.protocol,
                 },
                 instance: s.instance.to_owned(),
                 heard: now,
@@ -183,12 +167,12 @@ impl PeerTable {
             ..info
         };
         self.peers.insert(
-            info.id.clone().into(),
+            info.id.clone(),
             Entry {
                 info,
                 instance: String::new(),
                 heard: now,
-                timeout: Duration::ZERO,
+                timeout: None,
             },
         );
     }
@@ -214,7 +198,7 @@ impl PeerTable {
         e.heard = now;
         e.info.last_seen = wall;
         if let Some(t) = timeout {
-            e.timeout = t;
+            e.timeout = Some(t);
         }
         !std::mem::replace(&mut e.info.online, true)
     }
@@ -223,7 +207,8 @@ impl PeerTable {
     pub fn expire(&mut self, now: Instant) -> Vec<PeerId> {
         let mut gone = Vec::new();
         for e in self.peers.values_mut() {
-            if e.info.online && now.saturating_duration_since(e.heard) >= e.timeout {
+            let silent = now.saturating_duration_since(e.heard);
+            if e.info.online && e.timeout.is_some_and(|t| silent >= t) {
                 e.info.online = false;
                 gone.push(e.info.id.clone());
             }
@@ -250,13 +235,9 @@ impl PeerTable {
     }
 
     /// Number of peers known.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.peers.len()
-    }
-
-    /// Whether no peer is known.
-    pub fn is_empty(&self) -> bool {
-        self.peers.is_empty()
     }
 }
 
@@ -270,13 +251,14 @@ pub(super) fn test_sighting<'a>(
 ) -> Sighting<'a> {
     Sighting {
         id,
+        protocol: Protocol::Lanchat,
         instance,
         name,
         host: "h",
         addr: Ipv4Addr::new(10, 0, 0, 1),
         port,
         status: "online",
-        timeout: Duration::from_secs(15),
+        timeout: Some(Duration::from_secs(15)),
     }
 }
 
@@ -310,7 +292,7 @@ mod tests {
         t.observe(&s("a", "i", "A", 1), t0, 0);
         t.observe(&s("b", "i", "B", 1), t0 + Duration::from_secs(10), 0);
         let fast = Sighting {
-            timeout: Duration::from_secs(3),
+            timeout: Some(Duration::from_secs(3)),
             ..s("c", "i", "C", 1)
         };
         t.observe(&fast, t0, 0);
@@ -330,6 +312,19 @@ mod tests {
             t.observe(&s("a", "i", "A", 1), t0 + Duration::from_secs(30), 0),
             Observed::Joined
         );
+    }
+
+    #[test]
+    fn a_peer_without_periodic_beacons_never_times_out() {
+        let t0 = Instant::now();
+        let mut t = PeerTable::new();
+        let quiet = Sighting {
+            timeout: None,
+            ..s("q", "", "Q", 0)
+        };
+        t.observe(&quiet, t0, 0);
+        assert!(t.expire(t0 + Duration::from_secs(100_000)).is_empty());
+        assert!(t.set_offline("q"), "a bye still takes it offline");
     }
 
     #[test]

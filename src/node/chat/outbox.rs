@@ -4,12 +4,13 @@
 //!
 //! A message leaves the outbox only when its `ack` arrives. At most [`WINDOW`] messages per
 //! peer are on the wire at once, so a long backlog never overflows a link's writer queue;
-//! each ack lets the next one out. When a link goes down, what it carried is marked unsent
-//! and goes out again, in order, on the next link (receivers drop duplicates).
+//! each ack lets the next one out. When a route goes down, what it carried is marked
+//! unsent and goes out again, in order, on the next route (receivers drop duplicates).
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::net::LinkId;
+use crate::node::out::Route;
+use crate::protocol::{MsgId, PeerId};
 
 /// Messages per peer in flight (sent, not acknowledged) at once.
 pub const WINDOW: usize = 256;
@@ -21,15 +22,15 @@ pub const MAX_OUTBOX: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutMsg {
     /// Message id.
-    pub msg_id: String,
+    pub msg_id: MsgId,
     /// Recipient peer id.
-    pub to: String,
+    pub to: PeerId,
     /// Milliseconds since the Unix epoch.
     pub sent_at: u64,
     /// The text.
     pub text: String,
-    /// The link it was last written to, if that link is still up.
-    pub sent_on: Option<LinkId>,
+    /// The route it was last written to, if that route is still up.
+    pub sent_on: Option<Route>,
     /// The store already has it as `sent` (written to a link once), so writing it again
     /// needs no store update.
     pub stored_sent: bool,
@@ -43,7 +44,7 @@ pub struct OutboxFull;
 /// All unacknowledged messages.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    queues: HashMap<String, VecDeque<OutMsg>>,
+    queues: HashMap<PeerId, VecDeque<OutMsg>>,
     total: usize,
 }
 
@@ -78,18 +79,18 @@ impl Outbox {
         Some(msg)
     }
 
-    /// The messages to write to `link` now: those in the peer's window not yet on it.
-    /// They are marked as sent on `link` (and as `stored_sent` from now on: the caller
+    /// The messages to write to `route` now: those in the peer's window not yet on it.
+    /// They are marked as sent on `route` (and as `stored_sent` from now on: the caller
     /// updates the store for those returned with `stored_sent == false`).
-    pub fn take_unsent(&mut self, peer: &str, link: LinkId) -> Vec<OutMsg> {
+    pub fn take_unsent(&mut self, peer: &str, route: Route) -> Vec<OutMsg> {
         let Some(q) = self.queues.get_mut(peer) else {
             return Vec::new();
         };
         q.iter_mut()
             .take(WINDOW)
-            .filter(|m| m.sent_on != Some(link))
+            .filter(|m| m.sent_on != Some(route))
             .map(|m| {
-                m.sent_on = Some(link);
+                m.sent_on = Some(route);
                 let taken = m.clone();
                 m.stored_sent = true;
                 taken
@@ -103,10 +104,10 @@ impl Outbox {
         self.queues.get(peer).map_or(0, VecDeque::len) + ahead < WINDOW
     }
 
-    /// A link went down: what it carried is unsent again.
-    pub fn link_down(&mut self, link: LinkId) {
+    /// A route went down: what it carried is unsent again.
+    pub fn route_down(&mut self, route: Route) {
         for m in self.queues.values_mut().flatten() {
-            if m.sent_on == Some(link) {
+            if m.sent_on == Some(route) {
                 m.sent_on = None;
             }
         }
@@ -118,7 +119,7 @@ impl Outbox {
     }
 
     /// Peers with something waiting.
-    pub fn peers(&self) -> impl Iterator<Item = &String> {
+    pub fn peers(&self) -> impl Iterator<Item = &PeerId> {
         self.queues.keys()
     }
 
@@ -127,12 +128,8 @@ impl Outbox {
         self.total
     }
 
-    /// Whether no more messages fit.
-    pub fn is_full(&self) -> bool {
-        self.total >= MAX_OUTBOX
-    }
-
     /// Whether nothing waits.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
@@ -157,6 +154,9 @@ mod tests {
         v.iter().map(|m| m.msg_id.as_str()).collect()
     }
 
+    const L1: Route = Route::Link(1);
+    const L2: Route = Route::Link(2);
+
     #[test]
     fn send_ack_resend_in_order() {
         let mut o = Outbox::new();
@@ -165,17 +165,17 @@ mod tests {
         }
         assert!(o.window_open("p", 0));
         assert!(!o.window_open("p", WINDOW), "a burst fills it");
-        let first = o.take_unsent("p", 1);
+        let first = o.take_unsent("p", L1);
         assert_eq!(ids(&first), ["m0", "m1", "m2"]);
         assert!(
             first.iter().all(|m| !m.stored_sent),
             "the store says pending"
         );
-        assert!(o.take_unsent("p", 1).is_empty(), "not twice on one link");
+        assert!(o.take_unsent("p", L1).is_empty(), "not twice on one link");
         assert_eq!(o.ack("p", "m0").unwrap().msg_id, "m0");
         assert!(o.ack("p", "m0").is_none(), "duplicate ack");
-        o.link_down(1);
-        let again = o.take_unsent("p", 2);
+        o.route_down(L1);
+        let again = o.take_unsent("p", L2);
         assert_eq!(ids(&again), ["m1", "m2"]);
         assert!(
             again.iter().all(|m| m.stored_sent),
@@ -194,9 +194,9 @@ mod tests {
             o.push(msg("p", &i.to_string())).unwrap();
         }
         assert!(!o.window_open("p", 0));
-        assert_eq!(o.take_unsent("p", 1).len(), WINDOW);
+        assert_eq!(o.take_unsent("p", L1).len(), WINDOW);
         o.ack("p", "0");
-        assert_eq!(ids(&o.take_unsent("p", 1)), [WINDOW.to_string()]);
+        assert_eq!(ids(&o.take_unsent("p", L1)), [WINDOW.to_string()]);
     }
 
     #[test]
