@@ -43,6 +43,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A loopback node's configuration: fast beacons, downloads in `<dir>/<name>-downloads`.
 pub fn config(dir: &Path, name: &str, port: u16) -> Config {
     let mut c = Config::loopback(dir.join(name), port);
     c.name = Some(name.to_owned());
@@ -65,6 +66,7 @@ pub fn pair(tag: &str, auto_accept: bool) -> (TempDir, u16, TestNode, TestNode) 
     (dir, port, a, b)
 }
 
+/// `send_file`, and the transfer id its `offer_sent` names.
 pub fn send_file(a: &mut TestNode, to: &str, path: &Path) -> String {
     a.send(Command::SendFile {
         to: to.to_owned(),
@@ -76,6 +78,7 @@ pub fn send_file(a: &mut TestNode, to: &str, path: &Path) -> String {
     }
 }
 
+/// Waits for the transfer to end; panics unless it was done. Returns where the file is.
 pub fn wait_done(n: &mut TestNode, id: &str) -> PathBuf {
     let ev = n.wait("transfer_done or _failed", |e| {
         matches!(e, Event::TransferDone { transfer_id, .. } | Event::TransferFailed { transfer_id, .. } if transfer_id == id)
@@ -86,6 +89,7 @@ pub fn wait_done(n: &mut TestNode, id: &str) -> PathBuf {
     }
 }
 
+/// Waits for the transfer to end; panics unless it failed. Returns the reason, in words.
 pub fn wait_failed(n: &mut TestNode, id: &str) -> String {
     let ev = n.wait("transfer_failed", |e| {
         matches!(e, Event::TransferDone { transfer_id, .. } | Event::TransferFailed { transfer_id, .. } if transfer_id == id)
