@@ -20,7 +20,7 @@ use crate::store::{KnownPeer, Transfer, TransferState};
 ///
 /// Today every route is a lanchat link. A second protocol adds a variant (an IPMsg
 /// peer's UDP address) and a part that owns those routes; the core carries a
-/// [`Action::Send`] on it to that part instead of to a link.
+/// `Action::Send` on it to that part instead of to a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// A lanchat TCP link.

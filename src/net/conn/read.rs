@@ -15,7 +15,7 @@ use crate::protocol::frame::FrameDecoder;
 const READ_BUF: usize = 4 * 1024;
 const LINK_READ_BUF: usize = 64 * 1024;
 
-/// The reading half of a [`Conn`]: frames in, opened if the transport is sealed.
+/// The reading half of a [`Conn`](super::Conn): frames in, opened if the transport is sealed.
 pub struct ReadHalf {
     stream: TcpStream,
     decoder: FrameDecoder,

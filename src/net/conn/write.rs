@@ -9,7 +9,7 @@ use super::{ConnError, ConnErrorKind, Seal};
 use crate::protocol::LinkMsg;
 use crate::protocol::frame;
 
-/// The writing half of a [`Conn`]: frames out, sealed if the transport is secure.
+/// The writing half of a [`Conn`](super::Conn): frames out, sealed if the transport is secure.
 ///
 /// On a link the core makes each frame here, in order, and writes it straight into the
 /// socket or hands it to the writer thread: sealing happens before either, so both
