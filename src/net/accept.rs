@@ -20,7 +20,8 @@ use crossbeam_channel::Sender;
 
 use super::conn::{Conn, ConnErrorKind, Stopper};
 use super::greeting::{AcceptStats, GreetingPool, Refusal};
-use super::{NetInput, spawn_named};
+use super::input::NetInput;
+use super::thread::spawn_named;
 
 /// A new connection must send its first frame within this time.
 pub const GREETING_TIMEOUT: Duration = Duration::from_secs(10);

@@ -13,12 +13,15 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
 
-use super::discovery::{self, Via};
+use super::conn::Conn;
+use super::discovery;
+use super::error::NetError;
+use super::input::Via;
+use super::input::{LinkId, NetInput};
 use super::interfaces::{self, InterfaceFilter, NetInterface};
 use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{LinkEnds, Port, Sockets};
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
-use super::{Conn, LinkId, NetError, NetInput};
 use crate::protocol::{LinkMsg, PeerId};
 
 /// Where to bind.

@@ -24,7 +24,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
 use super::conn::{Conn, ConnErrorKind, ReadHalf, WriteHalf};
-use super::{LinkId, NetError, NetInput, spawn_named};
+use super::error::NetError;
+use super::input::{LinkId, NetInput};
+use super::thread::spawn_named;
 use crate::protocol::{LinkMsg, PeerId};
 
 /// Frames a link's writer may have queued before the link counts as stalled.

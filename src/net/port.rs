@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4};
 
-use super::LinkId;
+use super::input::LinkId;
 use super::interfaces::{InterfaceFilter, NetInterface};
 use super::link::QueueError;
 use super::transfer::{RecvJob, SendJob, StreamId};

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use super::presence::PeerInfo;
+use super::peer::PeerInfo;
 use super::status::NetStatus;
-use super::transfers::TransferEnd;
+use super::transfer_end::TransferEnd;
 use crate::protocol::{MsgId, PeerId, TransferId};
 use crate::store::{StoredMessage, Transfer};
 

@@ -13,18 +13,22 @@
 //! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
 //! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
 //! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
-//!   `status`: the front ends' contract.
+//!   `peer`, `transfer_end`, `status`: the front ends' contract; `error`: why a node
+//!   could not start.
 
 mod chat;
 mod clock;
 pub mod command;
 mod core;
+mod error;
 pub mod event;
 mod fanout;
 mod links;
 mod out;
+mod peer;
 mod presence;
 pub mod status;
+mod transfer_end;
 mod transfers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,20 +36,21 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, bounded, select, unbounded};
-use thiserror::Error;
 
 pub use chat::outbox::{MAX_OUTBOX, WINDOW};
 pub use command::Command;
+pub use error::NodeError;
 pub use event::{Event, LeftReason};
 pub use fanout::{
     Commands, Envelope, Origin, SubscriberId, Subscription, UNBOUNDED, Waker, no_waker,
 };
 pub use out::Route;
-pub use presence::{MAX_PEERS, PeerInfo, Protocol, ResolveError, Sighting};
+pub use peer::{PeerInfo, Protocol};
+pub use presence::{MAX_PEERS, ResolveError, Sighting};
 pub use status::NetStatus;
-pub use transfers::{Party, TransferEnd};
+pub use transfer_end::{Party, TransferEnd};
 
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config};
 use crate::net::bound::{Binding, Io};
 use crate::net::{NetError, NetInput, spawn_named};
 use clock::Now;
@@ -54,20 +59,6 @@ use fanout::{Inbound, Subscriber};
 /// Inputs waiting for the core. Datagrams beyond this are dropped (and counted); link
 /// readers wait, which pushes back on the peers that send too fast.
 const INPUT_QUEUE: usize = 8192;
-
-/// Why a node could not start.
-#[derive(Debug, Error)]
-pub enum NodeError {
-    /// The data directory or identity.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A socket or thread.
-    #[error(transparent)]
-    Net(#[from] NetError),
-    /// Starting an I/O thread or reading a socket's address.
-    #[error("cannot start the node: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// A running node. Front ends [`subscribe`](Node::subscribe) to it; dropping it stops
 /// the node (saying bye) and joins its thread.

@@ -23,11 +23,13 @@ use crossbeam_channel::Sender;
 mod recv;
 mod send;
 
+pub use super::report::{Failure, FailureKind, StreamId, TransferReport};
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
 use super::conn::{Conn, ConnErrorKind, Stopper};
-use super::{NetInput, spawn_named};
+use super::input::NetInput;
+use super::thread::spawn_named;
 use crate::protocol::hash::FileHasher;
 use crate::protocol::{LinkMsg, sanitize};
 
@@ -40,144 +42,6 @@ pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes per read when hashing a file from disk (the page cache, usually): small enough
 /// that the buffer stays in the core's L2 cache while it is hashed.
 const HASH_BUF: usize = 128 << 10;
-
-/// What a transfer thread tells the core.
-#[derive(Debug)]
-pub enum TransferReport {
-    /// Bytes of the file now on the other side (sending) or received (receiving),
-    /// counted from the start of the file, at most every [`PROGRESS_EVERY`].
-    Progress {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Bytes done, resumed ones included.
-        bytes: u64,
-    },
-    /// The receiver verified the hash and stored the file.
-    Done {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Which stream this was: a report from a stream the core has already replaced
-        /// is stale.
-        stream: StreamId,
-        /// Where the file landed (receiver), or the file sent (sender).
-        path: PathBuf,
-    },
-    /// The transfer stopped. The receiver keeps the bytes that arrived unless the hash
-    /// did not match.
-    Failed {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Which stream this was.
-        stream: StreamId,
-        /// Why, in words.
-        reason: String,
-        /// What kind of ending: a broken connection may be tried again.
-        kind: FailureKind,
-    },
-}
-
-impl TransferReport {
-    /// How a transfer thread ended: `Done` with the file's path, or `Failed` with why.
-    pub fn ended(
-        transfer_id: String,
-        outgoing: bool,
-        stream: StreamId,
-        result: Result<PathBuf, Failure>,
-    ) -> Self {
-        match result {
-            Ok(path) => TransferReport::Done {
-                transfer_id,
-                outgoing,
-                stream,
-                path,
-            },
-            Err(f) => TransferReport::Failed {
-                transfer_id,
-                outgoing,
-                stream,
-                reason: f.reason,
-                kind: f.kind,
-            },
-        }
-    }
-}
-
-/// What kind of ending a stream had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The connection broke, stalled or could not be made: the same offer tried again
-    /// may finish it.
-    Broken,
-    /// The file changed since it was offered (or shrank while being sent).
-    FileChanged,
-    /// The hash over the whole file did not match (the receiver refused the bytes).
-    HashMismatch,
-    /// A local failure: the file cannot be read, the disk failed, a protocol violation.
-    Local,
-}
-
-/// Why a stream stopped without the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// Why, in words.
-    pub reason: String,
-    /// What kind of ending; only a broken one is worth another try.
-    pub kind: FailureKind,
-}
-
-impl Failure {
-    /// A broken connection: worth another try.
-    pub fn broken(reason: impl Into<String>) -> Failure {
-        Failure {
-            reason: reason.into(),
-            kind: FailureKind::Broken,
-        }
-    }
-
-    /// The file changed since it was offered.
-    pub fn changed(reason: impl Into<String>) -> Failure {
-        Failure {
-            reason: reason.into(),
-            kind: FailureKind::FileChanged,
-        }
-    }
-
-    /// The hash did not match.
-    pub fn mismatch(reason: impl Into<String>) -> Failure {
-        Failure {
-            reason: reason.into(),
-            kind: FailureKind::HashMismatch,
-        }
-    }
-}
-
-impl From<String> for Failure {
-    /// A local failure.
-    fn from(reason: String) -> Failure {
-        Failure {
-            reason,
-            kind: FailureKind::Local,
-        }
-    }
-}
-
-impl From<&str> for Failure {
-    /// A local failure.
-    fn from(reason: &str) -> Failure {
-        Failure::from(reason.to_owned())
-    }
-}
-
-/// Names one stream (one data connection's thread) for the life of a node; chosen by
-/// whoever starts it, so a report can be matched to the stream it is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StreamId(pub u64);
 
 /// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
 /// so blocked reads and writes return) and joins the thread.

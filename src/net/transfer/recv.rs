@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote, read_final};
-use crate::net::NetInput;
 use crate::net::conn::{Conn, ConnErrorKind};
+use crate::net::input::NetInput;
 use crate::protocol::LinkMsg;
 use crate::protocol::hash::FileHasher;
 

@@ -13,8 +13,8 @@ use crossbeam_channel::Sender;
 use super::{
     Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix, read_final,
 };
-use crate::net::NetInput;
 use crate::net::conn::{Conn, Stopper};
+use crate::net::input::NetInput;
 use crate::protocol::LinkMsg;
 use crate::protocol::hash::FileHasher;
 

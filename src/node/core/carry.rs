@@ -56,11 +56,7 @@ impl<P: Port> Core<P> {
             Ok(len) => {
                 self.links.sent(id, now.at);
                 self.traffic.counters.frames_sent += 1;
-                let remote = self
-                    .links
-                    .remote(id)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
+                let remote = Addr(self.links.remote(id));
                 self.traffic
                     .log(now.wall, "out", "tcp", remote, len, msg.kind().to_owned());
             }
@@ -112,12 +108,11 @@ impl<P: Port> Core<P> {
 
     /// Writes a record to the store; a failure is logged and the node goes on.
     fn record(&mut self, r: Record, now: Now) {
-        let me = self.presence.me().id.clone();
-        let (at, store) = (now.wall, &mut self.store);
+        let (at, store, me) = (now.wall, &mut self.store, &self.presence.me().id);
         let result = match &r {
             Record::Peer(p) => store.save_peer(p),
-            Record::MarkSent { peer, msgs } => store.mark_sent(peer, &me, msgs),
-            Record::Delivered(acked) => store.mark_delivered_all(&me, acked),
+            Record::MarkSent { peer, msgs } => store.mark_sent(peer, me, msgs),
+            Record::Delivered(acked) => store.mark_delivered_all(me, acked),
             Record::NewTransfer(t) => store.save_transfer(t),
             Record::TransferState(id, state) => {
                 store.set_transfer_state(id, *state, None, at).map(drop)
@@ -132,6 +127,18 @@ impl<P: Port> Core<P> {
             // Only the shown state lags: messages stay unacknowledged and stored,
             // transfers go on.
             tracing::warn!("history: cannot record {r:?}: {e}");
+        }
+    }
+}
+
+/// A link's remote address for the traffic list, or `?` once the link is gone.
+pub(super) struct Addr(pub(super) Option<std::net::SocketAddr>);
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(a) => a.fmt(f),
+            None => f.write_str("?"),
         }
     }
 }

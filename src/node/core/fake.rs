@@ -18,7 +18,7 @@ use crate::net::{LinkEnds, LinkId, Port, Sockets};
 use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::fanout::{Origin, Subscriber, SubscriberId};
-use crate::node::{UNBOUNDED, no_waker};
+use crate::node::fanout::{UNBOUNDED, no_waker};
 use crate::protocol::{LinkMsg, PeerId};
 
 /// Our link port, as the fake says it is bound.

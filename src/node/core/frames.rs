@@ -14,7 +14,8 @@ use crate::node::chat::InChat;
 use crate::node::clock::Now;
 use crate::node::links::{Arrived, Greeted, HelloFrom};
 use crate::node::out::{Route, Routes};
-use crate::node::presence::{Observed, Protocol, Sighting};
+use crate::node::peer::Protocol;
+use crate::node::presence::{Observed, Sighting};
 use crate::protocol::{LinkMsg, MsgId, PeerId};
 use crate::store::{Direction, MsgState, NewMessage};
 
@@ -73,11 +74,7 @@ impl<P: Port> Core<P> {
             return Sorted::Heard; // already closed; late frames are ignored
         }
         self.traffic.counters.frames_received += 1;
-        let remote = self
-            .links
-            .remote(link)
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let remote = super::carry::Addr(self.links.remote(link));
         self.traffic
             .log(now.wall, "in", "tcp", remote, len, msg.kind().to_owned());
         let Arrived::From(peer) = arrived else {

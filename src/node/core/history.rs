@@ -12,7 +12,8 @@ use crate::node::clock::Now;
 use crate::node::command::MAX_PAGE;
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
-use crate::node::presence::{MAX_PEERS, PeerInfo, PeerTable, Protocol};
+use crate::node::peer::{PeerInfo, Protocol};
+use crate::node::presence::{MAX_PEERS, PeerTable};
 use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
 
 /// What was loaded from the data directory at start.

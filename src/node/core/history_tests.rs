@@ -6,7 +6,7 @@ use serde_json::json;
 use super::fake::{FakePort, ME, TempDir, core_in};
 use super::*;
 use crate::headless::{event_line, parse_command};
-use crate::node::Command;
+use crate::node::command::Command;
 use crate::store::{Direction, KnownPeer, MsgState, StoredMessage, Transfer, TransferState};
 
 /// The id of the known peer [`core_knowing_offline_bob`] sets up.

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 use crossbeam_channel::Receiver;
 
 use super::Core;
-use crate::net::discovery::Via;
+use crate::net::Via;
 use crate::net::{LinkId, NetInput, Port};
 use crate::node::clock::Now;
 use crate::node::event::Event;

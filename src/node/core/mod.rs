@@ -38,9 +38,9 @@ pub(super) use commands::MAX_BURST;
 
 use std::time::Instant;
 
-use super::NodeError;
 use super::chat::Chat;
 use super::clock::Now;
+use super::error::NodeError;
 use super::event::Event;
 use super::fanout::{Fanout, Subscriber};
 use super::links::Links;

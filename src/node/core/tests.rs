@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use super::fake::{FakePort, ME, TempDir, core_in};
 use super::*;
 use crate::net::NetInput;
-use crate::net::discovery::Via;
+use crate::net::Via;
 use crate::node::command::Command;
 use crate::node::event::LeftReason;
 use crate::node::out::{Route, Routes};

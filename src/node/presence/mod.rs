@@ -22,14 +22,15 @@ use std::time::{Duration, Instant};
 use super::clock::Now;
 use super::event::{Event, LeftReason};
 use super::out::{Action, Out, Record};
+use super::peer::PeerInfo;
 use crate::net::interfaces::{LOOPBACK_BROADCAST, NetInterface};
 use crate::protocol::{Beacon, BeaconKind, PROTOCOL_VERSION, PeerId};
 use crate::store::KnownPeer;
 use bucket::TokenBucket;
 
 pub use resolve::ResolveError;
-pub use sighting::{Protocol, Sighting, describe, from_beacon};
-pub use table::{MAX_PEERS, Observed, PeerInfo, PeerTable};
+pub use sighting::{Sighting, describe, from_beacon};
+pub use table::{MAX_PEERS, Observed, PeerTable};
 
 /// Most answers to `hello` per second (bursts up to as many).
 const ANSWERS_PER_SEC: f64 = 200.0;

@@ -1,7 +1,8 @@
 //! Turning what a user typed into a peer: a full id, a unique name among online peers,
 //! or a unique id prefix of at least 4 characters (`send`, `send_file`, `history`).
 
-use super::table::{PeerInfo, PeerTable};
+use super::table::PeerTable;
+use crate::node::peer::PeerInfo;
 
 impl PeerTable {
     /// Resolves what a user typed: a full id, a unique name among online peers, or a

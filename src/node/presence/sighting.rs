@@ -9,18 +9,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use serde::Serialize;
-
+use crate::node::peer::Protocol;
 use crate::protocol::{Beacon, BeaconKind};
-
-/// How a peer is known.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// lanchat's own beacons and links.
-    #[default]
-    Lanchat,
-}
 
 /// A peer heard from, whatever the protocol.
 #[derive(Debug, Clone)]

@@ -7,39 +7,14 @@
 //! longest-offline peer is forgotten, and if every peer is online a newcomer is refused.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-use super::sighting::{Protocol, Sighting};
+use super::sighting::Sighting;
+use crate::node::peer::PeerInfo;
 use crate::protocol::PeerId;
 
 /// Most peers remembered at once.
 pub const MAX_PEERS: usize = 4096;
-
-/// A peer as front ends see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PeerInfo {
-    /// Stable peer id.
-    pub id: PeerId,
-    /// Display name.
-    pub name: String,
-    /// Host name of the peer's machine.
-    pub host: String,
-    /// IPv4 address it was last heard from.
-    pub addr: Ipv4Addr,
-    /// Its TCP link port (0 if unknown).
-    pub port: u16,
-    /// Whether it is online now.
-    pub online: bool,
-    /// Presence status it announced.
-    pub status: String,
-    /// When it was last heard, in milliseconds since the Unix epoch.
-    pub last_seen: u64,
-    /// How we know it (`lanchat`).
-    pub protocol: Protocol,
-}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -251,11 +226,11 @@ pub(super) fn test_sighting<'a>(
 ) -> Sighting<'a> {
     Sighting {
         id,
-        protocol: Protocol::Lanchat,
+        protocol: crate::node::peer::Protocol::Lanchat,
         instance,
         name,
         host: "h",
-        addr: Ipv4Addr::new(10, 0, 0, 1),
+        addr: std::net::Ipv4Addr::new(10, 0, 0, 1),
         port,
         status: "online",
         timeout: Some(Duration::from_secs(15)),

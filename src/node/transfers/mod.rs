@@ -6,7 +6,8 @@
 //!
 //! Bytes move on the port's threads, which report back as inputs; this part only
 //! decides: it asks for a stream to start or stop, messages on the peer's route, events
-//! and history records (written where a state changes). History lookups it needs (a
+//! and history records (written where a state changes). How a transfer ended is a
+//! [`TransferEnd`] (`node/transfer_end.rs`, part of the contract). History lookups it needs (a
 //! transfer from an earlier run) are the core's, between two calls ([`Then::LookUp`]).
 //!
 //! Small local file work stays here, where the decision is: a `stat` and a 16-byte read
@@ -21,11 +22,10 @@
 //! - `incoming`: offers to us, accept, decline, cancel, the data connection; `resume`:
 //!   a download's breaks and waits, the receiver's Retry.
 //! - `reports`: what the stream threads say (progress, done, broken or final).
-//! - `end`: [`TransferEnd`]; `part`: a download's `.part` and the free space;
+//! - `part`: a download's `.part` and the free space;
 //!   `partial`: resume notes; `download_dir`: the folder.
 
 mod download_dir;
-mod end;
 mod incoming;
 mod outgoing;
 mod part;
@@ -50,7 +50,7 @@ use crate::store::{Transfer, TransferState};
 use incoming::Incoming;
 use outgoing::{OutState, Outgoing};
 
-pub use end::{Party, TransferEnd};
+pub use super::transfer_end::{Party, TransferEnd};
 
 /// Transfers each way that may be known at once (offers included).
 pub const MAX_TRANSFERS: usize = 256;

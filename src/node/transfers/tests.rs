@@ -9,7 +9,8 @@ use super::*;
 use crate::net::transfer::{FailureKind, TransferReport};
 use crate::node::fanout::SubscriberId;
 use crate::node::out::Action;
-use crate::node::presence::{Protocol, Sighting};
+use crate::node::peer::Protocol;
+use crate::node::presence::Sighting;
 use crate::protocol::DeclineCode;
 
 const L1: Route = Route::Link(1);
