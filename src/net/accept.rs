@@ -170,7 +170,7 @@ fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl 
     match first {
         Ok(first) => {
             let _ = tx.send(NetInput::Accepted {
-                conn,
+                conn: Box::new(conn),
                 remote: peer,
                 first,
             });

@@ -35,8 +35,9 @@ pub enum NetInput<C = Conn> {
     },
     /// A peer connected to our link listener and sent its first frame.
     Accepted {
-        /// The new connection (holding whatever arrived after the first frame).
-        conn: C,
+        /// The new connection (holding whatever arrived after the first frame). Boxed:
+        /// the input queue holds thousands of inputs, and a connection is rare and large.
+        conn: Box<C>,
         /// Its remote address.
         remote: SocketAddr,
         /// The first frame: a link `hello`, or what opens another kind of stream.
@@ -48,8 +49,8 @@ pub enum NetInput<C = Conn> {
         peer: PeerId,
         /// Where.
         addr: SocketAddr,
-        /// The connection, or why there is none.
-        result: Result<C, String>,
+        /// The connection (boxed, as for `Accepted`), or why there is none.
+        result: Result<Box<C>, String>,
     },
     /// A whole, decoded frame arrived on a link.
     Frame {

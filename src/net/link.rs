@@ -53,8 +53,9 @@ pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 /// Dials `addr` on a thread of its own and reports [`NetInput::Dialed`] with `peer`.
 pub fn dial(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
     spawn_named("link-dial", move || {
-        let result =
-            Conn::connect(addr, DIAL_TIMEOUT).map_err(|e| format!("cannot connect to {addr}: {e}"));
+        let result = Conn::connect(addr, DIAL_TIMEOUT)
+            .map(Box::new)
+            .map_err(|e| format!("cannot connect to {addr}: {e}"));
         let _ = tx.send(NetInput::Dialed { peer, addr, result });
     })
 }

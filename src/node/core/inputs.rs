@@ -41,7 +41,7 @@ impl<P: Port> Core<P> {
                     conn,
                     remote,
                     first,
-                } => self.on_accepted(conn, remote, first, now),
+                } => self.on_accepted(*conn, remote, first, now),
                 NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result, now),
                 NetInput::Frame { link, len, msg } => {
                     // The input that ended the burst (not a frame) comes next.
@@ -204,7 +204,7 @@ impl<P: Port> Core<P> {
         &mut self,
         peer: PeerId,
         addr: SocketAddr,
-        result: Result<P::Conn, String>,
+        result: Result<Box<P::Conn>, String>,
         now: Now,
     ) {
         if let Err(e) = &result {
@@ -215,7 +215,7 @@ impl<P: Port> Core<P> {
         }
         if let Ok(conn) = result {
             tracing::debug!(%peer, %addr, "dialed");
-            self.open_link(conn, Some(peer), now);
+            self.open_link(*conn, Some(peer), now);
         }
     }
 

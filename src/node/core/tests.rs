@@ -95,7 +95,7 @@ fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
     let dialed = NetInput::Dialed {
         peer: BOB.into(),
         addr: bob_addr,
-        result: Ok("conn to bob"),
+        result: Ok(Box::new("conn to bob")),
     };
     feed(&mut core, dialed, t0);
     assert_eq!(core.port.kinds_on(1), ["hello"], "our hello first");
@@ -140,7 +140,7 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     core.announce_start(t0);
     heard(&mut core, bob_here(1000), t0);
     let accepted = NetInput::Accepted {
-        conn: "bob's conn",
+        conn: Box::new("bob's conn"),
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_001)),
         first: bob_hello(),
     };
