@@ -83,10 +83,10 @@ impl<P: Port> Core<P> {
         self.traffic.counters.beacons_received += 1;
         let summary = crate::node::presence::describe(&beacon);
         self.traffic.log(now.wall, "in", "udp", from, len, summary);
-        let peer = PeerId::from(beacon.id.as_str());
         if let BeaconKind::Bye = beacon.kind {
-            if self.presence.on_bye(&peer, &mut self.out) {
-                self.links.close_peer(&peer, "peer said bye", &mut self.out);
+            if self.presence.on_bye(&beacon.id, &mut self.out) {
+                self.links
+                    .close_peer(&beacon.id, "peer said bye", &mut self.out);
             }
             return;
         }
@@ -98,10 +98,10 @@ impl<P: Port> Core<P> {
             observed => {
                 if observed == (Observed::Changed { restarted: true }) {
                     self.links
-                        .peer_restarted(&peer, &beacon.instance, &mut self.out);
+                        .peer_restarted(&beacon.id, &beacon.instance, &mut self.out);
                     self.carry_out(now); // its stale links are gone before anything goes out
                 }
-                self.peer_reachable(&peer, now);
+                self.peer_reachable(&PeerId::from(beacon.id.as_str()), now);
             }
         }
         match beacon.kind {
@@ -111,7 +111,10 @@ impl<P: Port> Core<P> {
                 text,
                 sent_at,
                 ..
-            } => self.on_shout(&peer, &beacon.name, msg_id.into(), text, sent_at),
+            } => {
+                let from = PeerId::from(beacon.id.as_str());
+                self.on_shout(&from, &beacon.name, msg_id.into(), text, sent_at);
+            }
             _ => {}
         }
     }
