@@ -3,14 +3,16 @@
 //!
 //! Every bad line gets an `error` event and the process keeps running. End of input, the
 //! `quit` command, SIGINT and SIGTERM all stop the node cleanly (it says bye first).
-//! The contract is documented in `docs/HEADLESS.md`.
+//! A command line may carry `"request_id": <u64>`: the answers to it (and the errors it
+//! causes) carry the same field. The contract is documented in `docs/HEADLESS.md`.
 
 use std::io::{self, BufRead, Read, Write};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
+use serde::Deserialize;
 
 use crate::net::spawn_named;
-use crate::node::{Command, Event, NodeHandle};
+use crate::node::{Command, Commands, Envelope, Event, Node, Subscription};
 
 /// Longest command line accepted; longer lines are skipped with an error.
 pub const MAX_LINE: usize = 4 << 20;
@@ -27,20 +29,30 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
     })
 }
 
+/// The `request_id` of a command line, if it has a valid one (read apart from the
+/// command, so a line with a bad command still gets its error answered to it).
+pub fn request_id(line: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        request_id: Option<u64>,
+    }
+    serde_json::from_str::<Id>(line).ok()?.request_id
+}
+
 /// Serialises one event as a JSON line (without the newline).
 pub fn event_line(event: &Event) -> String {
     serde_json::to_string(event).expect("events always serialise")
 }
 
-/// Runs the front end until the node stops: reads `input` on a thread, writes events to
-/// `output`. `stop` is also handed to signal handlers by the caller.
-pub fn run<R, W>(mut node: NodeHandle, input: R, output: W) -> io::Result<()>
+/// Runs the front end until the node stops: reads `input` on a thread, writes the
+/// subscription's events to `output`. The caller subscribed (and may have handed a copy
+/// of the commands to signal handlers).
+pub fn run<R, W>(mut node: Node, subscription: Subscription, input: R, output: W) -> io::Result<()>
 where
     R: Read + Send + 'static,
     W: Write,
 {
-    let commands = node.commands.clone();
-    let events = node.events.clone();
+    let Subscription { commands, events } = subscription;
     // The reader thread is not joined: it may be blocked on a terminal read forever.
     // It holds only a command sender, which goes quiet once the node has stopped.
     spawn_named("headless-stdin", move || read_commands(input, &commands))?;
@@ -53,22 +65,22 @@ where
 /// the pipe as soon as it is written, so a reader that kills the process right after
 /// reading a line loses none written before it (a buffer that waited for the queue to
 /// drain lost a few `message` lines to a SIGKILL: `docs/BENCHMARKS.md`).
-fn write_events<W: Write>(events: &Receiver<Event>, mut out: W) -> io::Result<()> {
+fn write_events<W: Write>(events: &Receiver<Envelope>, mut out: W) -> io::Result<()> {
     let mut line = Vec::new();
-    for event in events.iter() {
+    for envelope in events.iter() {
         line.clear();
-        serde_json::to_writer(&mut line, &event).expect("events always serialise");
+        serde_json::to_writer(&mut line, &envelope).expect("events always serialise");
         line.push(b'\n');
         out.write_all(&line)?;
         out.flush()?;
-        if matches!(event, Event::Stopped) {
+        if matches!(envelope.event, Event::Stopped) {
             break;
         }
     }
     Ok(())
 }
 
-fn read_commands<R: Read>(input: R, commands: &Sender<Command>) {
+fn read_commands<R: Read>(input: R, commands: &Commands) {
     let mut reader = io::BufReader::new(input);
     let mut line = Vec::new();
     loop {
@@ -106,7 +118,11 @@ fn read_commands<R: Read>(input: R, commands: &Sender<Command>) {
             continue;
         }
         let cmd = parse_command(text).unwrap_or_else(Command::Error);
-        if commands.send(cmd).is_err() {
+        let sent = match request_id(text) {
+            Some(id) => commands.request(id, cmd),
+            None => commands.send(cmd),
+        };
+        if sent.is_err() {
             return;
         }
     }
@@ -183,7 +199,7 @@ mod tests {
         let t = || "t1".to_owned();
         assert_eq!(
             v(&Event::FileOffer {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 from: "p".into(),
                 name: "a.png".into(),
                 size: 5,
@@ -193,7 +209,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::OfferSent {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 to: "p".into(),
                 name: "a.png".into(),
                 size: 5,
@@ -203,7 +219,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferStarted {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 offset: 2,
                 total: 5
             }),
@@ -211,7 +227,7 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferProgress {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 bytes: 3,
                 total: 5
             }),
@@ -219,17 +235,21 @@ mod tests {
         );
         assert_eq!(
             v(&Event::TransferDone {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 path: "/d/a.png".into()
             }),
             json!({"event":"transfer_done","transfer_id":"t1","path":"/d/a.png"})
         );
         assert_eq!(
             v(&Event::TransferFailed {
-                transfer_id: t(),
-                reason: "declined".into()
+                transfer_id: t().into(),
+                end: crate::node::TransferEnd::declined(
+                    crate::protocol::DeclineCode::User,
+                    "declined"
+                )
             }),
-            json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined"})
+            json!({"event":"transfer_failed","transfer_id":"t1","reason":"declined",
+                   "kind":"declined","retry":false})
         );
     }
 
@@ -267,7 +287,7 @@ mod tests {
             Event::Stopped,
             delivered("late"),
         ] {
-            tx.send(e).unwrap();
+            tx.send(Envelope::from(e)).unwrap();
         }
         let mut log = FlushLog::default();
         write_events(&rx, &mut log).unwrap();
@@ -352,11 +372,12 @@ mod tests {
             online: true,
             status: "online".into(),
             last_seen: 1,
+            protocol: crate::node::Protocol::Lanchat,
         };
         assert_eq!(
             v(&Event::PeerJoined { peer }),
             json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
-                   "port":9,"online":true,"status":"online","last_seen":1}})
+                   "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat"}})
         );
     }
 }

@@ -3,14 +3,16 @@
 //!
 //! Peers find each other with UDP broadcast beacons, talk one-to-one over TCP links of
 //! length-prefixed JSON frames, and reach everyone at once with a single broadcast
-//! datagram. A GUI-free core runs on its own threads; front ends (the egui window and the
-//! headless JSON-lines mode) drive it through channels of [`node::Command`]s and
-//! [`node::Event`]s and never touch a socket.
+//! datagram. A GUI-free core runs on its own thread, its state in parts that own it, its
+//! I/O behind a port; front ends (the egui window, the headless JSON-lines mode) each
+//! subscribe to it: [`node::Command`]s in, [`node::Event`]s out, never a socket.
 //!
 //! # Layout
 //! - [`protocol`]: wire formats as pure functions: frames, link messages, beacons.
-//! - [`net`]: sockets and I/O threads: interfaces, discovery, links, file transfers.
-//! - [`node`]: the engine: one thread owning peers, links, the outbox and transfers.
+//! - [`net`]: sockets and I/O threads behind a port: discovery, framed connections,
+//!   links, file transfers.
+//! - [`node`]: the engine: one thread, four parts (presence, links, chat, transfers),
+//!   and the subscribers.
 //! - [`trust`]: identity keys, the Noise handshake, sealed frames and files, safety codes.
 //! - [`store`]: SQLite history, the durable outbox, known peers and transfers.
 //! - [`config`]: settings, data directory, persisted identity.

@@ -129,13 +129,15 @@ fn run() -> Result<()> {
 }
 
 fn run_headless(config: Config) -> Result<()> {
-    let handle = node::spawn(config, node::no_waker()).context("cannot start lanchat")?;
-    let commands = handle.commands.clone();
+    let node = node::start(config).context("cannot start lanchat")?;
+    // Every event, however slowly stdout is read: the process is this front end.
+    let subscription = node.subscribe(node::UNBOUNDED, node::no_waker());
+    let commands = subscription.commands.clone();
     ctrlc::set_handler(move || {
         let _ = commands.send(Command::Quit);
     })
     .context("cannot install the SIGINT/SIGTERM handler")?;
-    lanchat::headless::run(handle, std::io::stdin(), std::io::stdout())
+    lanchat::headless::run(node, subscription, std::io::stdin(), std::io::stdout())
         .context("writing events to stdout")
 }
 

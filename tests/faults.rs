@@ -434,7 +434,7 @@ fn run_with_receiver_kills(test: &str, kills: usize) -> KillRuns {
         select! {
             recv(sender.handle.events) -> e => match e.expect("sender runs") {
                 Event::Delivered { msg_id, .. } => {
-                    assert!(delivered.insert(msg_id.clone()), "{msg_id} delivered twice");
+                    assert!(delivered.insert(msg_id.to_string()), "{msg_id} delivered twice");
                 }
                 Event::Error { message } => panic!("sender: {message}"),
                 _ => {}

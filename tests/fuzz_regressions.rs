@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use lanchat::protocol::ipmsg::{Charset, Packet};
 use lanchat::protocol::freshness::Freshness;
+use lanchat::protocol::ipmsg::{Charset, Packet};
 use lanchat::protocol::{Beacon, FrameDecoder, LinkMsg, signed};
 use lanchat::trust::KeyPair;
 use lanchat::trust::file_stream::{CHUNK, SealedReader};

@@ -156,3 +156,33 @@ fn a_second_instance_on_the_same_data_dir_is_refused_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another lanchat"), "{err}");
 }
+
+#[test]
+fn answers_carry_the_request_id_they_were_asked_with() {
+    let dir = TempDir::new("hl-reqid");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    a.cmd(json!({"cmd":"peers","request_id":7}));
+    let p = a.wait("peers", |v| v["event"] == "peers");
+    assert_eq!(p["request_id"], 7);
+    a.cmd(json!({"cmd":"net_status","request_id":8}));
+    let s = a.wait("net_status", |v| v["event"] == "net_status");
+    assert_eq!(s["request_id"], 8);
+    // A command that fails: its error is the answer.
+    a.cmd(json!({"cmd":"send","to":"nobody","text":"x","request_id":9}));
+    let e = a.wait("error", |v| v["event"] == "error");
+    assert_eq!(e["request_id"], 9);
+    assert!(e["message"].as_str().unwrap().contains("unknown peer"));
+    // A line that is not a command still has its id read.
+    a.line(r#"{"cmd":"dance","request_id":10}"#);
+    let e = a.wait("error", |v| v["event"] == "error");
+    assert_eq!(e["request_id"], 10);
+    // Without an id, none: the JSON is what it always was.
+    a.cmd(json!({"cmd":"peers"}));
+    let p = a.wait("peers", |v| v["event"] == "peers");
+    assert!(p.get("request_id").is_none(), "{p}");
+    // A state change goes to everyone, with no id.
+    a.cmd(json!({"cmd":"rename","name":"alicia","request_id":11}));
+    let r = a.wait("renamed", |v| v["event"] == "renamed");
+    assert!(r.get("request_id").is_none(), "{r}");
+}

@@ -32,21 +32,21 @@ fn send(node: &mut TestNode, to: &str, text: &str) -> String {
     match node.wait("sent or error", |e| {
         matches!(e, Event::Sent { .. } | Event::Error { .. })
     }) {
-        Event::Sent { msg_id, .. } => msg_id,
+        Event::Sent { msg_id, .. } => msg_id.into(),
         other => panic!("send failed: {other:?}"),
     }
 }
 
 fn delivered(node: &mut TestNode) -> String {
     match node.wait("delivered", |e| matches!(e, Event::Delivered { .. })) {
-        Event::Delivered { msg_id, .. } => msg_id,
+        Event::Delivered { msg_id, .. } => msg_id.into(),
         _ => unreachable!(),
     }
 }
 
 fn received(node: &mut TestNode) -> (String, String) {
     match node.wait("message", |e| matches!(e, Event::Message { .. })) {
-        Event::Message { msg_id, text, .. } => (msg_id, text),
+        Event::Message { msg_id, text, .. } => (msg_id.into(), text),
         _ => unreachable!(),
     }
 }
@@ -130,7 +130,7 @@ fn pending_messages_survive_a_sender_restart_and_are_delivered_once() {
         .drain()
         .into_iter()
         .filter_map(|e| match e {
-            Event::Message { msg_id, .. } => Some(msg_id),
+            Event::Message { msg_id, .. } => Some(msg_id.into_string()),
             _ => None,
         })
         .collect();

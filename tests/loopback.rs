@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{ChildNode, TempDir, TestNode, free_udp_port};
-use lanchat::node::{Command, Event, LeftReason};
+use lanchat::node::{Command, Envelope, Event, LeftReason, UNBOUNDED, no_waker};
 use serde_json::json;
 
 fn three(tag: &str) -> (TempDir, u16, Vec<TestNode>) {
@@ -192,7 +192,7 @@ fn a_node_that_quits_says_bye_and_others_notice_at_once() {
         assert_eq!(
             ev,
             Event::PeerLeft {
-                id: carol_id.clone(),
+                id: carol_id.clone().into(),
                 reason: LeftReason::Bye
             }
         );
@@ -215,7 +215,7 @@ fn a_killed_node_expires() {
     assert_eq!(
         ev,
         Event::PeerLeft {
-            id,
+            id: id.into(),
             reason: LeftReason::Timeout
         }
     );
@@ -431,8 +431,48 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
     assert_eq!(
         ev,
         Event::PeerLeft {
-            id: bob,
+            id: bob.into(),
             reason: LeftReason::Timeout
         }
+    );
+}
+
+#[test]
+fn a_second_front_end_shares_the_events_and_gets_only_its_own_answers() {
+    let dir = TempDir::new("fanout");
+    let port = free_udp_port();
+    let mut a = TestNode::start("alice", &dir.join("a"), port);
+    let second = a.handle.subscribe::<Envelope>(UNBOUNDED, no_waker());
+    second
+        .commands
+        .request(5, Command::Peers)
+        .expect("node runs");
+    let answer = second
+        .events
+        .recv_timeout(common::DEADLINE)
+        .expect("the answer to peers");
+    assert!(matches!(answer.event, Event::Peers { .. }), "{answer:?}");
+    assert_eq!(answer.request_id, Some(5));
+    // A state change reaches both; the first front end never saw the other's answer.
+    second
+        .commands
+        .send(Command::Rename {
+            name: "alicia".into(),
+        })
+        .expect("node runs");
+    a.wait("renamed", |e| matches!(e, Event::Renamed { .. }));
+    assert!(
+        !a.drain().iter().any(|e| matches!(e, Event::Peers { .. })),
+        "the other front end's answer stayed with it"
+    );
+    let renamed = second
+        .events
+        .recv_timeout(common::DEADLINE)
+        .expect("renamed, to the second front end too");
+    assert_eq!(
+        renamed,
+        Envelope::from(Event::Renamed {
+            name: "alicia".into()
+        })
     );
 }

@@ -60,7 +60,14 @@ impl Bus {
             dir,
         })
     }
+}
 
+/// The private bus, as the child test process knows it.
+struct BusAddress {
+    address: String,
+}
+
+impl BusAddress {
     fn connect(&self) -> Connection {
         zbus::blocking::connection::Builder::address(self.address.as_str())
             .expect("address")
@@ -203,15 +210,40 @@ fn pixmaps(conn: &Connection, item: &str) -> Vec<Pixmap> {
     Vec::try_from(property(conn, item, "IconPixmap")).expect("a(iiay)")
 }
 
+/// Set in the child this test runs itself as: the private bus's address is then the
+/// process's session bus from its first instruction (setting the variable in a running
+/// test process would need `unsafe`, which the crate forbids).
+const CHILD: &str = "LANCHAT_TRAY_TEST_CHILD";
+
 #[test]
 fn the_tray_and_notifications_over_a_real_session_bus() {
+    if std::env::var_os(CHILD).is_some() {
+        return on_the_private_bus();
+    }
     let Some(bus) = Bus::start() else {
         eprintln!("skipped: no dbus-daemon to start a session bus (apt package `dbus`)");
         return;
     };
-    // SAFETY: the only test in this binary, and nothing has read the environment or
-    // started a thread that does yet.
-    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &bus.address) };
+    let status = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "the_tray_and_notifications_over_a_real_session_bus",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .status()
+        .expect("run the test on the private bus");
+    assert!(
+        status.success(),
+        "the test on the private bus failed: {status}"
+    );
+}
+
+/// The test itself, in a process whose session bus is the private one.
+fn on_the_private_bus() {
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("the private bus");
+    let bus = BusAddress { address };
 
     // No watcher on the bus: the desktop shows no tray icons.
     let (reqs, _) = requests();

@@ -7,7 +7,8 @@ mod ui_common;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use lanchat::node::{Command, Event};
+use lanchat::node::{Command, Event, Party, TransferEnd};
+use lanchat::protocol::DeclineCode;
 use lanchat::store::{Direction, MsgState, StoredMessage};
 use lanchat::ui::App;
 use lanchat::ui::state::ConvKey;
@@ -139,7 +140,7 @@ fn declining_and_a_failed_transfer_say_what_happened() {
     );
     fake.feed(Event::TransferFailed {
         transfer_id: "t2".into(),
-        reason: "declined".into(),
+        end: TransferEnd::declined(DeclineCode::User, "declined"),
     });
     harness.run();
     harness.get_by_label_contains("declined");
@@ -294,12 +295,19 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
     // Given up: the failed card keeps a Retry; a declined one has none.
     fake.feed(Event::TransferFailed {
         transfer_id: "t3".into(),
-        reason: "the receiver closed the connection; gave up after 8 tries".into(),
+        end: TransferEnd::GaveUp {
+            tries: 8,
+            last: "the receiver closed the connection".into(),
+        },
     });
     fake.feed(offer("t4"));
     fake.feed(Event::TransferFailed {
         transfer_id: "t4".into(),
-        reason: "declined: no thanks".into(),
+        end: TransferEnd::Declined {
+            by: Party::Receiver,
+            code: DeclineCode::Other,
+            reason: "no thanks".into(),
+        },
     });
     harness.run();
     assert_eq!(

@@ -73,7 +73,7 @@ fn a_typed_message_reaches_a_node_and_its_reply_shows() {
     };
     bob.commands
         .send(Command::Send {
-            to: me,
+            to: me.into(),
             text: "Sure 👍 see you there".into(),
         })
         .expect("Bob's core is running");
@@ -165,7 +165,7 @@ fn a_file_accepted_in_the_window_lands_in_the_folder_chosen_in_settings() {
         assert!(start.elapsed() < DEADLINE, "the file never arrived");
         match bob.events.recv_timeout(Duration::from_millis(20)) {
             Ok(Event::TransferDone { .. }) => break,
-            Ok(Event::TransferFailed { reason, .. }) => panic!("the transfer failed: {reason}"),
+            Ok(Event::TransferFailed { end, .. }) => panic!("the transfer failed: {end}"),
             _ => harness.step(),
         }
     }

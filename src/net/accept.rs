@@ -9,8 +9,8 @@
 //! `net_status`; nothing is decided here beyond that.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use super::conn::{Conn, ConnErrorKind, Stopper};
 use super::greeting::{AcceptStats, GreetingPool, Refusal};
-use super::{NetInput, spawn_named};
-use crate::protocol::{FrameDecoder, LinkMsg};
+use super::input::NetInput;
+use super::thread::spawn_named;
 
 /// A new connection must send its first frame within this time.
 pub const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +40,7 @@ pub struct Acceptor {
 /// takes its own entry out (closing the duplicate) as soon as it is done, so a
 /// connection the node refuses or later drops is closed at once, not when the next
 /// connection happens to arrive.
-type Greeting = Arc<Mutex<GreetingPool<TcpStream>>>;
+type Greeting = Arc<Mutex<GreetingPool<Stopper>>>;
 
 impl Acceptor {
     /// Accepts connections on `listener` and forwards each, with its first frame, as
@@ -88,11 +89,12 @@ fn accept_loop(
                 continue;
             }
         };
-        let Ok(peer) = stream.peer_addr() else {
-            continue;
+        let Ok(conn) = Conn::new(stream) else {
+            continue; // already gone (no peer address)
         };
+        let peer = conn.remote();
         stats.accepted();
-        let Ok(keep) = stream.try_clone() else {
+        let Ok(keep) = conn.stopper() else {
             stats.refused(Refusal::Failed);
             continue;
         };
@@ -101,17 +103,17 @@ fn accept_loop(
             stats.refused(Refusal::Failed);
             continue;
         };
-        if let Some((old, stream)) = evicted {
+        if let Some((old, stopper)) = evicted {
             // Its greeter wakes from its read, finds itself displaced and counts it;
             // joining it keeps the greeters at most the pool's size.
-            let _ = stream.shutdown(Shutdown::Both);
+            stopper.stop();
             if let Some(t) = greeters.remove(&old) {
                 let _ = t.join();
             }
         }
         let (tx, greeting2, stats2) = (tx.clone(), greeting.clone(), stats.clone());
         match spawn_named("link-greet", move || {
-            greet(stream, peer, &tx, &stats2, || {
+            greet(conn, &tx, &stats2, || {
                 greeting2.lock().is_ok_and(|mut g| g.finish(key).is_some())
             });
         }) {
@@ -128,8 +130,8 @@ fn accept_loop(
         }
     }
     if let Ok(g) = greeting.lock() {
-        for s in g.items() {
-            let _ = s.shutdown(Shutdown::Both);
+        for stopper in g.items() {
+            stopper.stop();
         }
     }
     for t in greeters.into_values() {
@@ -138,85 +140,47 @@ fn accept_loop(
 }
 
 /// Reads the first frame of an accepted connection and hands both to the core. `done`
-/// is called once the greeting is over, before the stream is handed on or closed; it
-/// says whether the connection still had its place (`false`: it was displaced).
-fn greet(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    tx: &Sender<NetInput>,
-    stats: &AcceptStats,
-    done: impl FnOnce() -> bool,
-) {
-    let first = read_first_frame(&mut stream);
-    let first = if done() {
-        first
-    } else {
-        Err((
+/// is called once the greeting is over, before the connection is handed on or closed;
+/// it says whether the connection still had its place (`false`: it was displaced).
+///
+/// The whole first frame must arrive within [`GREETING_TIMEOUT`]: the deadline is for
+/// the frame, not for each read, so a sender dripping a byte at a time is cut off too.
+fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl FnOnce() -> bool) {
+    let peer = conn.remote();
+    let first = conn.recv(Some(Instant::now() + GREETING_TIMEOUT));
+    let first = match (done(), first) {
+        (false, _) => Err((
             Refusal::Evicted,
             "silent too long while newer connections needed its place".to_owned(),
-        ))
+        )),
+        (true, Ok(first)) => Ok(first),
+        (true, Err(e)) => Err(match e.kind {
+            ConnErrorKind::Deadline | ConnErrorKind::Stalled(_) => (
+                Refusal::Timeout,
+                format!("no first frame within {GREETING_TIMEOUT:?}"),
+            ),
+            ConnErrorKind::Closed => (Refusal::Closed, "closed before saying anything".into()),
+            ConnErrorKind::ClosedMidFrame(f) => (Refusal::Closed, format!("closed mid-frame: {f}")),
+            ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
+                (Refusal::Invalid, e.kind.to_string())
+            }
+            ConnErrorKind::Sealed | ConnErrorKind::Io(_) => (Refusal::Failed, e.kind.to_string()),
+        }),
     };
     match first {
-        Ok((first, decoder)) => {
-            let _ = stream.set_read_timeout(None);
+        Ok(first) => {
             let _ = tx.send(NetInput::Accepted {
-                stream,
-                peer,
+                conn: Box::new(conn),
+                remote: peer,
                 first,
-                decoder,
             });
         }
         Err((why, reason)) => {
             stats.refused(why);
             tracing::info!("dropping connection from {peer}: {reason}");
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-/// The whole first frame must arrive within [`GREETING_TIMEOUT`]: the deadline is for
-/// the frame, not for each read, so a sender dripping a byte at a time is cut off too.
-fn read_first_frame(stream: &mut TcpStream) -> Result<(LinkMsg, FrameDecoder), (Refusal, String)> {
-    let invalid = |e: &dyn std::fmt::Display| (Refusal::Invalid, e.to_string());
-    let late = || {
-        (
-            Refusal::Timeout,
-            format!("no first frame within {GREETING_TIMEOUT:?}"),
-        )
-    };
-    let deadline = Instant::now() + GREETING_TIMEOUT;
-    let mut decoder = FrameDecoder::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(body) = decoder.next_frame().map_err(|e| invalid(&e))? {
-            let msg = LinkMsg::decode(&body).map_err(|e| invalid(&e))?;
-            return Ok((msg, decoder));
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(late());
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| (Refusal::Failed, e.to_string()))?;
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(match decoder.finish() {
-                    Ok(()) => (Refusal::Closed, "closed before saying anything".to_owned()),
-                    Err(e) => (Refusal::Closed, format!("closed mid-frame: {e}")),
-                });
+            if let Ok(stopper) = conn.stopper() {
+                stopper.stop();
             }
-            Ok(n) => decoder.push(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(late());
-            }
-            Err(e) => return Err((Refusal::Failed, format!("read failed: {e}"))),
         }
     }
 }

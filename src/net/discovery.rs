@@ -21,18 +21,11 @@ use std::time::Duration;
 use crossbeam_channel::{Sender, TrySendError};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::error::NetError;
+use super::input::{NetInput, Via};
 use super::interfaces::LOOPBACK_BROADCAST;
-use super::{NetError, NetInput, spawn_named};
+use super::thread::spawn_named;
 use crate::protocol::{Beacon, MAX_DATAGRAM};
-
-/// Which of the two discovery sockets a datagram arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// The shared discovery port (broadcasts).
-    Listener,
-    /// Our ephemeral sender port (unicast answers to our `hello`).
-    Sender,
-}
 
 /// The two bound discovery sockets.
 #[derive(Debug)]

@@ -1,18 +1,20 @@
 //! TCP links: the listener, dialing, and a reader and a writer thread per connection
 //! (the accept loop and its greeters are in `accept`).
 //!
-//! The reader loops until a whole frame is in (one `send` is not one `recv`), decodes it
-//! and forwards it; end of stream means the peer closed the conversation, never a message.
+//! Each link is one [`Conn`] split in two: the reader thread reads whole frames from its
+//! half (one `send` is not one `recv`) and forwards them; end of stream means the peer
+//! closed the conversation, never a message.
 //! The writer drains a bounded queue, so the core never blocks on a slow peer: when the
 //! queue is full the core drops the link instead. A write error (BrokenPipe, reset) is
 //! reported as the link going down; the messages stay in the outbox.
 //!
-//! While the writer has nothing queued, [`Link::send_frame`] writes straight into the
-//! socket's buffer without blocking (`MSG_DONTWAIT`), and hands the writer only what the
-//! kernel did not take: a chat or an ack leaves without waking a second thread, which
-//! was two of a round trip's thread hand-offs.
+//! Frames are made (and sealed, on a secure transport) on the calling thread by
+//! [`Link::send`], in order. While the writer has nothing queued, a frame goes straight
+//! into the socket's buffer without blocking (`MSG_DONTWAIT`), and the writer gets only
+//! what the kernel did not take: a chat or an ack leaves without waking a second thread,
+//! which was two of a round trip's thread hand-offs.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,14 +23,20 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
-use super::{LinkId, NetError, NetInput, spawn_named};
-use crate::protocol::{FrameDecoder, LinkMsg};
+use super::conn::{Conn, ConnErrorKind, ReadHalf, WriteHalf};
+use super::error::NetError;
+use super::input::{LinkId, NetInput};
+use super::thread::spawn_named;
+use crate::protocol::{LinkMsg, PeerId};
 
 /// Frames a link's writer may have queued before the link counts as stalled.
 pub const WRITE_QUEUE: usize = 1024;
 
 /// How long a single blocked write may take before the link is declared dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a dial may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Binds the link listener.
 pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
@@ -43,9 +51,10 @@ pub use super::accept::{Acceptor, GREETING_TIMEOUT};
 pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 
 /// Dials `addr` on a thread of its own and reports [`NetInput::Dialed`] with `peer`.
-pub fn dial(peer: String, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
+pub fn dial(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
     spawn_named("link-dial", move || {
-        let result = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        let result = Conn::connect(addr, DIAL_TIMEOUT)
+            .map(Box::new)
             .map_err(|e| format!("cannot connect to {addr}: {e}"));
         let _ = tx.send(NetInput::Dialed { peer, addr, result });
     })
@@ -53,9 +62,10 @@ pub fn dial(peer: String, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<
 
 /// One live TCP connection: its reader and writer threads. Dropping it closes the
 /// socket and joins both threads.
-#[derive(Debug)]
 pub struct Link {
-    stream: TcpStream,
+    /// Frames are made (and sealed, on a secure transport) here, in order, before they
+    /// go straight into the socket or to the writer thread.
+    write: WriteHalf,
     queue: Option<Sender<Vec<u8>>>,
     /// Frames handed to the writer thread and not yet written by it: while any are, new
     /// frames queue behind them (order); when none are, the core may write directly.
@@ -63,10 +73,15 @@ pub struct Link {
     _closed: Sender<()>,
     reader: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
-    /// Our end (`getsockname`).
-    pub local: SocketAddr,
-    /// Their end (`getpeername`).
-    pub remote: SocketAddr,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("local", &self.write.local())
+            .field("remote", &self.write.remote())
+            .finish()
+    }
 }
 
 /// Why a frame could not be queued.
@@ -79,59 +94,59 @@ pub enum QueueError {
 }
 
 impl Link {
-    /// Starts the reader and writer threads for `stream`. `decoder` holds whatever was
-    /// already read from it (bytes after the first frame of an accepted connection).
-    pub fn spawn(
-        id: LinkId,
-        stream: TcpStream,
-        decoder: FrameDecoder,
-        tx: Sender<NetInput>,
-    ) -> io::Result<Link> {
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        let local = stream.local_addr()?;
-        let remote = stream.peer_addr()?;
+    /// Starts the reader and writer threads for `conn` (whatever it already read past
+    /// its first frame is read first).
+    pub fn spawn(id: LinkId, conn: Conn, tx: Sender<NetInput>) -> io::Result<Link> {
+        conn.set_nodelay(true)?;
+        let (read, write) = conn.split();
+        write.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let (queue, queue_rx) = bounded::<Vec<u8>>(WRITE_QUEUE);
         let (closed, closed_rx) = bounded::<()>(0);
-        let read_half = stream.try_clone()?;
-        let write_half = stream.try_clone()?;
+        let write_stream = write.try_clone_stream()?;
         let tx2 = tx.clone();
         let behind = Arc::new(AtomicUsize::new(0));
         let behind2 = behind.clone();
         let reader = spawn_named(&format!("link{id}-read"), move || {
-            read_loop(id, read_half, decoder, &tx2, &closed_rx)
+            read_loop(id, read, &tx2, &closed_rx)
         })?;
         let writer = spawn_named(&format!("link{id}-write"), move || {
-            write_loop(id, write_half, &queue_rx, &behind2, &tx)
+            write_loop(id, write_stream, &queue_rx, &behind2, &tx)
         })?;
         Ok(Link {
-            stream,
+            write,
             queue: Some(queue),
             behind,
             _closed: closed,
             reader: Some(reader),
             writer: Some(writer),
-            local,
-            remote,
         })
     }
 
-    /// Sends one encoded frame without blocking: straight into the socket when the
-    /// writer is idle, the rest (or all of it) through the writer's queue.
-    pub fn send_frame(&self, mut frame: Vec<u8>) -> Result<(), QueueError> {
+    /// Sends one message without blocking: straight into the socket when the writer is
+    /// idle, the rest (or all of it) through the writer's queue. Returns the frame's
+    /// size on the wire.
+    pub fn send(&mut self, msg: &LinkMsg) -> Result<usize, QueueError> {
         let Some(q) = &self.queue else {
             return Err(QueueError::Closed);
         };
+        let mut frame = match self.write.frame(msg) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("cannot frame {}: {e}", msg.kind());
+                return Err(QueueError::Closed);
+            }
+        };
+        let len = frame.len();
         // Acquire: the writer's last write happened before its count reached zero.
         if self.behind.load(Ordering::Acquire) == 0 {
-            let n = write_now(&self.stream, &frame);
-            if n == frame.len() {
-                return Ok(());
+            let n = self.write.write_now(&frame);
+            if n == len {
+                return Ok(len);
             }
             frame.drain(..n);
         }
         self.behind.fetch_add(1, Ordering::AcqRel);
-        q.try_send(frame).map_err(|e| {
+        q.try_send(frame).map(|()| len).map_err(|e| {
             self.behind.fetch_sub(1, Ordering::AcqRel);
             match e {
                 TrySendError::Full(_) => QueueError::Stalled,
@@ -140,17 +155,20 @@ impl Link {
         })
     }
 
-    /// Encodes and queues a message.
-    pub fn send(&self, msg: &LinkMsg) -> Result<(), QueueError> {
-        let frame = msg.to_frame().map_err(|_| QueueError::Closed)?;
-        self.send_frame(frame)
+    /// Our end (`getsockname`).
+    pub fn local(&self) -> SocketAddr {
+        self.write.local()
+    }
+
+    /// Their end (`getpeername`).
+    pub fn remote(&self) -> SocketAddr {
+        self.write.remote()
     }
 
     /// The socket's file descriptor, for the network panel.
     #[cfg(unix)]
     pub fn fd(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.stream.as_raw_fd()
+        self.write.fd()
     }
 }
 
@@ -160,7 +178,7 @@ impl Drop for Link {
         // in the outbox (chats, resent on the next link) or safe to lose (acks: the sender
         // resends and the receiver drops the duplicate).
         drop(self.queue.take());
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.write.shutdown();
         for t in [self.writer.take(), self.reader.take()]
             .into_iter()
             .flatten()
@@ -170,72 +188,30 @@ impl Drop for Link {
     }
 }
 
-fn read_loop(
-    id: LinkId,
-    mut stream: TcpStream,
-    mut decoder: FrameDecoder,
-    tx: &Sender<NetInput>,
-    closed: &Receiver<()>,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let reason = 'outer: loop {
-        // Frames already buffered first (the greeter may have read past the first one).
-        loop {
-            let input = match decoder.next_frame() {
-                Ok(None) => break,
-                Ok(Some(body)) => match LinkMsg::decode(&body) {
-                    Ok(msg) => NetInput::Frame {
-                        link: id,
-                        len: body.len(),
-                        msg,
-                    },
-                    Err(e) => break 'outer format!("{e}"),
-                },
-                Err(e) => break 'outer format!("{e}"),
-            };
-            // Blocks while the core is busy (back-pressure on the peer), but never after
-            // the link has been dropped.
-            select! {
-                send(tx, input) -> r => if r.is_err() { return },
-                recv(closed) -> _ => return,
+fn read_loop(id: LinkId, mut read: ReadHalf, tx: &Sender<NetInput>, closed: &Receiver<()>) {
+    let reason = loop {
+        let input = match read.recv(None) {
+            Ok((len, msg)) => NetInput::Frame { link: id, len, msg },
+            Err(e) => {
+                break match e.kind {
+                    ConnErrorKind::Closed => "closed by peer".to_owned(),
+                    ConnErrorKind::ClosedMidFrame(f) => format!("closed by peer mid-frame: {f}"),
+                    ConnErrorKind::Io(e) => format!("read failed: {e}"),
+                    kind => kind.to_string(),
+                };
             }
-        }
-        let n = match stream.read(&mut buf) {
-            Ok(0) => match decoder.finish() {
-                Ok(()) => break "closed by peer".to_owned(),
-                Err(e) => break format!("closed by peer mid-frame: {e}"),
-            },
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break format!("read failed: {e}"),
         };
-        decoder.push(&buf[..n]);
+        // Blocks while the core is busy (back-pressure on the peer), but never after
+        // the link has been dropped.
+        select! {
+            send(tx, input) -> r => if r.is_err() { return },
+            recv(closed) -> _ => return,
+        }
     };
     select! {
         send(tx, NetInput::LinkDown { link: id, reason }) -> _ => {},
         recv(closed) -> _ => {},
     }
-}
-
-/// Writes as much of `frame` as the socket's buffer takes now, without blocking. Any
-/// error counts as "nothing taken": the frame then goes through the writer thread, which
-/// meets the same error and reports the link down with its reason.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn write_now(stream: &TcpStream, frame: &[u8]) -> usize {
-    let sock = socket2::SockRef::from(stream);
-    loop {
-        match sock.send_with_flags(frame, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
-            Ok(n) => return n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return 0,
-        }
-    }
-}
-
-/// Elsewhere every frame goes through the writer thread.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn write_now(_stream: &TcpStream, _frame: &[u8]) -> usize {
-    0
 }
 
 fn write_loop(

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::protocol::TransferId;
+
 /// Most messages one `history` page or `search` answer carries.
 pub const MAX_PAGE: usize = 1000;
 
@@ -90,18 +92,18 @@ pub enum Command {
     /// `transfer_failed`, e.g. not enough free space).
     Accept {
         /// From the `file_offer` event.
-        transfer_id: String,
+        transfer_id: TransferId,
     },
     /// Decline a `file_offer`; nothing is written. Answered by `transfer_failed`.
     Decline {
         /// From the `file_offer` event.
-        transfer_id: String,
+        transfer_id: TransferId,
     },
     /// Stop a transfer, ours or theirs, offered or under way; a partial download is
     /// deleted. Answered by `transfer_failed` (reason `cancelled`) on both sides.
     Cancel {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
     },
     /// Try an interrupted or failed transfer again, ours or theirs, from the bytes the
     /// receiver already has. On the sender the offer goes out again at once (or when the
@@ -112,7 +114,7 @@ pub enum Command {
     /// not connected). A file changed since the offer ends it with `transfer_failed`.
     Retry {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
     },
     /// Received files land in `path` from now on (created if missing; it must be
     /// writable). Transfers already accepted finish where they started. For this run:

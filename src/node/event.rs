@@ -4,8 +4,10 @@
 
 use serde::Serialize;
 
-use super::peers::PeerInfo;
+use super::peer::PeerInfo;
 use super::status::NetStatus;
+use super::transfer_end::TransferEnd;
+use crate::protocol::{MsgId, PeerId, TransferId};
 use crate::store::{StoredMessage, Transfer};
 
 /// Something that happened.
@@ -15,7 +17,7 @@ pub enum Event {
     /// The node is up: who we are and where we listen.
     Ready {
         /// Our peer id.
-        id: String,
+        id: PeerId,
         /// Our name.
         name: String,
         /// Our host name.
@@ -37,7 +39,7 @@ pub enum Event {
     /// A peer went offline.
     PeerLeft {
         /// Its id.
-        id: String,
+        id: PeerId,
         /// `bye` (it said so) or `timeout` (unheard for three intervals).
         reason: LeftReason,
     },
@@ -54,9 +56,9 @@ pub enum Event {
     /// A direct message was accepted and queued. `msg_id` is what the receiver will see.
     Sent {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
         /// Milliseconds since the Unix epoch.
         sent_at: u64,
         /// The text, for front ends that show their own messages.
@@ -65,18 +67,18 @@ pub enum Event {
     /// The recipient acknowledged a message.
     Delivered {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
     },
     /// A direct message arrived (each `msg_id` is reported once).
     Message {
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// Sender's name at the time.
         from_name: String,
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch at the sender.
@@ -85,11 +87,11 @@ pub enum Event {
     /// An Everyone message arrived (duplicates dropped).
     Shout {
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// Sender's name.
         from_name: String,
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch at the sender.
@@ -98,7 +100,7 @@ pub enum Event {
     /// Our Everyone message went out (best effort: no delivery report follows).
     ShoutSent {
         /// Message id.
-        msg_id: String,
+        msg_id: MsgId,
         /// The text.
         text: String,
         /// Milliseconds since the Unix epoch.
@@ -145,9 +147,9 @@ pub enum Event {
     /// offered again.
     OfferSent {
         /// The transfer, named in every later event about it.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Recipient peer id.
-        to: String,
+        to: PeerId,
         /// The name the receiver sees.
         name: String,
         /// Size in bytes.
@@ -159,9 +161,9 @@ pub enum Event {
     /// with `--auto-accept`). Nothing is written before that.
     FileOffer {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Sender peer id.
-        from: String,
+        from: PeerId,
         /// The file's name, already made safe (no path, no device name).
         name: String,
         /// Size in bytes.
@@ -172,7 +174,7 @@ pub enum Event {
     /// The offer was accepted; bytes start moving from `offset` (non-zero: a resume).
     TransferStarted {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Bytes already on the receiver's disk, not sent again.
         offset: u64,
         /// File size.
@@ -181,7 +183,7 @@ pub enum Event {
     /// Bytes moved so far (resumed ones included), at most ten times a second.
     TransferProgress {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Bytes done.
         bytes: u64,
         /// File size.
@@ -190,18 +192,20 @@ pub enum Event {
     /// The receiver checked the hash over the whole file and stored it.
     TransferDone {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// Where the file is: the receiver's new file, or the sender's original.
         path: String,
     },
     /// The transfer ended without the file: declined, cancelled, corrupted, or broken
     /// for good (the sender gave up retrying, the receiver waited in vain). After a break
     /// the receiver keeps the bytes, and `retry` (or offering the file again) resumes.
+    /// In JSON: `reason` (in words), `kind` and `retry` (whether Retry makes sense).
     TransferFailed {
         /// The transfer.
-        transfer_id: String,
-        /// What happened, in words.
-        reason: String,
+        transfer_id: TransferId,
+        /// How it ended.
+        #[serde(flatten)]
+        end: TransferEnd,
     },
     /// The data connection broke (or the sender never connected) and a retry is pending:
     /// not a final failure. On the sender `retry_in_ms` says when it offers the file
@@ -209,7 +213,7 @@ pub enum Event {
     /// is `null`: it keeps the bytes and waits for that offer (see `Config::accept_timeout`).
     TransferInterrupted {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// What broke, in words.
         reason: String,
         /// Sender: which automatic retry comes next (1, 2, …); receiver: 0.
@@ -222,7 +226,7 @@ pub enum Event {
     /// Bytes move again with `transfer_started` (its `offset` is where the resume starts).
     TransferRetrying {
         /// The transfer.
-        transfer_id: String,
+        transfer_id: TransferId,
         /// The automatic retry this is (1, 2, …), or 0 when asked for (`retry`, or the
         /// receiver's Retry arriving at the sender).
         attempt: u32,

@@ -1,151 +1,212 @@
-//! The engine: one thread owns all state (peers, links, outbox, store) and reacts to
-//! [`Command`]s from a front end, [`NetInput`]s from the I/O threads, and a timer.
+//! The engine: one thread owns all state and reacts to [`Command`]s from front ends,
+//! [`NetInput`]s from the I/O threads, and a timer. Front ends subscribe to its
+//! [`Event`]s, each with its own queue and [`Waker`].
 //!
-//! There are no locks around state: I/O threads only parse and forward. Front ends get
-//! [`Event`]s on a channel and are woken by an injected [`Waker`] after each one, so a
-//! window repaints only when something happened.
+//! The state is split into parts that own it and keep their own invariants; each is
+//! driven by plain calls with the time, and returns what should happen (actions, in
+//! `out`) for the core to carry out. No part touches a socket, a thread or the store.
 //!
-//! - `core`: the state and the loop's timer work (announce, expiry, retries);
-//!   `dispatch`: commands and inputs to their handlers; `bucket`: rate limits.
-//! - `presence`: beacons in and out.
-//! - `links`: TCP link lifecycle, keepalives; `handshake`: the first frame, `hello`,
-//!   tie-break; `dials`: opening links lazily, with back-off.
-//! - `chat`: direct messages, acks, the outbox pump, shouts.
-//! - `peers`: the peer table; `resolve`: what a user typed → a peer.
-//! - `history`: the store at start (known peers, the outbox), `history` and `search`.
-//! - `transfers`: file offers and the sending side; `downloads`: the receiving side;
-//!   `partial`: resume notes for unfinished downloads; `retry`: the sender's retries and
-//!   transfers taken up after a restart; `resume`: a receiver's broken downloads;
-//!   `reports`: what the transfer threads say; `download_dir`: changing the download
-//!   folder at run time.
+//! - `presence`: the peer table, our beacons, what a sighting means.
+//! - `links`: links by id, the route per peer, dials, `hello`, keepalives.
+//! - `chat`: the outbox and acks, shouts.
+//! - `transfers`: file offers and streams both ways, retries, resume, how each ended.
+//! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
+//! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
+//! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
+//!   `peer`, `transfer_end`, `status`: the front ends' contract; `error`: why a node
+//!   could not start.
 
-mod bucket;
 mod chat;
+mod clock;
 pub mod command;
 mod core;
-mod dials;
-mod dispatch;
-mod download_dir;
-mod downloads;
+mod error;
 pub mod event;
-mod handshake;
-mod history;
+mod fanout;
 mod links;
-pub mod outbox;
-mod partial;
-pub mod peers;
+mod out;
+mod peer;
 mod presence;
-mod reports;
-mod resolve;
-mod resume;
-mod retry;
-pub mod seen;
 pub mod status;
-mod transfer_log;
+mod transfer_end;
 mod transfers;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
-use thiserror::Error;
+use crossbeam_channel::{Receiver, bounded, select, unbounded};
 
+pub use chat::outbox::{MAX_OUTBOX, WINDOW};
 pub use command::Command;
+pub use error::NodeError;
 pub use event::{Event, LeftReason};
-pub use peers::PeerInfo;
+pub use fanout::{
+    Commands, Envelope, Origin, SubscriberId, Subscription, UNBOUNDED, Waker, no_waker,
+};
+pub use out::Route;
+pub use peer::{PeerInfo, Protocol};
+pub use presence::{MAX_PEERS, ResolveError, Sighting};
 pub use status::NetStatus;
+pub use transfer_end::{Party, TransferEnd};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{self, Config};
+use crate::net::bound::{Binding, Io};
 use crate::net::{NetError, NetInput, spawn_named};
-
-/// Called after every event, from the core thread: the window sets it to
-/// `ctx.request_repaint()`, the headless front end to a no-op.
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
-
-/// A waker that does nothing.
-pub fn no_waker() -> Waker {
-    Arc::new(|| {})
-}
+use clock::Now;
+use fanout::{Inbound, Subscriber};
 
 /// Inputs waiting for the core. Datagrams beyond this are dropped (and counted); link
 /// readers wait, which pushes back on the peers that send too fast.
 const INPUT_QUEUE: usize = 8192;
 
-/// Why a node could not start.
-#[derive(Debug, Error)]
-pub enum NodeError {
-    /// The data directory or identity.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A socket or thread.
-    #[error(transparent)]
-    Net(#[from] NetError),
-    /// Starting an I/O thread or reading a socket's address.
-    #[error("cannot start the node: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// A running node: send it commands, read its events. Dropping it stops the node
-/// (saying bye) and joins its thread.
-pub struct NodeHandle {
-    /// Commands to the core.
-    pub commands: Sender<Command>,
-    /// Events from the core.
-    pub events: Receiver<Event>,
+/// A running node. Front ends [`subscribe`](Node::subscribe) to it; dropping it stops
+/// the node (saying bye) and joins its thread.
+pub struct Node {
+    inbound: crossbeam_channel::Sender<Inbound>,
+    next_subscriber: AtomicU64,
     thread: Option<JoinHandle<()>>,
 }
 
-impl NodeHandle {
+impl Node {
+    /// A new subscriber: every event from now on goes to its queue (`E` is [`Event`], or
+    /// [`Envelope`] to see which request an answer is for), and `waker` is called after
+    /// each. Past `capacity` unread events it is cut off ([`UNBOUNDED`]: never).
+    ///
+    /// The node says `ready` once its first subscriber is in, so that one sees
+    /// everything; later ones start from the moment they subscribe.
+    pub fn subscribe<E>(&self, capacity: usize, waker: Waker) -> Subscription<E>
+    where
+        E: From<Envelope> + Send + 'static,
+    {
+        let id = SubscriberId(self.next_subscriber.fetch_add(1, Ordering::Relaxed));
+        let (subscriber, events) = Subscriber::new::<E>(id, capacity, waker);
+        let _ = self.inbound.send(Inbound::Subscribe(subscriber));
+        Subscription {
+            commands: fanout::Commands::new(self.inbound.clone(), id),
+            events,
+        }
+    }
+
     /// Asks the node to quit and waits until it has stopped. Events not yet read stay
-    /// readable on `events`.
+    /// readable on the subscribers' queues.
     pub fn shutdown(&mut self) {
-        let _ = self.commands.send(Command::Quit);
+        let _ = self.inbound.send(Inbound::Command {
+            origin: Origin::node(),
+            command: Command::Quit,
+        });
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-impl Drop for NodeHandle {
+impl Drop for Node {
     fn drop(&mut self) {
         self.shutdown();
     }
 }
 
-/// Starts a node: binds its sockets (errors are returned here, before any thread runs),
-/// then runs the core on a thread named `lanchat-core`. The first event is `ready`.
-pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
-    let (commands, command_rx) = unbounded();
-    let (event_tx, events) = unbounded();
+/// A node with its first subscription in hand: the simple way to run one (tests, tools).
+/// Dropping it stops the node.
+pub struct NodeHandle {
+    /// Commands to the core.
+    pub commands: Commands,
+    /// Events from the core.
+    pub events: Receiver<Event>,
+    node: Node,
+}
+
+impl NodeHandle {
+    /// Another subscriber to the same node (see [`Node::subscribe`]).
+    pub fn subscribe<E>(&self, capacity: usize, waker: Waker) -> Subscription<E>
+    where
+        E: From<Envelope> + Send + 'static,
+    {
+        self.node.subscribe(capacity, waker)
+    }
+
+    /// Asks the node to quit and waits until it has stopped. Events not yet read stay
+    /// readable on `events`.
+    pub fn shutdown(&mut self) {
+        self.node.shutdown();
+    }
+}
+
+/// Starts a node: locks its data directory, binds its sockets and builds its core
+/// (errors are returned here, before any thread runs), then runs the core on a thread
+/// named `lanchat-core`. It says `ready` (its first event) once it has a subscriber.
+pub fn start(config: Config) -> Result<Node, NodeError> {
+    let (inbound, inbound_rx) = unbounded();
     let (input_tx, input_rx) = bounded(INPUT_QUEUE);
-    let mut core = core::Core::start(config, event_tx, waker, input_tx)?;
+    let lock = config::lock_data_dir(&config.data_dir)?;
+    let binding = Binding {
+        ip: config.bind,
+        port: config.port,
+        discovery_port: config.discovery_port,
+    };
+    let io = Io::bind(binding, input_tx)?;
+    let mut core = core::Core::new(config, lock, io, Now::read())?;
     let thread = spawn_named("lanchat-core", move || {
-        core.announce_start();
-        run(&mut core, &command_rx, &input_rx);
-        core.stop();
+        // The first subscriber hears `ready` and everything after it.
+        let first = inbound_rx.recv();
+        let pending = match first {
+            Ok(Inbound::Subscribe(s)) => {
+                core.subscribe(s);
+                None
+            }
+            Ok(Inbound::Command { command, origin }) if command != Command::Quit => {
+                Some((origin, command))
+            }
+            _ => return core.stop(Now::read()),
+        };
+        core.announce_start(Now::read());
+        if let Some((origin, command)) = pending {
+            core.handle_command(origin, command, Now::read());
+        }
+        run(&mut core, &inbound_rx, &input_rx);
+        core.stop(Now::read());
     })
     .map_err(NetError::Thread)?;
-    Ok(NodeHandle {
-        commands,
-        events,
+    Ok(Node {
+        inbound,
+        next_subscriber: AtomicU64::new(1),
         thread: Some(thread),
     })
 }
 
-/// Stores `first` and the `send` commands already waiting behind it as one burst (one
-/// transaction: group commit). The command that ended the burst is handled after it;
-/// `quit` is returned to the loop instead.
+/// Starts a node with one subscription (unbounded, woken by `waker`) and hands both
+/// over together. The first event is `ready`.
+pub fn spawn(config: Config, waker: Waker) -> Result<NodeHandle, NodeError> {
+    let node = start(config)?;
+    let Subscription { commands, events } = node.subscribe::<Event>(UNBOUNDED, waker);
+    Ok(NodeHandle {
+        commands,
+        events,
+        node,
+    })
+}
+
+/// The core over the real port.
+type LiveCore = core::Core<Io>;
+
+/// Stores `first` and the `send` commands already waiting behind it (from any front
+/// end) as one burst: one transaction, group commit. The inbound message that ended the
+/// burst is returned: the loop handles it next.
 fn send_burst(
-    core: &mut core::Core,
-    commands: &Receiver<Command>,
-    first: (String, String),
-) -> Option<Command> {
+    core: &mut LiveCore,
+    inbound: &Receiver<Inbound>,
+    first: (Origin, String, String),
+    now: Now,
+) -> Option<Inbound> {
     let mut sends = vec![first];
     let mut after = None;
-    while sends.len() < dispatch::MAX_BURST {
-        match commands.try_recv() {
-            Ok(Command::Send { to, text }) => sends.push((to, text)),
+    while sends.len() < core::MAX_BURST {
+        match inbound.try_recv() {
+            Ok(Inbound::Command {
+                origin,
+                command: Command::Send { to, text },
+            }) => sends.push((origin, to, text)),
             Ok(other) => {
                 after = Some(other);
                 break;
@@ -153,37 +214,54 @@ fn send_burst(
             Err(_) => break,
         }
     }
-    core.send_chats(sends);
-    match after {
-        Some(Command::Quit) => Some(Command::Quit),
-        Some(cmd) => {
-            core.handle_command(cmd);
-            None
-        }
-        None => None,
-    }
+    core.send_burst(sends, now);
+    after
 }
 
-fn run(core: &mut core::Core, commands: &Receiver<Command>, inputs: &Receiver<NetInput>) {
+/// Handles one message from a front end (and, for a `send`, those waiting behind it);
+/// `false` on `quit`.
+fn on_inbound(core: &mut LiveCore, inbound: &Receiver<Inbound>, msg: Inbound, now: Now) -> bool {
+    let mut next = Some(msg);
+    while let Some(msg) = next.take() {
+        match msg {
+            Inbound::Command {
+                command: Command::Quit,
+                ..
+            } => return false,
+            Inbound::Command {
+                origin,
+                command: Command::Send { to, text },
+            } => next = send_burst(core, inbound, (origin, to, text), now),
+            Inbound::Command { origin, command } => core.handle_command(origin, command, now),
+            Inbound::Subscribe(s) => core.subscribe(s),
+        }
+    }
+    true
+}
+
+/// The loop: wakes on a command, an input or the next timer, reads the clock once, and
+/// hands that time to everything it does in the turn.
+fn run(core: &mut LiveCore, inbound: &Receiver<Inbound>, inputs: &Receiver<NetInput>) {
     loop {
         let timeout = core.next_wake().saturating_duration_since(Instant::now());
+        let now;
         select! {
-            recv(commands) -> cmd => match cmd {
-                Ok(Command::Quit) | Err(_) => return,
-                Ok(Command::Send { to, text }) => {
-                    if let Some(Command::Quit) = send_burst(core, commands, (to, text)) {
-                        return;
-                    }
+            recv(inbound) -> msg => {
+                now = Now::read();
+                // The node holds a sender itself, so this disconnects only as it stops.
+                let Ok(msg) = msg else { return };
+                if !on_inbound(core, inbound, msg, now) {
+                    return;
                 }
-                Ok(cmd) => core.handle_command(cmd),
             },
             recv(inputs) -> input => {
-                // The core holds a sender itself, so this channel never disconnects.
+                now = Now::read();
+                // The port holds a sender itself, so inputs never disconnect.
                 if let Ok(input) = input {
-                    core.handle_inputs(input, inputs);
+                    core.handle_input(input, inputs, now);
                 }
             },
-            default(timeout) => {},
+            default(timeout) => now = Now::read(),
         }
         // What already arrived is heard before timers judge anyone: after a stall (a
         // loaded machine, a long store write), a peer whose beacons or link frames are
@@ -191,11 +269,11 @@ fn run(core: &mut core::Core, commands: &Receiver<Command>, inputs: &Receiver<Ne
         // cannot keep the timers from running.
         for _ in 0..CATCH_UP {
             match inputs.try_recv() {
-                Ok(input) => core.handle_inputs(input, inputs),
+                Ok(input) => core.handle_input(input, inputs, now),
                 Err(_) => break,
             }
         }
-        core.tick(Instant::now());
+        core.tick(now);
     }
 }
 

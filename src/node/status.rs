@@ -1,7 +1,9 @@
 //! What the network panel shows: interfaces, sockets, links, counters and the most recent
-//! datagrams and frames. The core keeps these up to date; `net_status` takes a snapshot.
+//! datagrams and frames. The core keeps these up to date ([`Traffic`]) as it hears inputs
+//! and carries out I/O; `net_status` takes a snapshot.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Display;
 
 use serde::Serialize;
 
@@ -122,5 +124,42 @@ impl Recent {
     /// Newest first.
     pub fn snapshot(&self) -> Vec<WireRecord> {
         self.0.iter().cloned().collect()
+    }
+}
+
+/// Counters and the recent-traffic list, as one.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Counts since start.
+    pub counters: Counters,
+    /// The latest datagrams and frames.
+    pub recent: Recent,
+}
+
+impl Traffic {
+    /// A datagram or frame, for the live list (`at`: Unix milliseconds).
+    pub fn log(
+        &mut self,
+        at: u64,
+        dir: &'static str,
+        proto: &'static str,
+        peer: impl Display,
+        len: usize,
+        summary: String,
+    ) {
+        self.recent.push(WireRecord {
+            at,
+            dir,
+            proto,
+            peer: peer.to_string(),
+            len,
+            summary,
+        });
+    }
+
+    /// A datagram dropped on arrival, by reason.
+    pub fn dropped(&mut self, at: u64, from: impl Display, len: usize, reason: &str) {
+        self.counters.drop_datagram(reason);
+        self.log(at, "in", "udp", from, len, format!("dropped: {reason}"));
     }
 }

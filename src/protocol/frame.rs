@@ -48,6 +48,29 @@ pub fn encode(body: &[u8]) -> Result<Vec<u8>, FrameError> {
     Ok(out)
 }
 
+/// A frame built in place: [`HEADER_LEN`] bytes of room for the length, then the body
+/// written after them (one allocation for the whole frame). Call [`finish`] to fill in
+/// the length.
+pub fn start(capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + capacity);
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    out
+}
+
+/// Writes the length of the body that follows the header room made by [`start`]. Fails
+/// only when the body is over the limit.
+pub fn finish(mut frame: Vec<u8>) -> Result<Vec<u8>, FrameError> {
+    let len = frame.len().saturating_sub(HEADER_LEN);
+    if len > MAX_FRAME_BODY {
+        return Err(FrameError::TooLong {
+            len: len as u64,
+            max: MAX_FRAME_BODY,
+        });
+    }
+    frame[..HEADER_LEN].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(frame)
+}
+
 /// Incremental decoder: feed it whatever `read` returned, take out whole frames.
 ///
 /// One `push` may complete zero, one or several frames; a frame may span any number of
@@ -209,6 +232,17 @@ mod tests {
         assert_eq!(dec.take_pending(), b"raw bytes");
         assert_eq!(dec.pending(), 0);
         assert!(dec.take_pending().is_empty());
+    }
+
+    #[test]
+    fn a_frame_built_in_place_is_an_encoded_frame() {
+        let mut f = start(5);
+        f.extend_from_slice(b"hello");
+        assert_eq!(finish(f).unwrap(), encode(b"hello").unwrap());
+        assert_eq!(finish(start(0)).unwrap(), [0, 0, 0, 0]);
+        let mut big = start(0);
+        big.resize(HEADER_LEN + MAX_FRAME_BODY + 1, b'x');
+        assert!(matches!(finish(big), Err(FrameError::TooLong { .. })));
     }
 
     #[test]

@@ -76,9 +76,12 @@ pub enum LinkMsg {
     FileDecline {
         /// The offer.
         transfer_id: String,
-        /// Why, in words.
+        /// Why, in words (shown to the sender's user, never interpreted).
         #[serde(default)]
         reason: String,
+        /// Why, for machines (absent from older peers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<DeclineCode>,
     },
     /// Either side stops a transfer (on the link), or the receiver refuses the stream
     /// (on the data connection, after `file_end`).
@@ -117,6 +120,28 @@ pub enum LinkMsg {
     Unknown,
 }
 
+/// Why an offer was declined, for machines: the sender stores and shows a decline by
+/// its code, and shows the words beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineCode {
+    /// The receiving user said no.
+    User,
+    /// Over the receiver's size limit.
+    TooLarge,
+    /// Not enough free space at the receiver.
+    NoSpace,
+    /// The receiver has too many transfers under way.
+    TooMany,
+    /// The transfer id is in use by another peer's transfer at the receiver.
+    IdInUse,
+    /// The receiver could not prepare the file (a folder it cannot write, …).
+    Failed,
+    /// A code this build does not know (a newer peer's).
+    #[serde(other)]
+    Other,
+}
+
 /// Why a frame body is not a usable message.
 #[derive(Debug, Error)]
 pub enum MessageError {
@@ -131,7 +156,14 @@ pub enum MessageError {
 impl LinkMsg {
     /// Serialises to one whole frame (length prefix included).
     pub fn to_frame(&self) -> Result<Vec<u8>, FrameError> {
-        frame::encode(&serde_json::to_vec(self).expect("a message always serialises"))
+        let mut out = frame::start(128);
+        serde_json::to_writer(&mut out, self).expect("a message always serialises");
+        frame::finish(out)
+    }
+
+    /// Serialises to one frame body (no length prefix): what a transport seals.
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a message always serialises")
     }
 
     /// Decodes one frame body.
@@ -254,8 +286,18 @@ mod tests {
                 LinkMsg::FileDecline {
                     transfer_id: t(),
                     reason: "declined".into(),
+                    code: None,
                 },
                 json!({"type":"file_decline","transfer_id":t(),"reason":"declined"}),
+            ),
+            (
+                LinkMsg::FileDecline {
+                    transfer_id: t(),
+                    reason: "the file is 9 bytes; the limit is 5 bytes".into(),
+                    code: Some(DeclineCode::TooLarge),
+                },
+                json!({"type":"file_decline","transfer_id":t(),
+                       "reason":"the file is 9 bytes; the limit is 5 bytes","code":"too_large"}),
             ),
             (
                 LinkMsg::FileCancel {
@@ -290,12 +332,23 @@ mod tests {
             assert_eq!(wire(&msg), want, "{}", msg.kind());
             assert_eq!(LinkMsg::decode(want.to_string().as_bytes()).unwrap(), msg);
         }
-        // `reason` is optional for other clients.
+        // `reason` and `code` are optional for other clients; a code from a newer peer
+        // is not an error.
         assert_eq!(
             LinkMsg::decode(br#"{"type":"file_decline","transfer_id":"x"}"#).unwrap(),
             LinkMsg::FileDecline {
                 transfer_id: "x".into(),
-                reason: String::new()
+                reason: String::new(),
+                code: None,
+            }
+        );
+        assert_eq!(
+            LinkMsg::decode(br#"{"type":"file_decline","transfer_id":"x","code":"on_holiday"}"#)
+                .unwrap(),
+            LinkMsg::FileDecline {
+                transfer_id: "x".into(),
+                reason: String::new(),
+                code: Some(DeclineCode::Other),
             }
         );
     }

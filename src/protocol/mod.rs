@@ -8,6 +8,7 @@
 //! - [`sanitize`]: file names from the wire made into one safe path component.
 //! - [`mime`]: media types of offered files (magic bytes, then extension).
 //! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
+//! - [`ids`]: peer, message and transfer ids as types (strings on the wire).
 //! - [`ipmsg`]: IP Messenger / iptux / FeiQ packets (`docs/IPMSG.md`).
 //!
 //! `docs/PROTOCOL.md` describes the same formats for people writing other clients.
@@ -16,6 +17,7 @@ pub mod beacon;
 pub mod frame;
 pub mod freshness;
 pub mod hash;
+pub mod ids;
 pub mod ipmsg;
 pub mod message;
 pub mod mime;
@@ -24,4 +26,5 @@ pub mod signed;
 
 pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_BODY};
-pub use message::{LinkMsg, MessageError};
+pub use ids::{MsgId, PeerId, TransferId};
+pub use message::{DeclineCode, LinkMsg, MessageError};

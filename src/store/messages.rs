@@ -212,11 +212,11 @@ impl Store {
 
     /// Marks our messages to `peer` as written to a link (`pending` → `sent`). `me` is our
     /// peer id, their author.
-    pub fn mark_sent(
+    pub fn mark_sent<S: AsRef<str>>(
         &mut self,
         peer: &str,
         me: &str,
-        msg_ids: &[String],
+        msg_ids: &[S],
     ) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -227,7 +227,7 @@ impl Store {
                 .prepare_cached(MARK_SENT)
                 .map_err(|e| classify(&self.path, e))?;
             for id in msg_ids {
-                stmt.execute(params![peer, me, id])
+                stmt.execute(params![peer, me, id.as_ref()])
                     .map_err(|e| classify(&self.path, e))?;
             }
         }
@@ -236,10 +236,10 @@ impl Store {
 
     /// Marks our acknowledged messages, `(peer, msg_id)` pairs, in one transaction. `me` is
     /// our peer id, their author.
-    pub fn mark_delivered_all(
+    pub fn mark_delivered_all<P: AsRef<str>, M: AsRef<str>>(
         &mut self,
         me: &str,
-        acked: &[(String, String)],
+        acked: &[(P, M)],
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |e| classify(&path, e);
@@ -247,7 +247,8 @@ impl Store {
         {
             let mut stmt = tx.prepare_cached(MARK_DELIVERED).map_err(err)?;
             for (peer, msg_id) in acked {
-                stmt.execute(params![peer, me, msg_id]).map_err(err)?;
+                stmt.execute(params![peer.as_ref(), me, msg_id.as_ref()])
+                    .map_err(err)?;
             }
         }
         tx.commit().map_err(err)

@@ -84,7 +84,7 @@ fn outbox_states() {
         ..out(EVERYONE, "s", "shout")
     };
     s.insert_message(&shout).unwrap();
-    s.mark_sent("p", "me", &["a".into(), "b".into()]).unwrap();
+    s.mark_sent("p", "me", &["a", "b"]).unwrap();
     assert!(s.mark_delivered("p", "me", "a").unwrap());
     assert!(!s.mark_delivered("p", "me", "a").unwrap(), "a second ack");
     assert!(

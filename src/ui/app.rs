@@ -189,7 +189,7 @@ impl App {
                 Event::TransferDone { transfer_id, path } => self
                     .state
                     .transfers
-                    .get(transfer_id)
+                    .get(transfer_id.as_str())
                     .filter(|t| t.is_picture())
                     .map(|_| path.clone()),
                 _ => None,

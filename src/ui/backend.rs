@@ -4,13 +4,13 @@
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::Config;
-use crate::node::{self, Command, Event, NodeError, NodeHandle, Waker};
+use crate::node::{self, Command, Commands, Event, Node, NodeError, Waker};
 
 /// Where commands go and events come from: a running core, or channels a test holds.
 pub struct Backend {
-    pub(super) commands: Sender<Command>,
+    pub(super) commands: Commands,
     pub(super) events: Receiver<Event>,
-    node: Option<NodeHandle>,
+    node: Option<Node>,
     config: Option<Config>,
     waker: Waker,
 }
@@ -18,10 +18,10 @@ pub struct Backend {
 impl Backend {
     /// Starts a core with `config`; `waker` is called after each of its events.
     pub fn spawn(config: Config, waker: Waker) -> Result<Backend, NodeError> {
-        let node = node::spawn(config.clone(), waker.clone())?;
+        let (node, commands, events) = subscribed(config.clone(), waker.clone())?;
         Ok(Backend {
-            commands: node.commands.clone(),
-            events: node.events.clone(),
+            commands,
+            events,
             node: Some(node),
             config: Some(config),
             waker,
@@ -31,7 +31,7 @@ impl Backend {
     /// A stand-in core: the caller holds the other ends of both channels.
     pub fn channels(commands: Sender<Command>, events: Receiver<Event>) -> Backend {
         Backend {
-            commands,
+            commands: commands.into(),
             events,
             node: None,
             config: None,
@@ -58,16 +58,28 @@ impl Backend {
         };
         // The old node must let go of its data directory and ports first.
         drop(self.node.take());
-        let (result, node) = match node::spawn(config.clone(), self.waker.clone()) {
-            Ok(n) => {
-                self.config = Some(config);
-                (Ok(()), n)
-            }
-            Err(e) => (Err(e), node::spawn(old, self.waker.clone())?),
-        };
-        self.commands = node.commands.clone();
-        self.events = node.events.clone();
+        let (result, (node, commands, events)) =
+            match subscribed(config.clone(), self.waker.clone()) {
+                Ok(n) => {
+                    self.config = Some(config);
+                    (Ok(()), n)
+                }
+                Err(e) => (Err(e), subscribed(old, self.waker.clone())?),
+            };
+        self.commands = commands;
+        self.events = events;
         self.node = Some(node);
         result
     }
+}
+
+/// A node started with `config`, and the window's subscription to it: every event (the
+/// window folds them all into its state), each followed by `waker`.
+fn subscribed(
+    config: Config,
+    waker: Waker,
+) -> Result<(Node, Commands, Receiver<Event>), NodeError> {
+    let node = node::start(config)?;
+    let sub = node.subscribe::<Event>(node::UNBOUNDED, waker);
+    Ok((node, sub.commands, sub.events))
 }

@@ -41,18 +41,22 @@ pub fn show(
         TransferStage::Offered if t.mine => {
             ui.label(RichText::new("Waiting for them to accept…").small().weak());
             if ui.small_button("Cancel").clicked() {
-                actions.push(core(Command::Cancel { transfer_id: id }));
+                actions.push(core(Command::Cancel {
+                    transfer_id: id.into(),
+                }));
             }
         }
         TransferStage::Offered => {
             ui.horizontal(|ui| {
                 if ui.button("Accept").clicked() {
                     actions.push(core(Command::Accept {
-                        transfer_id: id.clone(),
+                        transfer_id: id.clone().into(),
                     }));
                 }
                 if ui.button("Decline").clicked() {
-                    actions.push(core(Command::Decline { transfer_id: id }));
+                    actions.push(core(Command::Decline {
+                        transfer_id: id.into(),
+                    }));
                 }
             });
         }
@@ -71,7 +75,9 @@ pub fn show(
             ui.horizontal(|ui| {
                 ui.label(RichText::new(line).small().weak());
                 if ui.small_button("Cancel").clicked() {
-                    actions.push(core(Command::Cancel { transfer_id: id }));
+                    actions.push(core(Command::Cancel {
+                        transfer_id: id.into(),
+                    }));
                 }
             });
         }
@@ -135,11 +141,13 @@ pub fn show(
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Trying again…").small().weak());
                 if ui.small_button("Cancel").clicked() {
-                    actions.push(core(Command::Cancel { transfer_id: id }));
+                    actions.push(core(Command::Cancel {
+                        transfer_id: id.into(),
+                    }));
                 }
             });
         }
-        TransferStage::Failed { reason } => {
+        TransferStage::Failed { reason, .. } => {
             ui.label(
                 RichText::new(format!("⚠ {}", failure_words(t.mine, reason)))
                     .small()
@@ -206,11 +214,13 @@ fn retry_and_cancel(ui: &mut egui::Ui, id: &str, label: &str, actions: &mut Vec<
     let transfer_id = id.to_owned();
     if ui.small_button(label).clicked() {
         actions.push(Action::Core(Command::Retry {
-            transfer_id: transfer_id.clone(),
+            transfer_id: transfer_id.clone().into(),
         }));
     }
     if ui.small_button("Cancel").clicked() {
-        actions.push(Action::Core(Command::Cancel { transfer_id }));
+        actions.push(Action::Core(Command::Cancel {
+            transfer_id: transfer_id.into(),
+        }));
     }
 }
 

@@ -188,7 +188,7 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         } else {
             format!("last seen {}", timefmt::seen(p.last_seen, now))
         };
-        let conv = ConvKey::Peer(p.id.clone());
+        let conv = ConvKey::Peer(p.id.clone().into());
         let presence = Presence::of(p.online, &p.status);
         row(
             ui,

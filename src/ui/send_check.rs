@@ -177,6 +177,7 @@ mod tests {
             online,
             status: "online".into(),
             last_seen: 0,
+            protocol: Default::default(),
         }
     }
 

@@ -88,7 +88,7 @@ impl ChatState {
                 data_dir: _,
             } => {
                 self.me = Some(Me {
-                    id,
+                    id: id.into(),
                     name,
                     host,
                     addr,
@@ -99,16 +99,16 @@ impl ChatState {
                 self.stopped = false;
             }
             Event::PeerJoined { peer } | Event::PeerChanged { peer } => {
-                self.peers.insert(peer.id.clone(), peer);
+                self.peers.insert(peer.id.clone().into(), peer);
             }
             Event::PeerLeft { id, .. } => {
-                if let Some(p) = self.peers.get_mut(&id) {
+                if let Some(p) = self.peers.get_mut(id.as_str()) {
                     p.online = false;
                 }
             }
             Event::Peers { peers } => {
                 for p in peers {
-                    self.peers.insert(p.id.clone(), p);
+                    self.peers.insert(p.id.clone().into(), p);
                 }
             }
             Event::Sent {
@@ -119,9 +119,9 @@ impl ChatState {
             } => {
                 let from_name = self.my_name();
                 self.push(
-                    ConvKey::Peer(to),
+                    ConvKey::Peer(to.into()),
                     ChatMessage {
-                        msg_id,
+                        msg_id: msg_id.into(),
                         from_name,
                         text,
                         sent_at,
@@ -132,7 +132,7 @@ impl ChatState {
                 );
             }
             Event::Delivered { msg_id, to } => {
-                self.set_mark(&ConvKey::Peer(to), &msg_id, Mark::Delivered);
+                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Delivered);
             }
             Event::Message {
                 from,
@@ -142,8 +142,8 @@ impl ChatState {
                 sent_at,
             } => {
                 self.heard(&from);
-                let m = received(msg_id, from_name, text, sent_at, None);
-                return self.arrive(ConvKey::Peer(from), m, in_view);
+                let m = received(msg_id.into(), from_name, text, sent_at, None);
+                return self.arrive(ConvKey::Peer(from.into()), m, in_view);
             }
             Event::Shout {
                 from,
@@ -153,7 +153,7 @@ impl ChatState {
                 sent_at,
             } => {
                 self.heard(&from);
-                let m = received(msg_id, from_name, text, sent_at, None);
+                let m = received(msg_id.into(), from_name, text, sent_at, None);
                 return self.arrive(ConvKey::Everyone, m, in_view);
             }
             Event::ShoutSent {
@@ -165,7 +165,7 @@ impl ChatState {
                 self.push(
                     ConvKey::Everyone,
                     ChatMessage {
-                        msg_id,
+                        msg_id: msg_id.into(),
                         from_name,
                         text,
                         sent_at,
@@ -205,11 +205,17 @@ impl ChatState {
                 size,
                 mime,
             } => {
-                let t =
-                    FileTransfer::offered(transfer_id.clone(), to.clone(), true, name, size, mime);
+                let t = FileTransfer::offered(
+                    transfer_id.to_string(),
+                    to.to_string(),
+                    true,
+                    name,
+                    size,
+                    mime,
+                );
                 let m = ChatMessage::file(&t, self.my_name(), crate::ui::timefmt::now_ms());
-                self.push(ConvKey::Peer(to), m);
-                self.transfers.insert(transfer_id, t);
+                self.push(ConvKey::Peer(to.into()), m);
+                self.transfers.insert(transfer_id.into(), t);
             }
             Event::FileOffer {
                 transfer_id,
@@ -219,35 +225,35 @@ impl ChatState {
                 mime,
             } => {
                 let t = FileTransfer::offered(
-                    transfer_id.clone(),
-                    from.clone(),
+                    transfer_id.to_string(),
+                    from.to_string(),
                     false,
                     name,
                     size,
                     mime,
                 );
                 let m = ChatMessage::file(&t, self.name_of(&from), crate::ui::timefmt::now_ms());
-                self.transfers.insert(transfer_id, t);
-                return self.arrive(ConvKey::Peer(from), m, in_view);
+                self.transfers.insert(transfer_id.into(), t);
+                return self.arrive(ConvKey::Peer(from.into()), m, in_view);
             }
             Event::TransferStarted {
                 transfer_id,
                 offset,
                 ..
             } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.started(offset, Instant::now());
                 }
             }
             Event::TransferProgress {
                 transfer_id, bytes, ..
             } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.progress(bytes, Instant::now());
                 }
             }
             Event::TransferDone { transfer_id, path } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.stage = TransferStage::Done { path };
                     if t.mine {
                         let conv = ConvKey::Peer(t.peer.clone());
@@ -255,12 +261,12 @@ impl ChatState {
                     }
                 }
             }
-            Event::TransferFailed {
-                transfer_id,
-                reason,
-            } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
-                    t.stage = TransferStage::Failed { reason };
+            Event::TransferFailed { transfer_id, end } => {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
+                    t.stage = TransferStage::Failed {
+                        reason: end.to_string(),
+                        retry: end.retry(),
+                    };
                 }
             }
             Event::DownloadDirChanged { path } => self.download_dir = Some(path),

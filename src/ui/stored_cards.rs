@@ -18,12 +18,15 @@ impl FileTransfer {
             },
             TransferState::Declined => TransferStage::Failed {
                 reason: "declined".into(),
+                retry: false,
             },
             TransferState::Cancelled => TransferStage::Failed {
                 reason: "cancelled".into(),
+                retry: false,
             },
             TransferState::Failed => TransferStage::Failed {
                 reason: "failed".into(),
+                retry: true,
             },
             TransferState::Offered | TransferState::Active | TransferState::Paused => {
                 TransferStage::Interrupted {

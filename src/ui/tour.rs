@@ -193,7 +193,7 @@ fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut 
             .peers
             .values()
             .find(|p| p.name == shot.conv)
-            .map(|p| ConvKey::Peer(p.id.clone()))
+            .map(|p| ConvKey::Peer(p.id.clone().into()))
     };
     view.chooser = None;
     match conv {

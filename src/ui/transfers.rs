@@ -42,6 +42,8 @@ pub enum TransferStage {
     Failed {
         /// What happened, in words.
         reason: String,
+        /// Whether Retry makes sense (the core says; never read from the words).
+        retry: bool,
     },
 }
 
@@ -127,14 +129,12 @@ impl FileTransfer {
         Some((rate, self.size.saturating_sub(*bytes) as f64 / rate))
     }
 
-    /// Whether Retry makes sense: interrupted, or failed for a reason other than someone's
-    /// decision (declined, cancelled), which a retry would only undo.
+    /// Whether Retry makes sense: interrupted, or failed in a way the core says a retry
+    /// may mend (not someone's decision, declined or cancelled, which it would undo).
     pub fn can_retry(&self) -> bool {
         match &self.stage {
             TransferStage::Interrupted { .. } => true,
-            TransferStage::Failed { reason } => {
-                !(reason.contains("declined") || reason.contains("cancelled"))
-            }
+            TransferStage::Failed { retry, .. } => *retry,
             _ => false,
         }
     }
@@ -159,7 +159,7 @@ impl ChatState {
                 attempt,
                 retry_in_ms,
             } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.stage = TransferStage::Interrupted {
                         reason,
                         automatic: retry_in_ms.is_some(),
@@ -168,7 +168,7 @@ impl ChatState {
                 }
             }
             Event::TransferRetrying { transfer_id, .. } => {
-                if let Some(t) = self.transfers.get_mut(&transfer_id) {
+                if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
                     t.stage = TransferStage::Retrying;
                 }
             }
@@ -282,19 +282,35 @@ mod tests {
             attempt: 1,
         };
         assert!(t.can_retry());
-        for (reason, retry) in [
+        use crate::node::{Party, TransferEnd};
+        let cancelled = |by| TransferEnd::Cancelled {
+            by,
+            said: "cancelled".into(),
+        };
+        for (end, retry) in [
             (
-                "the receiver closed the connection; gave up after 8 tries",
+                TransferEnd::GaveUp {
+                    tries: 8,
+                    last: "the receiver closed the connection".into(),
+                },
                 true,
             ),
-            ("declined: no thanks", false),
-            ("cancelled", false),
-            ("cancelled by the sender: cancelled", false),
+            (
+                TransferEnd::Declined {
+                    by: Party::Receiver,
+                    code: crate::protocol::DeclineCode::User,
+                    reason: "no thanks".into(),
+                },
+                false,
+            ),
+            (cancelled(Party::Us), false),
+            (cancelled(Party::Sender), false),
         ] {
             t.stage = TransferStage::Failed {
-                reason: reason.into(),
+                reason: end.to_string(),
+                retry: end.retry(),
             };
-            assert_eq!(t.can_retry(), retry, "{reason}");
+            assert_eq!(t.can_retry(), retry, "{end}");
         }
     }
 

@@ -76,7 +76,7 @@ impl TestNode {
         };
         match n.wait("ready", |e| matches!(e, Event::Ready { .. })) {
             Event::Ready { id, port, .. } => {
-                n.id = id;
+                n.id = id.into();
                 n.port = port;
             }
             _ => unreachable!(),

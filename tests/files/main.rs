@@ -43,6 +43,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A loopback node's configuration: fast beacons, downloads in `<dir>/<name>-downloads`.
 pub fn config(dir: &Path, name: &str, port: u16) -> Config {
     let mut c = Config::loopback(dir.join(name), port);
     c.name = Some(name.to_owned());
@@ -65,17 +66,19 @@ pub fn pair(tag: &str, auto_accept: bool) -> (TempDir, u16, TestNode, TestNode) 
     (dir, port, a, b)
 }
 
+/// `send_file`, and the transfer id its `offer_sent` names.
 pub fn send_file(a: &mut TestNode, to: &str, path: &Path) -> String {
     a.send(Command::SendFile {
         to: to.to_owned(),
         path: path.to_path_buf(),
     });
     match a.wait("offer_sent", |e| matches!(e, Event::OfferSent { .. })) {
-        Event::OfferSent { transfer_id, .. } => transfer_id,
+        Event::OfferSent { transfer_id, .. } => transfer_id.into(),
         _ => unreachable!(),
     }
 }
 
+/// Waits for the transfer to end; panics unless it was done. Returns where the file is.
 pub fn wait_done(n: &mut TestNode, id: &str) -> PathBuf {
     let ev = n.wait("transfer_done or _failed", |e| {
         matches!(e, Event::TransferDone { transfer_id, .. } | Event::TransferFailed { transfer_id, .. } if transfer_id == id)
@@ -86,12 +89,13 @@ pub fn wait_done(n: &mut TestNode, id: &str) -> PathBuf {
     }
 }
 
+/// Waits for the transfer to end; panics unless it failed. Returns the reason, in words.
 pub fn wait_failed(n: &mut TestNode, id: &str) -> String {
     let ev = n.wait("transfer_failed", |e| {
         matches!(e, Event::TransferDone { transfer_id, .. } | Event::TransferFailed { transfer_id, .. } if transfer_id == id)
     });
     match ev {
-        Event::TransferFailed { reason, .. } => reason,
+        Event::TransferFailed { end, .. } => end.to_string(),
         other => panic!("{}: expected a failure, got {other:?}", n.name),
     }
 }

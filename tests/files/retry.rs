@@ -213,7 +213,7 @@ fn retry_on_either_side_resumes_a_transfer_the_sender_gave_up() {
     );
     // The receiver's Retry asks the sender, which takes it up from its history.
     b.send(Command::Retry {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     assert_eq!(retrying(&mut b, &id), 0);
     assert_eq!(retrying(&mut a, &id), 0);
@@ -231,7 +231,7 @@ fn retry_on_either_side_resumes_a_transfer_the_sender_gave_up() {
     wait_failed(&mut a, &id2);
     interrupted(&mut b, &id2);
     a.send(Command::Retry {
-        transfer_id: id2.clone(),
+        transfer_id: id2.clone().into(),
     });
     assert_eq!(retrying(&mut a, &id2), 0);
     let offset = started(&mut b, &id2);
@@ -244,7 +244,9 @@ fn retry_on_either_side_resumes_a_transfer_the_sender_gave_up() {
         (id.clone(), "already delivered"),
         ("0123456789abcdef".to_owned(), "no transfer"),
     ] {
-        a.send(Command::Retry { transfer_id: what });
+        a.send(Command::Retry {
+            transfer_id: what.into(),
+        });
         let e = a.wait("error", |e| matches!(e, Event::Error { .. }));
         assert!(
             matches!(&e, Event::Error { message } if message.contains(want)),
@@ -296,7 +298,7 @@ fn a_receiver_restarted_midway_gets_the_rest_without_being_asked_again() {
     let id = send_file(&mut a, &b.id.clone(), &src);
     b.wait("file_offer", |e| matches!(e, Event::FileOffer { .. }));
     b.send(Command::Accept {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     b.wait(
         "a megabyte",
@@ -334,7 +336,7 @@ fn cancelling_a_transfer_the_sender_gave_up_drops_the_bytes_the_receiver_kept() 
     assert_eq!(listing(&downloads), ["draft.bin.part"], "kept for a resume");
     // The sender no longer runs it, but history remembers it: cancelling tells Bob.
     a.send(Command::Cancel {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     assert_eq!(wait_failed(&mut a, &id), "cancelled");
     let why = wait_failed(&mut b, &id);

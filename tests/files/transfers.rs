@@ -64,7 +64,7 @@ fn a_declined_offer_writes_nothing() {
         "nothing before acceptance"
     );
     b.send(Command::Decline {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     assert_eq!(wait_failed(&mut b, &id), "declined");
     assert!(wait_failed(&mut a, &id).contains("declined"));
@@ -103,14 +103,14 @@ fn accepting_by_command_then_cancelling_from_the_sender_cleans_up() {
     let id = send_file(&mut a, &b.id.clone(), &src);
     b.wait("file_offer", |e| matches!(e, Event::FileOffer { .. }));
     b.send(Command::Accept {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     b.wait(
         "some bytes",
         |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes > 0),
     );
     a.send(Command::Cancel {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     assert_eq!(wait_failed(&mut a, &id), "cancelled");
     wait_failed(&mut b, &id);
@@ -144,7 +144,7 @@ fn a_receiver_cancel_reaches_the_sender() {
         |e| matches!(e, Event::TransferProgress { bytes, .. } if *bytes > 0),
     );
     b.send(Command::Cancel {
-        transfer_id: id.clone(),
+        transfer_id: id.clone().into(),
     });
     assert_eq!(wait_failed(&mut b, &id), "cancelled");
     wait_failed(&mut a, &id);

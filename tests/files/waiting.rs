@@ -71,7 +71,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     m.send(&offer);
     b.wait("file_offer", is_offer);
     b.send(Command::Accept {
-        transfer_id: tid.clone(),
+        transfer_id: tid.clone().into(),
     });
     assert_eq!(accepted(&mut m, &tid), 0);
     // 40 000 bytes, then the sender is gone.
@@ -104,7 +104,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     other.send(&offer);
     b.wait("the other peer's offer", is_offer);
     b.send(Command::Accept {
-        transfer_id: tid.clone(),
+        transfer_id: tid.clone().into(),
     });
     let refused = loop {
         match other.recv() {
@@ -145,7 +145,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     });
     b.wait("second file_offer", is_offer);
     b.send(Command::Accept {
-        transfer_id: tid2.clone(),
+        transfer_id: tid2.clone().into(),
     });
     assert_eq!(accepted(&mut m, &tid2), 0);
     let reason = wait_failed(&mut b, &tid2);
@@ -248,7 +248,7 @@ fn resume_commands_and_events_keep_their_headless_shape() {
     let cases = [
         (
             Event::TransferInterrupted {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 reason: "stream ended".into(),
                 attempt: 2,
                 retry_in_ms: Some(2000),
@@ -258,7 +258,7 @@ fn resume_commands_and_events_keep_their_headless_shape() {
         ),
         (
             Event::TransferInterrupted {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 reason: "x".into(),
                 attempt: 0,
                 retry_in_ms: None,
@@ -268,7 +268,7 @@ fn resume_commands_and_events_keep_their_headless_shape() {
         ),
         (
             Event::TransferRetrying {
-                transfer_id: t(),
+                transfer_id: t().into(),
                 attempt: 1,
             },
             json!({"event":"transfer_retrying","transfer_id":"t1","attempt":1}),

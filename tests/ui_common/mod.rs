@@ -98,6 +98,7 @@ pub fn peer(id: &str, name: &str) -> PeerInfo {
         online: true,
         status: "online".into(),
         last_seen: 1_790_000_000_000,
+        protocol: Default::default(),
     }
 }
 

@@ -27,7 +27,10 @@ impl InProc {
                 break id;
             }
         };
-        Ok(InProc { handle, id })
+        Ok(InProc {
+            handle,
+            id: id.into(),
+        })
     }
 
     /// Waits until `peer` is listed.

@@ -18,7 +18,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::{Value, json};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use lanchat::node::peers::MAX_PEERS;
+use lanchat::node::MAX_PEERS;
 
 use crate::inproc::InProc;
 use crate::procfs::{Line, Node, Usage, Window, run_dir, status_kib, wait_line};

@@ -273,7 +273,11 @@ impl Pair {
                 break;
             }
         }
-        Ok(Pair { alice, bob, bob_id })
+        Ok(Pair {
+            alice,
+            bob,
+            bob_id: bob_id.into(),
+        })
     }
 
     /// One transfer of `src`, until Bob reports it done; returns where it landed (Alice's
@@ -286,14 +290,14 @@ impl Pair {
         let path = loop {
             match self.bob.events.recv_timeout(Duration::from_secs(300))? {
                 Event::TransferDone { path, .. } => break PathBuf::from(path),
-                Event::TransferFailed { reason, .. } => bail!("transfer failed: {reason}"),
+                Event::TransferFailed { end, .. } => bail!("transfer failed: {end}"),
                 _ => {}
             }
         };
         loop {
             match self.alice.events.recv_timeout(Duration::from_secs(30))? {
                 Event::TransferDone { .. } => break,
-                Event::TransferFailed { reason, .. } => bail!("sender failed: {reason}"),
+                Event::TransferFailed { end, .. } => bail!("sender failed: {end}"),
                 _ => {}
             }
         }

@@ -11,10 +11,9 @@
 //! `docs/TRANSFERS.md`.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -24,12 +23,15 @@ use crossbeam_channel::Sender;
 mod recv;
 mod send;
 
+pub use super::report::{Failure, FailureKind, StreamId, TransferReport};
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
-use super::{NetInput, spawn_named};
+use super::conn::{Conn, ConnErrorKind, Stopper};
+use super::input::NetInput;
+use super::thread::spawn_named;
 use crate::protocol::hash::FileHasher;
-use crate::protocol::{FrameDecoder, LinkMsg, sanitize};
+use crate::protocol::{LinkMsg, sanitize};
 
 /// Most progress reports per second and transfer.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -41,141 +43,31 @@ pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// that the buffer stays in the core's L2 cache while it is hashed.
 const HASH_BUF: usize = 128 << 10;
 
-/// What a transfer thread tells the core.
-#[derive(Debug)]
-pub enum TransferReport {
-    /// Bytes of the file now on the other side (sending) or received (receiving),
-    /// counted from the start of the file, at most every [`PROGRESS_EVERY`].
-    Progress {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Bytes done, resumed ones included.
-        bytes: u64,
-    },
-    /// The receiver verified the hash and stored the file.
-    Done {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Which stream this was ([`StreamThread::serial`]): a report from a stream the
-        /// core has already replaced is stale.
-        stream: u64,
-        /// Where the file landed (receiver), or the file sent (sender).
-        path: PathBuf,
-    },
-    /// The transfer stopped. The receiver keeps the bytes that arrived unless the hash
-    /// did not match.
-    Failed {
-        /// The transfer.
-        transfer_id: String,
-        /// Whether we are the sender.
-        outgoing: bool,
-        /// Which stream this was ([`StreamThread::serial`]).
-        stream: u64,
-        /// Why, in words.
-        reason: String,
-        /// The connection broke (see [`Failure::broken`]): another try may finish it.
-        broken: bool,
-    },
-}
-
-impl TransferReport {
-    /// How a transfer thread ended: `Done` with the file's path, or `Failed` with why.
-    pub fn ended(
-        transfer_id: String,
-        outgoing: bool,
-        stream: u64,
-        result: Result<PathBuf, Failure>,
-    ) -> Self {
-        match result {
-            Ok(path) => TransferReport::Done {
-                transfer_id,
-                outgoing,
-                stream,
-                path,
-            },
-            Err(f) => TransferReport::Failed {
-                transfer_id,
-                outgoing,
-                stream,
-                reason: f.reason,
-                broken: f.broken,
-            },
-        }
-    }
-}
-
-/// Why a stream stopped without the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// Why, in words.
-    pub reason: String,
-    /// The connection broke, stalled or could not be made: the same offer tried again
-    /// may finish it. Otherwise the failure is final: the file changed or is unreadable,
-    /// the receiver refused the bytes (hash mismatch), its disk failed.
-    pub broken: bool,
-}
-
-impl Failure {
-    /// A broken connection: worth another try.
-    pub fn broken(reason: impl Into<String>) -> Failure {
-        Failure {
-            reason: reason.into(),
-            broken: true,
-        }
-    }
-}
-
-impl From<String> for Failure {
-    /// A final failure.
-    fn from(reason: String) -> Failure {
-        Failure {
-            reason,
-            broken: false,
-        }
-    }
-}
-
-impl From<&str> for Failure {
-    /// A final failure.
-    fn from(reason: &str) -> Failure {
-        Failure::from(reason.to_owned())
-    }
-}
-
-/// Numbers every stream thread, so a report can be matched to the stream it is about.
-fn next_serial() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 /// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
 /// so blocked reads and writes return) and joins the thread.
 #[derive(Debug)]
 pub struct StreamThread {
-    serial: u64,
     cancel: Arc<AtomicBool>,
-    socket: Arc<Mutex<Option<TcpStream>>>,
+    socket: Arc<Mutex<Option<Stopper>>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl StreamThread {
     /// Runs `body` on a thread named `name` for transfer `transfer_id`, and reports how
-    /// it ended to `tx` (tagged with a fresh serial). `body` gets the cancel flag and the
-    /// socket slot: a socket put there (`socket`, or one `body` connects later) is shut
-    /// down when the handle is dropped, so a blocked read or write returns at once.
+    /// it ended to `tx`, tagged `stream`. `body` gets the cancel flag and the socket
+    /// slot: a connection whose stopper is put there (`socket`, or one `body` connects
+    /// later) is shut down when the handle is dropped, so a blocked read or write
+    /// returns at once.
     pub(super) fn spawn(
         name: &str,
+        stream: StreamId,
         transfer_id: String,
         outgoing: bool,
-        socket: Option<TcpStream>,
+        socket: Option<Stopper>,
         tx: Sender<NetInput>,
         body: impl FnOnce(
             &AtomicBool,
-            &Mutex<Option<TcpStream>>,
+            &Mutex<Option<Stopper>>,
             &Sender<NetInput>,
         ) -> Result<PathBuf, Failure>
         + Send
@@ -184,25 +76,18 @@ impl StreamThread {
         let cancel = Arc::new(AtomicBool::new(false));
         let socket = Arc::new(Mutex::new(socket));
         let (c, s) = (cancel.clone(), socket.clone());
-        let serial = next_serial();
         let thread = spawn_named(name, move || {
             let result = body(&c, &s, &tx);
             finish(
                 &tx,
-                TransferReport::ended(transfer_id, outgoing, serial, result),
+                TransferReport::ended(transfer_id, outgoing, stream, result),
             );
         })?;
         Ok(StreamThread {
-            serial,
             cancel,
             socket,
             thread: Some(thread),
         })
-    }
-
-    /// This stream's number, as in its final [`TransferReport`].
-    pub fn serial(&self) -> u64 {
-        self.serial
     }
 }
 
@@ -210,7 +95,7 @@ impl Drop for StreamThread {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
-            let _ = s.shutdown(Shutdown::Both);
+            s.stop();
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -299,29 +184,16 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-pub(super) fn write_frame(stream: &mut TcpStream, msg: &LinkMsg) -> Result<(), String> {
-    let frame = msg.to_frame().map_err(|e| e.to_string())?;
-    stream
-        .write_all(&frame)
-        .map_err(|e| format!("cannot send {}: {e}", msg.kind()))
-}
-
-pub(super) fn read_frame(
-    stream: &mut TcpStream,
-    decoder: &mut FrameDecoder,
-) -> Result<LinkMsg, String> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(body) = decoder.next_frame().map_err(|e| e.to_string())? {
-            return LinkMsg::decode(&body).map_err(|e| e.to_string());
-        }
-        match stream.read(&mut buf) {
-            Ok(0) => return Err("the connection closed before the final frame".into()),
-            Ok(n) => decoder.push(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("waiting for the final frame: {e}")),
-        }
-    }
+/// Reads the frame that ends a data connection (`file_end`, or the receiver's verdict),
+/// waiting at most [`IO_TIMEOUT`] for it.
+pub(super) fn read_final(conn: &mut Conn) -> Result<LinkMsg, String> {
+    conn.recv(Some(Instant::now() + IO_TIMEOUT))
+        .map_err(|e| match e.kind {
+            ConnErrorKind::Closed | ConnErrorKind::ClosedMidFrame(_) => {
+                "the connection closed before the final frame".to_owned()
+            }
+            kind => format!("waiting for the final frame: {kind}"),
+        })
 }
 
 /// Sends the final report; gives up after a while if the core has stopped reading (it is
@@ -366,39 +238,4 @@ impl<'a> Progress<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn promote_never_replaces_a_file() {
-        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("a.txt"), b"mine").unwrap();
-        fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
-        for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
-            let part = dir.join(format!("p{i}.part"));
-            fs::write(&part, format!("new {i}")).unwrap();
-            assert_eq!(promote(&part, &dir, "a.txt").unwrap(), dir.join(want));
-            assert!(!part.exists());
-        }
-        assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
-        assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
-        assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn reserving_blocks_keeps_the_length_that_resume_relies_on() {
-        let dir = std::env::temp_dir().join(format!("lanchat-reserve-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("x.part");
-        fs::write(&path, b"0123").unwrap();
-        let file = File::options().read(true).write(true).open(&path).unwrap();
-        reserve(&file, 4, 8 << 20).unwrap();
-        reserve(&file, 4, 0).unwrap();
-        // The length is still "bytes received": the offset a resume asks for.
-        assert_eq!(file.metadata().unwrap().len(), 4);
-        assert_eq!(fs::read(&path).unwrap(), b"0123");
-        fs::remove_dir_all(dir).unwrap();
-    }
-}
+mod tests;

@@ -2,16 +2,16 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::{Failure, IO_TIMEOUT, Progress, StreamThread, promote, read_frame, write_frame};
-use crate::net::NetInput;
+use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote, read_final};
+use crate::net::conn::{Conn, ConnErrorKind};
+use crate::net::input::NetInput;
+use crate::protocol::LinkMsg;
 use crate::protocol::hash::FileHasher;
-use crate::protocol::{FrameDecoder, LinkMsg};
 
 /// Most bytes read, written and hashed at a time: small enough to stay in the L2 cache
 /// between the read, the write and the hash. (1 MiB measured up to twice the CPU time in
@@ -37,31 +37,36 @@ pub struct RecvJob {
     pub offset: u64,
 }
 
-/// Receives the raw bytes of `job` from `stream` (`pending`: bytes already read past the
-/// `file_data` frame) on a thread named `xfer-recv`; reports to `tx`.
+/// Receives the raw bytes of `job` from `conn` (which already read the `file_data`
+/// frame, and maybe bytes past it) on a thread named `xfer-recv`; reports to `tx` as
+/// `stream`.
 pub fn spawn_recv(
+    stream: StreamId,
     job: RecvJob,
-    stream: TcpStream,
-    pending: Vec<u8>,
+    conn: Conn,
     tx: Sender<NetInput>,
 ) -> io::Result<StreamThread> {
     let id = job.transfer_id.clone();
-    let slot = stream.try_clone().ok();
-    StreamThread::spawn("xfer-recv", id, false, slot, tx, move |cancel, _, tx| {
-        receive(&job, stream, pending, cancel, tx)
-    })
+    let slot = conn.stopper().ok();
+    StreamThread::spawn(
+        "xfer-recv",
+        stream,
+        id,
+        false,
+        slot,
+        tx,
+        move |cancel, _, tx| receive(&job, conn, cancel, tx),
+    )
 }
 
 fn receive(
     job: &RecvJob,
-    mut stream: TcpStream,
-    pending: Vec<u8>,
+    mut conn: Conn,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<PathBuf, Failure> {
     let part = job.part.display();
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let _ = conn.set_idle_timeout(Some(IO_TIMEOUT));
     let mut file = File::options()
         .read(true)
         .write(true)
@@ -82,37 +87,28 @@ fn receive(
             job.size - job.offset
         )
     })?;
-    let raw_left = job.size - job.offset;
-    let take = pending
-        .len()
-        .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
-    let mut decoder = FrameDecoder::new();
-    decoder.push(&pending[take..]); // the trailer may already be here
-    let hashed = copy_in(job, &mut file, &mut stream, &pending[..take], cancel, tx)?;
-    let LinkMsg::FileEnd { hash } =
-        read_frame(&mut stream, &mut decoder).map_err(Failure::broken)?
-    else {
+    let hashed = copy_in(job, &mut file, &mut conn, cancel, tx)?;
+    let LinkMsg::FileEnd { hash } = read_final(&mut conn).map_err(Failure::broken)? else {
         return Err("expected file_end after the data".into());
     };
     if hash != hashed {
         let reason = format!("hash mismatch (sent {hash}, received {hashed})");
         let _ = fs::remove_file(&job.part);
         let _ = fs::remove_file(&job.sidecar);
-        let _ = write_frame(
-            &mut stream,
-            &LinkMsg::FileCancel {
-                transfer_id: job.transfer_id.clone(),
-                reason: reason.clone(),
-            },
-        );
-        return Err(format!("{reason}: the file arrived corrupted and was not kept").into());
+        let _ = conn.send(&LinkMsg::FileCancel {
+            transfer_id: job.transfer_id.clone(),
+            reason: reason.clone(),
+        });
+        return Err(Failure::mismatch(format!(
+            "{reason}: the file arrived corrupted and was not kept"
+        )));
     }
     let path = promote(&job.part, &job.dir, &job.name)?;
     let _ = fs::remove_file(&job.sidecar);
     let done = LinkMsg::FileDone {
         transfer_id: job.transfer_id.clone(),
     };
-    let _ = write_frame(&mut stream, &done);
+    let _ = conn.send(&done);
     Ok(path)
 }
 
@@ -144,24 +140,20 @@ pub fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
-/// Reads what the socket has (at most `buf.len()` bytes, at least one) into `buf`;
-/// returns how many, or an error (the sender closed early, a cancel, a time-out).
-fn read_some(stream: &mut TcpStream, buf: &mut [u8], cancel: &AtomicBool) -> io::Result<usize> {
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(io::Error::other("cancelled"));
-        }
-        match stream.read(buf) {
-            Ok(0) => return Err(io::Error::other("closed by the sender")),
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Reads what the connection has (at most `buf.len()` bytes, at least one) into `buf`;
+/// returns how many, or why not (the sender closed early, a cancel, a stall).
+fn read_some(conn: &mut Conn, buf: &mut [u8], cancel: &AtomicBool) -> Result<usize, String> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err("cancelled".into());
     }
+    conn.read_raw(buf).map_err(|e| match e.kind {
+        ConnErrorKind::Closed => "closed by the sender".to_owned(),
+        kind => kind.to_string(),
+    })
 }
 
-/// Reads the raw bytes (after `head`, those already read) into one buffer, writes and
-/// hashes each while it is still in the CPU's cache; returns the hash of the whole file.
+/// Reads the raw bytes into one buffer, writes and hashes each while it is still in the
+/// CPU's cache; returns the hash of the whole file.
 /// On a resume the prefix already on disk must be hashed first, which takes as long as
 /// reading it: rather than leave the sender blocked (and timing out) meanwhile, a
 /// `xfer-rehash` thread reads the `.part` from the start, following the bytes written,
@@ -170,16 +162,13 @@ fn read_some(stream: &mut TcpStream, buf: &mut [u8], cancel: &AtomicBool) -> io:
 fn copy_in(
     job: &RecvJob,
     file: &mut File,
-    stream: &mut TcpStream,
-    head: &[u8],
+    conn: &mut Conn,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<String, Failure> {
     if job.offset == 0 {
         let mut hasher = FileHasher::new();
-        receive_into(job, file, stream, head, cancel, tx, &mut |b| {
-            hasher.update(b)
-        })?;
+        receive_into(job, file, conn, cancel, tx, &mut |b| hasher.update(b))?;
         return Ok(hasher.finish());
     }
     let written = AtomicU64::new(job.offset);
@@ -189,7 +178,7 @@ fn copy_in(
             .name("xfer-rehash".into())
             .spawn_scoped(s, || follow_and_hash(job, &written, &more_rx, cancel))
             .map_err(|e| format!("cannot start the hash thread: {e}"))?;
-        let received = receive_into(job, file, stream, head, cancel, tx, &mut |b| {
+        let received = receive_into(job, file, conn, cancel, tx, &mut |b| {
             written.fetch_add(b.len() as u64, Ordering::Release);
             let _ = more_tx.try_send(()); // a wake-up is already pending if full
         });
@@ -237,12 +226,11 @@ fn follow_and_hash(
     Ok(hasher.finish())
 }
 
-/// The receive loop: each read from the socket is written, then handed to `seen`.
+/// The receive loop: each read from the connection is written, then handed to `seen`.
 fn receive_into(
     job: &RecvJob,
     file: &mut File,
-    stream: &mut TcpStream,
-    head: &[u8],
+    conn: &mut Conn,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
     seen: &mut dyn FnMut(&[u8]),
@@ -252,7 +240,6 @@ fn receive_into(
     let mut buf = vec![0u8; RECV_BUF];
     let mut got = job.offset;
     let mut progress = Progress::new(&job.transfer_id, false, tx);
-    let mut head = head;
     while raw_left > 0 {
         let want = buf
             .len()
@@ -261,19 +248,12 @@ fn receive_into(
         // cache: gathering a full buffer over several reads first measured up to 4x the
         // CPU time in the page-cache copy, because the other threads of the transfer
         // (sendfile, the sender's hash) evict it in between.
-        let n = if head.is_empty() {
-            read_some(stream, &mut buf[..want], cancel).map_err(|e| {
-                Failure::broken(format!(
-                    "stream ended after {got} of {} bytes: {e}",
-                    job.size
-                ))
-            })?
-        } else {
-            let n = head.len().min(want);
-            buf[..n].copy_from_slice(&head[..n]);
-            head = &head[n..];
-            n
-        };
+        let n = read_some(conn, &mut buf[..want], cancel).map_err(|e| {
+            Failure::broken(format!(
+                "stream ended after {got} of {} bytes: {e}",
+                job.size
+            ))
+        })?;
         file.write_all(&buf[..n])
             .map_err(|e| format!("cannot write {part}: {e}"))?;
         seen(&buf[..n]);

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::{
-    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamThread, hash_prefix, read_frame,
-    write_frame,
+    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix, read_final,
 };
-use crate::net::NetInput;
+use crate::net::conn::{Conn, Stopper};
+use crate::net::input::NetInput;
+use crate::protocol::LinkMsg;
 use crate::protocol::hash::FileHasher;
-use crate::protocol::{FrameDecoder, LinkMsg};
 
 /// Bytes per `sendfile` call: small enough to see a cancel soon, large enough to cost
 /// nothing.
@@ -39,49 +39,61 @@ pub struct SendJob {
     pub rate_limit: Option<u64>,
 }
 
-/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx`.
-pub fn spawn_send(job: SendJob, tx: Sender<NetInput>) -> io::Result<StreamThread> {
+/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx` as `stream`.
+pub fn spawn_send(
+    stream: StreamId,
+    job: SendJob,
+    tx: Sender<NetInput>,
+) -> io::Result<StreamThread> {
     let id = job.transfer_id.clone();
-    StreamThread::spawn("xfer-send", id, true, None, tx, move |cancel, slot, tx| {
-        send(&job, cancel, slot, tx).map(|()| job.path.clone())
-    })
+    StreamThread::spawn(
+        "xfer-send",
+        stream,
+        id,
+        true,
+        None,
+        tx,
+        move |cancel, slot, tx| send(&job, cancel, slot, tx).map(|()| job.path.clone()),
+    )
 }
 
 fn send(
     job: &SendJob,
     cancel: &AtomicBool,
-    slot: &Mutex<Option<TcpStream>>,
+    slot: &Mutex<Option<Stopper>>,
     tx: &Sender<NetInput>,
 ) -> Result<(), Failure> {
     let path = job.path.display();
     let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
     if len != job.size {
-        return Err(format!(
+        return Err(Failure::changed(format!(
             "{path} changed since it was offered ({} bytes then, {len} now)",
             job.size
-        )
-        .into());
+        )));
     }
-    let mut stream = TcpStream::connect_timeout(&job.addr, Duration::from_secs(5))
+    let mut conn = Conn::connect(job.addr, Duration::from_secs(5))
         .map_err(|e| Failure::broken(format!("cannot connect to {}: {e}", job.addr)))?;
-    *slot.lock().expect("socket slot") = stream.try_clone().ok();
+    *slot.lock().expect("socket slot") = conn.stopper().ok();
     if cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = conn.set_idle_timeout(Some(IO_TIMEOUT));
     let head = LinkMsg::FileData {
         transfer_id: job.transfer_id.clone(),
         offset: job.offset,
     };
-    write_frame(&mut stream, &head).map_err(Failure::broken)?;
+    conn.send(&head)
+        .map_err(|e| Failure::broken(format!("cannot send file_data: {}", e.kind)))?;
     let hash = std::thread::scope(|s| -> Result<String, Failure> {
         let hasher = std::thread::Builder::new()
             .name("xfer-hash".into())
             .spawn_scoped(s, || hash_file(&job.path, job.size, cancel))
             .map_err(|e| format!("cannot start the hash thread: {e}"))?;
-        let sent = copy_out(job, &mut file, &mut stream, cancel, tx);
+        let sent = match conn.raw_stream() {
+            Ok(stream) => copy_out(job, &mut file, stream, cancel, tx),
+            Err(e) => Err(e.to_string()),
+        };
         if sent.is_err() {
             cancel.store(true, Ordering::Relaxed); // stop hashing too
         }
@@ -90,13 +102,14 @@ fn send(
             .and(hash.map_err(Failure::from))
     })?;
     // Nagle let the bulk go in full segments; the trailer goes out at once.
-    let _ = stream.set_nodelay(true);
-    write_frame(&mut stream, &LinkMsg::FileEnd { hash }).map_err(Failure::broken)?;
-    match read_frame(&mut stream, &mut FrameDecoder::new()).map_err(Failure::broken)? {
+    let _ = conn.set_nodelay(true);
+    conn.send(&LinkMsg::FileEnd { hash })
+        .map_err(|e| Failure::broken(format!("cannot send file_end: {}", e.kind)))?;
+    match read_final(&mut conn).map_err(Failure::broken)? {
         LinkMsg::FileDone { .. } => Ok(()),
-        LinkMsg::FileCancel { reason, .. } => {
-            Err(format!("the receiver refused it: {reason}").into())
-        }
+        LinkMsg::FileCancel { reason, .. } => Err(Failure::mismatch(format!(
+            "the receiver refused it: {reason}"
+        ))),
         other => Err(format!("unexpected {:?} after file_end", other.kind()).into()),
     }
 }
@@ -145,7 +158,7 @@ fn send_from(file: &File, stream: &TcpStream, at: &mut u64, end: u64) -> io::Res
 fn copy_out(
     job: &SendJob,
     file: &mut File,
-    stream: &mut TcpStream,
+    stream: &TcpStream,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<(), String> {

@@ -37,7 +37,7 @@ impl App {
             Action::SendToEach(text) => {
                 for p in self.state.peers.values().filter(|p| p.online) {
                     self.backend.send(Command::Send {
-                        to: p.id.clone(),
+                        to: p.id.to_string(),
                         text: text.clone(),
                     });
                 }

@@ -14,6 +14,7 @@ fn peer(id: &str, name: &str, online: bool) -> PeerInfo {
         online,
         status: "online".into(),
         last_seen: 0,
+        protocol: Default::default(),
     }
 }
 

@@ -1,0 +1,190 @@
+//! The real [`Port`]: binds the link listener and the two discovery sockets, runs their
+//! threads, and owns every link, dial and transfer thread the core starts, by id.
+//!
+//! Binding is all of [`Io::bind`]: errors (a port in use) come back before the core is
+//! built. Dropping an `Io` (or [`Port::stop`]) stops and joins every thread it started.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
+
+use super::conn::Conn;
+use super::discovery;
+use super::error::NetError;
+use super::input::Via;
+use super::input::{LinkId, NetInput};
+use super::interfaces::{self, InterfaceFilter, NetInterface};
+use super::link::{self, Acceptor, Link, QueueError};
+use super::port::{LinkEnds, Port, Sockets};
+use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
+use crate::protocol::{LinkMsg, PeerId};
+
+/// Where to bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    /// `None`: every interface; a loopback address confines the node to this host.
+    pub ip: Option<Ipv4Addr>,
+    /// The TCP link port (0: any free one).
+    pub port: u16,
+    /// The shared UDP discovery port.
+    pub discovery_port: u16,
+}
+
+/// The sockets and threads of one node.
+pub struct Io {
+    tx: Sender<NetInput>,
+    /// Beacons leave from here (an ephemeral port); answers to our `hello` arrive here.
+    udp: UdpSocket,
+    discovery: SocketAddr,
+    link_addr: SocketAddr,
+    overflow: Arc<AtomicU64>,
+    receivers: Vec<discovery::Receiver>,
+    acceptor: Option<Acceptor>,
+    links: HashMap<LinkId, Link>,
+    dials: Vec<JoinHandle<()>>,
+    streams: HashMap<StreamId, StreamThread>,
+}
+
+impl Io {
+    /// Binds every socket and starts the discovery readers and the acceptor; what they
+    /// hear goes to `tx`.
+    pub fn bind(at: Binding, tx: Sender<NetInput>) -> Result<Io, NetError> {
+        let ip = at.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let listener = link::listen(SocketAddr::new(IpAddr::V4(ip), at.port))?;
+        let link_addr = listener.local_addr().map_err(NetError::Thread)?;
+        let sockets = discovery::bind(at.ip, at.discovery_port)?;
+        let discovery = sockets.listener.local_addr().map_err(NetError::Thread)?;
+        let overflow = Arc::new(AtomicU64::new(0));
+        let reader = |socket: &UdpSocket, via| {
+            discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone())
+        };
+        let receivers = vec![
+            reader(&sockets.listener, Via::Listener)?,
+            reader(&sockets.sender, Via::Sender)?,
+        ];
+        let acceptor = Acceptor::spawn(listener, tx.clone())?;
+        Ok(Io {
+            tx,
+            udp: sockets.sender,
+            discovery,
+            link_addr,
+            overflow,
+            receivers,
+            acceptor: Some(acceptor),
+            links: HashMap::new(),
+            dials: Vec::new(),
+            streams: HashMap::new(),
+        })
+    }
+}
+
+impl Port for Io {
+    type Conn = Conn;
+
+    fn send_datagram(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()> {
+        self.udp.send_to(bytes, to).map(drop)
+    }
+
+    fn interfaces(&self, filter: &InterfaceFilter) -> Vec<NetInterface> {
+        interfaces::list(filter)
+    }
+
+    fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
+        match link::dial(peer, addr, self.tx.clone()) {
+            Ok(t) => self.dials.push(t),
+            Err(e) => tracing::warn!("cannot start dialing {addr}: {e}"),
+        }
+    }
+
+    fn open_link(&mut self, id: LinkId, conn: Conn) -> io::Result<LinkEnds> {
+        let link = Link::spawn(id, conn, self.tx.clone())?;
+        let ends = LinkEnds {
+            local: link.local(),
+            remote: link.remote(),
+        };
+        self.links.insert(id, link);
+        Ok(ends)
+    }
+
+    fn write(&mut self, id: LinkId, msg: &LinkMsg) -> Result<usize, QueueError> {
+        match self.links.get_mut(&id) {
+            Some(link) => link.send(msg),
+            None => Err(QueueError::Closed),
+        }
+    }
+
+    fn close_link(&mut self, id: LinkId) {
+        drop(self.links.remove(&id)); // joins its threads
+    }
+
+    fn link_fd(&self, id: LinkId) -> i64 {
+        #[cfg(unix)]
+        if let Some(link) = self.links.get(&id) {
+            return i64::from(link.fd());
+        }
+        let _ = id;
+        -1
+    }
+
+    fn start_send(&mut self, stream: StreamId, job: SendJob) -> io::Result<()> {
+        let thread = transfer::spawn_send(stream, job, self.tx.clone())?;
+        self.streams.insert(stream, thread);
+        Ok(())
+    }
+
+    fn start_recv(&mut self, stream: StreamId, job: RecvJob, conn: Conn) -> io::Result<()> {
+        let thread = transfer::spawn_recv(stream, job, conn, self.tx.clone())?;
+        self.streams.insert(stream, thread);
+        Ok(())
+    }
+
+    fn stop_stream(&mut self, stream: StreamId) {
+        drop(self.streams.remove(&stream)); // stops and joins it
+    }
+
+    fn sockets(&self) -> Sockets {
+        let accept = self.acceptor.as_ref().map(Acceptor::stats);
+        Sockets {
+            link: Some(self.link_addr),
+            discovery: Some(self.discovery),
+            sender: self.udp.local_addr().ok(),
+            accepted: accept.map_or(0, |a| a.accepted_total()),
+            refused: accept.map(|a| a.refused_by_reason()).unwrap_or_default(),
+        }
+    }
+
+    fn take_overflow(&mut self) -> u64 {
+        self.overflow.swap(0, Ordering::Relaxed)
+    }
+
+    fn reap(&mut self) {
+        let (done, running) = std::mem::take(&mut self.dials)
+            .into_iter()
+            .partition(JoinHandle::is_finished);
+        self.dials = running;
+        for t in done {
+            let _ = t.join();
+        }
+    }
+
+    fn stop(&mut self) {
+        self.streams.clear(); // each stops and joins its thread
+        self.links.clear();
+        self.acceptor.take();
+        self.receivers.clear();
+        for t in self.dials.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

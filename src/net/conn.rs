@@ -1,0 +1,228 @@
+//! One framed TCP connection: the stream, its frame decoder and its write path, and the
+//! transport slot that seals frame bodies on the way out and opens them on the way in.
+//!
+//! Every frame the crate reads from or writes to TCP goes through [`Conn`] (or the two
+//! halves a link splits it into): the link reader, the greeter's first frame with its
+//! deadline, the dialer, and file data connections (a header frame, a run of raw bytes,
+//! a trailer frame). So an encrypted transport is one [`Seal`] and one [`Open`] handed to
+//! [`Conn::secure`] after a handshake, not an edit in four places; and making blocking
+//! reads interruptible is a change here only.
+//!
+//! The transport is plain until [`Conn::secure`] is called: frames carry JSON bodies as
+//! they are, with no copy. Handshake frames are sent and received unsealed
+//! ([`Conn::send_body`], [`Conn::recv_body`]). The raw byte run of a file is only
+//! possible on the plain transport ([`Conn::read_raw`], [`Conn::raw_stream`]): a sealed
+//! connection refuses it, so nothing ever leaves unsealed by mistake.
+//!
+//! Reads block; a deadline bounds the whole frame, not each read (a peer dripping a byte
+//! at a time is cut off too). Nothing here decides anything: errors say what happened.
+
+mod read;
+mod write;
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::protocol::frame::FrameError;
+use crate::protocol::{LinkMsg, MessageError};
+
+pub use read::ReadHalf;
+pub use write::WriteHalf;
+
+/// Seals frame bodies on the way out (one direction of a secure channel).
+pub trait Seal: Send {
+    /// The sealed form of one frame body.
+    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+/// Opens sealed frame bodies on the way in.
+pub trait Open: Send {
+    /// The body a sealed frame carried; an error if it was forged or damaged.
+    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+/// A transport could not seal or open a frame.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("transport: {0}")]
+pub struct TransportError(pub String);
+
+/// Why a frame (or raw bytes) could not be read or written.
+#[derive(Debug, Error)]
+pub enum ConnErrorKind {
+    /// The peer closed the connection between two frames.
+    #[error("closed by the peer")]
+    Closed,
+    /// The peer closed the connection inside a frame.
+    #[error("closed by the peer mid-frame: {0}")]
+    ClosedMidFrame(FrameError),
+    /// The bytes are not a frame (a length over the limit: garbage, an HTTP request).
+    #[error("{0}")]
+    Frame(FrameError),
+    /// The frame is not a message.
+    #[error("{0}")]
+    Message(MessageError),
+    /// No whole frame before the deadline.
+    #[error("no whole frame before the deadline")]
+    Deadline,
+    /// No byte for as long as the stall limit allows.
+    #[error("nothing arrived for {0:?}")]
+    Stalled(Duration),
+    /// The transport refused a frame.
+    #[error("{0}")]
+    Transport(TransportError),
+    /// Raw bytes asked of a sealed connection.
+    #[error("the connection is sealed: raw bytes cannot pass")]
+    Sealed,
+    /// The socket failed.
+    #[error("{0}")]
+    Io(io::Error),
+}
+
+/// A connection failed; names the other end.
+#[derive(Debug, Error)]
+#[error("connection with {remote}: {kind}")]
+pub struct ConnError {
+    /// The other end.
+    pub remote: SocketAddr,
+    /// What went wrong.
+    pub kind: ConnErrorKind,
+}
+
+/// One framed TCP connection (see the module documentation).
+pub struct Conn {
+    read: ReadHalf,
+    write: WriteHalf,
+}
+
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("local", &self.write.local())
+            .field("remote", &self.write.remote())
+            .field("sealed", &self.is_secure())
+            .finish()
+    }
+}
+
+impl Conn {
+    /// Wraps a connected stream, with the plain transport.
+    pub fn new(stream: TcpStream) -> io::Result<Conn> {
+        let local = stream.local_addr()?;
+        let remote = stream.peer_addr()?;
+        let reader = stream.try_clone()?;
+        Ok(Conn {
+            read: ReadHalf::new(reader, remote),
+            write: WriteHalf::new(stream, local, remote),
+        })
+    }
+
+    /// Connects to `addr` within `timeout`.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Conn> {
+        Conn::new(TcpStream::connect_timeout(&addr, timeout)?)
+    }
+
+    /// Our end (`getsockname`).
+    pub fn local(&self) -> SocketAddr {
+        self.write.local()
+    }
+
+    /// Their end (`getpeername`).
+    pub fn remote(&self) -> SocketAddr {
+        self.write.remote()
+    }
+
+    /// Whether frames are sealed now.
+    pub fn is_secure(&self) -> bool {
+        self.write.is_sealed()
+    }
+
+    /// Switches to a sealed transport (after a handshake): every later frame body is
+    /// sealed on the way out and opened on the way in.
+    pub fn secure(&mut self, seal: Box<dyn Seal>, open: Box<dyn Open>) {
+        self.write.set_seal(seal);
+        self.read.set_open(open);
+    }
+
+    /// A stall limit: a read or write that makes no progress for `limit` fails (`None`:
+    /// wait for ever). Deadlines given to [`Conn::recv`] apply on top.
+    pub fn set_idle_timeout(&mut self, limit: Option<Duration>) -> io::Result<()> {
+        self.write.set_write_timeout(limit)?;
+        self.read.set_idle(limit)
+    }
+
+    /// Turns off Nagle's algorithm (small frames leave at once).
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.write.set_nodelay(on)
+    }
+
+    /// Writes one message as a whole frame (sealed if the transport is secure).
+    pub fn send(&mut self, msg: &LinkMsg) -> Result<(), ConnError> {
+        let frame = self.write.frame(msg)?;
+        self.write.write_all(&frame)
+    }
+
+    /// Reads the next message, waiting at most until `deadline` for all of it.
+    pub fn recv(&mut self, deadline: Option<Instant>) -> Result<LinkMsg, ConnError> {
+        self.read.recv(deadline).map(|(_, msg)| msg)
+    }
+
+    /// Writes one unsealed frame (a handshake message), whatever the transport.
+    pub fn send_body(&mut self, body: &[u8]) -> Result<(), ConnError> {
+        self.write.send_body(body)
+    }
+
+    /// Reads one unsealed frame body (a handshake message), waiting at most until
+    /// `deadline`.
+    pub fn recv_body(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>, ConnError> {
+        self.read.next_body(deadline)
+    }
+
+    /// Reads raw bytes (the file run after a `file_data` frame): first what the decoder
+    /// already holds, then the socket. `Ok(0)` only for an empty `buf`; the peer closing
+    /// is an error. Refused on a sealed connection.
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
+        if self.is_secure() {
+            return Err(self.read.error(ConnErrorKind::Sealed));
+        }
+        self.read.read_raw(buf)
+    }
+
+    /// The socket, for a raw run written with `sendfile`. Refused on a sealed connection.
+    pub fn raw_stream(&self) -> Result<&TcpStream, ConnError> {
+        if self.is_secure() {
+            return Err(self.write.error(ConnErrorKind::Sealed));
+        }
+        Ok(self.write.stream())
+    }
+
+    /// A handle that shuts this connection down from another thread (so a blocked read
+    /// or write returns).
+    pub fn stopper(&self) -> io::Result<Stopper> {
+        self.write.try_clone_stream().map(Stopper)
+    }
+
+    /// Splits into the reading half (for a link's reader thread, which reads in larger
+    /// gulps) and the writing half.
+    pub fn split(mut self) -> (ReadHalf, WriteHalf) {
+        self.read.for_link();
+        (self.read, self.write)
+    }
+}
+
+/// Shuts a connection down from another thread; see [`Conn::stopper`].
+#[derive(Debug)]
+pub struct Stopper(TcpStream);
+
+impl Stopper {
+    /// Shuts both directions: blocked reads and writes on the connection return.
+    pub fn stop(&self) {
+        let _ = self.0.shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests;

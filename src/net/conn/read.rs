@@ -1,0 +1,176 @@
+//! The reading half of a connection: whole frames from the socket (a deadline for the
+//! whole frame, or a stall limit), opened if the transport is sealed, and the raw byte
+//! run of a file on the plain transport.
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use super::{ConnError, ConnErrorKind, Open};
+use crate::protocol::LinkMsg;
+use crate::protocol::frame::FrameDecoder;
+
+/// Bytes read from the socket at a time while looking for frames: small for a greeting
+/// or a data connection's frames, larger on a link, which reads every frame it carries.
+const READ_BUF: usize = 4 * 1024;
+const LINK_READ_BUF: usize = 64 * 1024;
+
+/// The reading half of a [`Conn`](super::Conn): frames in, opened if the transport is sealed.
+pub struct ReadHalf {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    open: Option<Box<dyn Open>>,
+    remote: SocketAddr,
+    /// The socket's read timeout as last set (to skip needless system calls).
+    timeout: Option<Duration>,
+    /// The stall limit when no deadline applies.
+    idle: Option<Duration>,
+    /// Read buffer, allocated on the first read, `buf_len` bytes.
+    buf: Vec<u8>,
+    buf_len: usize,
+}
+
+impl ReadHalf {
+    pub(super) fn new(stream: TcpStream, remote: SocketAddr) -> ReadHalf {
+        ReadHalf {
+            stream,
+            decoder: FrameDecoder::new(),
+            open: None,
+            remote,
+            timeout: None,
+            idle: None,
+            buf: Vec::new(),
+            buf_len: READ_BUF,
+        }
+    }
+
+    /// Reads in larger gulps (a link reads every frame it carries).
+    pub(super) fn for_link(&mut self) {
+        self.buf_len = LINK_READ_BUF;
+    }
+
+    pub(super) fn set_open(&mut self, open: Box<dyn Open>) {
+        self.open = Some(open);
+    }
+
+    /// The stall limit when no deadline applies.
+    pub(super) fn set_idle(&mut self, limit: Option<Duration>) -> io::Result<()> {
+        self.idle = limit;
+        self.apply_timeout(limit)
+    }
+    /// Reads the next message and its body size, waiting at most until `deadline`.
+    pub fn recv(&mut self, deadline: Option<Instant>) -> Result<(usize, LinkMsg), ConnError> {
+        let body = self.next_body(deadline)?;
+        let body = match self.open.as_mut() {
+            Some(open) => open.open(&body).map_err(|e| ConnError {
+                remote: self.remote,
+                kind: ConnErrorKind::Transport(e),
+            })?,
+            None => body,
+        };
+        let msg = LinkMsg::decode(&body).map_err(|e| self.error(ConnErrorKind::Message(e)))?;
+        Ok((body.len(), msg))
+    }
+
+    /// The next whole frame body as it came (not opened).
+    pub(super) fn next_body(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>, ConnError> {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(body)) => return Ok(body),
+                Ok(None) => {}
+                Err(e) => return Err(self.error(ConnErrorKind::Frame(e))),
+            }
+            let n = self.fill(deadline)?;
+            if n == 0 {
+                let kind = match self.decoder.finish() {
+                    Ok(()) => ConnErrorKind::Closed,
+                    Err(e) => ConnErrorKind::ClosedMidFrame(e),
+                };
+                return Err(self.error(kind));
+            }
+        }
+    }
+
+    /// One read from the socket into the decoder; 0 at end of stream.
+    fn fill(&mut self, deadline: Option<Instant>) -> Result<usize, ConnError> {
+        if self.buf.len() < self.buf_len {
+            self.buf = vec![0; self.buf_len];
+        }
+        loop {
+            let limit = match deadline {
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(self.timed_out(deadline));
+                    }
+                    Some(left)
+                }
+                None => self.idle,
+            };
+            self.apply_timeout(limit)
+                .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
+            match self.stream.read(&mut self.buf) {
+                Ok(n) => {
+                    self.decoder.push(&self.buf[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Err(self.timed_out(deadline)),
+                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
+            }
+        }
+    }
+
+    pub(super) fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let pending = self.decoder.take_pending();
+        if !pending.is_empty() {
+            let n = pending.len().min(buf.len());
+            buf[..n].copy_from_slice(&pending[..n]);
+            self.decoder.push(&pending[n..]); // what follows (the trailer) stays
+            return Ok(n);
+        }
+        self.apply_timeout(self.idle)
+            .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
+        loop {
+            match self.stream.read(buf) {
+                Ok(0) => return Err(self.error(ConnErrorKind::Closed)),
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Err(self.timed_out(None)),
+                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
+            }
+        }
+    }
+
+    fn apply_timeout(&mut self, limit: Option<Duration>) -> io::Result<()> {
+        if self.timeout != limit {
+            self.stream.set_read_timeout(limit)?;
+            self.timeout = limit;
+        }
+        Ok(())
+    }
+
+    fn timed_out(&self, deadline: Option<Instant>) -> ConnError {
+        self.error(match deadline {
+            Some(_) => ConnErrorKind::Deadline,
+            None => ConnErrorKind::Stalled(self.idle.unwrap_or_default()),
+        })
+    }
+
+    pub(super) fn error(&self, kind: ConnErrorKind) -> ConnError {
+        ConnError {
+            remote: self.remote,
+            kind,
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

@@ -1,0 +1,143 @@
+//! The writing half of a connection: whole frames to the socket, sealed if the
+//! transport is secure, written blocking or (on a link) without blocking.
+
+use std::io::{self, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use super::{ConnError, ConnErrorKind, Seal};
+use crate::protocol::LinkMsg;
+use crate::protocol::frame;
+
+/// The writing half of a [`Conn`](super::Conn): frames out, sealed if the transport is secure.
+///
+/// On a link the core makes each frame here, in order, and writes it straight into the
+/// socket or hands it to the writer thread: sealing happens before either, so both
+/// paths share one order.
+pub struct WriteHalf {
+    stream: TcpStream,
+    seal: Option<Box<dyn Seal>>,
+    local: SocketAddr,
+    remote: SocketAddr,
+}
+
+impl WriteHalf {
+    pub(super) fn new(stream: TcpStream, local: SocketAddr, remote: SocketAddr) -> WriteHalf {
+        WriteHalf {
+            stream,
+            seal: None,
+            local,
+            remote,
+        }
+    }
+
+    pub(super) fn set_seal(&mut self, seal: Box<dyn Seal>) {
+        self.seal = Some(seal);
+    }
+
+    pub(super) fn is_sealed(&self) -> bool {
+        self.seal.is_some()
+    }
+
+    pub(super) fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Writes one unsealed frame (a handshake message).
+    pub(super) fn send_body(&mut self, body: &[u8]) -> Result<(), ConnError> {
+        let frame = frame::encode(body).map_err(|e| self.error(ConnErrorKind::Frame(e)))?;
+        self.write_all(&frame)
+    }
+    /// The whole frame for `msg`: its body, sealed if the transport is secure, behind
+    /// the length.
+    pub fn frame(&mut self, msg: &LinkMsg) -> Result<Vec<u8>, ConnError> {
+        let framed = match self.seal.as_mut() {
+            None => msg.to_frame(),
+            Some(seal) => {
+                let sealed = seal.seal(&msg.to_body()).map_err(|e| ConnError {
+                    remote: self.remote,
+                    kind: ConnErrorKind::Transport(e),
+                })?;
+                frame::encode(&sealed)
+            }
+        };
+        framed.map_err(|e| self.error(ConnErrorKind::Frame(e)))
+    }
+
+    /// Writes bytes already framed, blocking until all are taken.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        (&self.stream)
+            .write_all(bytes)
+            .map_err(|e| self.error(ConnErrorKind::Io(e)))
+    }
+
+    /// Writes as much of `bytes` as the socket's buffer takes now, without blocking;
+    /// returns how many. Any error counts as "nothing taken" (the blocking path meets the
+    /// same error and reports it).
+    pub fn write_now(&self, bytes: &[u8]) -> usize {
+        write_now(&self.stream, bytes)
+    }
+
+    /// Another handle on the socket, for a thread that writes frames made here.
+    pub fn try_clone_stream(&self) -> io::Result<TcpStream> {
+        self.stream.try_clone()
+    }
+
+    /// A blocked write that makes no progress for `limit` fails.
+    pub fn set_write_timeout(&self, limit: Option<Duration>) -> io::Result<()> {
+        self.stream.set_write_timeout(limit)
+    }
+
+    /// Turns off Nagle's algorithm (small frames leave at once).
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.stream.set_nodelay(on)
+    }
+
+    /// Shuts both directions down (the reader's blocked read returns).
+    pub fn shutdown(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Our end (`getsockname`).
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Their end (`getpeername`).
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The socket's file descriptor, for the network panel.
+    #[cfg(unix)]
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.stream.as_raw_fd()
+    }
+
+    pub(super) fn error(&self, kind: ConnErrorKind) -> ConnError {
+        ConnError {
+            remote: self.remote,
+            kind,
+        }
+    }
+}
+
+/// `MSG_DONTWAIT`: as much as the socket's buffer takes now.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn write_now(stream: &TcpStream, bytes: &[u8]) -> usize {
+    let sock = socket2::SockRef::from(stream);
+    loop {
+        match sock.send_with_flags(bytes, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return 0,
+        }
+    }
+}
+
+/// Elsewhere every frame goes through the blocking path.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn write_now(_stream: &TcpStream, _bytes: &[u8]) -> usize {
+    0
+}

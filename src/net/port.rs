@@ -1,0 +1,91 @@
+//! What the core may ask of the I/O side, as a trait: send a datagram, dial, start a
+//! link and write to it, close it, start and stop a transfer's stream. [`super::Io`] is
+//! the real one (sockets and threads); the core's tests use a stand-in that records what
+//! was asked and binds nothing.
+//!
+//! Everything here is a request carried out at once, or a thread started whose result
+//! comes back later as a [`super::NetInput`]. Nothing here decides: the core does.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4};
+
+use super::input::LinkId;
+use super::interfaces::{InterfaceFilter, NetInterface};
+use super::link::QueueError;
+use super::transfer::{RecvJob, SendJob, StreamId};
+use crate::protocol::{LinkMsg, PeerId};
+
+/// Both ends of a link, as the socket reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkEnds {
+    /// Ours (`getsockname`).
+    pub local: SocketAddr,
+    /// Theirs (`getpeername`).
+    pub remote: SocketAddr,
+}
+
+/// Where the port is bound, and what its acceptor counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sockets {
+    /// The TCP link listener.
+    pub link: Option<SocketAddr>,
+    /// The shared discovery port (UDP).
+    pub discovery: Option<SocketAddr>,
+    /// The ephemeral port beacons leave from (UDP).
+    pub sender: Option<SocketAddr>,
+    /// Connections accepted on the link port.
+    pub accepted: u64,
+    /// Those closed before their first frame, by reason.
+    pub refused: BTreeMap<String, u64>,
+}
+
+/// The I/O the core asks for. `Conn` is a connection handed over in a
+/// [`super::NetInput`] (accepted or dialed) and handed back to start a link or a
+/// receiving stream.
+pub trait Port {
+    /// A connection, as this port hands it over.
+    type Conn: Send + 'static;
+
+    /// Sends one datagram from the discovery sender socket.
+    fn send_datagram(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()>;
+
+    /// The interfaces beacons may go out on now (they come and go: Wi-Fi, VPN, DHCP).
+    fn interfaces(&self, filter: &InterfaceFilter) -> Vec<NetInterface>;
+
+    /// Dials `addr` for `peer`; the result comes back as `NetInput::Dialed`.
+    fn dial(&mut self, peer: PeerId, addr: SocketAddr);
+
+    /// Starts link `id` on `conn` (its frames come back as `NetInput::Frame`).
+    fn open_link(&mut self, id: LinkId, conn: Self::Conn) -> io::Result<LinkEnds>;
+
+    /// Writes one message on link `id` without blocking; returns its size on the wire.
+    fn write(&mut self, id: LinkId, msg: &LinkMsg) -> Result<usize, QueueError>;
+
+    /// Closes link `id` and joins its threads (nothing if it is not open).
+    fn close_link(&mut self, id: LinkId);
+
+    /// The file descriptor of link `id`, for the network panel (-1 where there is none).
+    fn link_fd(&self, id: LinkId) -> i64;
+
+    /// Starts sending a file (`NetInput::Transfer` reports, tagged `stream`).
+    fn start_send(&mut self, stream: StreamId, job: SendJob) -> io::Result<()>;
+
+    /// Starts receiving a file on an accepted data connection.
+    fn start_recv(&mut self, stream: StreamId, job: RecvJob, conn: Self::Conn) -> io::Result<()>;
+
+    /// Stops a stream (if it still runs) and joins its thread.
+    fn stop_stream(&mut self, stream: StreamId);
+
+    /// Where it is bound, and the acceptor's counts.
+    fn sockets(&self) -> Sockets;
+
+    /// Datagrams dropped because the core was behind, since the last call.
+    fn take_overflow(&mut self) -> u64;
+
+    /// Joins threads that have finished by themselves (dials).
+    fn reap(&mut self);
+
+    /// Stops everything: streams, links, the acceptor, the discovery readers, dials.
+    fn stop(&mut self);
+}

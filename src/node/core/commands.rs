@@ -1,0 +1,335 @@
+//! Front-end commands, routed to the parts; and the few answered here: `rename`,
+//! `set_status`, `net_status`, `shout` (presence's beacon, chat's numbering, the port's
+//! broadcast) and bursts of `send` (the store write whose result chat needs).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::Core;
+use crate::config::Identity;
+use crate::net::Port;
+use crate::node::chat::{Chat, Checked};
+use crate::node::clock::Now;
+use crate::node::command::Command;
+use crate::node::event::Event;
+use crate::node::fanout::Origin;
+use crate::node::out::Routes;
+use crate::node::presence::describe;
+use crate::node::status::{Counters, NetStatus, SocketInfo};
+use crate::node::transfers::Then;
+use crate::protocol::{BeaconKind, MAX_DATAGRAM, MsgId, PeerId};
+use crate::store::{Direction, EVERYONE, MsgState, NewMessage};
+
+/// Most chats and acks handled (and stored) as one burst.
+pub(in crate::node) const MAX_BURST: usize = 256;
+
+/// Longest presence status, in characters.
+const MAX_STATUS_CHARS: usize = 40;
+
+impl<P: Port> Core<P> {
+    /// Handles a front end's command (`quit` is the loop's); what it answers goes back to
+    /// `origin`.
+    pub(in crate::node) fn handle_command(&mut self, origin: Origin, cmd: Command, now: Now) {
+        let asked = Some(origin);
+        match cmd {
+            Command::Send { to, text } => return self.send_burst(vec![(origin, to, text)], now),
+            Command::Shout { text } => self.shout(origin, text, now),
+            Command::Peers => {
+                let peers = self.presence.table().list();
+                self.out.reply(asked, Event::Peers { peers });
+            }
+            Command::Rename { name } => self.rename(origin, &name),
+            Command::SetStatus { status } => {
+                let status = self.presence.set_status(&status, MAX_STATUS_CHARS);
+                self.presence.announce(BeaconKind::Here, &mut self.out);
+                self.out.emit(Event::StatusChanged { status });
+            }
+            Command::NetStatus => {
+                let status = self.net_status();
+                self.out.reply(asked, Event::NetStatus(status));
+            }
+            Command::History {
+                peer,
+                limit,
+                before,
+                after,
+            } => self.answer_history(origin, &peer, before, after, limit),
+            Command::Search { query, limit } => self.answer_search(origin, query, limit),
+            Command::SendFile { to, path } => match self.presence.table().resolve(&to) {
+                Ok(p) => {
+                    let peer = p.id.clone();
+                    let ctx = ctx!(self, now);
+                    if self
+                        .transfers
+                        .send_file(origin, peer.clone(), &path, ctx, &mut self.out)
+                    {
+                        self.dial(&peer, now);
+                    }
+                }
+                Err(e) => self
+                    .out
+                    .reply(asked, Event::error(format!("send_file: {e}"))),
+            },
+            Command::Accept { transfer_id } => {
+                let ctx = ctx!(self, now);
+                self.transfers
+                    .accept(asked, &transfer_id, ctx, &mut self.out);
+            }
+            Command::Decline { transfer_id } => {
+                let ctx = ctx!(self, now);
+                self.transfers
+                    .decline(origin, &transfer_id, ctx, &mut self.out);
+            }
+            Command::Cancel { transfer_id } => {
+                let then =
+                    self.transfers
+                        .cancel(origin, transfer_id, ctx!(self, now), &mut self.out);
+                self.then(then, now);
+            }
+            Command::Retry { transfer_id } => {
+                let then =
+                    self.transfers
+                        .retry(origin, transfer_id, ctx!(self, now), &mut self.out);
+                self.then(then, now);
+            }
+            Command::SetDownloadDir { path } => {
+                self.transfers
+                    .set_download_dir(origin, &path, &mut self.out);
+            }
+            Command::Error(message) => self.out.reply(asked, Event::Error { message }),
+            Command::Quit => {}
+        }
+        self.carry_out(now);
+    }
+
+    /// `send` commands that were waiting together (from one front end or several):
+    /// each is checked on its own, the valid ones are stored in one transaction (all or
+    /// none), then written to their routes, then answered in the order they came.
+    pub(in crate::node) fn send_burst(&mut self, sends: Vec<(Origin, String, String)>, now: Now) {
+        let mut checked: Vec<Checked> = Vec::with_capacity(sends.len());
+        let mut ahead: HashMap<PeerId, usize> = HashMap::new();
+        let mut taken = 0;
+        for (origin, to, text) in sends {
+            let m = Chat::check_text(&text)
+                .and_then(|()| {
+                    let peer = self
+                        .presence
+                        .table()
+                        .resolve(&to)
+                        .map_err(|e| e.to_string())?;
+                    Ok(peer.id.clone())
+                })
+                .and_then(|peer| {
+                    let queued = ahead.get(&peer).copied().unwrap_or(0);
+                    let route_up = self.links.route(&peer).is_some();
+                    let m =
+                        self.chat
+                            .message(peer.clone(), text, taken, queued, route_up, now.wall)?;
+                    *ahead.entry(peer).or_default() += 1;
+                    Ok(m)
+                });
+            taken += usize::from(m.is_ok());
+            checked.push((origin, m));
+        }
+        let me = self.presence.me();
+        let rows: Vec<NewMessage> = checked
+            .iter()
+            .filter_map(|(_, m)| m.as_ref().ok())
+            .map(|m| NewMessage {
+                peer: &m.to,
+                msg_id: &m.msg_id,
+                dir: Direction::Out,
+                from: &me.id,
+                from_name: &me.name,
+                text: &m.text,
+                sent_at: m.sent_at,
+                state: if m.stored_sent {
+                    MsgState::Sent
+                } else {
+                    MsgState::Pending
+                },
+            })
+            .collect();
+        let stored = if rows.is_empty() {
+            Ok(())
+        } else {
+            self.store
+                .insert_messages(&rows)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        };
+        drop(rows);
+        let unrouted = self
+            .chat
+            .burst_stored(checked, stored, &self.links, &mut self.out);
+        for peer in unrouted {
+            self.dial(&peer, now);
+        }
+        self.carry_out(now);
+    }
+
+    /// What a transfers call left to do.
+    pub(super) fn then(&mut self, then: Then, now: Now) {
+        match then {
+            Then::Done => {}
+            Then::Dial(peer) => self.dial(&peer, now),
+            Then::LookUp(need) => {
+                let stored = self.store.transfer(need.id()).map_err(|e| e.to_string());
+                let then = self
+                    .transfers
+                    .stored(need, stored, ctx!(self, now), &mut self.out);
+                self.then(then, now);
+            }
+        }
+    }
+
+    /// Dials `peer` if it is online and its link port is known (the links part keeps
+    /// one dial at a time, with back-off).
+    pub(super) fn dial(&mut self, peer: &PeerId, now: Now) {
+        let Some(info) = self.presence.get(peer) else {
+            return;
+        };
+        if !info.online || info.port == 0 {
+            return;
+        }
+        let addr = SocketAddr::from((info.addr, info.port));
+        self.links.dial(peer, addr, now.at, &mut self.out);
+    }
+
+    fn rename(&mut self, origin: Origin, name: &str) {
+        let Some(name) = self.presence.rename(name) else {
+            return self
+                .out
+                .reply(Some(origin), Event::error("rename: the name is empty"));
+        };
+        let identity = Identity {
+            id: self.presence.me().id.to_string(),
+            name: name.clone(),
+        };
+        if let Err(e) = identity.save(&self.config.data_dir) {
+            self.out
+                .reply(Some(origin), Event::error(format!("rename: {e}")));
+        }
+        self.presence.announce(BeaconKind::Here, &mut self.out);
+        self.out.emit(Event::Renamed { name });
+    }
+
+    /// One broadcast datagram to Everyone, stored after it went out (shouts are never
+    /// resent, so the store is history only).
+    fn shout(&mut self, origin: Origin, text: String, now: Now) {
+        let refuse = |e: &str| Event::error(format!("shout: {e}"));
+        if text.is_empty() {
+            return self.out.reply(Some(origin), refuse("the message is empty"));
+        }
+        if self.presence.targets().1.is_empty() {
+            return self
+                .out
+                .reply(Some(origin), refuse("no network interface to broadcast on"));
+        }
+        let next = self.chat.next_shout();
+        let beacon = self.presence.beacon(BeaconKind::Shout {
+            msg_id: next.msg_id.to_string(),
+            seq: next.seq,
+            sent_at: now.wall,
+            text,
+        });
+        let BeaconKind::Shout { text, .. } = &beacon.kind else {
+            unreachable!("made as a shout")
+        };
+        let bytes = match beacon.encode_checked() {
+            Ok(b) => b,
+            Err(len) => {
+                let room = MAX_DATAGRAM.saturating_sub(len - text.len());
+                let e = format!(
+                    "too long for one datagram ({} bytes of text; the limit is {MAX_DATAGRAM} \
+                     bytes per datagram, about {room} bytes of text); shorten it or send it to \
+                     each peer",
+                    text.len()
+                );
+                return self.out.reply(Some(origin), refuse(&e));
+            }
+        };
+        if self.broadcast(&bytes, &describe(&beacon), now) == 0 {
+            return self
+                .out
+                .reply(Some(origin), refuse("the broadcast could not be sent"));
+        }
+        let me = self.presence.me();
+        let (me_id, me_name) = (me.id.to_string(), me.name.clone());
+        self.store_shout(
+            Direction::Out,
+            &me_id,
+            &me_name,
+            &next.msg_id,
+            text,
+            now.wall,
+        );
+        self.out.emit(Event::ShoutSent {
+            msg_id: next.msg_id,
+            text: text.clone(),
+            sent_at: now.wall,
+        });
+    }
+
+    /// Writes a shout to the Everyone history. Returns `false` if it was already stored
+    /// (heard before). A write error is reported and counts as new: a shout is never
+    /// repeated, so showing it is better than losing it.
+    pub(super) fn store_shout(
+        &mut self,
+        dir: Direction,
+        from: &str,
+        from_name: &str,
+        msg_id: &MsgId,
+        text: &str,
+        sent_at: u64,
+    ) -> bool {
+        let stored = self.store.insert_message(&NewMessage {
+            peer: EVERYONE,
+            msg_id,
+            dir,
+            from,
+            from_name,
+            text,
+            sent_at,
+            state: if dir == Direction::Out {
+                MsgState::Sent
+            } else {
+                MsgState::Received
+            },
+        });
+        match stored {
+            Ok(row) => row.is_some(),
+            Err(e) => {
+                self.out.emit(Event::error(format!(
+                    "shout {msg_id} from {from_name} is not saved in history: {e}"
+                )));
+                true
+            }
+        }
+    }
+
+    fn net_status(&self) -> NetStatus {
+        let sockets = self.port.sockets();
+        let sock = |role: &str, addr: Option<SocketAddr>| SocketInfo {
+            role: role.to_owned(),
+            local: addr.map_or_else(|| "?".to_owned(), |a| a.to_string()),
+        };
+        let (interfaces, targets) = self.presence.targets();
+        NetStatus {
+            interfaces: interfaces.to_vec(),
+            broadcast_targets: targets.iter().map(ToString::to_string).collect(),
+            sockets: vec![
+                sock("discovery listener (UDP)", sockets.discovery),
+                sock("discovery sender (UDP)", sockets.sender),
+                sock("link listener (TCP)", sockets.link),
+            ],
+            links: self.links.infos(|id| self.port.link_fd(id)),
+            counters: Counters {
+                connections_accepted: sockets.accepted,
+                connections_refused: sockets.refused,
+                ..self.traffic.counters.clone()
+            },
+            recent: self.traffic.recent.snapshot(),
+        }
+    }
+}

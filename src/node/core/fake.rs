@@ -1,0 +1,174 @@
+//! A port that binds nothing and remembers what the core asked of it, and a core built
+//! over it: the core's tests run the real parts, store and routing with no socket and no
+//! thread, and feed inputs as the I/O threads would.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::Receiver;
+
+use super::Core;
+use crate::config::Config;
+use crate::net::interfaces::{InterfaceFilter, NetInterface};
+use crate::net::link::QueueError;
+use crate::net::transfer::{RecvJob, SendJob, StreamId};
+use crate::net::{LinkEnds, LinkId, Port, Sockets};
+use crate::node::clock::Now;
+use crate::node::event::Event;
+use crate::node::fanout::{Origin, Subscriber, SubscriberId};
+use crate::node::fanout::{UNBOUNDED, no_waker};
+use crate::protocol::{LinkMsg, PeerId};
+
+/// Our link port, as the fake says it is bound.
+pub const LINK_PORT: u16 = 40_000;
+
+/// The test's front end.
+pub const ME: Origin = Origin {
+    subscriber: SubscriberId(1),
+    request_id: None,
+};
+
+/// What the core asked for, in order.
+#[derive(Debug, Default)]
+pub struct FakePort {
+    /// Datagrams sent.
+    pub datagrams: Vec<(SocketAddrV4, Vec<u8>)>,
+    /// Dials started.
+    pub dials: Vec<(PeerId, SocketAddr)>,
+    /// Links open, by id, with the connection they were started on.
+    pub links: BTreeMap<LinkId, &'static str>,
+    /// Messages written, by link.
+    pub written: Vec<(LinkId, LinkMsg)>,
+    /// Links closed.
+    pub closed: Vec<LinkId>,
+    /// Streams started and stopped.
+    pub streams: Vec<(StreamId, &'static str)>,
+    /// Links whose writer queue is full (the peer does not read).
+    pub stalled: Vec<LinkId>,
+}
+
+impl FakePort {
+    /// The messages written on `link`, as their `type` tags.
+    pub fn kinds_on(&self, link: LinkId) -> Vec<&'static str> {
+        self.written
+            .iter()
+            .filter(|(l, _)| *l == link)
+            .map(|(_, m)| m.kind())
+            .collect()
+    }
+}
+
+impl Port for FakePort {
+    type Conn = &'static str;
+
+    fn send_datagram(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()> {
+        self.datagrams.push((to, bytes.to_vec()));
+        Ok(())
+    }
+
+    fn interfaces(&self, _filter: &InterfaceFilter) -> Vec<NetInterface> {
+        Vec::new()
+    }
+
+    fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
+        self.dials.push((peer, addr));
+    }
+
+    fn open_link(&mut self, id: LinkId, conn: &'static str) -> io::Result<LinkEnds> {
+        self.links.insert(id, conn);
+        Ok(LinkEnds {
+            local: SocketAddr::from((Ipv4Addr::LOCALHOST, LINK_PORT)),
+            remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_000 + id as u16)),
+        })
+    }
+
+    fn write(&mut self, id: LinkId, msg: &LinkMsg) -> Result<usize, QueueError> {
+        if !self.links.contains_key(&id) {
+            return Err(QueueError::Closed);
+        }
+        if self.stalled.contains(&id) {
+            return Err(QueueError::Stalled);
+        }
+        self.written.push((id, msg.clone()));
+        Ok(msg.to_frame().map_or(0, |f| f.len()))
+    }
+
+    fn close_link(&mut self, id: LinkId) {
+        if self.links.remove(&id).is_some() {
+            self.closed.push(id);
+        }
+    }
+
+    fn link_fd(&self, _id: LinkId) -> i64 {
+        -1
+    }
+
+    fn start_send(&mut self, stream: StreamId, _job: SendJob) -> io::Result<()> {
+        self.streams.push((stream, "send"));
+        Ok(())
+    }
+
+    fn start_recv(
+        &mut self,
+        stream: StreamId,
+        _job: RecvJob,
+        _conn: &'static str,
+    ) -> io::Result<()> {
+        self.streams.push((stream, "recv"));
+        Ok(())
+    }
+
+    fn stop_stream(&mut self, stream: StreamId) {
+        self.streams.push((stream, "stop"));
+    }
+
+    fn sockets(&self) -> Sockets {
+        Sockets {
+            link: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, LINK_PORT))),
+            ..Sockets::default()
+        }
+    }
+
+    fn take_overflow(&mut self) -> u64 {
+        0
+    }
+
+    fn reap(&mut self) {}
+
+    fn stop(&mut self) {
+        self.links.clear();
+    }
+}
+
+/// A fresh data directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("lanchat-{tag}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("create a temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A core confined to loopback over a fake port, with data in `dir`, and the events
+/// its one subscriber ([`ME`]) receives.
+pub fn core_in(dir: &Path, now: Now) -> (Core<FakePort>, Receiver<Event>) {
+    let config = Config {
+        name: Some("me".into()),
+        ..Config::loopback(dir, 47474)
+    };
+    let lock = crate::config::lock_data_dir(dir).expect("lock the data directory");
+    let mut core = Core::new(config, lock, FakePort::default(), now).expect("a core");
+    let (subscriber, events) = Subscriber::new::<Event>(ME.subscriber, UNBOUNDED, no_waker());
+    core.subscribe(subscriber);
+    (core, events)
+}

@@ -1,0 +1,172 @@
+//! The core's side of the store: opening it at start (reloading known peers and the
+//! unacknowledged outbox) and answering `history` and `search`. Messages are written
+//! where they are sent and received (`commands`, `frames`), other records where the
+//! parts' state changes (`carry`).
+
+use std::path::Path;
+
+use super::Core;
+use crate::net::Port;
+use crate::node::chat::outbox::{MAX_OUTBOX, OutMsg, Outbox};
+use crate::node::clock::Now;
+use crate::node::command::MAX_PAGE;
+use crate::node::event::Event;
+use crate::node::fanout::Origin;
+use crate::node::peer::{PeerInfo, Protocol};
+use crate::node::presence::{MAX_PEERS, PeerTable};
+use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
+
+/// What was loaded from the data directory at start.
+pub(super) struct Loaded {
+    pub(super) store: Store,
+    /// Why the file on disk could not be used as it was, to tell the user after `ready`.
+    pub(super) problem: Option<Fallback>,
+    pub(super) peers: PeerTable,
+    pub(super) outbox: Outbox,
+}
+
+/// Opens `history.db` in `data_dir` (or a fallback) and reloads known peers (offline,
+/// with their last-seen time) and the messages still waiting for an ack. A corrupt file
+/// moved aside is named after `now`.
+pub(super) fn load(data_dir: &Path, now: Now) -> Loaded {
+    let path = data_dir.join(HISTORY_FILE);
+    let (store, problem) = Store::open_or_fallback(&path, now.wall / 1000);
+    if let Some(p) = &problem {
+        tracing::error!("{p}");
+    }
+    let mut peers = PeerTable::new();
+    match store.known_peers(MAX_PEERS) {
+        Ok(known) => known
+            .into_iter()
+            .for_each(|p| peers.remember(peer_info(p), now.at)),
+        Err(e) => tracing::error!("cannot load known peers: {e}"),
+    }
+    let mut outbox = Outbox::new();
+    match store.unacked(MAX_OUTBOX) {
+        Ok(waiting) => {
+            if !waiting.is_empty() {
+                tracing::info!("{} unacknowledged messages to send", waiting.len());
+            }
+            for m in waiting {
+                let msg = OutMsg {
+                    msg_id: m.msg_id.into(),
+                    to: m.peer.into(),
+                    sent_at: m.sent_at,
+                    text: m.text,
+                    sent_on: None,
+                    stored_sent: m.state == crate::store::MsgState::Sent,
+                };
+                if outbox.push(msg).is_err() {
+                    break;
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot load the outbox: {e}"),
+    }
+    Loaded {
+        store,
+        problem,
+        peers,
+        outbox,
+    }
+}
+
+fn peer_info(p: KnownPeer) -> PeerInfo {
+    PeerInfo {
+        id: p.id.into(),
+        name: p.name,
+        host: p.host,
+        addr: p.addr,
+        port: p.port,
+        online: false,
+        status: "offline".to_owned(),
+        last_seen: p.last_seen,
+        protocol: Protocol::Lanchat,
+    }
+}
+
+impl<P: Port> Core<P> {
+    /// Answers `history`: a page back from `before` (or the newest), or forward from `after`.
+    pub(super) fn answer_history(
+        &mut self,
+        origin: Origin,
+        peer: &str,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: usize,
+    ) {
+        let asked = Some(origin);
+        let chat = if peer == EVERYONE {
+            EVERYONE.to_owned()
+        } else {
+            match self.presence.table().resolve(peer) {
+                Ok(p) => p.id.to_string(),
+                Err(e) => return self.out.reply(asked, Event::error(format!("history: {e}"))),
+            }
+        };
+        let limit = limit.min(MAX_PAGE);
+        let page = match after {
+            Some(after) => self.store.history_after(&chat, after, limit),
+            None => self.store.history(&chat, before, limit),
+        }
+        .and_then(|messages| {
+            let transfers = if chat == EVERYONE || limit == 0 {
+                Vec::new() // files go to one peer, never to the room
+            } else {
+                let (since, until) = self.page_span(&messages, limit, before, after)?;
+                self.store
+                    .transfers_between(&chat, since, until, MAX_PAGE)?
+            };
+            Ok((messages, transfers))
+        });
+        let answer = match page {
+            Ok((messages, transfers)) => Event::History {
+                peer: chat,
+                messages,
+                transfers,
+                before,
+                after,
+            },
+            Err(e) => Event::error(format!("history: {e}")),
+        };
+        self.out.reply(asked, answer);
+    }
+
+    /// The stretch of time a page of messages covers, `[since, until)` in Unix ms
+    /// (`until` `None`: up to now), for the transfers that belong beside it. Paging back
+    /// (`before`): from the page's oldest message — or the beginning, when the page is
+    /// short because nothing older is left — up to the message it stops before. Paging
+    /// forward (`after`): from the message it starts after, up to its newest message — or
+    /// now, when nothing newer is left.
+    fn page_span(
+        &self,
+        messages: &[crate::store::StoredMessage],
+        limit: usize,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<(u64, Option<u64>), crate::store::StoreError> {
+        let full = messages.len() == limit;
+        let time_of = |row: i64| -> Result<u64, crate::store::StoreError> {
+            Ok(self.store.message_time(row)?.unwrap_or(0))
+        };
+        Ok(match after {
+            Some(row) => (
+                time_of(row)?,
+                messages.last().filter(|_| full).map(|m| m.sent_at),
+            ),
+            None => (
+                messages.first().filter(|_| full).map_or(0, |m| m.sent_at),
+                before.map(time_of).transpose()?,
+            ),
+        })
+    }
+
+    /// Answers `search`.
+    pub(super) fn answer_search(&mut self, origin: Origin, query: String, limit: usize) {
+        let answer = match self.store.search(&query, limit.min(MAX_PAGE)) {
+            Ok(hits) => Event::SearchResults { query, hits },
+            Err(e) => Event::error(format!("search: {e}")),
+        };
+        self.out.reply(Some(origin), answer);
+    }
+}

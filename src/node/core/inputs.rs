@@ -1,0 +1,257 @@
+//! What the I/O threads hand the core, routed to the parts: lanchat datagrams (turned
+//! into sightings for presence, shouts for chat), accepted and dialed connections (a
+//! link to start, or a file's data connection), link frames (see `frames`), links that
+//! went down, and what transfer streams report.
+
+use std::net::{SocketAddr, SocketAddrV4};
+
+use crossbeam_channel::Receiver;
+
+use super::Core;
+use crate::net::Via;
+use crate::net::{LinkId, NetInput, Port};
+use crate::node::clock::Now;
+use crate::node::event::Event;
+use crate::node::out::{Route, Routes};
+use crate::node::presence::{Observed, from_beacon};
+use crate::protocol::{
+    Beacon, BeaconError, BeaconKind, LinkMsg, PROTOCOL_VERSION, PeerId, TransferId,
+};
+use crate::store::Direction;
+
+impl<P: Port> Core<P> {
+    /// Handles one input; a link frame takes the frames already waiting in `more` with
+    /// it (one burst, one store transaction).
+    pub(in crate::node) fn handle_input(
+        &mut self,
+        input: NetInput<P::Conn>,
+        more: &Receiver<NetInput<P::Conn>>,
+        now: Now,
+    ) {
+        let mut next = Some(input);
+        while let Some(input) = next.take() {
+            match input {
+                NetInput::Datagram {
+                    via,
+                    from,
+                    len,
+                    beacon,
+                } => self.on_datagram(via, from, len, beacon, now),
+                NetInput::Accepted {
+                    conn,
+                    remote,
+                    first,
+                } => self.on_accepted(*conn, remote, first, now),
+                NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result, now),
+                NetInput::Frame { link, len, msg } => {
+                    // The input that ended the burst (not a frame) comes next.
+                    next = self.on_frames((link, len, msg), || more.try_recv().ok(), now);
+                }
+                NetInput::LinkDown { link, reason } => self.drop_link(link, &reason, false, now),
+                NetInput::Transfer(report) => {
+                    self.transfers
+                        .on_report(report, ctx!(self, now), &mut self.out);
+                }
+            }
+            self.carry_out(now);
+        }
+    }
+
+    /// A datagram from a discovery socket, parsed or refused by its reader thread.
+    fn on_datagram(
+        &mut self,
+        via: Via,
+        from: SocketAddrV4,
+        len: usize,
+        beacon: Result<Beacon, BeaconError>,
+        now: Now,
+    ) {
+        let beacon = match beacon {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!("dropped datagram from {from}: {e}");
+                return self.traffic.dropped(now.wall, from, len, e.label());
+            }
+        };
+        if beacon.id == *self.presence.me().id {
+            self.traffic.counters.own_beacons += 1;
+            return;
+        }
+        if self.presence.loopback_only() && !from.ip().is_loopback() {
+            return self.traffic.dropped(now.wall, from, len, "off_loopback");
+        }
+        self.traffic.counters.beacons_received += 1;
+        let summary = crate::node::presence::describe(&beacon);
+        self.traffic.log(now.wall, "in", "udp", from, len, summary);
+        if let BeaconKind::Bye = beacon.kind {
+            if self.presence.on_bye(&beacon.id, &mut self.out) {
+                self.links
+                    .close_peer(&beacon.id, "peer said bye", &mut self.out);
+            }
+            return;
+        }
+        let timeout = self.presence.peer_timeout(beacon.interval_ms);
+        let sighting = from_beacon(&beacon, *from.ip(), timeout);
+        match self.presence.on_sighting(&sighting, now, &mut self.out) {
+            Observed::Refused => return self.traffic.dropped(now.wall, from, len, "table_full"),
+            Observed::Same => {}
+            observed => {
+                if observed == (Observed::Changed { restarted: true }) {
+                    self.links
+                        .peer_restarted(&beacon.id, &beacon.instance, &mut self.out);
+                    self.carry_out(now); // its stale links are gone before anything goes out
+                }
+                self.peer_reachable(&PeerId::from(beacon.id.as_str()), now);
+            }
+        }
+        match beacon.kind {
+            BeaconKind::Hello if via == Via::Listener => self.answer_hello(from, now),
+            BeaconKind::Shout {
+                msg_id,
+                text,
+                sent_at,
+                ..
+            } => {
+                let from = PeerId::from(beacon.id.as_str());
+                self.on_shout(&from, &beacon.name, msg_id.into(), text, sent_at);
+            }
+            _ => {}
+        }
+    }
+
+    /// Answers a newcomer's `hello` at once, within the answer budget.
+    fn answer_hello(&mut self, to: SocketAddrV4, now: Now) {
+        if !self.presence.answer_hello(to, now.at, &mut self.out) {
+            self.traffic.counters.drop_datagram("answer_rate");
+        }
+    }
+
+    /// A peer was just heard from: anything waiting for it may go now (a dial at once).
+    fn peer_reachable(&mut self, peer: &PeerId, now: Now) {
+        self.links.reachable(peer, now.at);
+        let route = self.links.route(peer);
+        let waits = self.chat.pump(peer, route, &mut self.out);
+        if route.is_none() && (waits || self.transfers.wants_route(peer)) {
+            self.dial(peer, now);
+        }
+    }
+
+    /// An Everyone message arrived: shown once, even if heard on several interfaces or
+    /// (stored) in an earlier run.
+    fn on_shout(
+        &mut self,
+        from: &PeerId,
+        from_name: &str,
+        msg_id: crate::protocol::MsgId,
+        text: String,
+        sent_at: u64,
+    ) {
+        if !self.chat.first_shout(from, &msg_id) {
+            return;
+        }
+        if self.store_shout(Direction::In, from, from_name, &msg_id, &text, sent_at) {
+            self.out.emit(Event::Shout {
+                from: from.clone(),
+                from_name: from_name.to_owned(),
+                msg_id,
+                text,
+                sent_at,
+            });
+        }
+    }
+
+    /// A connection to our link port said its first frame: a link's `hello`, or a
+    /// file's `file_data`.
+    fn on_accepted(&mut self, conn: P::Conn, remote: SocketAddr, first: LinkMsg, now: Now) {
+        if self.links.is_full() {
+            tracing::warn!("refusing connection from {remote}: too many links open");
+            self.traffic.counters.links_dropped += 1;
+            return;
+        }
+        match first {
+            LinkMsg::FileData {
+                transfer_id,
+                offset,
+            } => {
+                let id = TransferId::from(transfer_id);
+                let ctx = ctx!(self, now);
+                let Some((stream, job)) =
+                    self.transfers.on_file_data(remote.ip(), &id, offset, ctx)
+                else {
+                    return; // the connection is closed as it is dropped
+                };
+                if let Err(e) = self.port.start_recv(stream, job, conn) {
+                    tracing::warn!("cannot start receiving {id}: {e}");
+                    let reason = e.to_string();
+                    self.transfers
+                        .stream_failed(stream, &reason, ctx!(self, now), &mut self.out);
+                }
+            }
+            hello @ LinkMsg::Hello { .. } => {
+                if let Some(id) = self.open_link(conn, None, now) {
+                    self.on_frames((id, 0, hello), || None, now);
+                }
+            }
+            other => {
+                tracing::info!(
+                    "dropping connection from {remote}: first frame was {:?}, expected hello",
+                    other.kind()
+                );
+                self.traffic.counters.links_dropped += 1;
+            }
+        }
+    }
+
+    /// A dial finished.
+    fn on_dialed(
+        &mut self,
+        peer: PeerId,
+        addr: SocketAddr,
+        result: Result<Box<P::Conn>, String>,
+        now: Now,
+    ) {
+        if let Err(e) = &result {
+            tracing::debug!(%peer, "{e}");
+        }
+        if !self.links.dialed(&peer, result.is_ok(), now.at) {
+            return; // failed, or a link came up meanwhile (the peer dialed us)
+        }
+        if let Ok(conn) = result {
+            tracing::debug!(%peer, %addr, "dialed");
+            self.open_link(*conn, Some(peer), now);
+        }
+    }
+
+    /// Starts a link on `conn` (`dialed`: the peer we dialed) and sends our `hello`.
+    fn open_link(&mut self, conn: P::Conn, dialed: Option<PeerId>, now: Now) -> Option<LinkId> {
+        let id = self.links.next_id();
+        match self.port.open_link(id, conn) {
+            Ok(ends) => {
+                let me = self.presence.me();
+                let hello = LinkMsg::Hello {
+                    id: me.id.to_string(),
+                    name: me.name.clone(),
+                    version: PROTOCOL_VERSION,
+                    instance: me.instance.clone(),
+                    port: me.port,
+                };
+                self.links
+                    .opened(id, ends, dialed, hello, now.at, &mut self.out);
+                Some(id)
+            }
+            Err(e) => {
+                tracing::warn!("cannot start link: {e}");
+                if let Some(peer) = dialed {
+                    self.links.open_failed(&peer, now.at);
+                }
+                None
+            }
+        }
+    }
+
+    /// A route to `peer` came up: what waits for it goes.
+    pub(super) fn route_up(&mut self, peer: &PeerId, route: Route) {
+        self.chat.pump(peer, Some(route), &mut self.out);
+        self.transfers.pump(peer, Some(route), &mut self.out);
+    }
+}

@@ -1,0 +1,182 @@
+//! The whole core through a port that binds nothing: a beacon, a send, the dial, the
+//! `hello`, the chat on the link and its ack; a peer's expiry on the core's timer; a
+//! link that stalls. Inputs are fed as the I/O threads would, with made-up times.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, unbounded};
+
+use super::fake::{FakePort, ME, TempDir, core_in};
+use super::*;
+use crate::net::NetInput;
+use crate::net::Via;
+use crate::node::command::Command;
+use crate::node::event::LeftReason;
+use crate::node::out::{Route, Routes};
+use crate::protocol::{Beacon, LinkMsg, PROTOCOL_VERSION};
+
+const BOB: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+const BOB_LINK_PORT: u16 = 4001;
+
+fn bob_here(interval_ms: u64) -> Beacon {
+    Beacon {
+        lanchat: PROTOCOL_VERSION,
+        id: BOB.into(),
+        instance: "bob-1".into(),
+        name: "bob".into(),
+        host: "hb".into(),
+        port: BOB_LINK_PORT,
+        status: "online".into(),
+        interval_ms,
+        kind: BeaconKind::Here,
+    }
+}
+
+fn bob_hello() -> LinkMsg {
+    LinkMsg::Hello {
+        id: BOB.into(),
+        name: "bob".into(),
+        version: PROTOCOL_VERSION,
+        instance: "bob-1".into(),
+        port: BOB_LINK_PORT,
+    }
+}
+
+/// Feeds one input as the I/O threads would (nothing waits behind it).
+fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
+    let (_tx, none): (_, Receiver<NetInput<&'static str>>) = unbounded();
+    core.handle_input(input, &none, now);
+}
+
+fn heard(core: &mut Core<FakePort>, beacon: Beacon, now: Now) {
+    let datagram = NetInput::Datagram {
+        via: Via::Listener,
+        from: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5555),
+        len: 200,
+        beacon: Ok(beacon),
+    };
+    feed(core, datagram, now);
+}
+
+#[test]
+fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
+    let dir = TempDir::new("core-send");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    assert!(matches!(
+        events.try_recv(),
+        Ok(Event::Ready {
+            port: super::fake::LINK_PORT,
+            ..
+        })
+    ));
+    assert_eq!(core.port.datagrams.len(), 1, "hello to 127.255.255.255");
+
+    heard(&mut core, bob_here(5000), t0);
+    assert!(matches!(events.try_recv(), Ok(Event::PeerJoined { peer }) if peer.id == BOB));
+    assert!(core.port.dials.is_empty(), "nothing waits for bob: no link");
+
+    core.handle_command(
+        ME,
+        Command::Send {
+            to: "bob".into(),
+            text: "hi".into(),
+        },
+        t0,
+    );
+    let Ok(Event::Sent { msg_id, .. }) = events.try_recv() else {
+        panic!("sent")
+    };
+    let bob_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, BOB_LINK_PORT));
+    assert_eq!(core.port.dials, [(BOB.into(), bob_addr)], "dialed lazily");
+
+    let dialed = NetInput::Dialed {
+        peer: BOB.into(),
+        addr: bob_addr,
+        result: Ok(Box::new("conn to bob")),
+    };
+    feed(&mut core, dialed, t0);
+    assert_eq!(core.port.kinds_on(1), ["hello"], "our hello first");
+    feed(
+        &mut core,
+        NetInput::Frame {
+            link: 1,
+            len: 90,
+            msg: bob_hello(),
+        },
+        t0,
+    );
+    assert_eq!(
+        core.port.kinds_on(1),
+        ["hello", "chat"],
+        "the outbox goes once the link is up"
+    );
+    let stored = core.store.history(BOB, None, 10).unwrap();
+    assert_eq!(stored[0].state, crate::store::MsgState::Sent);
+
+    let ack = LinkMsg::Ack {
+        msg_id: msg_id.to_string(),
+    };
+    feed(
+        &mut core,
+        NetInput::Frame {
+            link: 1,
+            len: 40,
+            msg: ack,
+        },
+        t0,
+    );
+    assert!(matches!(events.try_recv(), Ok(Event::Delivered { msg_id: m, .. }) if m == msg_id));
+    assert!(core.chat.outbox().is_empty());
+}
+
+#[test]
+fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
+    let dir = TempDir::new("core-expire");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    heard(&mut core, bob_here(1000), t0);
+    let accepted = NetInput::Accepted {
+        conn: Box::new("bob's conn"),
+        remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_001)),
+        first: bob_hello(),
+    };
+    feed(&mut core, accepted, t0);
+    assert_eq!(core.links.route(BOB), Some(Route::Link(1)));
+    events.try_iter().for_each(drop);
+
+    // A message whose frame the link's writer cannot take: the link is dropped, the
+    // message waits for the next link.
+    core.port.stalled.push(1);
+    core.handle_command(
+        ME,
+        Command::Send {
+            to: BOB.into(),
+            text: "x".into(),
+        },
+        t0,
+    );
+    assert_eq!(core.port.closed, [1]);
+    assert_eq!(core.links.route(BOB), None);
+    assert_eq!(core.chat.outbox().len(), 1);
+
+    // Three of its intervals (1 s) without a word: offline.
+    core.tick(t0.after(Duration::from_millis(2900)));
+    assert!(
+        !events
+            .try_iter()
+            .any(|e| matches!(e, Event::PeerLeft { .. }))
+    );
+    core.tick(t0.after(Duration::from_millis(3500))); // the next housekeeping
+    assert!(
+        events.try_iter().any(
+            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Timeout } if id == BOB)
+        ),
+        "timed out"
+    );
+    let known = core.store.known_peers(10).unwrap();
+    assert_eq!(known[0].id, BOB, "remembered for later");
+}

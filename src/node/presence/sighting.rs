@@ -1,0 +1,74 @@
+//! A sighting: one protocol-neutral report that a peer is out there (who, how we know
+//! it, where, how to reach it, for how long to believe it). Every discovery protocol
+//! turns what it hears into a [`Sighting`] and hands it to presence; presence never asks
+//! which protocol it was.
+//!
+//! This file also turns a lanchat beacon into one. Another protocol (IPMsg's
+//! `BR_ENTRY`/`ANSENTRY`) adds a [`Protocol`] variant and its own conversion beside it.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::node::peer::Protocol;
+use crate::protocol::{Beacon, BeaconKind};
+
+/// A peer heard from, whatever the protocol.
+#[derive(Debug, Clone)]
+pub struct Sighting<'a> {
+    /// Stable peer id.
+    pub id: &'a str,
+    /// The protocol that heard it.
+    pub protocol: Protocol,
+    /// Random per start of the peer (empty if the protocol has none): a new one means
+    /// it restarted, and routes to the old one are stale.
+    pub instance: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Host name (empty: keep the one known).
+    pub host: &'a str,
+    /// Source address.
+    pub addr: Ipv4Addr,
+    /// How to reach it: lanchat's link port (0 = unknown, keep the old one).
+    pub port: u16,
+    /// Presence status.
+    pub status: &'a str,
+    /// Offline when unheard this long; `None` for a protocol without periodic beacons
+    /// (only a bye takes such a peer offline).
+    pub timeout: Option<Duration>,
+}
+
+/// What a lanchat beacon says about its sender (`timeout`: three of its intervals, as
+/// presence worked it out).
+pub fn from_beacon(b: &Beacon, from: Ipv4Addr, timeout: Duration) -> Sighting<'_> {
+    Sighting {
+        id: &b.id,
+        protocol: Protocol::Lanchat,
+        instance: &b.instance,
+        name: &b.name,
+        host: &b.host,
+        addr: from,
+        port: b.port,
+        status: &b.status,
+        timeout: Some(timeout),
+    }
+}
+
+/// The kind of a beacon, for logs.
+pub fn kind_name(kind: &BeaconKind) -> &'static str {
+    match kind {
+        BeaconKind::Hello => "hello",
+        BeaconKind::Here => "here",
+        BeaconKind::Bye => "bye",
+        BeaconKind::Shout { .. } => "shout",
+    }
+}
+
+/// A beacon in a few words, for the network panel.
+pub fn describe(b: &Beacon) -> String {
+    match &b.kind {
+        BeaconKind::Shout { msg_id, text, .. } => {
+            format!("shout {msg_id} from {} ({} bytes)", b.name, text.len())
+        }
+        kind => format!("{} from {} (port {})", kind_name(kind), b.name, b.port),
+    }
+}
