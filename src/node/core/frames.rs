@@ -203,20 +203,21 @@ impl<P: Port> Core<P> {
             instance,
         };
         let greeted = self.links.greet(link, hello, &me, now.at, &mut self.out);
-        let Greeted::Met { peer, remote } = greeted else {
+        let Greeted::Met { peer, remote, key } = greeted else {
             return;
+        };
+        let std::net::IpAddr::V4(addr) = remote.ip() else {
+            return self
+                .out
+                .close(Route::Link(link), "IPv6 peers are not supported");
         };
         if self.presence.get(&peer).is_none_or(|p| !p.online) {
             // Met through a link before any beacon (a lost datagram, another subnet).
-            let std::net::IpAddr::V4(addr) = remote.ip() else {
-                return self
-                    .out
-                    .close(Route::Link(link), "IPv6 peers are not supported");
-            };
             let name = crate::protocol::beacon::clean_name(name);
             let seen = Sighting {
                 id: &peer,
                 protocol: Protocol::Lanchat,
+                key: Some(key),
                 instance: "",
                 name: &name,
                 host: "",
@@ -232,6 +233,12 @@ impl<P: Port> Core<P> {
         let Some(route) = self.links.up(link, &peer, &me, &mut self.out) else {
             return;
         };
+        // The handshake proved the peer at this address, on the port its (sealed) hello
+        // names: where the next dial goes, whatever beacons say meanwhile.
+        if port != 0 {
+            self.presence
+                .proven(&peer, std::net::SocketAddrV4::new(addr, port));
+        }
         self.carry_out(now); // the link it replaced is gone before anything goes out on this one
         self.route_up(&peer, route);
     }
