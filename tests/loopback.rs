@@ -3,6 +3,7 @@
 //! in parallel never see each other.
 
 mod common;
+mod wire;
 
 use std::time::Duration;
 
@@ -336,18 +337,13 @@ fn status_is_announced() {
     );
 }
 
-/// Tells `node` (on `discovery_port`) about `peer` with one forged `here`, as if a single
-/// beacon had got through; nothing more of `peer`'s beacons reaches it.
-fn one_beacon_about(peer: &TestNode, discovery_port: u16) {
-    let beacon = json!({"lanchat":1,"kind":"here","id":peer.id,"instance":"i","name":peer.name,
-                        "host":"h","port":peer.port,"status":"online","interval_ms":200});
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
-        .expect("udp socket");
-    s.set_broadcast(true).expect("SO_BROADCAST");
-    s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .expect("bind 127.0.0.1:0");
-    let to = std::net::SocketAddr::from(([127, 255, 255, 255], discovery_port));
-    s.send_to(beacon.to_string().as_bytes(), &to.into())
+/// Tells `node` (on `discovery_port`) about `peer` (whose data is in `data`) with one
+/// `here`, signed with its key, as if a single beacon had got through; nothing more of
+/// `peer`'s beacons reaches it.
+fn one_beacon_about(peer: &TestNode, data: &std::path::Path, discovery_port: u16) {
+    let beacon = wire::here_beacon(&wire::node_keys(data), &peer.name, peer.port, 200);
+    wire::broadcaster()
+        .send_to(&beacon, wire::loopback_broadcast(discovery_port))
         .expect("send to 127.255.255.255");
 }
 
@@ -384,7 +380,7 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
     let mut a = TestNode::start("alice", &dir.join("a"), port_a);
     let mut b = TestNode::start("bob", &dir.join("b"), port_b);
     let (alice, bob) = (a.id.clone(), b.id.clone());
-    one_beacon_about(&a, port_b);
+    one_beacon_about(&a, &dir.join("a"), port_b);
     b.wait_joined(&alice);
     b.chat(&alice, "over the link");
     b.wait("delivered", |e| matches!(e, Event::Delivered { .. }));

@@ -47,7 +47,7 @@ pub use fanout::{
 };
 pub use out::Route;
 pub use peer::{PeerInfo, PeerTrust, Protocol};
-pub use presence::{MAX_PEERS, ResolveError, Sighting};
+pub use presence::{MAX_PEERS, PER_SOURCE_BURST, PER_SOURCE_RATE, ResolveError, Sighting};
 pub use status::NetStatus;
 pub use transfer_end::{Party, TransferEnd};
 

@@ -176,6 +176,19 @@ struct Wire {
 /// [`MAX_DATAGRAM`], as v1 refuses an oversized shout.
 pub fn sign(beacon: &Beacon, keys: &KeyPair, ctr: u64, ts: u64) -> Result<Vec<u8>, SignedError> {
     debug_assert_eq!(beacon.id, keys.peer_id(), "a beacon signed for another id");
+    sign_unchecked(beacon, keys, ctr, ts)
+}
+
+/// [`sign`] without checking that `beacon.id` is `keys`' peer id: makes the datagram a
+/// hostile peer would (its own key, someone else's id), which receivers refuse as
+/// `id_mismatch`. For tests; a node never sends one.
+#[doc(hidden)]
+pub fn sign_unchecked(
+    beacon: &Beacon,
+    keys: &KeyPair,
+    ctr: u64,
+    ts: u64,
+) -> Result<Vec<u8>, SignedError> {
     let body = serde_json::to_vec(&Beacon {
         lanchat: SIGNED_VERSION,
         ..beacon.clone()

@@ -203,7 +203,13 @@ impl<P: Port> Core<P> {
             instance,
         };
         let greeted = self.links.greet(link, hello, &me, now.at, &mut self.out);
-        let Greeted::Met { peer, remote, key } = greeted else {
+        let Greeted::Met {
+            peer,
+            remote,
+            key,
+            outbound,
+        } = greeted
+        else {
             return;
         };
         let std::net::IpAddr::V4(addr) = remote.ip() else {
@@ -217,7 +223,7 @@ impl<P: Port> Core<P> {
             let seen = Sighting {
                 id: &peer,
                 protocol: Protocol::Lanchat,
-                key: Some(key),
+                key: Some(*key),
                 instance: "",
                 name: &name,
                 host: "",
@@ -233,11 +239,11 @@ impl<P: Port> Core<P> {
         let Some(route) = self.links.up(link, &peer, &me, &mut self.out) else {
             return;
         };
-        // The handshake proved the peer at this address, on the port its (sealed) hello
-        // names: where the next dial goes, whatever beacons say meanwhile.
-        if port != 0 {
-            self.presence
-                .proven(&peer, std::net::SocketAddrV4::new(addr, port));
+        // We dialed this address and the handshake proved the peer there: the next dial
+        // goes there too, whatever beacons say meanwhile (a link the peer dialed proves
+        // nothing about where it can be reached).
+        if let (true, std::net::SocketAddr::V4(dialed)) = (outbound, remote) {
+            self.presence.proven(&peer, dialed);
         }
         self.carry_out(now); // the link it replaced is gone before anything goes out on this one
         self.route_up(&peer, route);

@@ -56,8 +56,11 @@ pub enum Greeted {
         peer: PeerId,
         /// From where.
         remote: SocketAddr,
-        /// The key its handshake proved (the peer id is this key's).
-        key: PeerKey,
+        /// The key its handshake proved (the peer id is this key's); boxed, as a key
+        /// is large beside a refusal.
+        key: Box<PeerKey>,
+        /// Whether we dialed it: `remote` is then an address that proved to reach it.
+        outbound: bool,
     },
 }
 
@@ -211,7 +214,8 @@ impl Links {
         Greeted::Met {
             peer,
             remote,
-            key: state.key,
+            key: Box::new(state.key),
+            outbound: state.dialed.is_some(),
         }
     }
 

@@ -44,6 +44,7 @@ use crate::trust::{KeyPair, PeerKey};
 use bucket::TokenBucket;
 use guard::Guard;
 
+pub use guard::{PER_SOURCE_BURST, PER_SOURCE_RATE};
 pub use resolve::ResolveError;
 pub use sighting::{Sighting, describe, from_beacon};
 pub use table::{MAX_PEERS, Observed, PeerTable};
