@@ -472,3 +472,62 @@ fn a_second_front_end_shares_the_events_and_gets_only_its_own_answers() {
         })
     );
 }
+
+/// The safety code a node gives for `peer`.
+fn safety_code(node: &mut TestNode, peer: &str) -> String {
+    node.send(Command::SafetyCode { peer: peer.into() });
+    match node.wait(
+        "safety_code",
+        |e| matches!(e, Event::SafetyCode { peer: p, .. } if p == peer),
+    ) {
+        Event::SafetyCode { code, verified, .. } => {
+            assert!(!verified, "nobody verified yet");
+            code
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for `peer_changed` of `peer` with `verified` as given.
+fn wait_verified(node: &mut TestNode, peer: &str, verified: bool) {
+    node.wait(
+        &format!("peer_changed {peer} verified={verified}"),
+        |e| matches!(e, Event::PeerChanged { peer: p } if p.id == peer && p.trust.verified == verified),
+    );
+}
+
+#[test]
+fn safety_codes_match_and_verification_is_per_key() {
+    let (_dir, _port, mut nodes) = three("verify");
+    all_see_each_other(&mut nodes);
+    let (alice, bob, carol) = (
+        nodes[0].id.clone(),
+        nodes[1].id.clone(),
+        nodes[2].id.clone(),
+    );
+    let at_alice = safety_code(&mut nodes[0], &bob);
+    let at_bob = safety_code(&mut nodes[1], &alice);
+    assert_eq!(at_alice, at_bob, "both sides read the same code");
+    let digits: String = at_alice.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 60, "{at_alice}");
+    assert_ne!(
+        safety_code(&mut nodes[0], &carol),
+        at_alice,
+        "another pair, another code"
+    );
+
+    nodes[0].send(Command::Verify { peer: bob.clone() });
+    wait_verified(&mut nodes[0], &bob, true);
+    nodes[0].send(Command::Peers);
+    let Event::Peers { peers } = nodes[0].wait("peers", |e| matches!(e, Event::Peers { .. }))
+    else {
+        unreachable!()
+    };
+    for p in &peers {
+        assert_eq!(p.trust.verified, p.id == bob, "{p:?}");
+        assert!(p.trust.encrypted && p.trust.fingerprint.is_some(), "{p:?}");
+    }
+
+    nodes[0].send(Command::Unverify { peer: bob.clone() });
+    wait_verified(&mut nodes[0], &bob, false);
+}
