@@ -531,3 +531,91 @@ fn safety_codes_match_and_verification_is_per_key() {
     nodes[0].send(Command::Unverify { peer: bob.clone() });
     wait_verified(&mut nodes[0], &bob, false);
 }
+
+/// A third party on 127.0.0.9 hears bob's beacons and shouts, plays them back from its
+/// own address, and listens on bob's link port there, as bob would: alice drops the
+/// copies as replayed, never shows bob's shout twice, and her next message still reaches
+/// the real bob; the third party's port never sees a finished conversation.
+#[test]
+fn a_replayed_beacon_and_shout_neither_divert_nor_duplicate() {
+    use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+
+    use socket2::{Domain, Protocol, Socket, Type};
+
+    let dir = TempDir::new("divert");
+    let port = free_udp_port();
+    let mut alice = TestNode::start("alice", &dir.join("alice"), port);
+    let mut bob = TestNode::start("bob", &dir.join("bob"), port);
+    alice.wait_joined(&bob.id);
+    bob.wait_joined(&alice.id);
+
+    // The eavesdropper: hears the loopback broadcasts, answers at bob's port elsewhere.
+    let ear = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    ear.set_reuse_address(true).unwrap();
+    ear.bind(&SocketAddr::from((Ipv4Addr::new(127, 255, 255, 255), port)).into())
+        .expect("bind the loopback broadcast address");
+    let ear: UdpSocket = ear.into();
+    ear.set_read_timeout(Some(common::DEADLINE)).unwrap();
+    let mouth = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 9), 0)).unwrap();
+    mouth.set_broadcast(true).unwrap();
+    let fake_bob = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 9), bob.port)).unwrap();
+    fake_bob.set_nonblocking(true).unwrap();
+
+    bob.send(Command::Shout {
+        text: "bob shouts once".into(),
+    });
+    alice.wait(
+        "bob's shout",
+        |e| matches!(e, Event::Shout { text, .. } if text == "bob shouts once"),
+    );
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 2048];
+    while heard.len() < 20 {
+        let (n, _) = ear.recv_from(&mut buf).expect("a datagram heard");
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).expect("json");
+        if v["id"] == bob.id.as_str() {
+            heard.push(buf[..n].to_vec());
+        }
+    }
+    for d in &heard {
+        mouth
+            .send_to(d, (Ipv4Addr::new(127, 255, 255, 255), port))
+            .expect("replay");
+    }
+
+    // Alice's counters show the copies refused; the real bob still gets her message.
+    let mut replayed = 0;
+    for _ in 0..200 {
+        alice.send(Command::NetStatus);
+        let Event::NetStatus(s) = alice.wait("net_status", |e| matches!(e, Event::NetStatus(_)))
+        else {
+            unreachable!()
+        };
+        replayed = s.counters.dropped.get("replayed").copied().unwrap_or(0);
+        if replayed >= heard.len() as u64 {
+            break;
+        }
+        alice.wait_for("anything", Duration::from_millis(20), |_| false);
+    }
+    assert!(
+        replayed >= heard.len() as u64,
+        "{replayed} of {} replays refused",
+        heard.len()
+    );
+    alice.chat(&bob.id, "for bob only");
+    bob.wait(
+        "alice's message",
+        |e| matches!(e, Event::Message { text, .. } if text == "for bob only"),
+    );
+    alice.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    let shouts = alice
+        .drain()
+        .into_iter()
+        .filter(|e| matches!(e, Event::Shout { text, .. } if text == "bob shouts once"))
+        .count();
+    assert_eq!(shouts, 0, "bob's shout shown again");
+    assert!(
+        fake_bob.accept().is_err(),
+        "alice dialed the address the replays came from"
+    );
+}
