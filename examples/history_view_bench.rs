@@ -73,6 +73,7 @@ fn known(id: &str, name: &str) -> KnownPeer {
         addr: Ipv4Addr::LOCALHOST,
         port: 1,
         last_seen: 1_790_000_000_000,
+        key: None,
     }
 }
 

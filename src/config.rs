@@ -1,9 +1,10 @@
-//! Settings, the data directory, and the persisted identity (peer id and name).
+//! Settings, the data directory, and the persisted name and id.
 //!
 //! The data directory is the platform default (`directories` crate) unless `--data-dir`
-//! overrides it. It holds `identity.json` and is locked for the life of the node, so two
-//! instances never share an id by accident: the second one is told to pick another
-//! directory.
+//! overrides it. It holds the identity key (`identity.key`, `crate::trust::identity`),
+//! `identity.json` (our name, and the id our history is written under) and is locked for
+//! the life of the node, so two instances never share an identity by accident: the second
+//! one is told to pick another directory.
 
 use std::fs::{self, File};
 use std::io;
@@ -60,6 +61,9 @@ pub struct Config {
     pub download_dir_pinned: bool,
     /// Accept every file offer at once (scripts, tests); otherwise the user decides.
     pub auto_accept: bool,
+    /// Accept offers at once from peers whose key the user verified (a setting; the
+    /// others still ask). `auto_accept` goes further.
+    pub auto_accept_verified: bool,
     /// Offers of larger files are declined (`None`: no limit but free space).
     pub max_file_size: Option<u64>,
     /// Bytes per second each outgoing transfer may send at most (`None`: no limit).
@@ -89,6 +93,7 @@ impl Config {
             download_dir: data_dir.join("downloads"),
             download_dir_pinned: false,
             auto_accept: false,
+            auto_accept_verified: false,
             max_file_size: None,
             send_rate_limit: None,
             accept_timeout: DEFAULT_ACCEPT_TIMEOUT,
@@ -125,6 +130,32 @@ pub fn default_download_dir() -> Option<PathBuf> {
     directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
 }
 
+/// Whose file offers are accepted without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAccept {
+    /// Nobody's: every offer waits for the user.
+    #[default]
+    Nobody,
+    /// Offers from peers whose key the user verified.
+    Verified,
+    /// Everyone's (`--auto-accept`, for scripts and tests).
+    Everyone,
+}
+
+impl AutoAccept {
+    /// What `config` asks for.
+    pub fn of(config: &Config) -> AutoAccept {
+        if config.auto_accept {
+            AutoAccept::Everyone
+        } else if config.auto_accept_verified {
+            AutoAccept::Verified
+        } else {
+            AutoAccept::Nobody
+        }
+    }
+}
+
 /// Errors while preparing the data directory.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -151,13 +182,26 @@ pub enum ConfigError {
     },
 }
 
-/// Who this node is: kept in `identity.json`.
+/// Who this node is, as `identity.json` keeps it: the peer id its history is written
+/// under, and its name. Since protocol v2 the id is the identity key's
+/// (`crate::trust::keys::peer_id_of`); a v1 file holds the random id v1 made up, which
+/// the node moves its history from once (`Identity::load`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
-    /// Stable random peer id (32 hex digits).
+    /// Peer id.
     pub id: String,
     /// Display name.
     pub name: String,
+}
+
+/// What [`Identity::load`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedIdentity {
+    /// Who we are now: the key's id, and the name.
+    pub identity: Identity,
+    /// The id the history was written under, when it is not the key's (a v1 data
+    /// directory): move the history to the new id, then [`Identity::save`].
+    pub previous: Option<String>,
 }
 
 const IDENTITY_FILE: &str = "identity.json";
@@ -190,10 +234,15 @@ pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, ConfigError> {
 }
 
 impl Identity {
-    /// Loads the identity in `dir`, creating one if there is none or it is unreadable
-    /// (the unreadable file is kept beside as `identity.json.bad`). `name`, if given,
-    /// replaces and is stored as the name.
-    pub fn load_or_create(dir: &Path, name: Option<&str>) -> Result<Identity, ConfigError> {
+    /// Loads `identity.json` in `dir` for the identity key whose peer id is `key_id`.
+    /// A missing or unreadable file (kept beside as `identity.json.bad`) gives a new one.
+    /// `name`, if given, replaces and is stored as the name. The file is written at once,
+    /// unless the history must first move from a previous id ([`LoadedIdentity`]).
+    pub fn load(
+        dir: &Path,
+        name: Option<&str>,
+        key_id: &str,
+    ) -> Result<LoadedIdentity, ConfigError> {
         let path = dir.join(IDENTITY_FILE);
         let stored = match fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<Identity>(&bytes) {
@@ -210,17 +259,23 @@ impl Identity {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(ConfigError::Dir { path, source }),
         };
-        let mut identity = stored.clone().unwrap_or_else(|| Identity {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            name: default_name(),
-        });
+        let mut identity = Identity {
+            id: key_id.to_owned(),
+            name: stored
+                .as_ref()
+                .map_or_else(default_name, |s| s.name.clone()),
+        };
         if let Some(name) = name.map(clean_name).filter(|n| !n.is_empty()) {
             identity.name = name;
         }
-        if stored.as_ref() != Some(&identity) {
+        let previous = stored
+            .as_ref()
+            .map(|s| s.id.clone())
+            .filter(|old| old != key_id);
+        if previous.is_none() && stored.as_ref() != Some(&identity) {
             identity.save(dir)?;
         }
-        Ok(identity)
+        Ok(LoadedIdentity { identity, previous })
     }
 
     /// Writes `identity.json` atomically (temp file, then rename).
@@ -266,16 +321,43 @@ mod tests {
         dir
     }
 
+    const KEY_ID: &str = "abcdefghijklmnopqrstuvwxyz234567";
+
     #[test]
     fn identity_is_stable_across_loads() {
         let dir = tmp();
-        let a = Identity::load_or_create(&dir, Some("张三")).unwrap();
-        let b = Identity::load_or_create(&dir, None).unwrap();
+        let a = Identity::load(&dir, Some("张三"), KEY_ID).unwrap();
+        assert_eq!(a.previous, None);
+        let b = Identity::load(&dir, None, KEY_ID).unwrap();
         assert_eq!(a, b);
-        assert_eq!(b.name, "张三");
-        assert_eq!(a.id.len(), 32);
-        let c = Identity::load_or_create(&dir, Some("Li Si")).unwrap();
-        assert_eq!((c.id.as_str(), c.name.as_str()), (a.id.as_str(), "Li Si"));
+        assert_eq!(b.identity.name, "张三");
+        assert_eq!(a.identity.id, KEY_ID);
+        let c = Identity::load(&dir, Some("Li Si"), KEY_ID)
+            .unwrap()
+            .identity;
+        assert_eq!((c.id.as_str(), c.name.as_str()), (KEY_ID, "Li Si"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_v1_id_is_reported_for_the_history_to_move_and_kept_until_then() {
+        let dir = tmp();
+        let v1 = r#"{"id":"5f0c1d2e3f405162738495a6b7c8d9e0","name":"ann"}"#;
+        fs::write(dir.join(IDENTITY_FILE), v1).unwrap();
+        let loaded = Identity::load(&dir, None, KEY_ID).unwrap();
+        assert_eq!(
+            loaded.previous.as_deref(),
+            Some("5f0c1d2e3f405162738495a6b7c8d9e0")
+        );
+        assert_eq!(loaded.identity.id, KEY_ID);
+        assert_eq!(loaded.identity.name, "ann", "the name is kept");
+        assert_eq!(
+            fs::read_to_string(dir.join(IDENTITY_FILE)).unwrap(),
+            v1,
+            "not yet"
+        );
+        loaded.identity.save(&dir).unwrap();
+        assert_eq!(Identity::load(&dir, None, KEY_ID).unwrap().previous, None);
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -283,8 +365,9 @@ mod tests {
     fn corrupt_identity_is_moved_aside() {
         let dir = tmp();
         fs::write(dir.join(IDENTITY_FILE), b"\x00garbage").unwrap();
-        let id = Identity::load_or_create(&dir, None).unwrap();
-        assert!(crate::protocol::beacon::valid_id(&id.id));
+        let id = Identity::load(&dir, None, KEY_ID).unwrap();
+        assert_eq!(id.identity.id, KEY_ID);
+        assert_eq!(id.previous, None);
         assert_eq!(
             fs::read(dir.join("identity.json.bad")).unwrap(),
             b"\x00garbage"

@@ -201,11 +201,13 @@ mod tests {
             v(&Event::FileOffer {
                 transfer_id: t().into(),
                 from: "p".into(),
+                verified: false,
                 name: "a.png".into(),
                 size: 5,
                 mime: "image/png".into()
             }),
-            json!({"event":"file_offer","transfer_id":"t1","from":"p","name":"a.png","size":5,"mime":"image/png"})
+            json!({"event":"file_offer","transfer_id":"t1","from":"p","verified":false,
+                   "name":"a.png","size":5,"mime":"image/png"})
         );
         assert_eq!(
             v(&Event::OfferSent {
@@ -373,11 +375,83 @@ mod tests {
             status: "online".into(),
             last_seen: 1,
             protocol: crate::node::Protocol::Lanchat,
+            trust: crate::node::PeerTrust {
+                fingerprint: Some("05972 33818 00001 00002 00003 00004".into()),
+                verified: true,
+                key_changed_from: None,
+                encrypted: true,
+            },
         };
         assert_eq!(
-            v(&Event::PeerJoined { peer }),
+            v(&Event::PeerJoined { peer: peer.clone() }),
             json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
-                   "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat"}})
+                   "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat",
+                   "fingerprint":"05972 33818 00001 00002 00003 00004","verified":true,
+                   "key_changed_from":null,"encrypted":true}})
+        );
+        assert_eq!(
+            v(&Event::KeyChanged {
+                peer,
+                name: "n".into(),
+                verified_peer: "q".into()
+            })["verified_peer"],
+            json!("q")
+        );
+    }
+
+    #[test]
+    fn trust_shapes() {
+        let v = |e: &Event| serde_json::from_str::<serde_json::Value>(&event_line(e)).unwrap();
+        for (line, want) in [
+            (
+                r#"{"cmd":"safety_code","peer":"bob"}"#,
+                Command::SafetyCode { peer: "bob".into() },
+            ),
+            (
+                r#"{"cmd":"verify","peer":"bob"}"#,
+                Command::Verify { peer: "bob".into() },
+            ),
+            (
+                r#"{"cmd":"unverify","peer":"bob"}"#,
+                Command::Unverify { peer: "bob".into() },
+            ),
+            (
+                r#"{"cmd":"set_auto_accept","from":"verified"}"#,
+                Command::SetAutoAccept {
+                    from: crate::config::AutoAccept::Verified,
+                },
+            ),
+        ] {
+            assert_eq!(parse_command(line).unwrap(), want, "{line}");
+        }
+        assert_eq!(
+            v(&Event::SafetyCode {
+                peer: "p".into(),
+                name: "bob".into(),
+                code: "12345 67890".into(),
+                verified: false
+            }),
+            json!({"event":"safety_code","peer":"p","name":"bob","code":"12345 67890",
+                   "verified":false})
+        );
+        assert_eq!(
+            v(&Event::Ready {
+                id: "p".into(),
+                fingerprint: "05972 33818".into(),
+                name: "n".into(),
+                host: "h".into(),
+                addr: "127.0.0.1".into(),
+                port: 1,
+                discovery_port: 2,
+                data_dir: "/d".into()
+            })["fingerprint"],
+            json!("05972 33818")
+        );
+        assert_eq!(
+            v(&Event::AutoAcceptChanged {
+                from: crate::config::AutoAccept::Everyone
+            }),
+            json!({"event":"auto_accept_changed","from":"everyone"})
         );
     }
 }

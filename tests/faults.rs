@@ -28,7 +28,7 @@ use common::{DEADLINE, TempDir, TestNode, free_udp_port};
 use crossbeam_channel::{Receiver, select, unbounded};
 use lanchat::node::Event;
 use serde_json::{Value, json};
-use wire::{broadcaster, here_beacon, loopback_broadcast};
+use wire::{broadcaster, here_beacon, loopback_broadcast, node_keys};
 
 const MESSAGES: usize = 10_000;
 
@@ -215,19 +215,26 @@ fn index(text: &str) -> usize {
 fn proxy_cuts_10000_messages_arrive_once_in_order() {
     let rng = Rng::from_env("proxy_cuts");
     // Two discovery ports: the nodes never hear each other. The sender learns of the
-    // receiver only from a forged beacon that points it at the proxy.
+    // receiver only from a beacon that points it at the proxy (signed with the
+    // receiver's key, from its data folder: no one else can make one).
     let (rx_dir, tx_dir) = (TempDir::new("fault-rx"), TempDir::new("fault-tx"));
     let receiver = TestNode::start("fault-rx", &rx_dir.0, free_udp_port());
     let tx_discovery = free_udp_port();
     let mut sender = TestNode::start("fault-tx", &tx_dir.0, tx_discovery);
     let proxy = CuttingProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, receiver.port)), rng);
-    // A 10-minute interval: the forged peer stays online for the whole test.
+    // A 10-minute interval: the receiver, as the beacon has it, stays online for the
+    // whole test.
     broadcaster()
         .send_to(
-            &here_beacon(&receiver.id, "receiver", proxy.addr.port(), 600_000),
+            &here_beacon(
+                &node_keys(&rx_dir.0),
+                "receiver",
+                proxy.addr.port(),
+                600_000,
+            ),
             loopback_broadcast(tx_discovery),
         )
-        .expect("forge the receiver's beacon");
+        .expect("send the receiver's beacon");
     sender.wait_joined(&receiver.id);
     for i in 0..MESSAGES {
         sender.chat(&receiver.id, &format!("n{i}"));

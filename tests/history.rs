@@ -5,14 +5,13 @@
 //! on the same directory.
 
 mod common;
+mod wire;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 
-use common::{DEADLINE, TempDir, TestNode, free_udp_port};
+use common::{TempDir, TestNode, free_udp_port};
 use lanchat::node::{Command, Event};
-use lanchat::protocol::{LinkMsg, PROTOCOL_VERSION};
+use lanchat::protocol::LinkMsg;
 use lanchat::store::{MsgState, StoredMessage};
 
 fn start(dir: &Path, port: u16, name: &str) -> TestNode {
@@ -137,53 +136,40 @@ fn pending_messages_survive_a_sender_restart_and_are_delivered_once() {
     assert_eq!(shown, sent, "each shown exactly once");
 }
 
-/// A peer speaking the link protocol by hand, so it can send the same message twice.
+/// A peer speaking the link protocol by hand (the handshake, sealed frames), so it can
+/// send the same message twice. Its key is fixed: the same peer on every connection.
 struct FakePeer {
-    stream: TcpStream,
+    link: wire::RawPeer,
 }
 
 impl FakePeer {
-    const ID: &str = "0123456789abcdef0123456789abcdef";
+    fn keys() -> lanchat::trust::KeyPair {
+        lanchat::trust::KeyPair::from_secrets(&[7; 32], &[8; 32])
+    }
+
+    fn id() -> String {
+        Self::keys().peer_id()
+    }
 
     fn connect(port: u16) -> FakePeer {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(DEADLINE)).unwrap();
-        let mut peer = FakePeer { stream };
-        peer.send(&LinkMsg::Hello {
-            id: Self::ID.into(),
-            name: "fake".into(),
-            version: PROTOCOL_VERSION,
-            instance: uuid::Uuid::new_v4().simple().to_string(),
-            port: 0,
-        });
-        assert!(matches!(peer.recv(), LinkMsg::Hello { .. }));
-        peer
-    }
-
-    fn send(&mut self, msg: &LinkMsg) {
-        self.stream.write_all(&msg.to_frame().unwrap()).unwrap();
-    }
-
-    fn recv(&mut self) -> LinkMsg {
-        let mut len = [0; 4];
-        self.stream.read_exact(&mut len).expect("a frame");
-        let mut body = vec![0; u32::from_be_bytes(len) as usize];
-        self.stream.read_exact(&mut body).expect("a frame body");
-        LinkMsg::decode(&body).unwrap()
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut link = wire::RawPeer::try_connect_as(addr, &Self::keys(), "fake").expect("a link");
+        assert!(matches!(link.recv(), Some(LinkMsg::Hello { .. })));
+        FakePeer { link }
     }
 
     /// Sends a chat and waits for its ack.
     fn chat(&mut self, msg_id: &str) {
-        self.send(&LinkMsg::Chat {
+        self.link.send(&LinkMsg::Chat {
             msg_id: msg_id.into(),
             sent_at: 1,
             text: format!("text of {msg_id}"),
         });
         assert_eq!(
-            self.recv(),
-            LinkMsg::Ack {
+            self.link.recv(),
+            Some(LinkMsg::Ack {
                 msg_id: msg_id.into()
-            }
+            })
         );
     }
 }
@@ -204,7 +190,7 @@ fn a_restarted_receiver_drops_a_message_it_already_has() {
     fake.chat("x"); // the ack was lost, say: the sender tries again
     fake.chat("y");
     assert_eq!(received(&mut b).0, "y", "x was a duplicate");
-    let ids: Vec<String> = history(&mut b, FakePeer::ID)
+    let ids: Vec<String> = history(&mut b, &FakePeer::id())
         .into_iter()
         .map(|m| m.msg_id)
         .collect();

@@ -1,10 +1,13 @@
 //! Hostile input on the discovery port and the link port, one named test per input, each
 //! asserting what must happen: the datagram dropped and counted by reason, or the
 //! connection closed by the node; and in every case the node still serving a real peer
-//! afterwards (a forged-but-valid beacon still joins, a well-behaved link still chats).
+//! afterwards (a validly signed beacon still joins, a well-behaved link still chats).
 //!
-//! Everything stays on loopback: datagrams go to 127.255.255.255 on a port picked per
-//! test, connections to the node's 127.0.0.1 link port.
+//! Protocol v2: datagrams are signed and links begin with a Noise handshake, so the
+//! hostile person here also forges signatures, replays, tampers, claims ids that are not
+//! theirs' keys', speaks v1, and says things inside a sealed link that a real node
+//! never would. Everything stays on loopback: datagrams go to 127.255.255.255 on a port
+//! picked per test, connections to the node's 127.0.0.1 link port.
 
 mod common;
 mod wire;
@@ -15,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use common::DEADLINE;
 use lanchat::net::link::{GREETING_TIMEOUT, MAX_GREETING, MAX_GREETING_PER_ADDR};
-use lanchat::node::{Command, Event};
-use lanchat::protocol::LinkMsg;
+use lanchat::node::{Command, Event, PER_SOURCE_BURST, PER_SOURCE_RATE};
+use lanchat::protocol::{BeaconKind, LinkMsg};
 use serde_json::json;
 use wire::*;
 
@@ -35,11 +38,11 @@ fn joined_name(n: &mut Subject, id: &str) -> String {
     }
 }
 
-/// A made-up peer's valid beacon still makes it join: discovery is still served.
+/// A made-up peer's valid, signed beacon still makes it join: discovery is still served.
 fn assert_discovery_serves(n: &mut Subject) {
-    let id = random_id();
-    n.datagram(&here_beacon(&id, "honest", 4000, 0));
-    n.node.wait_joined(&id);
+    let keys = new_keys();
+    n.datagram(&here_beacon(&keys, "honest", 4000, 0));
+    n.node.wait_joined(&keys.peer_id());
 }
 
 /// A well-behaved raw peer can still open a link and chat.
@@ -52,18 +55,29 @@ fn assert_links_serve(n: &mut Subject) {
     });
 }
 
-/// Sends one datagram, expects it dropped for `reason`, then checks the node still works.
-fn datagram_is_dropped(tag: &str, payload: &[u8], reason: &str) {
+/// Sends datagrams, expects the last dropped for `reason`, then checks the node still
+/// works and that no refused datagram counted as a beacon (`accepted`: those before it
+/// that were fine).
+fn datagrams_are_dropped(tag: &str, payloads: &[Vec<u8>], accepted: u64, reason: &str) -> Subject {
     let mut n = node(tag);
-    n.datagram(payload);
+    for p in payloads {
+        n.datagram(p);
+    }
     n.status_until(&format!("a datagram dropped as {reason}"), |s| {
         s.counters.dropped.get(reason).copied().unwrap_or(0) >= 1
     });
-    assert!(
-        n.status().counters.beacons_received == 0,
+    assert_eq!(
+        n.status().counters.beacons_received,
+        accepted,
         "a refused datagram must not count as a beacon"
     );
     assert_discovery_serves(&mut n);
+    n
+}
+
+/// Sends one datagram, expects it dropped for `reason`, then checks the node still works.
+fn datagram_is_dropped(tag: &str, payload: &[u8], reason: &str) {
+    datagrams_are_dropped(tag, &[payload.to_vec()], 0, reason);
 }
 
 // ---- the discovery port -------------------------------------------------------------
@@ -83,7 +97,7 @@ fn udp_binary_garbage() {
 fn udp_non_utf8() {
     datagram_is_dropped(
         "udp-non-utf8",
-        b"{\"lanchat\":1,\"name\":\"\xff\xfe\"}",
+        b"{\"lanchat\":2,\"name\":\"\xff\xfe\"}",
         "not_json",
     );
 }
@@ -99,54 +113,130 @@ fn udp_foreign_json() {
 }
 
 #[test]
+fn udp_protocol_v1_beacon() {
+    // What a v1 node sends: no key, no signature. Refused as another version.
+    let v1 = json!({"lanchat":1,"kind":"here","id":new_keys().peer_id(),"instance":"i",
+                    "name":"old","host":"h","port":1,"status":"online"});
+    datagram_is_dropped("udp-v1", v1.to_string().as_bytes(), "version");
+}
+
+#[test]
 fn udp_other_protocol_version() {
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&here_beacon(&random_id(), "v2", 1, 0)).expect("json");
-    v["lanchat"] = json!(2);
-    datagram_is_dropped("udp-version", v.to_string().as_bytes(), "version");
+    let v9 = json!({"lanchat":9,"kind":"here","id":new_keys().peer_id(),"instance":"i",
+                    "name":"new","port":1});
+    datagram_is_dropped("udp-version", v9.to_string().as_bytes(), "version");
 }
 
 #[test]
 fn udp_wrong_shape() {
-    let payload = json!({"lanchat":1,"kind":"here","id":random_id(),"instance":"i",
-                         "name":"x","port":"many"});
-    datagram_is_dropped("udp-shape", payload.to_string().as_bytes(), "malformed");
+    let keys = new_keys();
+    let payload = unsigned_v2(
+        &keys,
+        json!({"kind":"here","id":keys.peer_id(),"instance":"i","name":"x","port":"many"}),
+    );
+    datagram_is_dropped("udp-shape", &payload, "malformed");
 }
 
 #[test]
 fn udp_unknown_kind() {
-    let payload = json!({"lanchat":1,"kind":"dance","id":random_id(),"instance":"i",
-                         "name":"x","port":1});
-    datagram_is_dropped("udp-kind", payload.to_string().as_bytes(), "malformed");
+    let keys = new_keys();
+    let payload = unsigned_v2(
+        &keys,
+        json!({"kind":"dance","id":keys.peer_id(),"instance":"i","name":"x","port":1}),
+    );
+    datagram_is_dropped("udp-kind", &payload, "malformed");
+}
+
+#[test]
+fn udp_signature_moved_from_its_place() {
+    // The same fields, but the signature not first: no canonical JSON is guessed at.
+    let keys = new_keys();
+    let good = here_beacon(&keys, "x", 1, 0);
+    let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let sig = v.as_object_mut().unwrap().remove("sig").unwrap();
+    v["sig"] = sig;
+    datagram_is_dropped("udp-sig-moved", v.to_string().as_bytes(), "malformed");
 }
 
 #[test]
 fn udp_path_traversal_id() {
-    datagram_is_dropped(
-        "udp-bad-id",
-        &here_beacon("../../etc/passwd", "x", 1, 0),
-        "malformed",
+    // An id that is not the key's (here: not even an id) is refused before anything else.
+    let keys = new_keys();
+    let payload = unsigned_v2(
+        &keys,
+        json!({"kind":"here","id":"../../etc/passwd","instance":"i","name":"x","port":1}),
     );
+    datagram_is_dropped("udp-bad-id", &payload, "id_mismatch");
+}
+
+#[test]
+fn udp_someone_elses_id_under_my_key() {
+    // Mallory signs correctly, with her own key, a beacon claiming Bob's id.
+    let (mallory, bob) = (new_keys(), new_keys());
+    let mut beacon = beacon_of(&mallory, BeaconKind::Here, "bob", 1, 0);
+    beacon.id = bob.peer_id();
+    let bytes = lanchat::protocol::signed::sign_unchecked(&beacon, &mallory, 1, now_ms()).unwrap();
+    datagram_is_dropped("udp-id-mismatch", &bytes, "id_mismatch");
+}
+
+#[test]
+fn udp_forged_signature() {
+    // Well-formed, fresh, a key never heard from, and a signature that is not its.
+    let keys = new_keys();
+    let mut bytes = here_beacon(&keys, "forger", 1, 0);
+    bytes[30] = if bytes[30] == b'A' { b'B' } else { b'A' };
+    datagram_is_dropped("udp-forged", &bytes, "forged");
+}
+
+#[test]
+fn udp_tampered_beacon_of_a_known_peer() {
+    // Bob is heard; then one of his beacons arrives with its port changed on the way.
+    let bob = new_keys();
+    let genuine = here_beacon(&bob, "bob", 4000, 0);
+    let mut tampered = here_beacon(&bob, "bob", 4000, 0);
+    let at = tampered
+        .windows(11)
+        .position(|w| w == b"\"port\":4000")
+        .expect("the port");
+    tampered[at + 8] = b'6'; // "port":4600
+    let n = datagrams_are_dropped("udp-tampered", &[genuine, tampered], 1, "tampered");
+    drop(n);
+}
+
+#[test]
+fn udp_replayed_beacon() {
+    let keys = new_keys();
+    let once = here_beacon(&keys, "echo", 1, 0);
+    datagrams_are_dropped("udp-replayed", &[once.clone(), once], 1, "replayed");
+}
+
+#[test]
+fn udp_stale_beacon() {
+    // Signed an hour ago (a recording played back now): outside the 15-minute window.
+    let keys = new_keys();
+    let beacon = beacon_of(&keys, BeaconKind::Here, "old news", 1, 0);
+    let hour_ago = now_ms() - 3_600_000;
+    let bytes = lanchat::protocol::signed::sign(&beacon, &keys, 0, hour_ago).unwrap();
+    datagram_is_dropped("udp-stale", &bytes, "stale");
 }
 
 #[test]
 fn udp_oversized_datagram() {
-    // A 60 KB "name": far over the 1400-byte limit, still one UDP datagram.
-    let name = "N".repeat(60_000);
-    datagram_is_dropped(
-        "udp-oversized",
-        &here_beacon(&random_id(), &name, 1, 0),
-        "oversized",
-    );
+    // 60 KB: far over the 1400-byte limit, still one UDP datagram.
+    let keys = new_keys();
+    let mut big = here_beacon(&keys, "x", 1, 0);
+    big.truncate(big.len() - 1);
+    big.extend(format!(r#","pad":"{}"}}"#, "N".repeat(60_000)).bytes());
+    datagram_is_dropped("udp-oversized", &big, "oversized");
 }
 
 #[test]
 fn udp_long_name_is_cut() {
     // Fits in a datagram, but over the 128-byte name limit: accepted, name cut.
     let mut n = node("udp-long-name");
-    let id = random_id();
-    n.datagram(&here_beacon(&id, &"名".repeat(400), 1, 0));
-    let shown = joined_name(&mut n, &id);
+    let keys = new_keys();
+    n.datagram(&here_beacon(&keys, &"名".repeat(100), 1, 0));
+    let shown = joined_name(&mut n, &keys.peer_id());
     assert!(
         shown.len() <= 128 && shown.starts_with("名名"),
         "{} bytes",
@@ -157,53 +247,133 @@ fn udp_long_name_is_cut() {
 #[test]
 fn udp_control_characters_in_name() {
     let mut n = node("udp-ctrl-name");
-    let id = random_id();
-    n.datagram(&here_beacon(&id, "\u{1b}[2Jevil\u{7}\n", 1, 0));
-    let shown = joined_name(&mut n, &id);
+    let keys = new_keys();
+    n.datagram(&here_beacon(&keys, "\u{1b}[2Jevil\u{7}\n", 1, 0));
+    let shown = joined_name(&mut n, &keys.peer_id());
     assert_eq!(shown, "[2Jevil");
 }
 
 #[test]
 fn udp_spoofed_own_id_is_ignored() {
     let mut n = node("udp-own-id");
-    let own_id = n.node.id.clone();
-    n.datagram(&here_beacon(&own_id, "impostor", 1, 0));
+    // With the node's own key (a copy of its data folder, or its own beacon replayed):
+    // recognised as ours, never listed.
+    n.datagram(&here_beacon(&n.keys(), "impostor", 1, 0));
+    // Its id under another key: not its key's id.
+    let mut beacon = beacon_of(&new_keys(), BeaconKind::Here, "impostor", 1, 0);
+    beacon.id = n.node.id.clone();
+    let other = new_keys();
+    n.datagram(&lanchat::protocol::signed::sign_unchecked(&beacon, &other, 1, now_ms()).unwrap());
     // Datagrams to one socket are read in order: once an honest beacon sent after the
-    // impostor has been seen, so has the impostor.
-    let honest = random_id();
+    // impostors has been seen, so have they.
+    let honest = new_keys();
     n.datagram(&here_beacon(&honest, "honest", 1, 0));
-    n.node.wait_joined(&honest);
+    n.node.wait_joined(&honest.peer_id());
     n.node.send(Command::Peers);
     let peers = match n.node.wait("peers", |e| matches!(e, Event::Peers { .. })) {
         Event::Peers { peers } => peers,
         _ => unreachable!(),
     };
     let ids: Vec<&str> = peers.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, [honest.as_str()], "we never list ourselves");
+    assert_eq!(ids, [honest.peer_id().as_str()], "we never list ourselves");
+    let s = n.status();
+    assert!(s.counters.own_beacons >= 1, "{:?}", s.counters);
+    assert_eq!(s.counters.dropped.get("id_mismatch"), Some(&1));
 }
 
 #[test]
 fn udp_duplicate_shout_is_shown_once() {
     let mut n = node("udp-dup-shout");
-    let id = random_id();
-    let shout = json!({"lanchat":1,"kind":"shout","id":id,"instance":"i","name":"s",
-                       "port":1,"msg_id":"m1","seq":1,"text":"once"})
-    .to_string();
+    let keys = new_keys();
+    let shout = |text: &str| {
+        let kind = BeaconKind::Shout {
+            msg_id: "m1".into(),
+            seq: 1,
+            sent_at: 1,
+            text: text.into(),
+        };
+        here_like(&keys, kind)
+    };
+    // The same datagram five times (four replays), then the same shout signed anew
+    // five times (as heard on five interfaces): shown once.
+    let once = shout("once");
     for _ in 0..5 {
-        n.datagram(shout.as_bytes());
+        n.datagram(&once);
+    }
+    for _ in 0..5 {
+        n.datagram(&shout("once"));
     }
     n.node.wait(
         "the shout",
         |e| matches!(e, Event::Shout { msg_id, .. } if msg_id == "m1"),
     );
-    // All five were received once the counter says so; no second shout event came.
-    n.status_until("all five datagrams", |s| s.counters.beacons_received >= 5);
+    // All ten were read once the counters say so; no second shout event came.
+    let s = n.status_until("all ten datagrams", |s| {
+        s.counters.beacons_received >= 6 && s.counters.dropped.get("replayed") == Some(&4)
+    });
+    assert_eq!(s.counters.beacons_received, 6);
     for e in n.node.drain() {
         assert!(
             !matches!(e, Event::Shout { .. }),
             "duplicate shout shown: {e:?}"
         );
     }
+}
+
+/// A datagram of `kind` from `keys`' peer, signed.
+fn here_like(keys: &lanchat::trust::KeyPair, kind: BeaconKind) -> Vec<u8> {
+    signed_datagram(keys, &beacon_of(keys, kind, "s", 1, 0))
+}
+
+#[test]
+fn udp_a_flood_of_forgeries_costs_a_bounded_number_of_checks() {
+    // 3 000 well-formed forgeries from one address, then a real beacon from another: the
+    // real one joins (the node still listens), no forgery is believed, and the forgeries
+    // cost at most the source's budget in signature checks over the time they took
+    // (the rest are dropped unchecked as `over_budget`, or by the kernel if the socket's
+    // buffer overflowed). A debug build checks about as slowly as the budget refills, so
+    // whether any is dropped as `over_budget` depends on the build; the bound does not.
+    // (The budget's own arithmetic: presence::guard's unit tests, with time a parameter.)
+    let mut n = node("udp-forgery-flood");
+    let keys = new_keys();
+    let sender = broadcaster();
+    let to = loopback_broadcast(n.discovery_port);
+    let started = Instant::now();
+    for _ in 0..3000 {
+        let mut bytes = here_beacon(&keys, "flood", 1, 0);
+        bytes[30] = if bytes[30] == b'A' { b'B' } else { b'A' };
+        let _ = sender.send_to(&bytes, to);
+    }
+    let honest = new_keys();
+    let from_elsewhere = std::net::UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 9), 0)).unwrap();
+    from_elsewhere.set_broadcast(true).unwrap();
+    from_elsewhere
+        .send_to(&here_beacon(&honest, "honest", 1, 0), to)
+        .unwrap();
+    // One listening socket reads in order: once the honest beacon is in, every forgery
+    // the kernel kept has been dealt with.
+    n.node.wait_joined(&honest.peer_id());
+    let s = n.status();
+    let took = started.elapsed().as_secs_f64();
+    let forged = s.counters.dropped.get("forged").copied().unwrap_or(0);
+    let unchecked = s.counters.dropped.get("over_budget").copied().unwrap_or(0);
+    assert_eq!(
+        s.counters.beacons_received, 1,
+        "only the honest beacon: {s:?}"
+    );
+    assert!(forged + unchecked > 0, "the forgeries were not seen: {s:?}");
+    let bound = PER_SOURCE_BURST + PER_SOURCE_RATE * took;
+    assert!(
+        (forged as f64) <= bound + 1.0,
+        "checked {forged} forgeries in {took:.1}s: more than the budget's {bound:.0}"
+    );
+    assert!(
+        !n.node
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::PeerJoined { peer } if peer.id == keys.peer_id())),
+        "a forgery was believed"
+    );
 }
 
 // ---- the link port ------------------------------------------------------------------
@@ -240,27 +410,36 @@ fn tcp_http_request() {
     connection_is_closed("tcp-http", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", DEADLINE);
 }
 
+/// Runs the handshake as a new peer, then sends `body` as the first sealed frame, and
+/// expects the node to close the connection; returns the node, which still serves.
+fn sealed_first_frame_is_refused(tag: &str, body: &[u8]) -> Subject {
+    let mut n = node(tag);
+    let mut peer = RawPeer::handshake(n.addr(), &new_keys(), Some(&n.node.id)).expect("handshake");
+    peer.send_body(body);
+    assert_closed_by_node(&mut peer.stream, DEADLINE, tag);
+    assert_links_serve(&mut n);
+    n
+}
+
 #[test]
 fn tcp_non_utf8_body() {
-    connection_is_closed(
-        "tcp-non-utf8",
-        &frame(b"{\"type\":\"hello\xff\xfe\"}"),
-        DEADLINE,
+    let mut n = sealed_first_frame_is_refused("tcp-non-utf8", b"{\"type\":\"hello\xff\xfe\"}");
+    assert!(
+        n.status()
+            .counters
+            .connections_refused
+            .contains_key("invalid")
     );
 }
 
 #[test]
 fn tcp_json_wrong_shape() {
-    connection_is_closed("tcp-shape", &frame(br#"{"type":"hello","id":5}"#), DEADLINE);
+    sealed_first_frame_is_refused("tcp-shape", br#"{"type":"hello","id":5}"#);
 }
 
 #[test]
 fn tcp_first_frame_not_hello() {
-    let mut n = connection_is_closed(
-        "tcp-not-hello",
-        &frame(br#"{"type":"ack","msg_id":"m"}"#),
-        DEADLINE,
-    );
+    let mut n = sealed_first_frame_is_refused("tcp-not-hello", br#"{"type":"ack","msg_id":"m"}"#);
     assert!(
         n.status().counters.links_dropped >= 1,
         "counted as a dropped link"
@@ -269,8 +448,8 @@ fn tcp_first_frame_not_hello() {
 
 #[test]
 fn tcp_hello_other_version() {
-    let body = json!({"type":"hello","id":random_id(),"name":"v9","version":9}).to_string();
-    let mut n = connection_is_closed("tcp-version", &frame(body.as_bytes()), DEADLINE);
+    let body = json!({"type":"hello","id":"x","name":"v9","version":9}).to_string();
+    let mut n = sealed_first_frame_is_refused("tcp-version", body.as_bytes());
     assert!(
         n.status().counters.links_dropped >= 1,
         "counted as a dropped link"
@@ -279,12 +458,77 @@ fn tcp_hello_other_version() {
 
 #[test]
 fn tcp_hello_invalid_id() {
-    let body = json!({"type":"hello","id":"../x","name":"bad","version":1}).to_string();
-    let mut n = connection_is_closed("tcp-bad-id", &frame(body.as_bytes()), DEADLINE);
+    let body = json!({"type":"hello","id":"../x","name":"bad","version":2}).to_string();
+    let mut n = sealed_first_frame_is_refused("tcp-bad-id", body.as_bytes());
     assert!(
         n.status().counters.links_dropped >= 1,
         "counted as a dropped link"
     );
+}
+
+#[test]
+fn tcp_hello_claiming_another_peers_id() {
+    // Mallory proves her own key, then says she is Bob: the hello must name the key
+    // the handshake proved.
+    let bob = new_keys().peer_id();
+    let body = json!({"type":"hello","id":bob,"name":"bob","version":2,"instance":"i",
+                      "port":0})
+    .to_string();
+    let mut n = sealed_first_frame_is_refused("tcp-not-my-id", body.as_bytes());
+    assert!(n.status().counters.links_dropped >= 1);
+    n.node.send(Command::Peers);
+    let Event::Peers { peers } = n.node.wait("peers", |e| matches!(e, Event::Peers { .. })) else {
+        unreachable!()
+    };
+    assert!(peers.iter().all(|p| *p.id != bob), "bob was never met");
+}
+
+#[test]
+fn tcp_unsealed_frame_after_the_handshake() {
+    // A plaintext hello where a sealed one must come: refused, never read as a message.
+    let keys = new_keys();
+    let hello = LinkMsg::Hello {
+        id: keys.peer_id(),
+        name: "plain".into(),
+        version: 2,
+        instance: "i".into(),
+        port: 0,
+    };
+    let mut n = node("tcp-unsealed");
+    let mut peer = RawPeer::handshake(n.addr(), &keys, None).expect("handshake");
+    peer.stream
+        .write_all(&hello.to_frame().unwrap())
+        .expect("write");
+    assert_closed_by_node(&mut peer.stream, DEADLINE, "an unsealed frame");
+    let s = n.status();
+    assert!(
+        s.counters.connections_refused.contains_key("invalid"),
+        "{:?}",
+        s.counters
+    );
+    assert_links_serve(&mut n);
+}
+
+#[test]
+fn tcp_protocol_v1_hello_is_refused_as_version() {
+    // What a v1 node sends first: a plaintext JSON hello instead of a handshake.
+    let body = json!({"type":"hello","id":new_keys().peer_id(),"name":"old","version":1,
+                      "instance":"i","port":0})
+    .to_string();
+    let mut n = connection_is_closed("tcp-v1", &frame(body.as_bytes()), DEADLINE);
+    let s = n.status();
+    assert_eq!(s.counters.connections_refused.get("version"), Some(&1));
+    assert_eq!(s.counters.handshakes_failed.get("version"), Some(&1));
+}
+
+#[test]
+fn tcp_handshake_message_of_the_wrong_length() {
+    // Starts like a handshake, one byte short: refused before any cryptography.
+    let mut msg = b"lanchat2".to_vec();
+    msg.extend_from_slice(&[7; 31]);
+    let mut n = connection_is_closed("tcp-short-msg1", &frame(&msg), DEADLINE);
+    let s = n.status();
+    assert_eq!(s.counters.handshakes_failed.get("malformed"), Some(&1));
 }
 
 #[test]
@@ -305,7 +549,9 @@ fn tcp_connect_and_close_at_once() {
     // connection displaces the oldest of them, so an honest peer links (the loop only
     // covers a connection displaced by the last of the burst).
     let end = Instant::now() + DEADLINE;
-    while !RawPeer::connect(n.addr(), "honest").try_chat("after the burst") {
+    while !RawPeer::try_connect(n.addr(), "honest")
+        .is_some_and(|mut p| p.try_chat("after the burst"))
+    {
         assert!(Instant::now() < end, "still refusing links after the burst");
     }
     assert_links_serve(&mut n);
@@ -378,9 +624,7 @@ fn tcp_chat_text_over_limit() {
 fn tcp_unknown_message_type_is_skipped() {
     let n = node("tcp-unknown");
     let mut peer = RawPeer::connect(n.addr(), "newer");
-    peer.stream
-        .write_all(&frame(br#"{"type":"typing","who":"x","extra":[1,2,3]}"#))
-        .expect("write");
+    peer.send_body(br#"{"type":"typing","who":"x","extra":[1,2,3]}"#);
     // The link survives: a chat after it is acknowledged on the same connection.
     peer.chat("after an unknown type");
 }

@@ -3,6 +3,7 @@
 //! in parallel never see each other.
 
 mod common;
+mod wire;
 
 use std::time::Duration;
 
@@ -336,18 +337,13 @@ fn status_is_announced() {
     );
 }
 
-/// Tells `node` (on `discovery_port`) about `peer` with one forged `here`, as if a single
-/// beacon had got through; nothing more of `peer`'s beacons reaches it.
-fn one_beacon_about(peer: &TestNode, discovery_port: u16) {
-    let beacon = json!({"lanchat":1,"kind":"here","id":peer.id,"instance":"i","name":peer.name,
-                        "host":"h","port":peer.port,"status":"online","interval_ms":200});
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
-        .expect("udp socket");
-    s.set_broadcast(true).expect("SO_BROADCAST");
-    s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .expect("bind 127.0.0.1:0");
-    let to = std::net::SocketAddr::from(([127, 255, 255, 255], discovery_port));
-    s.send_to(beacon.to_string().as_bytes(), &to.into())
+/// Tells `node` (on `discovery_port`) about `peer` (whose data is in `data`) with one
+/// `here`, signed with its key, as if a single beacon had got through; nothing more of
+/// `peer`'s beacons reaches it.
+fn one_beacon_about(peer: &TestNode, data: &std::path::Path, discovery_port: u16) {
+    let beacon = wire::here_beacon(&wire::node_keys(data), &peer.name, peer.port, 200);
+    wire::broadcaster()
+        .send_to(&beacon, wire::loopback_broadcast(discovery_port))
         .expect("send to 127.255.255.255");
 }
 
@@ -384,7 +380,7 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
     let mut a = TestNode::start("alice", &dir.join("a"), port_a);
     let mut b = TestNode::start("bob", &dir.join("b"), port_b);
     let (alice, bob) = (a.id.clone(), b.id.clone());
-    one_beacon_about(&a, port_b);
+    one_beacon_about(&a, &dir.join("a"), port_b);
     b.wait_joined(&alice);
     b.chat(&alice, "over the link");
     b.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
@@ -474,5 +470,152 @@ fn a_second_front_end_shares_the_events_and_gets_only_its_own_answers() {
         Envelope::from(Event::Renamed {
             name: "alicia".into()
         })
+    );
+}
+
+/// The safety code a node gives for `peer`.
+fn safety_code(node: &mut TestNode, peer: &str) -> String {
+    node.send(Command::SafetyCode { peer: peer.into() });
+    match node.wait(
+        "safety_code",
+        |e| matches!(e, Event::SafetyCode { peer: p, .. } if p == peer),
+    ) {
+        Event::SafetyCode { code, verified, .. } => {
+            assert!(!verified, "nobody verified yet");
+            code
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for `peer_changed` of `peer` with `verified` as given.
+fn wait_verified(node: &mut TestNode, peer: &str, verified: bool) {
+    node.wait(
+        &format!("peer_changed {peer} verified={verified}"),
+        |e| matches!(e, Event::PeerChanged { peer: p } if p.id == peer && p.trust.verified == verified),
+    );
+}
+
+#[test]
+fn safety_codes_match_and_verification_is_per_key() {
+    let (_dir, _port, mut nodes) = three("verify");
+    all_see_each_other(&mut nodes);
+    let (alice, bob, carol) = (
+        nodes[0].id.clone(),
+        nodes[1].id.clone(),
+        nodes[2].id.clone(),
+    );
+    let at_alice = safety_code(&mut nodes[0], &bob);
+    let at_bob = safety_code(&mut nodes[1], &alice);
+    assert_eq!(at_alice, at_bob, "both sides read the same code");
+    let digits: String = at_alice.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 60, "{at_alice}");
+    assert_ne!(
+        safety_code(&mut nodes[0], &carol),
+        at_alice,
+        "another pair, another code"
+    );
+
+    nodes[0].send(Command::Verify { peer: bob.clone() });
+    wait_verified(&mut nodes[0], &bob, true);
+    nodes[0].send(Command::Peers);
+    let Event::Peers { peers } = nodes[0].wait("peers", |e| matches!(e, Event::Peers { .. }))
+    else {
+        unreachable!()
+    };
+    for p in &peers {
+        assert_eq!(p.trust.verified, p.id == bob, "{p:?}");
+        assert!(p.trust.encrypted && p.trust.fingerprint.is_some(), "{p:?}");
+    }
+
+    nodes[0].send(Command::Unverify { peer: bob.clone() });
+    wait_verified(&mut nodes[0], &bob, false);
+}
+
+/// A third party on 127.0.0.9 hears bob's beacons and shouts, plays them back from its
+/// own address, and listens on bob's link port there, as bob would: alice drops the
+/// copies as replayed, never shows bob's shout twice, and her next message still reaches
+/// the real bob; the third party's port never sees a finished conversation.
+#[test]
+fn a_replayed_beacon_and_shout_neither_divert_nor_duplicate() {
+    use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+
+    use socket2::{Domain, Protocol, Socket, Type};
+
+    let dir = TempDir::new("divert");
+    let port = free_udp_port();
+    let mut alice = TestNode::start("alice", &dir.join("alice"), port);
+    let mut bob = TestNode::start("bob", &dir.join("bob"), port);
+    alice.wait_joined(&bob.id);
+    bob.wait_joined(&alice.id);
+
+    // The eavesdropper: hears the loopback broadcasts, answers at bob's port elsewhere.
+    let ear = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    ear.set_reuse_address(true).unwrap();
+    ear.bind(&SocketAddr::from((Ipv4Addr::new(127, 255, 255, 255), port)).into())
+        .expect("bind the loopback broadcast address");
+    let ear: UdpSocket = ear.into();
+    ear.set_read_timeout(Some(common::DEADLINE)).unwrap();
+    let mouth = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 9), 0)).unwrap();
+    mouth.set_broadcast(true).unwrap();
+    let fake_bob = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 9), bob.port)).unwrap();
+    fake_bob.set_nonblocking(true).unwrap();
+
+    bob.send(Command::Shout {
+        text: "bob shouts once".into(),
+    });
+    alice.wait(
+        "bob's shout",
+        |e| matches!(e, Event::Shout { text, .. } if text == "bob shouts once"),
+    );
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 2048];
+    while heard.len() < 20 {
+        let (n, _) = ear.recv_from(&mut buf).expect("a datagram heard");
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).expect("json");
+        if v["id"] == bob.id.as_str() {
+            heard.push(buf[..n].to_vec());
+        }
+    }
+    for d in &heard {
+        mouth
+            .send_to(d, (Ipv4Addr::new(127, 255, 255, 255), port))
+            .expect("replay");
+    }
+
+    // Alice's counters show the copies refused; the real bob still gets her message.
+    let mut replayed = 0;
+    for _ in 0..200 {
+        alice.send(Command::NetStatus);
+        let Event::NetStatus(s) = alice.wait("net_status", |e| matches!(e, Event::NetStatus(_)))
+        else {
+            unreachable!()
+        };
+        replayed = s.counters.dropped.get("replayed").copied().unwrap_or(0);
+        if replayed >= heard.len() as u64 {
+            break;
+        }
+        alice.wait_for("anything", Duration::from_millis(20), |_| false);
+    }
+    assert!(
+        replayed >= heard.len() as u64,
+        "{replayed} of {} replays refused",
+        heard.len()
+    );
+    alice.chat(&bob.id, "for bob only");
+    bob.wait(
+        "alice's message",
+        |e| matches!(e, Event::Message { text, .. } if text == "for bob only"),
+    );
+    alice.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    let shouts = alice
+        .drain()
+        .into_iter()
+        .filter(|e| matches!(e, Event::Shout { text, .. } if text == "bob shouts once"))
+        .count();
+    assert_eq!(shouts, 0, "bob's shout shown again");
+    assert!(
+        fake_bob.accept().is_err(),
+        "alice dialed the address the replays came from"
     );
 }

@@ -79,6 +79,7 @@ fn window(tray: bool) -> Window {
     };
     core.feed(Event::Ready {
         id: "me0000000000".into(),
+        fingerprint: "12345 67890 12345 67890 12345 67890".into(),
         name: "林晓".into(),
         host: "lab-01".into(),
         addr: "127.0.0.1".into(),

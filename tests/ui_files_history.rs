@@ -51,6 +51,7 @@ fn stored(id: i64, msg_id: &str, dir: Direction, state: MsgState, text: &str) ->
 fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
     let (mut harness, fake) = window();
     fake.feed(Event::FileOffer {
+        verified: false,
         transfer_id: "t1".into(),
         from: "a1".into(),
         name: "报告.pdf".into(),
@@ -117,6 +118,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
 fn declining_and_a_failed_transfer_say_what_happened() {
     let (mut harness, fake) = window();
     fake.feed(Event::FileOffer {
+        verified: false,
         transfer_id: "t2".into(),
         from: "a1".into(),
         name: "big.iso".into(),
@@ -343,6 +345,7 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
 fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
     let (mut harness, fake) = window();
     fake.feed(Event::FileOffer {
+        verified: false,
         transfer_id: "t5".into(),
         from: "a1".into(),
         name: "照片.png".into(),

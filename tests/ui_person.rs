@@ -444,6 +444,7 @@ fn the_first_run_says_what_is_true_about_who_can_appear() {
     harness.get_by_label("This computer: lab-01");
     fake.feed(Event::Ready {
         id: "me0000000000".into(),
+        fingerprint: "12345 67890 12345 67890 12345 67890".into(),
         name: "林晓".into(),
         host: "lab-01".into(),
         addr: "0.0.0.0".into(),

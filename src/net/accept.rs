@@ -1,12 +1,16 @@
 //! The link listener's accept loop and its greeters: each accepted connection gets a
-//! short-lived thread that reads its first frame (a link `hello`, or the header of a file
-//! stream) before the core sees it, so the core can route the connection without ever
-//! blocking on it.
+//! short-lived thread that runs the responder's side of the Noise handshake (`secure`)
+//! and reads the first sealed frame (a link `hello`, or the header of a file stream)
+//! before the core sees it, so the core can route the connection, and knows whose key
+//! proved itself on it, without ever blocking on it.
 //!
-//! Connections waiting for their first frame are capped per source address and in all
-//! (`greeting`): silent connections from one host crowd out only each other. Every
-//! connection closed before its first frame is counted by reason ([`AcceptStats`]) for
-//! `net_status`; nothing is decided here beyond that.
+//! Connections waiting for their greeting are capped per source address and in all
+//! (`greeting`) before any cryptography: silent connections from one host crowd out only
+//! each other, and the handshake checks each message's length before it computes
+//! anything. One deadline covers the handshake and the first frame. Every connection
+//! closed before its first frame is counted by reason ([`AcceptStats`]), and every failed
+//! handshake by its label ([`HandshakeStats`]), for `net_status`; nothing is decided here
+//! beyond that.
 
 use std::collections::HashMap;
 use std::io;
@@ -21,9 +25,12 @@ use crossbeam_channel::Sender;
 use super::conn::{Conn, ConnErrorKind, Stopper};
 use super::greeting::{AcceptStats, GreetingPool, Refusal};
 use super::input::NetInput;
+use super::secure::{self, HandshakeStats};
 use super::thread::spawn_named;
+use crate::trust::KeyPair;
+use crate::trust::noise::HandshakeError;
 
-/// A new connection must send its first frame within this time.
+/// A new connection must finish the handshake and send its first frame within this time.
 pub const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The accept loop; stopped and joined on drop.
@@ -43,15 +50,26 @@ pub struct Acceptor {
 type Greeting = Arc<Mutex<GreetingPool<Stopper>>>;
 
 impl Acceptor {
-    /// Accepts connections on `listener` and forwards each, with its first frame, as
-    /// [`NetInput::Accepted`].
-    pub fn spawn(listener: TcpListener, tx: Sender<NetInput>) -> io::Result<Acceptor> {
+    /// Accepts connections on `listener`, proves `keys` to each and learns its key, and
+    /// forwards each, with its first frame, as [`NetInput::Accepted`]. Failed handshakes
+    /// are counted in `handshakes`.
+    pub fn spawn(
+        listener: TcpListener,
+        keys: Arc<KeyPair>,
+        handshakes: Arc<HandshakeStats>,
+        tx: Sender<NetInput>,
+    ) -> io::Result<Acceptor> {
         let local = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(AcceptStats::default());
-        let (stop2, stats2) = (stop.clone(), stats.clone());
+        let stop2 = stop.clone();
+        let greeter = Greeter {
+            keys,
+            handshakes,
+            stats: stats.clone(),
+        };
         let thread = spawn_named("link-accept", move || {
-            accept_loop(&listener, &tx, &stop2, &stats2);
+            accept_loop(&listener, &tx, &stop2, &greeter);
         })?;
         Ok(Acceptor {
             local,
@@ -67,12 +85,21 @@ impl Acceptor {
     }
 }
 
+/// What every greeter needs: our keys, and where to count.
+#[derive(Clone)]
+struct Greeter {
+    keys: Arc<KeyPair>,
+    handshakes: Arc<HandshakeStats>,
+    stats: Arc<AcceptStats>,
+}
+
 fn accept_loop(
     listener: &TcpListener,
     tx: &Sender<NetInput>,
     stop: &AtomicBool,
-    stats: &Arc<AcceptStats>,
+    greeter: &Greeter,
 ) {
+    let stats = &greeter.stats;
     let greeting: Greeting = Arc::default();
     let mut greeters: HashMap<u64, JoinHandle<()>> = HashMap::new();
     for conn in listener.incoming() {
@@ -111,9 +138,9 @@ fn accept_loop(
                 let _ = t.join();
             }
         }
-        let (tx, greeting2, stats2) = (tx.clone(), greeting.clone(), stats.clone());
+        let (tx, greeting2, greeter2) = (tx.clone(), greeting.clone(), greeter.clone());
         match spawn_named("link-greet", move || {
-            greet(conn, &tx, &stats2, || {
+            greet(conn, &tx, &greeter2, || {
                 greeting2.lock().is_ok_and(|mut g| g.finish(key).is_some())
             });
         }) {
@@ -139,49 +166,82 @@ fn accept_loop(
     }
 }
 
-/// Reads the first frame of an accepted connection and hands both to the core. `done`
-/// is called once the greeting is over, before the connection is handed on or closed;
-/// it says whether the connection still had its place (`false`: it was displaced).
+/// Runs the handshake on an accepted connection, reads its first sealed frame, and hands
+/// the connection, the frame and the proven key to the core. `done` is called once the
+/// greeting is over, before the connection is handed on or closed; it says whether the
+/// connection still had its place (`false`: it was displaced).
 ///
-/// The whole first frame must arrive within [`GREETING_TIMEOUT`]: the deadline is for
-/// the frame, not for each read, so a sender dripping a byte at a time is cut off too.
-fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl FnOnce() -> bool) {
+/// The handshake and the whole first frame must arrive within [`GREETING_TIMEOUT`]: the
+/// deadline is for all of it, not for each read, so a sender dripping a byte at a time
+/// is cut off too.
+fn greet(mut conn: Conn, tx: &Sender<NetInput>, greeter: &Greeter, done: impl FnOnce() -> bool) {
     let peer = conn.remote();
-    let first = conn.recv(Some(Instant::now() + GREETING_TIMEOUT));
-    let first = match (done(), first) {
-        (false, _) => Err((
+    let deadline = Instant::now() + GREETING_TIMEOUT;
+    let greeted = match secure::respond(&mut conn, &greeter.keys, deadline) {
+        Ok(key) => conn
+            .recv(Some(deadline))
+            .map(|first| (key, first))
+            .map_err(|e| refusal(&e.kind)),
+        Err(e) => {
+            greeter.handshakes.failed(e.label());
+            Err(handshake_refusal(&e))
+        }
+    };
+    let greeted = if done() {
+        greeted
+    } else {
+        Err((
             Refusal::Evicted,
             "silent too long while newer connections needed its place".to_owned(),
-        )),
-        (true, Ok(first)) => Ok(first),
-        (true, Err(e)) => Err(match e.kind {
-            ConnErrorKind::Deadline | ConnErrorKind::Stalled(_) => (
-                Refusal::Timeout,
-                format!("no first frame within {GREETING_TIMEOUT:?}"),
-            ),
-            ConnErrorKind::Closed => (Refusal::Closed, "closed before saying anything".into()),
-            ConnErrorKind::ClosedMidFrame(f) => (Refusal::Closed, format!("closed mid-frame: {f}")),
-            ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
-                (Refusal::Invalid, e.kind.to_string())
-            }
-            ConnErrorKind::Sealed | ConnErrorKind::Io(_) => (Refusal::Failed, e.kind.to_string()),
-        }),
+        ))
     };
-    match first {
-        Ok(first) => {
+    match greeted {
+        Ok((key, first)) => {
             let _ = tx.send(NetInput::Accepted {
                 conn: Box::new(conn),
                 remote: peer,
+                key,
                 first,
             });
         }
         Err((why, reason)) => {
-            stats.refused(why);
+            greeter.stats.refused(why);
             tracing::info!("dropping connection from {peer}: {reason}");
             if let Ok(stopper) = conn.stopper() {
                 stopper.stop();
             }
         }
+    }
+}
+
+/// Why a connection whose handshake failed is closed.
+fn handshake_refusal(e: &HandshakeError) -> (Refusal, String) {
+    let why = match e {
+        HandshakeError::Version1 => Refusal::Version,
+        HandshakeError::Io(io) => match io.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Refusal::Timeout,
+            io::ErrorKind::UnexpectedEof => Refusal::Closed,
+            io::ErrorKind::InvalidData => Refusal::Invalid,
+            _ => Refusal::Failed,
+        },
+        _ => Refusal::Handshake,
+    };
+    (why, format!("handshake: {e}"))
+}
+
+/// Why a connection whose first sealed frame did not come is closed.
+fn refusal(kind: &ConnErrorKind) -> (Refusal, String) {
+    match kind {
+        ConnErrorKind::Deadline | ConnErrorKind::Stalled(_) => (
+            Refusal::Timeout,
+            format!("no first frame within {GREETING_TIMEOUT:?}"),
+        ),
+        ConnErrorKind::Closed => (Refusal::Closed, "closed before saying anything".into()),
+        ConnErrorKind::ClosedMidFrame(f) => (Refusal::Closed, format!("closed mid-frame: {f}")),
+        ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
+            (Refusal::Invalid, kind.to_string())
+        }
+        ConnErrorKind::NotSecure | ConnErrorKind::Io(_) => (Refusal::Failed, kind.to_string()),
     }
 }
 

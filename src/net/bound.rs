@@ -21,8 +21,10 @@ use super::input::{LinkId, NetInput};
 use super::interfaces::{self, InterfaceFilter, NetInterface};
 use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{LinkEnds, Port, Sockets};
+use super::secure::HandshakeStats;
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
 use crate::protocol::{LinkMsg, PeerId};
+use crate::trust::KeyPair;
 
 /// Where to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub struct Binding {
 /// The sockets and threads of one node.
 pub struct Io {
     tx: Sender<NetInput>,
+    /// Our identity: every connection's handshake proves it.
+    keys: Arc<KeyPair>,
+    handshakes: Arc<HandshakeStats>,
     /// Beacons leave from here (an ephemeral port); answers to our `hello` arrive here.
     udp: UdpSocket,
     discovery: SocketAddr,
@@ -52,8 +57,8 @@ pub struct Io {
 
 impl Io {
     /// Binds every socket and starts the discovery readers and the acceptor; what they
-    /// hear goes to `tx`.
-    pub fn bind(at: Binding, tx: Sender<NetInput>) -> Result<Io, NetError> {
+    /// hear goes to `tx`. Every connection made or accepted proves `keys`.
+    pub fn bind(at: Binding, keys: Arc<KeyPair>, tx: Sender<NetInput>) -> Result<Io, NetError> {
         let ip = at.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let listener = link::listen(SocketAddr::new(IpAddr::V4(ip), at.port))?;
         let link_addr = listener.local_addr().map_err(NetError::Thread)?;
@@ -67,9 +72,12 @@ impl Io {
             reader(&sockets.listener, Via::Listener)?,
             reader(&sockets.sender, Via::Sender)?,
         ];
-        let acceptor = Acceptor::spawn(listener, tx.clone())?;
+        let handshakes = Arc::new(HandshakeStats::default());
+        let acceptor = Acceptor::spawn(listener, keys.clone(), handshakes.clone(), tx.clone())?;
         Ok(Io {
             tx,
+            keys,
+            handshakes,
             udp: sockets.sender,
             discovery,
             link_addr,
@@ -95,7 +103,8 @@ impl Port for Io {
     }
 
     fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
-        match link::dial(peer, addr, self.tx.clone()) {
+        let (keys, stats) = (self.keys.clone(), self.handshakes.clone());
+        match link::dial(peer, addr, keys, stats, self.tx.clone()) {
             Ok(t) => self.dials.push(t),
             Err(e) => tracing::warn!("cannot start dialing {addr}: {e}"),
         }
@@ -132,7 +141,8 @@ impl Port for Io {
     }
 
     fn start_send(&mut self, stream: StreamId, job: SendJob) -> io::Result<()> {
-        let thread = transfer::spawn_send(stream, job, self.tx.clone())?;
+        let (keys, stats) = (self.keys.clone(), self.handshakes.clone());
+        let thread = transfer::spawn_send(stream, job, keys, stats, self.tx.clone())?;
         self.streams.insert(stream, thread);
         Ok(())
     }
@@ -155,6 +165,7 @@ impl Port for Io {
             sender: self.udp.local_addr().ok(),
             accepted: accept.map_or(0, |a| a.accepted_total()),
             refused: accept.map(|a| a.refused_by_reason()).unwrap_or_default(),
+            handshakes_failed: self.handshakes.by_label(),
         }
     }
 

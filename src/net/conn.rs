@@ -2,17 +2,17 @@
 //! transport slot that seals frame bodies on the way out and opens them on the way in.
 //!
 //! Every frame the crate reads from or writes to TCP goes through [`Conn`] (or the two
-//! halves a link splits it into): the link reader, the greeter's first frame with its
-//! deadline, the dialer, and file data connections (a header frame, a run of raw bytes,
-//! a trailer frame). So an encrypted transport is one [`Seal`] and one [`Open`] handed to
-//! [`Conn::secure`] after a handshake, not an edit in four places; and making blocking
-//! reads interruptible is a change here only.
+//! halves a link splits it into): the link reader, the greeter's handshake and first
+//! frame with their deadline, the dialer, and file data connections (a header frame,
+//! then sealed chunks and a trailer through [`Conn::into_file_stream`]). The encrypted
+//! transport (protocol v2) is one [`Seal`] and one [`Open`] (`crate::trust::transport`)
+//! handed to [`Conn::secure`] after the Noise handshake (`net::secure`), not an edit in
+//! four places; and making blocking reads interruptible is a change here only.
 //!
-//! The transport is plain until [`Conn::secure`] is called: frames carry JSON bodies as
-//! they are, with no copy. Handshake frames are sent and received unsealed
-//! ([`Conn::send_body`], [`Conn::recv_body`]). The raw byte run of a file is only
-//! possible on the plain transport ([`Conn::read_raw`], [`Conn::raw_stream`]): a sealed
-//! connection refuses it, so nothing ever leaves unsealed by mistake.
+//! The transport is plain until [`Conn::secure`] is called. Handshake frames are sent
+//! and received unsealed ([`Conn::send_body`], [`Conn::recv_body`], or the
+//! [`FrameIo`] the handshake runs over). A file's bytes can only travel sealed: a plain
+//! connection refuses [`Conn::into_file_stream`], and there is no raw run any more.
 //!
 //! Reads block; a deadline bounds the whole frame, not each read (a peer dripping a byte
 //! at a time is cut off too). Nothing here decides anything: errors say what happened.
@@ -21,7 +21,7 @@ mod read;
 mod write;
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -29,28 +29,20 @@ use thiserror::Error;
 
 use crate::protocol::frame::FrameError;
 use crate::protocol::{LinkMsg, MessageError};
+use crate::trust::file_stream::{SealedReader, SealedWriter};
+use crate::trust::noise::FrameIo;
 
+pub use crate::trust::transport::{Open, Seal, TransportError};
 pub use read::ReadHalf;
 pub use write::WriteHalf;
 
-/// Seals frame bodies on the way out (one direction of a secure channel).
-pub trait Seal: Send {
-    /// The sealed form of one frame body.
-    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError>;
-}
+/// The sending side of a sealed file stream over a connection's socket.
+pub type FileWriter = SealedWriter<TcpStream, Box<dyn Seal>>;
 
-/// Opens sealed frame bodies on the way in.
-pub trait Open: Send {
-    /// The body a sealed frame carried; an error if it was forged or damaged.
-    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError>;
-}
+/// The receiving side: what the connection had already read, then its socket.
+pub type FileReader = SealedReader<io::Chain<io::Cursor<Vec<u8>>, TcpStream>, Box<dyn Open>>;
 
-/// A transport could not seal or open a frame.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("transport: {0}")]
-pub struct TransportError(pub String);
-
-/// Why a frame (or raw bytes) could not be read or written.
+/// Why a frame could not be read or written.
 #[derive(Debug, Error)]
 pub enum ConnErrorKind {
     /// The peer closed the connection between two frames.
@@ -74,9 +66,9 @@ pub enum ConnErrorKind {
     /// The transport refused a frame.
     #[error("{0}")]
     Transport(TransportError),
-    /// Raw bytes asked of a sealed connection.
-    #[error("the connection is sealed: raw bytes cannot pass")]
-    Sealed,
+    /// A sealed file stream asked of a connection that is not secure.
+    #[error("the connection is not secure: no sealed stream")]
+    NotSecure,
     /// The socket failed.
     #[error("{0}")]
     Io(io::Error),
@@ -181,22 +173,24 @@ impl Conn {
         self.read.next_body(deadline)
     }
 
-    /// Reads raw bytes (the file run after a `file_data` frame): first what the decoder
-    /// already holds, then the socket. `Ok(0)` only for an empty `buf`; the peer closing
-    /// is an error. Refused on a sealed connection.
-    pub fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
-        if self.is_secure() {
-            return Err(self.read.error(ConnErrorKind::Sealed));
+    /// Turns a secure connection into a file's sealed data stream: sealed frames and
+    /// file chunks bound to their transfer and offset (`trust::file_stream`), each
+    /// direction going on with the same keys and counters as the frames before. What the
+    /// connection had already read past its last frame is read first. Refused on a plain
+    /// connection, so file bytes never leave unsealed.
+    pub fn into_file_stream(self) -> Result<(FileWriter, FileReader), ConnError> {
+        if !self.is_secure() {
+            return Err(self.write.error(ConnErrorKind::NotSecure));
         }
-        self.read.read_raw(buf)
-    }
-
-    /// The socket, for a raw run written with `sendfile`. Refused on a sealed connection.
-    pub fn raw_stream(&self) -> Result<&TcpStream, ConnError> {
-        if self.is_secure() {
-            return Err(self.write.error(ConnErrorKind::Sealed));
-        }
-        Ok(self.write.stream())
+        let (stream, pending, open) = self.read.into_parts();
+        let (out, seal) = self.write.into_parts();
+        let (Some(open), Some(seal)) = (open, seal) else {
+            unreachable!("a secure connection has both halves of its transport");
+        };
+        Ok((
+            SealedWriter::new(out, seal),
+            SealedReader::new(io::Cursor::new(pending).chain(stream), open),
+        ))
     }
 
     /// A handle that shuts this connection down from another thread (so a blocked read
@@ -210,6 +204,38 @@ impl Conn {
     pub fn split(mut self) -> (ReadHalf, WriteHalf) {
         self.read.for_link();
         (self.read, self.write)
+    }
+}
+
+/// The handshake's messages travel as unsealed frames, each read within the deadline.
+impl FrameIo for Conn {
+    fn send_body(&mut self, body: &[u8]) -> io::Result<()> {
+        self.write.send_body(body).map_err(ConnError::into_io)
+    }
+
+    fn recv_body(&mut self, deadline: Instant) -> io::Result<Vec<u8>> {
+        self.read
+            .next_body(Some(deadline))
+            .map_err(ConnError::into_io)
+    }
+}
+
+impl ConnError {
+    /// The same failure as an `io::Error` of the matching kind (for the handshake, which
+    /// labels failures by kind: `TimedOut`, `UnexpectedEof`, `InvalidData`).
+    pub fn into_io(self) -> io::Error {
+        let kind = match &self.kind {
+            ConnErrorKind::Closed | ConnErrorKind::ClosedMidFrame(_) => {
+                io::ErrorKind::UnexpectedEof
+            }
+            ConnErrorKind::Deadline | ConnErrorKind::Stalled(_) => io::ErrorKind::TimedOut,
+            ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
+                io::ErrorKind::InvalidData
+            }
+            ConnErrorKind::NotSecure => io::ErrorKind::Other,
+            ConnErrorKind::Io(e) => e.kind(),
+        };
+        io::Error::new(kind, self)
     }
 }
 

@@ -7,8 +7,9 @@
 //!   with a unicast `here` to its source address *and port*, i.e. to the asker's sender
 //!   socket, which reaches exactly that instance even when several share the host.
 //!
-//! Reader threads parse each datagram and forward the result; the core decides what it
-//! means. When the core is busy the channel is full and datagrams are dropped and counted,
+//! Reader threads parse each datagram (a signed v2 datagram: size, layout, JSON, key and
+//! id, `protocol::signed::parse`) and forward the result; the core checks freshness and
+//! the signature, within its verification budget, and decides what it means. When the core is busy the channel is full and datagrams are dropped and counted,
 //! so a flood costs bounded memory.
 
 use std::io;
@@ -25,7 +26,8 @@ use super::error::NetError;
 use super::input::{NetInput, Via};
 use super::interfaces::LOOPBACK_BROADCAST;
 use super::thread::spawn_named;
-use crate::protocol::{Beacon, MAX_DATAGRAM};
+use crate::protocol::MAX_DATAGRAM;
+use crate::protocol::signed;
 
 /// The two bound discovery sockets.
 #[derive(Debug)]
@@ -143,11 +145,13 @@ fn read_loop(
             break;
         }
         let SocketAddr::V4(from) = from else { continue };
+        // Every check but the freshness guard and the signature: junk costs the core
+        // nothing but a count.
         let input = NetInput::Datagram {
             via,
             from,
             len: n,
-            beacon: Beacon::parse(&buf[..n]),
+            beacon: signed::parse(&buf[..n]).map(Box::new),
         };
         match tx.try_send(input) {
             Ok(()) => {}

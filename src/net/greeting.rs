@@ -106,15 +106,22 @@ pub enum Refusal {
     Invalid,
     /// A local failure (a thread or a socket handle could not be had; a read error).
     Failed,
+    /// A protocol v1 peer: its first frame was a JSON `hello`, not a handshake.
+    Version,
+    /// The handshake failed: a malformed message, one that did not decrypt, a key proof
+    /// that did not verify, our own key (labels in `handshakes_failed`).
+    Handshake,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 5] = [
+    const ALL: [Refusal; 7] = [
         Refusal::Evicted,
         Refusal::Timeout,
         Refusal::Closed,
         Refusal::Invalid,
         Refusal::Failed,
+        Refusal::Version,
+        Refusal::Handshake,
     ];
 
     /// The name used in `net_status` (`connections_refused`).
@@ -125,6 +132,8 @@ impl Refusal {
             Refusal::Closed => "closed",
             Refusal::Invalid => "invalid",
             Refusal::Failed => "failed",
+            Refusal::Version => "version",
+            Refusal::Handshake => "handshake",
         }
     }
 }

@@ -4,7 +4,10 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use super::conn::Conn;
 use super::report::TransferReport;
-use crate::protocol::{Beacon, BeaconError, LinkMsg, PeerId};
+use super::secure::DialError;
+use crate::protocol::signed::{SignedError, Unverified};
+use crate::protocol::{LinkMsg, PeerId};
+use crate::trust::PeerKey;
 
 /// Which of the two discovery sockets a datagram arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +25,8 @@ pub type LinkId = u64;
 /// [`Conn`] from [`super::Io`], a stand-in in the core's tests.
 #[derive(Debug)]
 pub enum NetInput<C = Conn> {
-    /// A datagram arrived on a discovery socket, already parsed.
+    /// A datagram arrived on a discovery socket, already parsed: every check but the
+    /// freshness guard and the signature, which are the core's (they need its state).
     Datagram {
         /// Which socket.
         via: Via,
@@ -30,16 +34,21 @@ pub enum NetInput<C = Conn> {
         from: SocketAddrV4,
         /// Size in bytes.
         len: usize,
-        /// The beacon, or why it was refused.
-        beacon: Result<Beacon, BeaconError>,
+        /// The signed datagram, not yet verified (boxed: a datagram's bytes travel with
+        /// it), or why it was refused.
+        beacon: Result<Box<Unverified>, SignedError>,
     },
-    /// A peer connected to our link listener and sent its first frame.
+    /// A peer connected to our link listener, proved its key in the handshake and sent
+    /// its first (sealed) frame.
     Accepted {
-        /// The new connection (holding whatever arrived after the first frame). Boxed:
-        /// the input queue holds thousands of inputs, and a connection is rare and large.
+        /// The new, secure connection (holding whatever arrived after the first frame).
+        /// Boxed: the input queue holds thousands of inputs, and a connection is rare
+        /// and large.
         conn: Box<C>,
         /// Its remote address.
         remote: SocketAddr,
+        /// The identity the remote proved in the handshake.
+        key: PeerKey,
         /// The first frame: a link `hello`, or what opens another kind of stream.
         first: LinkMsg,
     },
@@ -49,8 +58,9 @@ pub enum NetInput<C = Conn> {
         peer: PeerId,
         /// Where.
         addr: SocketAddr,
-        /// The connection (boxed, as for `Accepted`), or why there is none.
-        result: Result<Box<C>, String>,
+        /// The secure connection with the key that proved to be `peer`'s (boxed, as for
+        /// `Accepted`), or why there is none.
+        result: Result<(Box<C>, PeerKey), DialError>,
     },
     /// A whole, decoded frame arrived on a link.
     Frame {

@@ -26,8 +26,10 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 use super::conn::{Conn, ConnErrorKind, ReadHalf, WriteHalf};
 use super::error::NetError;
 use super::input::{LinkId, NetInput};
+use super::secure::{self, HandshakeStats};
 use super::thread::spawn_named;
 use crate::protocol::{LinkMsg, PeerId};
+use crate::trust::KeyPair;
 
 /// Frames a link's writer may have queued before the link counts as stalled.
 pub const WRITE_QUEUE: usize = 1024;
@@ -50,12 +52,24 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
 pub use super::accept::{Acceptor, GREETING_TIMEOUT};
 pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 
-/// Dials `addr` on a thread of its own and reports [`NetInput::Dialed`] with `peer`.
-pub fn dial(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
+/// Dials `addr` on a thread of its own, runs the handshake as the initiator (only
+/// `peer` may answer), and reports [`NetInput::Dialed`]. A failed handshake is counted
+/// in `handshakes`.
+pub fn dial(
+    peer: PeerId,
+    addr: SocketAddr,
+    keys: Arc<KeyPair>,
+    handshakes: Arc<HandshakeStats>,
+    tx: Sender<NetInput>,
+) -> io::Result<JoinHandle<()>> {
     spawn_named("link-dial", move || {
-        let result = Conn::connect(addr, DIAL_TIMEOUT)
-            .map(Box::new)
-            .map_err(|e| format!("cannot connect to {addr}: {e}"));
+        let result = secure::connect(addr, DIAL_TIMEOUT, &keys, &peer)
+            .map(|(conn, key)| (Box::new(conn), key));
+        if let Err(e) = &result
+            && e.is_handshake()
+        {
+            handshakes.failed(e.label());
+        }
         let _ = tx.send(NetInput::Dialed { peer, addr, result });
     })
 }

@@ -10,7 +10,8 @@
 //! - [`conn`]: one framed TCP connection (frames, deadlines, the raw escape) with its
 //!   transport slot; every frame read or written on TCP goes through it.
 //! - [`link`]: the TCP listener, dialing, and per-link reader/writer threads.
-//! - [`accept`]: the accept loop and its greeters (first frame of each connection);
+//! - [`secure`]: the Noise handshake where connections are made (dial and greet).
+//! - [`accept`]: the accept loop and its greeters (handshake, first frame);
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 //! - [`ipmsg`]: the IPMsg (iptux, FeiQ, IP Messenger) sockets on port 2425 and their
@@ -28,6 +29,7 @@ pub mod ipmsg;
 pub mod link;
 pub mod port;
 mod report;
+pub mod secure;
 mod thread;
 pub mod transfer;
 
@@ -36,5 +38,6 @@ pub use conn::Conn;
 pub use error::NetError;
 pub use input::{LinkId, NetInput, Via};
 pub use port::{LinkEnds, Port, Sockets};
+pub use secure::DialError;
 pub use thread::spawn_named;
 pub use transfer::StreamId;

@@ -38,6 +38,8 @@ pub struct Sockets {
     pub accepted: u64,
     /// Those closed before their first frame, by reason.
     pub refused: BTreeMap<String, u64>,
+    /// Failed handshakes, both ways, by label.
+    pub handshakes_failed: BTreeMap<String, u64>,
 }
 
 /// The I/O the core asks for. `Conn` is a connection handed over in a

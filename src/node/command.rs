@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::config::AutoAccept;
 use crate::protocol::TransferId;
 
 /// Most messages one `history` page or `search` answer carries.
@@ -45,6 +46,33 @@ pub enum Command {
     SetStatus {
         /// New status.
         status: String,
+    },
+    /// The safety code for you and a peer (`peer` as for `send`; offline known peers
+    /// too): sixty digits, the same on both sides. Answered by `safety_code`, or
+    /// `error` (unknown peer, or one with no key).
+    SafetyCode {
+        /// The peer.
+        peer: String,
+    },
+    /// Mark a peer's key verified (after comparing safety codes). Stored per key.
+    /// Answered by `peer_changed` with `verified: true`, or `error`.
+    Verify {
+        /// The peer.
+        peer: String,
+    },
+    /// Take back a verification. Answered by `peer_changed` with `verified: false`, or
+    /// `error`.
+    Unverify {
+        /// The peer.
+        peer: String,
+    },
+    /// Which file offers are accepted without asking: `nobody`, `verified` (peers whose
+    /// key you verified) or `everyone` (what `--auto-accept` sets). For this run: a
+    /// front end that keeps a setting sends it at start. Answered by
+    /// `auto_accept_changed`.
+    SetAutoAccept {
+        /// Whose offers.
+        from: AutoAccept,
     },
     /// Report interfaces, sockets, links and counters. Answered by `net_status`.
     NetStatus,

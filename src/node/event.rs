@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::peer::PeerInfo;
 use super::status::NetStatus;
 use super::transfer_end::TransferEnd;
+use crate::config::AutoAccept;
 use crate::protocol::{MsgId, PeerId, TransferId};
 use crate::store::{StoredMessage, Transfer};
 
@@ -16,8 +17,11 @@ use crate::store::{StoredMessage, Transfer};
 pub enum Event {
     /// The node is up: who we are and where we listen.
     Ready {
-        /// Our peer id.
+        /// Our peer id (derived from our identity key).
         id: PeerId,
+        /// Our key's fingerprint: six groups of five digits, to read aloud (also the
+        /// half of every safety code that is ours).
+        fingerprint: String,
         /// Our name.
         name: String,
         /// Our host name.
@@ -47,6 +51,29 @@ pub enum Event {
     PeerChanged {
         /// The peer as it is now.
         peer: PeerInfo,
+    },
+    /// A peer goes by the name of a peer you verified, with another key (a reinstall, or
+    /// someone using the name): it is a different peer and is not merged. Said when the
+    /// warning first applies (the peer joins or renames, or you verify the other).
+    KeyChanged {
+        /// The peer with the other key, as it is now (`key_changed_from` set).
+        peer: PeerInfo,
+        /// The name they share.
+        name: String,
+        /// The peer you verified under that name.
+        verified_peer: PeerId,
+    },
+    /// Answer to `safety_code`: the code you and the peer compare (read aloud, or scan
+    /// the QR code of `LANCHAT-SAFETY:2:<digits>`): the same sixty digits on both sides.
+    SafetyCode {
+        /// The peer.
+        peer: PeerId,
+        /// Its name.
+        name: String,
+        /// Twelve groups of five digits, separated by spaces.
+        code: String,
+        /// Whether you verified the peer already.
+        verified: bool,
     },
     /// Answer to `peers`: every known peer, online first.
     Peers {
@@ -158,12 +185,15 @@ pub enum Event {
         mime: String,
     },
     /// A peer offers a file: answer with `accept` or `decline` (or it is accepted at once
-    /// with `--auto-accept`). Nothing is written before that.
+    /// with `--auto-accept`, or from a verified peer with `set_auto_accept`
+    /// `verified`). Nothing is written before that.
     FileOffer {
         /// The transfer.
         transfer_id: TransferId,
         /// Sender peer id.
         from: PeerId,
+        /// Whether you verified the sender's key; `false`: a file from a stranger.
+        verified: bool,
         /// The file's name, already made safe (no path, no device name).
         name: String,
         /// Size in bytes.
@@ -230,6 +260,11 @@ pub enum Event {
         /// The automatic retry this is (1, 2, …), or 0 when asked for (`retry`, or the
         /// receiver's Retry arriving at the sender).
         attempt: u32,
+    },
+    /// Which offers are accepted without asking (answer to `set_auto_accept`).
+    AutoAcceptChanged {
+        /// `nobody`, `verified` or `everyone`.
+        from: AutoAccept,
     },
     /// Received files now land in this folder (answer to `set_download_dir`).
     DownloadDirChanged {

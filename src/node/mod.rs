@@ -31,6 +31,7 @@ pub mod status;
 mod transfer_end;
 mod transfers;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -45,14 +46,15 @@ pub use fanout::{
     Commands, Envelope, Origin, SubscriberId, Subscription, UNBOUNDED, Waker, no_waker,
 };
 pub use out::Route;
-pub use peer::{PeerInfo, Protocol};
-pub use presence::{MAX_PEERS, ResolveError, Sighting};
+pub use peer::{PeerInfo, PeerTrust, Protocol};
+pub use presence::{MAX_PEERS, PER_SOURCE_BURST, PER_SOURCE_RATE, ResolveError, Sighting};
 pub use status::NetStatus;
 pub use transfer_end::{Party, TransferEnd};
 
 use crate::config::{self, Config};
 use crate::net::bound::{Binding, Io};
 use crate::net::{NetError, NetInput, spawn_named};
+use crate::trust::identity;
 use clock::Now;
 use fanout::{Inbound, Subscriber};
 
@@ -133,20 +135,26 @@ impl NodeHandle {
     }
 }
 
-/// Starts a node: locks its data directory, binds its sockets and builds its core
-/// (errors are returned here, before any thread runs), then runs the core on a thread
-/// named `lanchat-core`. It says `ready` (its first event) once it has a subscriber.
+/// Starts a node: locks its data directory, loads (or makes) its identity key, binds its
+/// sockets and builds its core (errors are returned here, before any thread runs), then
+/// runs the core on a thread named `lanchat-core`. It says `ready` (its first event) once
+/// it has a subscriber.
 pub fn start(config: Config) -> Result<Node, NodeError> {
     let (inbound, inbound_rx) = unbounded();
     let (input_tx, input_rx) = bounded(INPUT_QUEUE);
     let lock = config::lock_data_dir(&config.data_dir)?;
+    let (keys, created) = identity::load_or_create(&config.data_dir)?;
+    if created {
+        tracing::info!(id = %keys.peer_id(), "a new identity key was made");
+    }
+    let keys = Arc::new(keys);
     let binding = Binding {
         ip: config.bind,
         port: config.port,
         discovery_port: config.discovery_port,
     };
-    let io = Io::bind(binding, input_tx)?;
-    let mut core = core::Core::new(config, lock, io, Now::read())?;
+    let io = Io::bind(binding, keys.clone(), input_tx)?;
+    let mut core = core::Core::new(config, lock, io, keys, Now::read())?;
     let thread = spawn_named("lanchat-core", move || {
         // The first subscriber hears `ready` and everything after it.
         let first = inbound_rx.recv();

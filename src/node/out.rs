@@ -13,7 +13,7 @@ use super::fanout::Origin;
 use crate::net::LinkId;
 use crate::net::transfer::{SendJob, StreamId};
 use crate::protocol::{LinkMsg, MsgId, PeerId, TransferId};
-use crate::store::{KnownPeer, Transfer, TransferState};
+use crate::store::{KnownPeer, Transfer, TransferState, TrustedKey};
 
 /// How messages reach a peer. Chat and transfers send through a route and never ask
 /// what is behind it.
@@ -120,6 +120,10 @@ pub enum Record {
     TransferStarted(TransferId, u64),
     /// Where a transfer's file is (the file we send; the file we received).
     TransferPath(TransferId, String),
+    /// The user verified a key.
+    Trust(TrustedKey),
+    /// The user took a verification back (the key, base64url).
+    Untrust(String),
 }
 
 /// The actions a call pushed, in order.

@@ -1,5 +1,5 @@
-//! A peer as front ends see it, and how it is known: part of the contract (the
-//! `peer_joined`, `peer_changed` and `peers` events), kept by presence.
+//! A peer as front ends see it, how it is known and what its key says: part of the
+//! contract (the `peer_joined`, `peer_changed` and `peers` events), kept by presence.
 
 use std::net::Ipv4Addr;
 
@@ -14,6 +14,23 @@ pub enum Protocol {
     /// lanchat's own beacons and links.
     #[default]
     Lanchat,
+}
+
+/// What a peer's key says about it, as front ends see it: flattened into [`PeerInfo`]'s
+/// JSON (`fingerprint`, `verified`, `key_changed_from`, `encrypted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PeerTrust {
+    /// The fingerprint of its identity key: six groups of five digits a person can read
+    /// aloud. `None` while its key is not known (a peer met before protocol v2).
+    pub fingerprint: Option<String>,
+    /// Whether you verified this key (compared safety codes). Stored per key, not per
+    /// name: another peer using the same name is not verified.
+    pub verified: bool,
+    /// A peer you verified goes by this peer's name, with another key: that peer's id.
+    /// This one is *not* it (a reinstall, or someone using the name); never merged.
+    pub key_changed_from: Option<PeerId>,
+    /// Whether what you send it is encrypted end to end (lanchat v2 links and files).
+    pub encrypted: bool,
 }
 
 /// A peer as front ends see it.
@@ -37,4 +54,7 @@ pub struct PeerInfo {
     pub last_seen: u64,
     /// How we know it (`lanchat`).
     pub protocol: Protocol,
+    /// Its key's fingerprint, whether you verified it, and what to warn about.
+    #[serde(flatten)]
+    pub trust: PeerTrust,
 }

@@ -66,8 +66,13 @@ pub struct Counters {
     pub beacons_received: u64,
     /// Our own beacons heard back (ignored).
     pub own_beacons: u64,
-    /// Datagrams dropped, by reason (`oversized`, `not_json`, `foreign`, `version`,
-    /// `malformed`, `overflow`, `off_loopback`, `table_full`).
+    /// Datagrams dropped, by reason: what they are (`oversized`, `not_json`, `foreign`,
+    /// `version`: another protocol version, v1 included, `malformed`), what their
+    /// signature and freshness said (`forged`: a bad signature under a key never heard
+    /// from, `tampered`: under a key heard from, `id_mismatch`: an id not the key's,
+    /// `stale`, `replayed`), and why the node could not take them (`over_budget`: more
+    /// signature checks than the source may cost, `overflow`, `off_loopback`,
+    /// `table_full`).
     pub dropped: BTreeMap<String, u64>,
     /// Frames written to links.
     pub frames_sent: u64,
@@ -79,9 +84,14 @@ pub struct Counters {
     pub connections_accepted: u64,
     /// Accepted connections closed before their first frame was read, by reason
     /// (`evicted`: its place was needed by a newer connection, `timeout`, `closed` by
-    /// the peer, `invalid` bytes, `failed` locally). Refusals after a first frame (not a
-    /// hello, another version, …) are `links_dropped`.
+    /// the peer, `invalid` bytes, `failed` locally, `version`: a protocol v1 peer,
+    /// `handshake`: the handshake failed). Refusals after a first frame (not a hello,
+    /// …) are `links_dropped`.
     pub connections_refused: BTreeMap<String, u64>,
+    /// Failed Noise handshakes, ours and theirs, by label: `timeout`, `closed`,
+    /// `malformed`, `version`, `decrypt`, `proof` (a key proof that does not verify),
+    /// `wrong_peer` (someone else answered where we dialed a peer), `own_key`.
+    pub handshakes_failed: BTreeMap<String, u64>,
 }
 
 impl Counters {

@@ -1,15 +1,22 @@
 //! Discovery datagrams: `hello`, `here`, `bye` and Everyone `shout`s.
 //!
-//! One datagram is one JSON object of at most [`MAX_DATAGRAM`] bytes tagged `"lanchat": 1`.
-//! UDP keeps message boundaries but promises no delivery, so everything here is
-//! idempotent: a lost `here` is repeated, a duplicated `shout` is dropped by `msg_id`.
-//! Pure code: bytes in, [`Beacon`] out, with the reason when a datagram is refused.
+//! One datagram is one JSON object of at most [`MAX_DATAGRAM`] bytes tagged
+//! `"lanchat": 2`. UDP keeps message boundaries but promises no delivery, so everything
+//! here is idempotent: a lost `here` is repeated, a duplicated `shout` is dropped by
+//! `msg_id`. Pure code: bytes in, [`Beacon`] out, with the reason when a datagram is
+//! refused.
+//!
+//! Since protocol v2 every datagram on the wire is *signed* (`signed.rs`: the sender's
+//! key, a freshness guard and a signature around these fields); [`Beacon`] is what it
+//! says inside. [`Beacon::parse`] reads a beacon without a signature: fuzzing and tests
+//! use it, the node never does.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Wire protocol version carried in every datagram and link hello.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Wire protocol version carried in every datagram and link hello (2: signed datagrams,
+/// Noise-encrypted links and files; v1 is refused as `version`).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest datagram lanchat sends or accepts; fits one Ethernet frame with room for
 /// IP/UDP headers and common tunnels, so a beacon is never fragmented.
@@ -217,7 +224,7 @@ mod tests {
     fn here_shape() {
         assert_eq!(
             wire(&beacon(BeaconKind::Here)),
-            json!({"lanchat":1,"kind":"here","id":"5f0c","instance":"a91e","name":"张三",
+            json!({"lanchat":2,"kind":"here","id":"5f0c","instance":"a91e","name":"张三",
                    "host":"lab-07","port":47475,"status":"online","interval_ms":5000})
         );
     }
@@ -238,7 +245,7 @@ mod tests {
         });
         assert_eq!(
             wire(&b),
-            json!({"lanchat":1,"kind":"shout","id":"5f0c","instance":"a91e","name":"张三",
+            json!({"lanchat":2,"kind":"shout","id":"5f0c","instance":"a91e","name":"张三",
                    "host":"lab-07","port":47475,"status":"online","interval_ms":5000,"msg_id":"m1","seq":3,
                    "sent_at":1_700_000_000_000u64,"text":"大家好"})
         );
@@ -278,12 +285,12 @@ mod tests {
         ));
         assert_eq!(Beacon::parse(b"{\"x\":1}"), Err(BeaconError::Foreign));
         let mut v = wire(&beacon(BeaconKind::Here));
-        v["lanchat"] = json!(2);
+        v["lanchat"] = json!(1);
         assert_eq!(
             Beacon::parse(v.to_string().as_bytes()),
-            Err(BeaconError::Version(2))
+            Err(BeaconError::Version(1))
         );
-        v["lanchat"] = json!(1);
+        v["lanchat"] = json!(2);
         v["kind"] = json!("dance");
         assert!(matches!(
             Beacon::parse(v.to_string().as_bytes()),

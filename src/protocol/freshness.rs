@@ -81,10 +81,25 @@ impl Freshness {
 
     /// Parses, checks and (if new and authentic) records one datagram received at `now`.
     pub fn check(&mut self, datagram: &[u8], now: u64) -> Result<Envelope, SignedError> {
-        let unverified = signed::parse(datagram)?;
+        self.admit(signed::parse(datagram)?, now, || true)
+    }
+
+    /// Checks and (if new and authentic) records a datagram already parsed (by a reader
+    /// thread), received at `now`. `budget` is asked, only for a datagram that is fresh,
+    /// whether its signature may be checked now (the costly step); `false` drops it as
+    /// [`SignedError::OverBudget`], unchecked and unrecorded.
+    pub fn admit(
+        &mut self,
+        unverified: signed::Unverified,
+        now: u64,
+        budget: impl FnOnce() -> bool,
+    ) -> Result<Envelope, SignedError> {
         let claims = unverified.claims();
         self.expire(&claims.key, now);
         self.judge(claims, now)?;
+        if !budget() {
+            return Err(SignedError::OverBudget);
+        }
         let known = self.entries.contains_key(&claims.key);
         let envelope = unverified.verify(known)?;
         self.record(envelope.key.as_bytes(), &envelope, now);

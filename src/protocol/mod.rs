@@ -1,9 +1,11 @@
-//! Wire protocol v1, as pure functions over bytes: no sockets, no threads, no clocks.
+//! Wire protocol v2, as pure functions over bytes: no sockets, no threads, no clocks.
+//! (The cryptography of links and files, the handshake and sealed frames, is
+//! `crate::trust`'s.)
 //!
 //! - [`frame`]: length-prefixed frames for TCP links.
 //! - [`message`]: the JSON messages inside link frames (`hello`, `chat`, `ack`, ...).
-//! - [`beacon`]: discovery datagrams (`hello`, `here`, `bye`, `shout`).
-//! - [`signed`]: v2 datagrams: a beacon signed by its sender's key (pure).
+//! - [`beacon`]: what discovery datagrams say (`hello`, `here`, `bye`, `shout`).
+//! - [`signed`]: datagrams as they travel: a beacon signed by its sender's key.
 //! - [`freshness`]: which signed datagrams are new (replay and staleness guard).
 //! - [`sanitize`]: file names from the wire made into one safe path component.
 //! - [`mime`]: media types of offered files (magic bytes, then extension).

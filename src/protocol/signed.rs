@@ -73,12 +73,16 @@ pub enum SignedError {
     /// The datagram would not fit [`MAX_DATAGRAM`] (sending side).
     #[error("signed datagram of {0} bytes exceeds the {MAX_DATAGRAM}-byte limit")]
     TooLarge(usize),
+    /// Well-formed and fresh, but its source (or everyone together) has used up the
+    /// signature checks it may cost per second: dropped unchecked.
+    #[error("over the verification budget")]
+    OverBudget,
 }
 
 impl SignedError {
     /// Short stable label for counters: v1's (`oversized`, `not_json`, `foreign`,
     /// `version`, `malformed`) and `forged`, `tampered`, `id_mismatch`, `stale`,
-    /// `replayed`, `too_large`.
+    /// `replayed`, `too_large`, `over_budget`.
     pub fn label(&self) -> &'static str {
         match self {
             SignedError::Beacon(e) => e.label(),
@@ -88,6 +92,7 @@ impl SignedError {
             SignedError::Stale(_) => "stale",
             SignedError::Replayed(_) => "replayed",
             SignedError::TooLarge(_) => "too_large",
+            SignedError::OverBudget => "over_budget",
         }
     }
 }
@@ -171,6 +176,19 @@ struct Wire {
 /// [`MAX_DATAGRAM`], as v1 refuses an oversized shout.
 pub fn sign(beacon: &Beacon, keys: &KeyPair, ctr: u64, ts: u64) -> Result<Vec<u8>, SignedError> {
     debug_assert_eq!(beacon.id, keys.peer_id(), "a beacon signed for another id");
+    sign_unchecked(beacon, keys, ctr, ts)
+}
+
+/// [`sign`] without checking that `beacon.id` is `keys`' peer id: makes the datagram a
+/// hostile peer would (its own key, someone else's id), which receivers refuse as
+/// `id_mismatch`. For tests; a node never sends one.
+#[doc(hidden)]
+pub fn sign_unchecked(
+    beacon: &Beacon,
+    keys: &KeyPair,
+    ctr: u64,
+    ts: u64,
+) -> Result<Vec<u8>, SignedError> {
     let body = serde_json::to_vec(&Beacon {
         lanchat: SIGNED_VERSION,
         ..beacon.clone()
@@ -193,6 +211,19 @@ pub fn sign(beacon: &Beacon, keys: &KeyPair, ctr: u64, ts: u64) -> Result<Vec<u8
     out.extend_from_slice(BASE64URL_NOPAD.encode(&signature).as_bytes());
     out.extend_from_slice(&rest);
     Ok(out)
+}
+
+/// Bytes the signature, key, counter and clock add to `beacon`'s own JSON (at most: the
+/// counter and the clock are taken at their longest), so a sender can tell how long a
+/// shout may be before signing it.
+pub fn overhead() -> usize {
+    let envelope = format!(
+        r#"","key":"{}","ctr":{},"ts":{},"#,
+        "k".repeat(43),
+        u64::MAX,
+        u64::MAX
+    );
+    SIG_END + envelope.len() - BEACON_HEAD.len()
 }
 
 /// Signs one instance's datagrams, counting them: the sending side of the guard.

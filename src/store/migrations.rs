@@ -67,8 +67,27 @@ CREATE INDEX transfers_unfinished ON transfers (created_at)
     WHERE state IN ('offered', 'active', 'paused');
 ";
 
+/// Version 2 (protocol v2, issue 11): a peer's identity key, and the keys the user
+/// verified.
+///
+/// `peers.key` is the peer's ed25519 public key (base64url), so its fingerprint and a
+/// safety code can be shown while it is offline; `NULL` for peers met before v2. Trust is
+/// kept per key in `trusted_keys`, never per name: `peer` (the id the key speaks for)
+/// and `name` (what it was called when verified, to warn when another key takes that
+/// name) are notes beside it.
+const V2: &str = "
+ALTER TABLE peers ADD COLUMN key TEXT;
+
+CREATE TABLE trusted_keys (
+    key         TEXT    PRIMARY KEY,
+    peer        TEXT    NOT NULL,
+    name        TEXT    NOT NULL,
+    verified_at INTEGER NOT NULL
+);
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

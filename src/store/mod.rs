@@ -9,7 +9,8 @@
 //! - [`migrations`]: the versioned schema (`PRAGMA user_version`).
 //! - `messages`: direct messages and Everyone shouts, the unacknowledged ones (the
 //!   outbox), history pages and full-text search.
-//! - `peers`: known peers, so they show as offline with their last-seen time.
+//! - `peers`: known peers, so they show as offline with their last-seen time, with their
+//!   keys; the keys the user verified; our own id's change (v1 → v2).
 //! - `transfers`: file transfers and their progress, so a broken one can resume.
 //!
 //! A database that cannot be used never stops the app: [`Store::open_or_fallback`] moves
@@ -30,7 +31,7 @@ use rusqlite::{Connection, ErrorCode};
 use thiserror::Error;
 
 pub use messages::{Direction, MsgState, NewMessage, StoredMessage};
-pub use peers::KnownPeer;
+pub use peers::{KnownPeer, TrustedKey};
 pub use transfers::{Transfer, TransferState};
 
 /// The file name of the database inside the data directory.

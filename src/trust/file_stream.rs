@@ -26,7 +26,9 @@ use std::io::{self, Read, Write};
 
 use thiserror::Error;
 
-use super::transport::{FRAME_AD, MAX_PLAIN_BODY, NoiseOpen, NoiseSeal, TAG_LEN, TransportError};
+use super::transport::{
+    FRAME_AD, MAX_PLAIN_BODY, NoiseOpen, NoiseSeal, Open, Seal, TAG_LEN, TransportError,
+};
 use crate::protocol::frame::{HEADER_LEN, MAX_FRAME_BODY};
 
 /// Most file bytes in one sealed chunk.
@@ -77,15 +79,15 @@ impl StreamError {
 }
 
 /// Writes sealed frames and chunks to `W`. One buffer, reused: header, plaintext, tag.
-pub struct SealedWriter<W> {
+pub struct SealedWriter<W, S = NoiseSeal> {
     inner: W,
-    seal: NoiseSeal,
+    seal: S,
     buf: Vec<u8>,
 }
 
-impl<W: Write> SealedWriter<W> {
+impl<W: Write, S: Seal> SealedWriter<W, S> {
     /// Seals everything written to `inner` with `seal`.
-    pub fn new(inner: W, seal: NoiseSeal) -> SealedWriter<W> {
+    pub fn new(inner: W, seal: S) -> SealedWriter<W, S> {
         SealedWriter {
             inner,
             seal,
@@ -149,15 +151,15 @@ impl<W: Write> SealedWriter<W> {
 }
 
 /// Reads sealed frames and chunks from `R` into one reused buffer, opened in place.
-pub struct SealedReader<R> {
+pub struct SealedReader<R, O = NoiseOpen> {
     inner: R,
-    open: NoiseOpen,
+    open: O,
     buf: Vec<u8>,
 }
 
-impl<R: Read> SealedReader<R> {
+impl<R: Read, O: Open> SealedReader<R, O> {
     /// Opens everything read from `inner` with `open`.
-    pub fn new(inner: R, open: NoiseOpen) -> SealedReader<R> {
+    pub fn new(inner: R, open: O) -> SealedReader<R, O> {
         SealedReader {
             inner,
             open,

@@ -342,6 +342,13 @@ fn static_proof_message(x25519_public: &[u8; KEY_LEN]) -> Vec<u8> {
     [STATIC_PROOF_TAG, x25519_public].concat()
 }
 
+/// A fixed key pair numbered `n`, for tests across the crate (the same `n` is the same
+/// peer everywhere).
+#[cfg(test)]
+pub(crate) fn test_pair(n: u8) -> KeyPair {
+    KeyPair::from_secrets(&[n; KEY_LEN], &[n.wrapping_add(100); KEY_LEN])
+}
+
 #[cfg(test)]
 #[path = "keys_tests.rs"]
 mod tests;

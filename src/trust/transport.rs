@@ -30,16 +30,77 @@ pub const MAX_PLAIN_BODY: usize = MAX_FRAME_BODY - TAG_LEN;
 /// Associated data of link frames (file chunks use `file_stream::chunk_ad`).
 pub const FRAME_AD: &[u8] = b"lanchat frame v2";
 
-/// Seals frame bodies on the way out (one direction of a secure channel).
+/// Seals frame bodies on the way out (one direction of a secure channel). The framed
+/// connection (`net::conn`) holds one in its transport slot; [`NoiseSeal`] is the real
+/// one. Every body is sealed under associated data: [`FRAME_AD`] for link messages, a
+/// file chunk's own (`file_stream::chunk_ad`) for file bytes.
 pub trait Seal: Send {
-    /// The sealed form of `body`.
-    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError>;
+    /// Seals `plain` in place under `ad` and returns the tag that must follow it.
+    fn seal_detached(
+        &mut self,
+        ad: &[u8],
+        plain: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], TransportError>;
+
+    /// Seals `buf[start..]` in place under `ad` and appends the tag: lets a caller keep a
+    /// frame header in front of the body.
+    fn seal_in_place(
+        &mut self,
+        ad: &[u8],
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<(), TransportError> {
+        let tag = self.seal_detached(ad, &mut buf[start..])?;
+        buf.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// The sealed form of a link message's body (under [`FRAME_AD`]).
+    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut out = Vec::with_capacity(body.len() + TAG_LEN);
+        out.extend_from_slice(body);
+        self.seal_in_place(FRAME_AD, &mut out, 0)?;
+        Ok(out)
+    }
 }
 
-/// Opens sealed frame bodies on the way in.
+/// Opens sealed frame bodies on the way in (the other direction). Any failure is final:
+/// an opener refuses everything after a body that did not open.
 pub trait Open: Send {
-    /// The plaintext of `sealed`, or why it is not authentic.
-    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError>;
+    /// Opens `buf` (ciphertext ‖ tag) in place under `ad`; returns the plaintext part.
+    fn open_in_place<'a>(
+        &mut self,
+        ad: &[u8],
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], TransportError>;
+
+    /// The plaintext of a sealed link message body (under [`FRAME_AD`]).
+    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut buf = sealed.to_vec();
+        let len = self.open_in_place(FRAME_AD, &mut buf)?.len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+impl<T: Seal + ?Sized> Seal for Box<T> {
+    fn seal_detached(
+        &mut self,
+        ad: &[u8],
+        plain: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], TransportError> {
+        (**self).seal_detached(ad, plain)
+    }
+}
+
+impl<T: Open + ?Sized> Open for Box<T> {
+    fn open_in_place<'a>(
+        &mut self,
+        ad: &[u8],
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], TransportError> {
+        (**self).open_in_place(ad, buf)
+    }
 }
 
 /// Why a body could not be sealed or opened. Every one of these closes the connection.
@@ -141,22 +202,14 @@ pub fn pair(send_key: &[u8; 32], recv_key: &[u8; 32]) -> (NoiseSeal, NoiseOpen) 
 }
 
 impl NoiseSeal {
-    /// Seals `buf[start..]` in place under `ad` and appends the tag: lets a caller keep a
-    /// frame header in front of the body.
-    pub fn seal_in_place(
-        &mut self,
-        ad: &[u8],
-        buf: &mut Vec<u8>,
-        start: usize,
-    ) -> Result<(), TransportError> {
-        let tag = self.seal_detached(ad, &mut buf[start..])?;
-        buf.extend_from_slice(&tag);
-        Ok(())
+    /// Bodies sealed so far.
+    pub fn sealed(&self) -> u64 {
+        self.0.counter
     }
+}
 
-    /// Seals `plain` in place under `ad` and returns the tag that must follow it: lets a
-    /// caller read a file chunk straight into a buffer that already has room for both.
-    pub fn seal_detached(
+impl Seal for NoiseSeal {
+    fn seal_detached(
         &mut self,
         ad: &[u8],
         plain: &mut [u8],
@@ -178,25 +231,17 @@ impl NoiseSeal {
             })?;
         Ok(tag.as_ref().try_into().expect("a 16-byte tag"))
     }
-
-    /// Bodies sealed so far.
-    pub fn sealed(&self) -> u64 {
-        self.0.counter
-    }
-}
-
-impl Seal for NoiseSeal {
-    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let mut out = Vec::with_capacity(body.len() + TAG_LEN);
-        out.extend_from_slice(body);
-        self.seal_in_place(FRAME_AD, &mut out, 0)?;
-        Ok(out)
-    }
 }
 
 impl NoiseOpen {
-    /// Opens `buf` (ciphertext ‖ tag) in place under `ad`; returns the plaintext part.
-    pub fn open_in_place<'a>(
+    /// Bodies opened so far (failed ones included).
+    pub fn opened(&self) -> u64 {
+        self.dir.counter
+    }
+}
+
+impl Open for NoiseOpen {
+    fn open_in_place<'a>(
         &mut self,
         ad: &[u8],
         buf: &'a mut [u8],
@@ -216,20 +261,6 @@ impl NoiseOpen {
                 Err(TransportError::Forged)
             }
         }
-    }
-
-    /// Bodies opened so far (failed ones included).
-    pub fn opened(&self) -> u64 {
-        self.dir.counter
-    }
-}
-
-impl Open for NoiseOpen {
-    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let mut buf = sealed.to_vec();
-        let len = self.open_in_place(FRAME_AD, &mut buf)?.len();
-        buf.truncate(len);
-        Ok(buf)
     }
 }
 

@@ -158,6 +158,7 @@ mod tests {
     fn ready() -> Event {
         Event::Ready {
             id: "me000000".into(),
+            fingerprint: "12345 67890 12345 67890 12345 67890".into(),
             name: "我".into(),
             host: "lab".into(),
             addr: "127.0.0.1".into(),
@@ -178,6 +179,7 @@ mod tests {
             status: "online".into(),
             last_seen: 0,
             protocol: Default::default(),
+            trust: Default::default(),
         }
     }
 

@@ -21,6 +21,8 @@ static NO_MESSAGES: VecDeque<ChatMessage> = VecDeque::new();
 pub struct Me {
     /// Our peer id.
     pub id: String,
+    /// Our key's fingerprint (six groups of five digits).
+    pub fingerprint: String,
     /// Our display name.
     pub name: String,
     /// Our host name.
@@ -70,6 +72,23 @@ pub struct ChatState {
     /// Where received files land now, as the core last said (`download_dir_changed`);
     /// `None` until it says, then the app shows the folder it was started with.
     pub download_dir: Option<String>,
+    /// The last safety code the core gave (`safety_code`), for the verify dialog.
+    pub safety: Option<Safety>,
+    /// Whose offers are accepted without asking, as the core last said.
+    pub auto_accept: Option<crate::config::AutoAccept>,
+}
+
+/// A safety code to compare, as the core gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Safety {
+    /// The peer.
+    pub peer: String,
+    /// Its name.
+    pub name: String,
+    /// Twelve groups of five digits.
+    pub code: String,
+    /// Whether the peer was verified when the code was asked for.
+    pub verified: bool,
 }
 
 impl ChatState {
@@ -80,6 +99,7 @@ impl ChatState {
         match event {
             Event::Ready {
                 id,
+                fingerprint,
                 name,
                 host,
                 addr,
@@ -89,6 +109,7 @@ impl ChatState {
             } => {
                 self.me = Some(Me {
                     id: id.into(),
+                    fingerprint,
                     name,
                     host,
                     addr,
@@ -220,6 +241,7 @@ impl ChatState {
             Event::FileOffer {
                 transfer_id,
                 from,
+                verified: _,
                 name,
                 size,
                 mime,
@@ -270,6 +292,31 @@ impl ChatState {
                 }
             }
             Event::DownloadDirChanged { path } => self.download_dir = Some(path),
+            Event::SafetyCode {
+                peer,
+                name,
+                code,
+                verified,
+            } => {
+                self.safety = Some(Safety {
+                    peer: peer.into(),
+                    name,
+                    code,
+                    verified,
+                });
+            }
+            Event::KeyChanged {
+                peer,
+                name,
+                verified_peer: _,
+            } => {
+                self.error = Some(format!(
+                    "Warning: a peer calling itself \"{name}\" has a different key from the \
+                     {name} you verified. It is shown as a separate, unverified peer."
+                ));
+                self.peers.insert(peer.id.clone().into(), peer);
+            }
+            Event::AutoAcceptChanged { from } => self.auto_accept = Some(from),
             e @ (Event::TransferInterrupted { .. } | Event::TransferRetrying { .. }) => {
                 self.apply_transfer(e);
             }

@@ -1,8 +1,10 @@
 //! Resume without the user: a data connection cut midway is retried by the sender and
 //! finishes with only the missing bytes sent; Retry on either side; a restarted sender
 //! whose file changed says why it cannot resume. The cut comes from a proxy in front of
-//! the receiver (`proxy`): the sender only knows the receiver from a forged beacon that
-//! points at the proxy, so its links and data connections all go through it.
+//! the receiver (`proxy`): the sender only knows the receiver from a beacon (signed with
+//! the receiver's key, read from its data folder) that points at the proxy, so its links
+//! and data connections all go through it: the handshake proves the receiver at the
+//! proxy's address, which is where the sender dials from then on.
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -10,11 +12,14 @@ use std::time::Duration;
 
 use crate::common::{TempDir, TestNode, free_udp_port};
 use crate::proxy::CutProxy;
-use crate::wire::{broadcaster, here_beacon, loopback_broadcast};
+use crate::wire::{broadcaster, here_beacon, loopback_broadcast, node_keys};
 use crate::{config, listing, noise, pair, send_file, wait_done, wait_failed};
 use lanchat::node::{Command, Event};
 use lanchat::protocol::LinkMsg;
 use lanchat::protocol::hash::FileHasher;
+use lanchat::trust::file_stream::CHUNK;
+use lanchat::trust::noise;
+use lanchat::trust::transport::TAG_LEN;
 
 /// Where the first data connection is cut, in bytes toward the receiver.
 const CUT: u64 = 3_000_000;
@@ -42,28 +47,39 @@ fn behind_proxy_with(tag: &str, retry_attempts: u32, retry_delay: Duration) -> B
     ca.retry_attempts = retry_attempts;
     let mut a = TestNode::start_with(ca);
     let proxy = CutProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, b.port)));
-    // A ten-minute interval: the forged Bob stays online for the whole test.
+    // A ten-minute interval: Bob, as the beacon has it, stays online for the whole test.
+    let bob_keys = node_keys(&dir.join("bob"));
     broadcaster()
         .send_to(
-            &here_beacon(&b.id, "bob", proxy.addr.port(), 600_000),
+            &here_beacon(&bob_keys, "bob", proxy.addr.port(), 600_000),
             loopback_broadcast(alice_port),
         )
-        .expect("forge bob's beacon");
+        .expect("send bob's beacon");
     a.wait_joined(&b.id.clone());
     Behind { dir, a, b, proxy }
 }
 
-/// The bytes a data connection carries toward the receiver for a stream from `offset`.
-fn data_bytes(id: &str, bytes: &[u8], offset: u64) -> u64 {
-    let mut h = FileHasher::new();
-    h.update(bytes);
+/// Bytes a data connection carries toward the receiver before its first chunk: the
+/// handshake's two messages from the sender, and the sealed `file_data` frame.
+fn data_head_bytes(id: &str, offset: u64) -> u64 {
     let head = LinkMsg::FileData {
         transfer_id: id.to_owned(),
         offset,
     };
+    let handshake = (4 + noise::MSG1_LEN) + (4 + noise::MSG3_LEN);
+    (handshake + head.to_frame().unwrap().len() + TAG_LEN) as u64
+}
+
+/// The bytes a data connection carries toward the receiver for a stream from `offset`:
+/// the head, the file in sealed chunks (a length and a tag each), the sealed `file_end`.
+fn data_bytes(id: &str, bytes: &[u8], offset: u64) -> u64 {
+    let mut h = FileHasher::new();
+    h.update(bytes);
     let end = LinkMsg::FileEnd { hash: h.finish() };
-    let frames = head.to_frame().unwrap().len() + end.to_frame().unwrap().len();
-    frames as u64 + bytes.len() as u64 - offset
+    let rest = bytes.len() as u64 - offset;
+    let chunks = rest.div_ceil(CHUNK as u64);
+    let sealed_end = (end.to_frame().unwrap().len() + TAG_LEN) as u64;
+    data_head_bytes(id, offset) + rest + chunks * (4 + TAG_LEN as u64) + sealed_end
 }
 
 fn started(n: &mut TestNode, id: &str) -> u64 {
@@ -136,12 +152,8 @@ fn a_data_connection_cut_midway_resumes_by_itself_and_sends_only_the_rest() {
     // The resume starts after the bytes on the receiver's disk: at most what passed the
     // proxy (if the new offer comes before the receiver has read all its socket held,
     // it drops the rest), and the second connection carries exactly the remainder.
-    let head = LinkMsg::FileData {
-        transfer_id: id.clone(),
-        offset: 0,
-    };
     let offset = started(&mut b, &id);
-    let arrived = CUT - head.to_frame().unwrap().len() as u64;
+    let arrived = CUT - data_head_bytes(&id, 0);
     assert!(
         offset > 0 && offset <= arrived,
         "resumed at {offset} of {arrived}"

@@ -56,7 +56,7 @@ fn headless_send_file_with_auto_accept_and_download_dir() {
     assert_eq!(
         offer,
         json!({"event":"file_offer","transfer_id":tid,"from":a.id,"name":"dot.png",
-               "size":PNG.len(),"mime":"image/png"})
+               "size":PNG.len(),"mime":"image/png","verified":false})
     );
     let done = b.wait("transfer_done", |v| v["event"] == "transfer_done");
     let landed = dl.join("dot.png");

@@ -4,19 +4,18 @@
 //! shapes of the commands and events that came with resume.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
-use crate::common::{DEADLINE, TempDir, TestNode, free_udp_port};
+use crate::common::{TempDir, TestNode, free_udp_port};
 use crate::hostile::{FakePeer, hash_of};
+use crate::wire::new_keys;
 use crate::{config, listing, noise, pair, send_file, wait_done, wait_failed};
 use lanchat::headless::{event_line, parse_command};
 use lanchat::node::{Command, Event};
-use lanchat::protocol::{FrameDecoder, LinkMsg};
+use lanchat::protocol::LinkMsg;
 
 /// The offset of the fake sender's next `file_accept` for `tid`.
 fn accepted(m: &mut FakePeer, tid: &str) -> u64 {
@@ -28,26 +27,6 @@ fn accepted(m: &mut FakePeer, tid: &str) -> u64 {
             } if transfer_id == tid => return offset,
             other => assert!(!matches!(other, LinkMsg::FileDecline { .. }), "{other:?}"),
         }
-    }
-}
-
-/// Opens a data connection to `port` and writes `wire` on it.
-fn data_connection(port: u16, wire: &[u8]) -> TcpStream {
-    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect for data");
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    conn.write_all(wire).expect("write the data");
-    conn
-}
-
-fn verdict(conn: &mut TcpStream) -> LinkMsg {
-    let (mut dec, mut buf) = (FrameDecoder::new(), [0u8; 4096]);
-    loop {
-        if let Some(body) = dec.next_frame().unwrap() {
-            return LinkMsg::decode(&body).unwrap();
-        }
-        let n = conn.read(&mut buf).expect("a verdict");
-        assert!(n > 0, "closed without a verdict");
-        dec.push(&buf[..n]);
     }
 }
 
@@ -75,13 +54,10 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     });
     assert_eq!(accepted(&mut m, &tid), 0);
     // 40 000 bytes, then the sender is gone.
-    let head = LinkMsg::FileData {
-        transfer_id: tid.clone(),
-        offset: 0,
-    };
-    let mut wire = head.to_frame().unwrap();
-    wire.extend_from_slice(&data[..40_000]);
-    drop(data_connection(b.port, &wire));
+    let mut conn = m.data();
+    conn.head(&tid, 0);
+    conn.bytes(&tid, 0, &data[..40_000]);
+    drop(conn);
     b.wait("transfer_interrupted", |e| {
         matches!(
             e,
@@ -100,7 +76,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     assert_eq!(kept(), 40_000);
 
     // Another peer offering a file under the same id never touches those bytes.
-    let mut other = FakePeer::connect_as(b.port, &"0".repeat(32));
+    let mut other = FakePeer::connect_as(b.port, new_keys());
     other.send(&offer);
     b.wait("the other peer's offer", is_offer);
     b.send(Command::Accept {
@@ -121,18 +97,11 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
     m.send(&offer);
     b.wait("file_offer again", is_offer);
     assert_eq!(accepted(&mut m, &tid), 40_000);
-    let head = LinkMsg::FileData {
-        transfer_id: tid.clone(),
-        offset: 40_000,
-    };
-    let mut wire = head.to_frame().unwrap();
-    wire.extend_from_slice(&data[40_000..]);
-    let end = LinkMsg::FileEnd {
-        hash: hash_of(&data),
-    };
-    wire.extend(end.to_frame().unwrap());
-    let mut conn = data_connection(b.port, &wire);
-    assert!(matches!(verdict(&mut conn), LinkMsg::FileDone { .. }));
+    let mut conn = m.data();
+    conn.head(&tid, 40_000);
+    conn.bytes(&tid, 40_000, &data[40_000..]);
+    conn.end(&hash_of(&data));
+    assert!(matches!(conn.verdict(), LinkMsg::FileDone { .. }));
     assert!(fs::read(wait_done(&mut b, &tid)).unwrap() == data);
 
     // Accepted, and the sender never connects: failed, and the empty .part goes.

@@ -78,6 +78,7 @@ pub fn window_checked(accessibility: bool) -> (Harness<'static, App>, Fake) {
     };
     fake.feed(Event::Ready {
         id: "me0000000000".into(),
+        fingerprint: "12345 67890 12345 67890 12345 67890".into(),
         name: "林晓".into(),
         host: "lab-01".into(),
         addr: "127.0.0.1".into(),
@@ -99,6 +100,7 @@ pub fn peer(id: &str, name: &str) -> PeerInfo {
         status: "online".into(),
         last_seen: 1_790_000_000_000,
         protocol: Default::default(),
+        trust: Default::default(),
     }
 }
 

@@ -1,25 +1,98 @@
-//! Raw-socket helpers for the fault and hostile-input tests: a node under test with its
-//! own discovery port, forged beacons sent to 127.255.255.255, a raw link client that
-//! speaks just enough of the protocol to chat, and checks that the node closed a
-//! connection. Builds on `common` (nodes, temp dirs, deadlines); nothing here sleeps to
-//! wait, and nothing leaves loopback.
+//! Raw-socket helpers for the fault and hostile-input tests, speaking protocol v2 by hand:
+//! a node under test with its own discovery port, beacons signed with a test key (or
+//! made up, for what no key signs) sent to 127.255.255.255, a raw link client that runs
+//! the Noise handshake and then speaks just enough sealed frames to chat, and checks that
+//! the node closed a connection. Builds on `common` (nodes, temp dirs, deadlines);
+//! nothing here sleeps to wait, and nothing leaves loopback.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lanchat::node::{Command, Event, NetStatus};
-use lanchat::protocol::{FrameDecoder, LinkMsg};
+use lanchat::protocol::frame;
+use lanchat::protocol::signed;
+use lanchat::protocol::{Beacon, BeaconKind, FrameDecoder, LinkMsg, PROTOCOL_VERSION};
+use lanchat::trust::file_stream::{SealedReader, SealedWriter};
+use lanchat::trust::frame_io::TcpFrames;
+use lanchat::trust::noise::{self, HandshakeError};
+use lanchat::trust::{KeyPair, NoiseOpen, NoiseSeal, Open, Seal, identity};
 use serde_json::json;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::common::{DEADLINE, TempDir, TestNode, free_udp_port};
 
-/// A random peer id of the right shape.
-pub fn random_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+/// A fresh identity: a made-up peer with a key of its own.
+pub fn new_keys() -> KeyPair {
+    KeyPair::generate().expect("random bytes")
+}
+
+/// The identity of the node whose data directory is `dir` (read from its key file): what
+/// a test needs to speak as that node, as only its owner could.
+pub fn node_keys(dir: &Path) -> KeyPair {
+    identity::load(&dir.join(identity::KEY_FILE)).expect("the node's key file")
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Datagram counters for the signatures made here: one sequence for every key, always
+/// rising, so each datagram is new to the node's freshness guard.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A beacon of `keys`' peer (instance `i1`).
+pub fn beacon_of(
+    keys: &KeyPair,
+    kind: BeaconKind,
+    name: &str,
+    port: u16,
+    interval_ms: u64,
+) -> Beacon {
+    Beacon {
+        lanchat: PROTOCOL_VERSION,
+        id: keys.peer_id(),
+        instance: "i1".into(),
+        name: name.into(),
+        host: "forged".into(),
+        port,
+        status: "online".into(),
+        interval_ms,
+        kind,
+    }
+}
+
+/// `beacon` signed by `keys` as a new datagram, stamped now.
+pub fn signed_datagram(keys: &KeyPair, beacon: &Beacon) -> Vec<u8> {
+    let ctr = COUNTER.fetch_add(1, Ordering::Relaxed);
+    signed::sign(beacon, keys, ctr, now_ms()).expect("fits in a datagram")
+}
+
+/// A valid, signed `here` from `keys`' peer announcing `interval_ms` (0 = not said).
+pub fn here_beacon(keys: &KeyPair, name: &str, port: u16, interval_ms: u64) -> Vec<u8> {
+    signed_datagram(
+        keys,
+        &beacon_of(keys, BeaconKind::Here, name, port, interval_ms),
+    )
+}
+
+/// A v2 datagram with the fields given (after `lanchat`, `sig`, `key`, `ctr`, `ts`) and a
+/// signature that was never made: for shapes that must be refused before any signature
+/// is checked.
+pub fn unsigned_v2(keys: &KeyPair, fields: serde_json::Value) -> Vec<u8> {
+    let mut obj = json!({"key": keys.public().to_base64(), "ctr": 1, "ts": now_ms()});
+    for (k, v) in fields.as_object().expect("an object") {
+        obj[k] = v.clone();
+    }
+    let rest = obj.to_string();
+    format!(r#"{{"lanchat":2,"sig":"{}",{}"#, "A".repeat(86), &rest[1..]).into_bytes()
 }
 
 /// An in-process node on its own discovery port, with its data directory.
@@ -28,7 +101,7 @@ pub struct Subject {
     pub node: TestNode,
     /// Its discovery port: hostile datagrams go to 127.255.255.255 on it.
     pub discovery_port: u16,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Subject {
@@ -40,13 +113,18 @@ impl Subject {
         Subject {
             node,
             discovery_port,
-            _dir: dir,
+            dir,
         }
     }
 
     /// Its link address.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.node.port))
+    }
+
+    /// Its own identity (from its data directory).
+    pub fn keys(&self) -> KeyPair {
+        node_keys(&self.dir.0)
     }
 
     /// Sends a datagram to its discovery listener.
@@ -102,51 +180,94 @@ pub fn loopback_broadcast(port: u16) -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), port)
 }
 
-/// A valid `here` beacon from a made-up peer announcing `interval_ms` (0 = not said).
-pub fn here_beacon(id: &str, name: &str, port: u16, interval_ms: u64) -> Vec<u8> {
-    json!({"lanchat":1,"kind":"here","id":id,"instance":"i1","name":name,
-           "host":"forged","port":port,"status":"online","interval_ms":interval_ms})
-    .to_string()
-    .into_bytes()
-}
-
-/// A raw link client: speaks hello, chat and ack over a plain `TcpStream`.
+/// A raw link client: the handshake, then hello, chat and ack as sealed frames over a
+/// plain `TcpStream` (and raw bytes, for what a real node never sends).
 pub struct RawPeer {
     /// The connection.
     pub stream: TcpStream,
-    /// Our made-up peer id.
+    /// Our made-up peer id (our key's).
     pub id: String,
+    /// The node's id, as its key proved it in the handshake.
+    pub node_id: String,
+    seal: NoiseSeal,
+    open: NoiseOpen,
     decoder: FrameDecoder,
 }
 
 impl RawPeer {
-    /// Connects and says hello.
-    pub fn connect(to: SocketAddr, name: &str) -> RawPeer {
-        let stream = TcpStream::connect_timeout(&to, DEADLINE).expect("connect to the node");
-        stream
-            .set_read_timeout(Some(DEADLINE))
-            .expect("read timeout");
-        let mut peer = RawPeer {
+    /// Connects as `keys` and runs the handshake (only `expect` may answer, if given);
+    /// says nothing yet.
+    pub fn handshake(
+        to: SocketAddr,
+        keys: &KeyPair,
+        expect: Option<&str>,
+    ) -> Result<RawPeer, HandshakeError> {
+        let stream = TcpStream::connect_timeout(&to, DEADLINE)?;
+        let mut io = TcpFrames::new(stream);
+        let session = noise::initiate(&mut io, keys, expect, Instant::now() + DEADLINE)?;
+        let (stream, rest) = io.into_parts();
+        stream.set_read_timeout(Some(DEADLINE))?;
+        let mut decoder = FrameDecoder::new();
+        decoder.push(&rest);
+        Ok(RawPeer {
             stream,
-            id: random_id(),
-            decoder: FrameDecoder::new(),
-        };
-        let hello = LinkMsg::Hello {
-            id: peer.id.clone(),
-            name: name.to_owned(),
-            version: 1,
-            instance: random_id(),
-            port: 0,
-        };
-        peer.send(&hello);
-        peer
+            id: keys.peer_id(),
+            node_id: session.remote_id,
+            seal: session.seal,
+            open: session.open,
+            decoder,
+        })
     }
 
-    /// Writes one message as a frame.
-    pub fn send(&mut self, msg: &LinkMsg) {
+    /// Connects as a new peer, runs the handshake and says hello; `None` if the node
+    /// closed the connection first (e.g. while its greeting slots were full).
+    pub fn try_connect(to: SocketAddr, name: &str) -> Option<RawPeer> {
+        RawPeer::try_connect_as(to, &new_keys(), name)
+    }
+
+    /// [`RawPeer::try_connect`] as `keys`.
+    pub fn try_connect_as(to: SocketAddr, keys: &KeyPair, name: &str) -> Option<RawPeer> {
+        let mut peer = RawPeer::handshake(to, keys, None).ok()?;
+        let hello = peer.hello(name);
+        peer.try_send(&hello).then_some(peer)
+    }
+
+    /// Connects as a new peer, runs the handshake and says hello.
+    pub fn connect(to: SocketAddr, name: &str) -> RawPeer {
+        RawPeer::try_connect(to, name).expect("handshake and hello")
+    }
+
+    /// Our hello, as `name`.
+    pub fn hello(&self, name: &str) -> LinkMsg {
+        LinkMsg::Hello {
+            id: self.id.clone(),
+            name: name.to_owned(),
+            version: PROTOCOL_VERSION,
+            instance: "i1".into(),
+            port: 0,
+        }
+    }
+
+    /// Seals `body` as one frame and writes it; `false` if the node is gone.
+    pub fn try_send_body(&mut self, body: &[u8]) -> bool {
+        let sealed = self.seal.seal(body).expect("fits a frame");
         self.stream
-            .write_all(&msg.to_frame().expect("frame"))
-            .expect("write to the node");
+            .write_all(&frame::encode(&sealed).expect("fits a frame"))
+            .is_ok()
+    }
+
+    /// Seals `body` as one frame and writes it.
+    pub fn send_body(&mut self, body: &[u8]) {
+        assert!(self.try_send_body(body), "write to the node");
+    }
+
+    fn try_send(&mut self, msg: &LinkMsg) -> bool {
+        self.try_send_body(&msg.to_body())
+    }
+
+    /// Writes one message as a sealed frame.
+    pub fn send(&mut self, msg: &LinkMsg) {
+        assert!(self.try_send(msg), "write to the node");
     }
 
     /// Reads the next message; `None` when the node closed the connection.
@@ -154,7 +275,8 @@ impl RawPeer {
         let mut buf = [0u8; 4096];
         loop {
             if let Some(body) = self.decoder.next_frame().expect("node sends valid frames") {
-                return Some(LinkMsg::decode(&body).expect("node sends valid messages"));
+                let plain = self.open.open(&body).expect("node seals every frame");
+                return Some(LinkMsg::decode(&plain).expect("node sends valid messages"));
             }
             match self.stream.read(&mut buf) {
                 Ok(0) => return None,
@@ -177,15 +299,13 @@ impl RawPeer {
     /// Sends a chat; `true` once it is acknowledged, `false` if the node closed the
     /// connection first (e.g. refused it while its greeting slots were full).
     pub fn try_chat(&mut self, text: &str) -> bool {
-        let msg_id = random_id();
-        let frame = LinkMsg::Chat {
+        let msg_id = uuid::Uuid::new_v4().simple().to_string();
+        let chat = LinkMsg::Chat {
             msg_id: msg_id.clone(),
             sent_at: 1,
             text: text.to_owned(),
-        }
-        .to_frame()
-        .expect("frame");
-        if self.stream.write_all(&frame).is_err() {
+        };
+        if !self.try_send(&chat) {
             return false;
         }
         loop {
@@ -196,7 +316,22 @@ impl RawPeer {
             }
         }
     }
+
+    /// The connection as a file's sealed data stream, from here on.
+    pub fn into_file_stream(self) -> (SealedWriter<TcpStream>, SealedReader<Rest>) {
+        let mut decoder = self.decoder;
+        let rest = decoder.take_pending();
+        let reader = self.stream.try_clone().expect("clone the stream");
+        (
+            SealedWriter::new(self.stream, self.seal),
+            SealedReader::new(std::io::Cursor::new(rest).chain(reader), self.open),
+        )
+    }
 }
+
+/// What a raw connection reads after its handshake: the bytes already read, then the
+/// socket.
+pub type Rest = std::io::Chain<std::io::Cursor<Vec<u8>>, TcpStream>;
 
 /// Whether an I/O error is a read timeout.
 pub fn is_timeout(e: &std::io::Error) -> bool {

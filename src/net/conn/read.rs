@@ -1,6 +1,5 @@
 //! The reading half of a connection: whole frames from the socket (a deadline for the
-//! whole frame, or a stall limit), opened if the transport is sealed, and the raw byte
-//! run of a file on the plain transport.
+//! whole frame, or a stall limit), opened if the transport is sealed.
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -9,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::{ConnError, ConnErrorKind, Open};
 use crate::protocol::LinkMsg;
 use crate::protocol::frame::FrameDecoder;
+use crate::trust::transport::FRAME_AD;
 
 /// Bytes read from the socket at a time while looking for frames: small for a greeting
 /// or a data connection's frames, larger on a link, which reads every frame it carries.
@@ -60,16 +60,26 @@ impl ReadHalf {
     }
     /// Reads the next message and its body size, waiting at most until `deadline`.
     pub fn recv(&mut self, deadline: Option<Instant>) -> Result<(usize, LinkMsg), ConnError> {
-        let body = self.next_body(deadline)?;
-        let body = match self.open.as_mut() {
-            Some(open) => open.open(&body).map_err(|e| ConnError {
-                remote: self.remote,
-                kind: ConnErrorKind::Transport(e),
-            })?,
-            None => body,
-        };
+        let mut body = self.next_body(deadline)?;
+        if let Some(open) = self.open.as_mut() {
+            let len = open
+                .open_in_place(FRAME_AD, &mut body)
+                .map_err(|e| ConnError {
+                    remote: self.remote,
+                    kind: ConnErrorKind::Transport(e),
+                })?
+                .len();
+            body.truncate(len);
+        }
         let msg = LinkMsg::decode(&body).map_err(|e| self.error(ConnErrorKind::Message(e)))?;
         Ok((body.len(), msg))
+    }
+
+    /// The socket, the bytes read past the last frame, and the opener: a file's sealed
+    /// stream goes on from here (`Conn::into_file_stream`).
+    pub(super) fn into_parts(mut self) -> (TcpStream, Vec<u8>, Option<Box<dyn Open>>) {
+        let pending = self.decoder.take_pending();
+        (self.stream, pending, self.open)
     }
 
     /// The next whole frame body as it came (not opened).
@@ -116,30 +126,6 @@ impl ReadHalf {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => return Err(self.timed_out(deadline)),
-                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
-            }
-        }
-    }
-
-    pub(super) fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let pending = self.decoder.take_pending();
-        if !pending.is_empty() {
-            let n = pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&pending[..n]);
-            self.decoder.push(&pending[n..]); // what follows (the trailer) stays
-            return Ok(n);
-        }
-        self.apply_timeout(self.idle)
-            .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
-        loop {
-            match self.stream.read(buf) {
-                Ok(0) => return Err(self.error(ConnErrorKind::Closed)),
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(self.timed_out(None)),
                 Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
             }
         }

@@ -1,5 +1,5 @@
 //! The framed connection over real loopback sockets: messages both ways, the deadline,
-//! how a stream ends, garbage, the raw run, and a stand-in sealed transport.
+//! how a stream ends, garbage, a sealed transport and the sealed file stream after it.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -95,85 +95,82 @@ fn how_a_stream_ends_is_told_apart() {
     assert!(matches!(e.kind, ConnErrorKind::Message(_)), "{e}");
 }
 
-#[test]
-fn raw_bytes_run_between_a_header_and_a_trailer() {
-    let (mut a, b) = pair();
-    let mut b = Conn::new(b).unwrap();
-    let head = LinkMsg::FileData {
-        transfer_id: "t".into(),
-        offset: 0,
-    };
-    let end = LinkMsg::FileEnd { hash: "h".into() };
-    // All of it in one write: the reader's first read takes raw bytes and the trailer
-    // along with the header.
-    let mut wire = head.to_frame().unwrap();
-    wire.extend_from_slice(b"0123456789");
-    wire.extend(end.to_frame().unwrap());
-    a.write_all(&wire).unwrap();
-    assert_eq!(b.recv(soon()).unwrap(), head);
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4];
-    while raw.len() < 10 {
-        let want = (10 - raw.len()).min(buf.len());
-        let n = b.read_raw(&mut buf[..want]).unwrap();
-        raw.extend_from_slice(&buf[..n]);
-    }
-    assert_eq!(raw, b"0123456789");
-    assert_eq!(b.recv(soon()).unwrap(), end, "the trailer was kept");
-    drop(a);
-    let e = b.read_raw(&mut buf).unwrap_err();
-    assert!(matches!(e.kind, ConnErrorKind::Closed), "{e}");
-}
-
-/// A stand-in transport: adds one to every byte, and refuses bodies that do not start
-/// with the tag it adds.
-struct Shift;
-
-impl Seal for Shift {
-    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let mut out = vec![0xAA];
-        out.extend(body.iter().map(|b| b.wrapping_add(1)));
-        Ok(out)
-    }
-}
-
-impl Open for Shift {
-    fn open(&mut self, sealed: &[u8]) -> Result<Vec<u8>, TransportError> {
-        match sealed.split_first() {
-            Some((0xAA, rest)) => Ok(rest.iter().map(|b| b.wrapping_sub(1)).collect()),
-            _ => Err(TransportError("not sealed by us".into())),
-        }
-    }
+/// Both ends of a sealed transport, under fixed keys.
+fn secure_both(a: &mut Conn, b: &mut Conn) {
+    let (a_seal, a_open) = crate::trust::transport::pair(&[1; 32], &[2; 32]);
+    let (b_seal, b_open) = crate::trust::transport::pair(&[2; 32], &[1; 32]);
+    a.secure(Box::new(a_seal), Box::new(a_open));
+    b.secure(Box::new(b_seal), Box::new(b_open));
 }
 
 #[test]
-fn a_sealed_transport_seals_every_frame_and_refuses_raw_bytes() {
+fn a_sealed_transport_seals_every_frame() {
     let (mut a, mut b) = conns();
     // The handshake travels unsealed.
     a.send_body(b"handshake").unwrap();
     assert_eq!(b.recv_body(soon()).unwrap(), b"handshake");
-    a.secure(Box::new(Shift), Box::new(Shift));
-    b.secure(Box::new(Shift), Box::new(Shift));
+    secure_both(&mut a, &mut b);
     assert!(a.is_secure());
-    a.send(&ack("1")).unwrap();
+    a.send(&ack("secret-1")).unwrap();
     let wire = b.recv_body(soon()).unwrap();
-    assert_eq!(wire[0], 0xAA, "sealed on the wire");
-    assert_ne!(&wire[1..], ack("1").to_body());
+    assert_eq!(
+        wire.len(),
+        ack("secret-1").to_body().len() + 16,
+        "a tag more"
+    );
+    assert!(
+        !wire.windows(8).any(|w| w == b"secret-1"),
+        "sealed on the wire"
+    );
+    // That frame was taken unopened: the opener's counter is now behind, so the next
+    // frame does not open (no frame can be skipped or replayed).
     a.send(&ack("2")).unwrap();
-    assert_eq!(b.recv(soon()).unwrap(), ack("2"));
+    let e = b.recv(soon()).unwrap_err();
+    assert!(matches!(e.kind, ConnErrorKind::Transport(_)), "{e}");
+}
+
+#[test]
+fn sealed_frames_cross_both_ways_and_unsealed_ones_are_refused() {
+    let (mut a, mut b) = conns();
+    secure_both(&mut a, &mut b);
+    a.send(&ack("1")).unwrap();
+    assert_eq!(b.recv(soon()).unwrap(), ack("1"));
     let (mut read, mut write) = b.split();
-    let frame = write.frame(&ack("3")).unwrap();
+    let frame = write.frame(&ack("2")).unwrap();
     write.write_all(&frame).unwrap();
-    assert_eq!(a.recv(soon()).unwrap(), ack("3"));
+    assert_eq!(a.recv(soon()).unwrap(), ack("2"));
     // A frame that was not sealed is refused, not read as a message.
-    a.send_body(&ack("4").to_body()).unwrap();
+    a.send_body(&ack("3").to_body()).unwrap();
     let e = read.recv(soon()).unwrap_err();
     assert!(matches!(e.kind, ConnErrorKind::Transport(_)), "{e}");
-    // No raw run on a sealed connection, either way.
+}
+
+#[test]
+fn a_file_stream_goes_on_sealed_from_where_the_frames_stopped() {
+    let (mut a, mut b) = conns();
     assert!(matches!(
-        a.raw_stream().unwrap_err().kind,
-        ConnErrorKind::Sealed
+        conns().0.into_file_stream().err().map(|e| e.kind),
+        Some(ConnErrorKind::NotSecure)
     ));
-    let e = a.read_raw(&mut [0u8; 4]).unwrap_err();
-    assert!(matches!(e.kind, ConnErrorKind::Sealed));
+    secure_both(&mut a, &mut b);
+    let head = LinkMsg::FileData {
+        transfer_id: "t".into(),
+        offset: 0,
+    };
+    a.send(&head).unwrap();
+    let (mut w, _) = a.into_file_stream().unwrap();
+    w.write_chunk("t", 0, 10, |buf| {
+        buf.copy_from_slice(b"0123456789");
+        Ok(10)
+    })
+    .unwrap();
+    w.write_frame(&LinkMsg::FileEnd { hash: "h".into() }.to_body())
+        .unwrap();
+    // The header frame is read through the connection, and whatever it read past it
+    // (the chunk, the trailer) is not lost.
+    assert_eq!(b.recv(soon()).unwrap(), head);
+    let (_, mut r) = b.into_file_stream().unwrap();
+    assert_eq!(r.read_chunk("t", 0, 10).unwrap(), b"0123456789");
+    let end = LinkMsg::decode(r.read_frame().unwrap()).unwrap();
+    assert_eq!(end, LinkMsg::FileEnd { hash: "h".into() });
 }

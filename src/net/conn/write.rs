@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::{ConnError, ConnErrorKind, Seal};
 use crate::protocol::LinkMsg;
-use crate::protocol::frame;
+use crate::protocol::frame::{self, HEADER_LEN};
+use crate::trust::transport::FRAME_AD;
 
 /// The writing half of a [`Conn`](super::Conn): frames out, sealed if the transport is secure.
 ///
@@ -39,8 +40,9 @@ impl WriteHalf {
         self.seal.is_some()
     }
 
-    pub(super) fn stream(&self) -> &TcpStream {
-        &self.stream
+    /// The socket and the sealer: a file's sealed stream goes on from here.
+    pub(super) fn into_parts(self) -> (TcpStream, Option<Box<dyn Seal>>) {
+        (self.stream, self.seal)
     }
 
     /// Writes one unsealed frame (a handshake message).
@@ -51,17 +53,20 @@ impl WriteHalf {
     /// The whole frame for `msg`: its body, sealed if the transport is secure, behind
     /// the length.
     pub fn frame(&mut self, msg: &LinkMsg) -> Result<Vec<u8>, ConnError> {
-        let framed = match self.seal.as_mut() {
-            None => msg.to_frame(),
-            Some(seal) => {
-                let sealed = seal.seal(&msg.to_body()).map_err(|e| ConnError {
-                    remote: self.remote,
-                    kind: ConnErrorKind::Transport(e),
-                })?;
-                frame::encode(&sealed)
-            }
+        let plain = msg
+            .to_frame()
+            .map_err(|e| self.error(ConnErrorKind::Frame(e)))?;
+        let Some(seal) = self.seal.as_mut() else {
+            return Ok(plain);
         };
-        framed.map_err(|e| self.error(ConnErrorKind::Frame(e)))
+        // Sealed where it lies, behind the header: one allocation for the whole frame.
+        let mut sealed = plain;
+        seal.seal_in_place(FRAME_AD, &mut sealed, HEADER_LEN)
+            .map_err(|e| ConnError {
+                remote: self.remote,
+                kind: ConnErrorKind::Transport(e),
+            })?;
+        frame::finish(sealed).map_err(|e| self.error(ConnErrorKind::Frame(e)))
     }
 
     /// Writes bytes already framed, blocking until all are taken.

@@ -1,14 +1,18 @@
 //! File data connections: one thread per transfer moves the bytes, hashing beside the copy.
 //!
-//! Sending: the file goes to the socket with `std::io::copy`, which is `sendfile(2)` on
-//! Linux (no copy through user space), in chunks so progress and cancellation are seen
-//! between them; a second thread reads the same file (from the page cache) and hashes it
-//! at the same time. Receiving: the socket is read into a 256 KiB buffer that is written
-//! to `<name>.part` and hashed while it is still in the L2 cache (XXH3 runs at ~29 GB/s on
-//! one core here, so the hash adds a few per cent; a separate writer thread measured
-//! worse, as the buffers then cross cores). Neither side ever holds the core thread: results arrive as
-//! [`NetInput::Transfer`]. Why it is built this way, and what it costs, is in
-//! `docs/TRANSFERS.md`.
+//! Every data connection starts with the Noise handshake (`net::secure`): the sender
+//! dials, and only the receiver's key may answer; the receiver's greeter learns the
+//! sender's key, which the core checks against the transfer's peer. Then the bytes travel
+//! as sealed chunks (`trust::file_stream`), each bound to the transfer and its offset.
+//!
+//! Sending: each chunk (256 KiB) is read from the file straight into the frame buffer,
+//! hashed there while it is in the L2 cache, sealed in place and written; on a resume a
+//! second thread hashes the whole file meanwhile. Receiving: each chunk is read into one
+//! reused buffer, opened in place, written to `<name>.part` and hashed while it is still
+//! in the cache (XXH3 runs at ~29 GB/s on one core here; AES-256-GCM at several GB/s).
+//! Neither side ever holds the core thread: results arrive as [`NetInput::Transfer`].
+//! Why it is built this way, and what it costs, is in `docs/TRANSFERS.md`.
+//! [`send_range`] (`sendfile(2)`, in clear) stays only as the benchmarks' raw baseline.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -27,11 +31,11 @@ pub use super::report::{Failure, FailureKind, StreamId, TransferReport};
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
-use super::conn::{Conn, ConnErrorKind, Stopper};
+use super::conn::Stopper;
 use super::input::NetInput;
 use super::thread::spawn_named;
 use crate::protocol::hash::FileHasher;
-use crate::protocol::{LinkMsg, sanitize};
+use crate::protocol::sanitize;
 
 /// Most progress reports per second and transfer.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -182,18 +186,6 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
         let _ = (from, to);
         Err(io::ErrorKind::Unsupported.into())
     }
-}
-
-/// Reads the frame that ends a data connection (`file_end`, or the receiver's verdict),
-/// waiting at most [`IO_TIMEOUT`] for it.
-pub(super) fn read_final(conn: &mut Conn) -> Result<LinkMsg, String> {
-    conn.recv(Some(Instant::now() + IO_TIMEOUT))
-        .map_err(|e| match e.kind {
-            ConnErrorKind::Closed | ConnErrorKind::ClosedMidFrame(_) => {
-                "the connection closed before the final frame".to_owned()
-            }
-            kind => format!("waiting for the final frame: {kind}"),
-        })
 }
 
 /// Sends the final report; gives up after a while if the core has stopped reading (it is

@@ -1,4 +1,5 @@
-//! The receiving side: each read written to the `.part` and hashed while it is hot.
+//! The receiving side: each sealed chunk opened, written to the `.part` and hashed while
+//! it is hot.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -7,11 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote, read_final};
-use crate::net::conn::{Conn, ConnErrorKind};
+use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote};
+use crate::net::conn::{Conn, FileReader, FileWriter};
 use crate::net::input::NetInput;
 use crate::protocol::LinkMsg;
 use crate::protocol::hash::FileHasher;
+use crate::trust::file_stream::CHUNK;
 
 /// Most bytes read, written and hashed at a time: small enough to stay in the L2 cache
 /// between the read, the write and the hash. (1 MiB measured up to twice the CPU time in
@@ -37,9 +39,9 @@ pub struct RecvJob {
     pub offset: u64,
 }
 
-/// Receives the raw bytes of `job` from `conn` (which already read the `file_data`
-/// frame, and maybe bytes past it) on a thread named `xfer-recv`; reports to `tx` as
-/// `stream`.
+/// Receives the sealed chunks of `job` from `conn` (secure, and which already read the
+/// `file_data` frame, and maybe bytes past it) on a thread named `xfer-recv`; reports to
+/// `tx` as `stream`.
 pub fn spawn_recv(
     stream: StreamId,
     job: RecvJob,
@@ -67,6 +69,7 @@ fn receive(
 ) -> Result<PathBuf, Failure> {
     let part = job.part.display();
     let _ = conn.set_idle_timeout(Some(IO_TIMEOUT));
+    let (mut back, mut stream) = conn.into_file_stream().map_err(|e| e.to_string())?;
     let mut file = File::options()
         .read(true)
         .write(true)
@@ -87,18 +90,25 @@ fn receive(
             job.size - job.offset
         )
     })?;
-    let hashed = copy_in(job, &mut file, &mut conn, cancel, tx)?;
-    let LinkMsg::FileEnd { hash } = read_final(&mut conn).map_err(Failure::broken)? else {
+    let hashed = copy_in(job, &mut file, &mut stream, cancel, tx)?;
+    let end = stream
+        .read_frame()
+        .map_err(|e| Failure::broken(format!("waiting for file_end: {e}")))
+        .and_then(|body| LinkMsg::decode(body).map_err(|e| Failure::from(e.to_string())))?;
+    let LinkMsg::FileEnd { hash } = end else {
         return Err("expected file_end after the data".into());
     };
     if hash != hashed {
         let reason = format!("hash mismatch (sent {hash}, received {hashed})");
         let _ = fs::remove_file(&job.part);
         let _ = fs::remove_file(&job.sidecar);
-        let _ = conn.send(&LinkMsg::FileCancel {
-            transfer_id: job.transfer_id.clone(),
-            reason: reason.clone(),
-        });
+        verdict(
+            &mut back,
+            &LinkMsg::FileCancel {
+                transfer_id: job.transfer_id.clone(),
+                reason: reason.clone(),
+            },
+        );
         return Err(Failure::mismatch(format!(
             "{reason}: the file arrived corrupted and was not kept"
         )));
@@ -108,8 +118,15 @@ fn receive(
     let done = LinkMsg::FileDone {
         transfer_id: job.transfer_id.clone(),
     };
-    let _ = conn.send(&done);
+    verdict(&mut back, &done);
     Ok(path)
+}
+
+/// Tells the sender how it ended (best effort: the file is kept or refused either way).
+fn verdict(back: &mut FileWriter, msg: &LinkMsg) {
+    if let Err(e) = back.write_frame(&msg.to_body()) {
+        tracing::debug!("cannot send {}: {e}", msg.kind());
+    }
 }
 
 /// Reserves the disk blocks for `[offset, offset + len)` before the bytes arrive, without
@@ -140,20 +157,8 @@ pub fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
-/// Reads what the connection has (at most `buf.len()` bytes, at least one) into `buf`;
-/// returns how many, or why not (the sender closed early, a cancel, a stall).
-fn read_some(conn: &mut Conn, buf: &mut [u8], cancel: &AtomicBool) -> Result<usize, String> {
-    if cancel.load(Ordering::Relaxed) {
-        return Err("cancelled".into());
-    }
-    conn.read_raw(buf).map_err(|e| match e.kind {
-        ConnErrorKind::Closed => "closed by the sender".to_owned(),
-        kind => kind.to_string(),
-    })
-}
-
-/// Reads the raw bytes into one buffer, writes and hashes each while it is still in the
-/// CPU's cache; returns the hash of the whole file.
+/// Opens each chunk in one buffer, writes and hashes it while it is still in the CPU's
+/// cache; returns the hash of the whole file.
 /// On a resume the prefix already on disk must be hashed first, which takes as long as
 /// reading it: rather than leave the sender blocked (and timing out) meanwhile, a
 /// `xfer-rehash` thread reads the `.part` from the start, following the bytes written,
@@ -162,7 +167,7 @@ fn read_some(conn: &mut Conn, buf: &mut [u8], cancel: &AtomicBool) -> Result<usi
 fn copy_in(
     job: &RecvJob,
     file: &mut File,
-    conn: &mut Conn,
+    conn: &mut FileReader,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<String, Failure> {
@@ -226,40 +231,44 @@ fn follow_and_hash(
     Ok(hasher.finish())
 }
 
-/// The receive loop: each read from the connection is written, then handed to `seen`.
+/// The receive loop: each chunk from the connection is written, then handed to `seen`.
 fn receive_into(
     job: &RecvJob,
     file: &mut File,
-    conn: &mut Conn,
+    conn: &mut FileReader,
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
     seen: &mut dyn FnMut(&[u8]),
 ) -> Result<(), Failure> {
     let part = job.part.display();
-    let mut raw_left = job.size - job.offset;
-    let mut buf = vec![0u8; RECV_BUF];
+    let mut left = job.size - job.offset;
     let mut got = job.offset;
     let mut progress = Progress::new(&job.transfer_id, false, tx);
-    while raw_left > 0 {
-        let want = buf
-            .len()
-            .min(usize::try_from(raw_left).unwrap_or(usize::MAX));
-        // Each read is written and hashed at once, while it is still in this core's
-        // cache: gathering a full buffer over several reads first measured up to 4x the
-        // CPU time in the page-cache copy, because the other threads of the transfer
-        // (sendfile, the sender's hash) evict it in between.
-        let n = read_some(conn, &mut buf[..want], cancel).map_err(|e| {
+    while left > 0 {
+        if cancel.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        let max = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+        // Each chunk is opened, written and hashed at once, while it is still in this
+        // core's cache: gathering a larger buffer over several reads first measured up
+        // to 4x the CPU time in the page-cache copy, because the other threads of the
+        // transfer evict it in between.
+        let chunk = conn.read_chunk(&job.transfer_id, got, max).map_err(|e| {
+            let why = match e.label() {
+                "truncated" => "closed by the sender".to_owned(),
+                _ => e.to_string(),
+            };
             Failure::broken(format!(
-                "stream ended after {got} of {} bytes: {e}",
+                "stream ended after {got} of {} bytes: {why}",
                 job.size
             ))
         })?;
-        file.write_all(&buf[..n])
+        file.write_all(chunk)
             .map_err(|e| format!("cannot write {part}: {e}"))?;
-        seen(&buf[..n]);
-        got += n as u64;
-        raw_left -= n as u64;
-        progress.report(got, raw_left == 0);
+        seen(chunk);
+        got += chunk.len() as u64;
+        left -= chunk.len() as u64;
+        progress.report(got, left == 0);
     }
     Ok(())
 }

@@ -1,32 +1,35 @@
-//! The sending side: `sendfile` to the socket, a hash thread reading the same file.
+//! The sending side: a handshake that proves the receiver, then the file as sealed
+//! chunks (read, hashed while in the cache, sealed in place, written), then the hash.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::{
-    Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix, read_final,
-};
-use crate::net::conn::{Conn, Stopper};
+use super::{Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix};
+use crate::net::conn::{FileReader, FileWriter, Stopper};
 use crate::net::input::NetInput;
-use crate::protocol::LinkMsg;
+use crate::net::secure::{self, HandshakeStats};
 use crate::protocol::hash::FileHasher;
+use crate::protocol::{LinkMsg, PeerId};
+use crate::trust::KeyPair;
+use crate::trust::file_stream::CHUNK;
 
-/// Bytes per `sendfile` call: small enough to see a cancel soon, large enough to cost
-/// nothing.
-const SEND_CHUNK: u64 = 8 << 20;
+/// How long connecting to the receiver may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the sender needs to stream an accepted offer.
 #[derive(Debug, Clone)]
 pub struct SendJob {
     /// The transfer.
     pub transfer_id: String,
+    /// The receiver: only this peer's key may answer the data connection.
+    pub peer: PeerId,
     /// The file.
     pub path: PathBuf,
     /// Its size when offered.
@@ -39,10 +42,13 @@ pub struct SendJob {
     pub rate_limit: Option<u64>,
 }
 
-/// Starts streaming `job` on a thread named `xfer-send`; reports to `tx` as `stream`.
+/// Starts streaming `job` on a thread named `xfer-send`, proving `keys`; reports to `tx`
+/// as `stream`. A failed handshake is counted in `handshakes`.
 pub fn spawn_send(
     stream: StreamId,
     job: SendJob,
+    keys: Arc<KeyPair>,
+    handshakes: Arc<HandshakeStats>,
     tx: Sender<NetInput>,
 ) -> io::Result<StreamThread> {
     let id = job.transfer_id.clone();
@@ -53,16 +59,27 @@ pub fn spawn_send(
         true,
         None,
         tx,
-        move |cancel, slot, tx| send(&job, cancel, slot, tx).map(|()| job.path.clone()),
+        move |cancel, slot, tx| {
+            let ours = Ours {
+                keys: &keys,
+                handshakes: &handshakes,
+                cancel,
+                tx,
+            };
+            send(&job, &ours, slot).map(|()| job.path.clone())
+        },
     )
 }
 
-fn send(
-    job: &SendJob,
-    cancel: &AtomicBool,
-    slot: &Mutex<Option<Stopper>>,
-    tx: &Sender<NetInput>,
-) -> Result<(), Failure> {
+/// What a sending thread works with besides its job.
+struct Ours<'a> {
+    keys: &'a KeyPair,
+    handshakes: &'a HandshakeStats,
+    cancel: &'a AtomicBool,
+    tx: &'a Sender<NetInput>,
+}
+
+fn send(job: &SendJob, ours: &Ours<'_>, slot: &Mutex<Option<Stopper>>) -> Result<(), Failure> {
     let path = job.path.display();
     let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
@@ -72,10 +89,15 @@ fn send(
             job.size
         )));
     }
-    let mut conn = Conn::connect(job.addr, Duration::from_secs(5))
-        .map_err(|e| Failure::broken(format!("cannot connect to {}: {e}", job.addr)))?;
+    let (mut conn, _) =
+        secure::connect(job.addr, CONNECT_TIMEOUT, ours.keys, &job.peer).map_err(|e| {
+            if e.is_handshake() {
+                ours.handshakes.failed(e.label());
+            }
+            Failure::broken(e.to_string())
+        })?;
     *slot.lock().expect("socket slot") = conn.stopper().ok();
-    if cancel.load(Ordering::Relaxed) {
+    if ours.cancel.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }
     let _ = conn.set_idle_timeout(Some(IO_TIMEOUT));
@@ -85,27 +107,34 @@ fn send(
     };
     conn.send(&head)
         .map_err(|e| Failure::broken(format!("cannot send file_data: {}", e.kind)))?;
-    let hash = std::thread::scope(|s| -> Result<String, Failure> {
-        let hasher = std::thread::Builder::new()
-            .name("xfer-hash".into())
-            .spawn_scoped(s, || hash_file(&job.path, job.size, cancel))
-            .map_err(|e| format!("cannot start the hash thread: {e}"))?;
-        let sent = match conn.raw_stream() {
-            Ok(stream) => copy_out(job, &mut file, stream, cancel, tx),
-            Err(e) => Err(e.to_string()),
-        };
-        if sent.is_err() {
-            cancel.store(true, Ordering::Relaxed); // stop hashing too
-        }
-        let hash = hasher.join().map_err(|_| "the hash thread panicked")?;
-        sent.map_err(Failure::broken)
-            .and(hash.map_err(Failure::from))
-    })?;
+    let (mut out, mut back) = conn.into_file_stream().map_err(|e| e.to_string())?;
+    let hash = if job.offset == 0 {
+        // Hashed as it is read, while each chunk is still in the cache.
+        let mut hasher = FileHasher::new();
+        copy_out(job, &mut file, &mut out, ours, Some(&mut hasher)).map_err(Failure::broken)?;
+        hasher.finish()
+    } else {
+        // A resume: the hash covers the bytes the receiver already has too, so a second
+        // thread reads the whole file (from the page cache, usually) meanwhile.
+        std::thread::scope(|s| -> Result<String, Failure> {
+            let hasher = std::thread::Builder::new()
+                .name("xfer-hash".into())
+                .spawn_scoped(s, || hash_file(&job.path, job.size, ours.cancel))
+                .map_err(|e| format!("cannot start the hash thread: {e}"))?;
+            let sent = copy_out(job, &mut file, &mut out, ours, None);
+            if sent.is_err() {
+                ours.cancel.store(true, Ordering::Relaxed); // stop hashing too
+            }
+            let hash = hasher.join().map_err(|_| "the hash thread panicked")?;
+            sent.map_err(Failure::broken)
+                .and(hash.map_err(Failure::from))
+        })?
+    };
     // Nagle let the bulk go in full segments; the trailer goes out at once.
-    let _ = conn.set_nodelay(true);
-    conn.send(&LinkMsg::FileEnd { hash })
-        .map_err(|e| Failure::broken(format!("cannot send file_end: {}", e.kind)))?;
-    match read_final(&mut conn).map_err(Failure::broken)? {
+    let _ = out.get_mut().set_nodelay(true);
+    out.write_frame(&LinkMsg::FileEnd { hash }.to_body())
+        .map_err(|e| Failure::broken(format!("cannot send file_end: {e}")))?;
+    match read_verdict(&mut back).map_err(Failure::broken)? {
         LinkMsg::FileDone { .. } => Ok(()),
         LinkMsg::FileCancel { reason, .. } => Err(Failure::mismatch(format!(
             "the receiver refused it: {reason}"
@@ -114,8 +143,19 @@ fn send(
     }
 }
 
-/// Sends `len` bytes of `file` starting at `offset` to `stream`, returning how many went
-/// (fewer only if the file ends first). On Linux this is `sendfile(2)`: the kernel moves
+/// The receiver's answer after `file_end`, within [`IO_TIMEOUT`] (the socket's timeout).
+fn read_verdict(back: &mut FileReader) -> Result<LinkMsg, String> {
+    let body = back.read_frame().map_err(|e| match e.label() {
+        "truncated" => "the connection closed before the final frame".to_owned(),
+        _ => format!("waiting for the final frame: {e}"),
+    })?;
+    LinkMsg::decode(body).map_err(|e| format!("the final frame: {e}"))
+}
+
+/// Sends `len` bytes of `file` starting at `offset` to `stream` in clear, returning how
+/// many went (fewer only if the file ends first). **Not used by lanchat** (its file bytes
+/// are sealed): the raw baseline its benchmarks compare with. On Linux this is
+/// `sendfile(2)`: the kernel moves
 /// page-cache pages to the socket with no copy through user space. (`std::io::copy`
 /// refuses sendfile from a file to a socket, because a later change to the file could
 /// still reach the peer; here the hash catches that.) Elsewhere, a plain copy.
@@ -154,35 +194,44 @@ fn send_from(file: &File, stream: &TcpStream, at: &mut u64, end: u64) -> io::Res
     }
 }
 
-/// Copies `[offset, size)` of the file to the socket with `sendfile`, in chunks.
+/// Sends `[offset, size)` of the file as sealed chunks, each read straight into the
+/// frame buffer and, with `hasher`, hashed there before it is sealed.
 fn copy_out(
     job: &SendJob,
     file: &mut File,
-    stream: &TcpStream,
-    cancel: &AtomicBool,
-    tx: &Sender<NetInput>,
+    out: &mut FileWriter,
+    ours: &Ours<'_>,
+    mut hasher: Option<&mut FileHasher>,
 ) -> Result<(), String> {
     let chunk = job
         .rate_limit
-        .map_or(SEND_CHUNK, |r| (r / 10).clamp(16 << 10, SEND_CHUNK));
+        .map_or(CHUNK as u64, |r| (r / 10).clamp(16 << 10, CHUNK as u64));
+    file.seek(SeekFrom::Start(job.offset))
+        .map_err(|e| format!("cannot seek in {}: {e}", job.path.display()))?;
     let started = Instant::now();
-    let mut progress = Progress::new(&job.transfer_id, true, tx);
+    let mut progress = Progress::new(&job.transfer_id, true, ours.tx);
     let mut done = job.offset;
     while done < job.size {
-        if cancel.load(Ordering::Relaxed) {
+        if ours.cancel.load(Ordering::Relaxed) {
             return Err("cancelled".into());
         }
-        let want = chunk.min(job.size - done);
-        let before = done;
-        send_from(file, stream, &mut done, before + want).map_err(|e| match e.kind() {
-            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                format!("the receiver closed the connection after {done} bytes")
-            }
-            _ => format!("sending failed after {done} bytes: {e}"),
-        })?;
-        if done == before {
+        let want = usize::try_from(chunk.min(job.size - done)).unwrap_or(CHUNK);
+        let n = out
+            .write_chunk(&job.transfer_id, done, want, |buf| {
+                let n = read_full(file, buf)?;
+                if let Some(h) = hasher.as_deref_mut() {
+                    h.update(&buf[..n]);
+                }
+                Ok(n)
+            })
+            .map_err(|e| match e.label() {
+                "io" => format!("sending failed after {done} bytes: {e}"),
+                _ => format!("cannot send after {done} bytes: {e}"),
+            })?;
+        if n == 0 {
             return Err(format!("{} shrank while being sent", job.path.display()));
         }
+        done += n as u64;
         progress.report(done, false);
         if let Some(rate) = job.rate_limit {
             let due = Duration::from_secs_f64((done - job.offset) as f64 / rate.max(1) as f64);
@@ -193,6 +242,20 @@ fn copy_out(
     }
     progress.report(done, true);
     Ok(())
+}
+
+/// Reads until `buf` is full or the file ends; returns how many bytes.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// Hashes `[0, size)` of the file at `path` (read again, from the page cache).

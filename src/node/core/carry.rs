@@ -122,6 +122,8 @@ impl<P: Port> Core<P> {
                 .and_then(|_| store.transfer_progress(id, *offset, at))
                 .map(drop),
             Record::TransferPath(id, path) => store.set_transfer_path(id, path, at).map(drop),
+            Record::Trust(t) => store.trust_key(t),
+            Record::Untrust(key) => store.untrust_key(key),
         };
         if let Err(e) = result {
             // Only the shown state lags: messages stay unacknowledged and stored,

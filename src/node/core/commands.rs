@@ -1,6 +1,7 @@
 //! Front-end commands, routed to the parts; and the few answered here: `rename`,
-//! `set_status`, `net_status`, `shout` (presence's beacon, chat's numbering, the port's
-//! broadcast) and bursts of `send` (the store write whose result chat needs).
+//! `set_status`, `net_status`, `shout` (presence's signed beacon, chat's numbering, the
+//! port's broadcast), `safety_code`, `verify`/`unverify` (presence's) and bursts of
+//! `send` (the store write whose result chat needs).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use crate::node::out::Routes;
 use crate::node::presence::describe;
 use crate::node::status::{Counters, NetStatus, SocketInfo};
 use crate::node::transfers::Then;
+use crate::protocol::signed::SignedError;
 use crate::protocol::{BeaconKind, MAX_DATAGRAM, MsgId, PeerId};
 use crate::store::{Direction, EVERYONE, MsgState, NewMessage};
 
@@ -38,12 +40,27 @@ impl<P: Port> Core<P> {
                 let peers = self.presence.table().list();
                 self.out.reply(asked, Event::Peers { peers });
             }
-            Command::Rename { name } => self.rename(origin, &name),
+            Command::Rename { name } => self.rename(origin, &name, now),
             Command::SetStatus { status } => {
                 let status = self.presence.set_status(&status, MAX_STATUS_CHARS);
-                self.presence.announce(BeaconKind::Here, &mut self.out);
+                self.presence.announce(BeaconKind::Here, now, &mut self.out);
                 self.out.emit(Event::StatusChanged { status });
             }
+            Command::SafetyCode { peer } => {
+                let answer = match self.presence.safety_code(&peer) {
+                    Ok((info, code)) => Event::SafetyCode {
+                        peer: info.id,
+                        name: info.name,
+                        code: code.to_string(),
+                        verified: info.trust.verified,
+                    },
+                    Err(e) => Event::error(format!("safety_code: {e}")),
+                };
+                self.out.reply(asked, answer);
+            }
+            Command::Verify { peer } => self.set_verified(origin, &peer, true, now),
+            Command::Unverify { peer } => self.set_verified(origin, &peer, false, now),
+            Command::SetAutoAccept { from } => self.transfers.set_auto_accept(from, &mut self.out),
             Command::NetStatus => {
                 let status = self.net_status();
                 self.out.reply(asked, Event::NetStatus(status));
@@ -183,20 +200,29 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// Dials `peer` if it is online and its link port is known (the links part keeps
-    /// one dial at a time, with back-off).
+    /// Dials `peer` if it is online and its link port is known, where a handshake last
+    /// proved it unless that failed (presence picks; the links part keeps one dial at a
+    /// time, with back-off).
     pub(super) fn dial(&mut self, peer: &PeerId, now: Now) {
-        let Some(info) = self.presence.get(peer) else {
-            return;
-        };
-        if !info.online || info.port == 0 {
-            return;
+        if let Some(addr) = self.presence.dial_addr(peer) {
+            self.links.dial(peer, addr, now.at, &mut self.out);
         }
-        let addr = SocketAddr::from((info.addr, info.port));
-        self.links.dial(peer, addr, now.at, &mut self.out);
     }
 
-    fn rename(&mut self, origin: Origin, name: &str) {
+    /// `verify` / `unverify`: the change is everyone's news (`peer_changed`); an error
+    /// goes to the front end that asked.
+    fn set_verified(&mut self, origin: Origin, peer: &str, verified: bool, now: Now) {
+        if let Err(e) = self
+            .presence
+            .set_verified(peer, verified, now, &mut self.out)
+        {
+            let what = if verified { "verify" } else { "unverify" };
+            self.out
+                .reply(Some(origin), Event::error(format!("{what}: {e}")));
+        }
+    }
+
+    fn rename(&mut self, origin: Origin, name: &str, now: Now) {
         let Some(name) = self.presence.rename(name) else {
             return self
                 .out
@@ -210,7 +236,7 @@ impl<P: Port> Core<P> {
             self.out
                 .reply(Some(origin), Event::error(format!("rename: {e}")));
         }
-        self.presence.announce(BeaconKind::Here, &mut self.out);
+        self.presence.announce(BeaconKind::Here, now, &mut self.out);
         self.out.emit(Event::Renamed { name });
     }
 
@@ -236,18 +262,19 @@ impl<P: Port> Core<P> {
         let BeaconKind::Shout { text, .. } = &beacon.kind else {
             unreachable!("made as a shout")
         };
-        let bytes = match beacon.encode_checked() {
+        let bytes = match self.presence.sign(&beacon, now) {
             Ok(b) => b,
-            Err(len) => {
+            Err(SignedError::TooLarge(len)) => {
                 let room = MAX_DATAGRAM.saturating_sub(len - text.len());
                 let e = format!(
                     "too long for one datagram ({} bytes of text; the limit is {MAX_DATAGRAM} \
-                     bytes per datagram, about {room} bytes of text); shorten it or send it to \
-                     each peer",
+                     bytes per signed datagram, about {room} bytes of text); shorten it or \
+                     send it to each peer",
                     text.len()
                 );
                 return self.out.reply(Some(origin), refuse(&e));
             }
+            Err(e) => return self.out.reply(Some(origin), refuse(&e.to_string())),
         };
         if self.broadcast(&bytes, &describe(&beacon), now) == 0 {
             return self
@@ -327,6 +354,7 @@ impl<P: Port> Core<P> {
             counters: Counters {
                 connections_accepted: sockets.accepted,
                 connections_refused: sockets.refused,
+                handshakes_failed: sockets.handshakes_failed,
                 ..self.traffic.counters.clone()
             },
             recent: self.traffic.recent.snapshot(),

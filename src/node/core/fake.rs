@@ -159,16 +159,39 @@ impl Drop for TempDir {
     }
 }
 
-/// A core confined to loopback over a fake port, with data in `dir`, and the events
-/// its one subscriber ([`ME`]) receives.
+/// A core confined to loopback over a fake port, with data (and its key) in `dir`, and
+/// the events its one subscriber ([`ME`]) receives.
 pub fn core_in(dir: &Path, now: Now) -> (Core<FakePort>, Receiver<Event>) {
     let config = Config {
         name: Some("me".into()),
         ..Config::loopback(dir, 47474)
     };
     let lock = crate::config::lock_data_dir(dir).expect("lock the data directory");
-    let mut core = Core::new(config, lock, FakePort::default(), now).expect("a core");
+    let (keys, _) = crate::trust::identity::load_or_create(dir).expect("our key");
+    let keys = std::sync::Arc::new(keys);
+    let mut core = Core::new(config, lock, FakePort::default(), keys, now).expect("a core");
     let (subscriber, events) = Subscriber::new::<Event>(ME.subscriber, UNBOUNDED, no_waker());
     core.subscribe(subscriber);
     (core, events)
+}
+
+/// Bob, the peer the core's tests talk to: his keys.
+pub fn bob_keys() -> crate::trust::KeyPair {
+    crate::trust::keys::test_pair(0xb0)
+}
+
+/// Bob's peer id (his key's).
+pub fn bob_id() -> String {
+    bob_keys().peer_id()
+}
+
+/// `beacon` (whose id must be bob's) as the reader thread hands it over: signed by bob
+/// as datagram `ctr` of his instance at `now`, and parsed.
+pub fn signed_by_bob(
+    beacon: &crate::protocol::Beacon,
+    ctr: u64,
+    now: Now,
+) -> Box<crate::protocol::signed::Unverified> {
+    let bytes = crate::protocol::signed::sign(beacon, &bob_keys(), ctr, now.wall).expect("fits");
+    Box::new(crate::protocol::signed::parse(&bytes).expect("parses"))
 }

@@ -203,20 +203,27 @@ impl<P: Port> Core<P> {
             instance,
         };
         let greeted = self.links.greet(link, hello, &me, now.at, &mut self.out);
-        let Greeted::Met { peer, remote } = greeted else {
+        let Greeted::Met {
+            peer,
+            remote,
+            key,
+            outbound,
+        } = greeted
+        else {
             return;
+        };
+        let std::net::IpAddr::V4(addr) = remote.ip() else {
+            return self
+                .out
+                .close(Route::Link(link), "IPv6 peers are not supported");
         };
         if self.presence.get(&peer).is_none_or(|p| !p.online) {
             // Met through a link before any beacon (a lost datagram, another subnet).
-            let std::net::IpAddr::V4(addr) = remote.ip() else {
-                return self
-                    .out
-                    .close(Route::Link(link), "IPv6 peers are not supported");
-            };
             let name = crate::protocol::beacon::clean_name(name);
             let seen = Sighting {
                 id: &peer,
                 protocol: Protocol::Lanchat,
+                key: Some(*key),
                 instance: "",
                 name: &name,
                 host: "",
@@ -232,6 +239,12 @@ impl<P: Port> Core<P> {
         let Some(route) = self.links.up(link, &peer, &me, &mut self.out) else {
             return;
         };
+        // We dialed this address and the handshake proved the peer there: the next dial
+        // goes there too, whatever beacons say meanwhile (a link the peer dialed proves
+        // nothing about where it can be reached).
+        if let (true, std::net::SocketAddr::V4(dialed)) = (outbound, remote) {
+            self.presence.proven(&peer, dialed);
+        }
         self.carry_out(now); // the link it replaced is gone before anything goes out on this one
         self.route_up(&peer, route);
     }

@@ -12,9 +12,10 @@ use crate::node::clock::Now;
 use crate::node::command::MAX_PAGE;
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
-use crate::node::peer::{PeerInfo, Protocol};
-use crate::node::presence::{MAX_PEERS, PeerTable};
+use crate::node::peer::{PeerInfo, PeerTrust, Protocol};
+use crate::node::presence::{MAX_PEERS, PeerTable, TrustBook};
 use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
+use crate::trust::PeerKey;
 
 /// What was loaded from the data directory at start.
 pub(super) struct Loaded {
@@ -22,25 +23,55 @@ pub(super) struct Loaded {
     /// Why the file on disk could not be used as it was, to tell the user after `ready`.
     pub(super) problem: Option<Fallback>,
     pub(super) peers: PeerTable,
+    /// The keys the user verified.
+    pub(super) trust: TrustBook,
     pub(super) outbox: Outbox,
+    /// Our messages moved to our new id, in the history file itself (not in a stand-in
+    /// kept in memory): `identity.json` may say the new id now.
+    pub(super) moved: bool,
 }
 
 /// Opens `history.db` in `data_dir` (or a fallback) and reloads known peers (offline,
-/// with their last-seen time) and the messages still waiting for an ack. A corrupt file
-/// moved aside is named after `now`.
-pub(super) fn load(data_dir: &Path, now: Now) -> Loaded {
+/// with their last-seen time and keys), the keys the user verified, and the messages
+/// still waiting for an ack. A corrupt file moved aside is named after `now`. `moved`:
+/// our own id changed from the first to the second (a v1 data directory): the messages
+/// we wrote move to the new id first, and `identity.json` is saved by the caller once
+/// that is done.
+pub(super) fn load(data_dir: &Path, now: Now, moved: Option<(&str, &str)>) -> Loaded {
     let path = data_dir.join(HISTORY_FILE);
-    let (store, problem) = Store::open_or_fallback(&path, now.wall / 1000);
+    let (mut store, problem) = Store::open_or_fallback(&path, now.wall / 1000);
     if let Some(p) = &problem {
         tracing::error!("{p}");
     }
+    let in_memory = matches!(problem, Some(Fallback::InMemory { .. }));
+    let moved = match moved {
+        None => false,
+        Some((old, new)) => match store.rename_author(old, new) {
+            Ok(n) => {
+                tracing::info!("our peer id is now {new} (was {old}); {n} messages moved");
+                !in_memory
+            }
+            Err(e) => {
+                tracing::error!("cannot move the history from {old} to {new}: {e}");
+                false
+            }
+        },
+    };
     let mut peers = PeerTable::new();
     match store.known_peers(MAX_PEERS) {
-        Ok(known) => known
-            .into_iter()
-            .for_each(|p| peers.remember(peer_info(p), now.at)),
+        Ok(known) => known.into_iter().for_each(|p| {
+            let key = p.key.as_deref().and_then(|k| PeerKey::from_base64(k).ok());
+            peers.remember(peer_info(p), key, now.at);
+        }),
         Err(e) => tracing::error!("cannot load known peers: {e}"),
     }
+    let trust = match store.trusted_keys() {
+        Ok(rows) => TrustBook::from_stored(rows),
+        Err(e) => {
+            tracing::error!("cannot load the verified keys: {e}");
+            TrustBook::default()
+        }
+    };
     let mut outbox = Outbox::new();
     match store.unacked(MAX_OUTBOX) {
         Ok(waiting) => {
@@ -67,7 +98,9 @@ pub(super) fn load(data_dir: &Path, now: Now) -> Loaded {
         store,
         problem,
         peers,
+        trust,
         outbox,
+        moved,
     }
 }
 
@@ -82,6 +115,7 @@ fn peer_info(p: KnownPeer) -> PeerInfo {
         status: "offline".to_owned(),
         last_seen: p.last_seen,
         protocol: Protocol::Lanchat,
+        trust: PeerTrust::default(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! What the I/O threads hand the core, routed to the parts: lanchat datagrams (turned
-//! into sightings for presence, shouts for chat), accepted and dialed connections (a
+//! What the I/O threads hand the core, routed to the parts: signed lanchat datagrams
+//! (checked by presence's guard, then turned into sightings for presence, shouts for
+//! chat), accepted and dialed connections, each with the key its handshake proved (a
 //! link to start, or a file's data connection), link frames (see `frames`), links that
 //! went down, and what transfer streams report.
 
@@ -8,16 +9,15 @@ use std::net::{SocketAddr, SocketAddrV4};
 use crossbeam_channel::Receiver;
 
 use super::Core;
-use crate::net::Via;
-use crate::net::{LinkId, NetInput, Port};
+use crate::net::{DialError, LinkId, NetInput, Port, Via};
 use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::out::{Route, Routes};
 use crate::node::presence::{Observed, from_beacon};
-use crate::protocol::{
-    Beacon, BeaconError, BeaconKind, LinkMsg, PROTOCOL_VERSION, PeerId, TransferId,
-};
+use crate::protocol::signed::{Envelope, SignedError, Unverified};
+use crate::protocol::{BeaconKind, LinkMsg, PROTOCOL_VERSION, PeerId, TransferId};
 use crate::store::Direction;
+use crate::trust::PeerKey;
 
 impl<P: Port> Core<P> {
     /// Handles one input; a link frame takes the frames already waiting in `more` with
@@ -40,8 +40,9 @@ impl<P: Port> Core<P> {
                 NetInput::Accepted {
                     conn,
                     remote,
+                    key,
                     first,
-                } => self.on_accepted(*conn, remote, first, now),
+                } => self.on_accepted(*conn, (remote, key), first, now),
                 NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result, now),
                 NetInput::Frame { link, len, msg } => {
                     // The input that ended the burst (not a frame) comes next.
@@ -57,29 +58,39 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// A datagram from a discovery socket, parsed or refused by its reader thread.
+    /// A datagram from a discovery socket, parsed or refused by its reader thread: ours
+    /// are counted and ignored; others are believed only once presence's guard found
+    /// them fresh, within budget and signed by their key. Every drop is counted by its
+    /// reason.
     fn on_datagram(
         &mut self,
         via: Via,
         from: SocketAddrV4,
         len: usize,
-        beacon: Result<Beacon, BeaconError>,
+        datagram: Result<Box<Unverified>, SignedError>,
         now: Now,
     ) {
-        let beacon = match beacon {
-            Ok(b) => b,
+        let datagram = match datagram {
+            Ok(d) => d,
             Err(e) => {
                 tracing::debug!("dropped datagram from {from}: {e}");
                 return self.traffic.dropped(now.wall, from, len, e.label());
             }
         };
-        if beacon.id == *self.presence.me().id {
+        if datagram.claims().beacon.id == *self.presence.me().id {
             self.traffic.counters.own_beacons += 1;
             return;
         }
         if self.presence.loopback_only() && !from.ip().is_loopback() {
             return self.traffic.dropped(now.wall, from, len, "off_loopback");
         }
+        let Envelope { key, beacon, .. } = match self.presence.admit(*datagram, *from.ip(), now) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                tracing::debug!("dropped datagram from {from}: {e}");
+                return self.traffic.dropped(now.wall, from, len, e.label());
+            }
+        };
         self.traffic.counters.beacons_received += 1;
         let summary = crate::node::presence::describe(&beacon);
         self.traffic.log(now.wall, "in", "udp", from, len, summary);
@@ -91,7 +102,7 @@ impl<P: Port> Core<P> {
             return;
         }
         let timeout = self.presence.peer_timeout(beacon.interval_ms);
-        let sighting = from_beacon(&beacon, *from.ip(), timeout);
+        let sighting = from_beacon(&beacon, key, *from.ip(), timeout);
         match self.presence.on_sighting(&sighting, now, &mut self.out) {
             Observed::Refused => return self.traffic.dropped(now.wall, from, len, "table_full"),
             Observed::Same => {}
@@ -121,7 +132,7 @@ impl<P: Port> Core<P> {
 
     /// Answers a newcomer's `hello` at once, within the answer budget.
     fn answer_hello(&mut self, to: SocketAddrV4, now: Now) {
-        if !self.presence.answer_hello(to, now.at, &mut self.out) {
+        if !self.presence.answer_hello(to, now, &mut self.out) {
             self.traffic.counters.drop_datagram("answer_rate");
         }
     }
@@ -160,9 +171,15 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// A connection to our link port said its first frame: a link's `hello`, or a
-    /// file's `file_data`.
-    fn on_accepted(&mut self, conn: P::Conn, remote: SocketAddr, first: LinkMsg, now: Now) {
+    /// A connection to our link port proved `key` in its handshake and said its first
+    /// frame: a link's `hello`, or a file's `file_data`.
+    fn on_accepted(
+        &mut self,
+        conn: P::Conn,
+        (remote, key): (SocketAddr, PeerKey),
+        first: LinkMsg,
+        now: Now,
+    ) {
         if self.links.is_full() {
             tracing::warn!("refusing connection from {remote}: too many links open");
             self.traffic.counters.links_dropped += 1;
@@ -174,9 +191,10 @@ impl<P: Port> Core<P> {
                 offset,
             } => {
                 let id = TransferId::from(transfer_id);
-                let ctx = ctx!(self, now);
+                let from = key.peer_id();
                 let Some((stream, job)) =
-                    self.transfers.on_file_data(remote.ip(), &id, offset, ctx)
+                    self.transfers
+                        .on_file_data((remote.ip(), &from), &id, offset)
                 else {
                     return; // the connection is closed as it is dropped
                 };
@@ -188,7 +206,7 @@ impl<P: Port> Core<P> {
                 }
             }
             hello @ LinkMsg::Hello { .. } => {
-                if let Some(id) = self.open_link(conn, None, now) {
+                if let Some(id) = self.open_link(conn, None, key, now) {
                     self.on_frames((id, 0, hello), || None, now);
                 }
             }
@@ -202,28 +220,41 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// A dial finished.
+    /// A dial finished: a secure connection to the peer it was for, or why not (the
+    /// address is then the last tried, so the next dial tries the peer's other one).
     fn on_dialed(
         &mut self,
         peer: PeerId,
         addr: SocketAddr,
-        result: Result<Box<P::Conn>, String>,
+        result: Result<(Box<P::Conn>, PeerKey), DialError>,
         now: Now,
     ) {
         if let Err(e) = &result {
-            tracing::debug!(%peer, "{e}");
+            if e.is_handshake() {
+                tracing::info!(%peer, "{e}");
+            } else {
+                tracing::debug!(%peer, "{e}");
+            }
+            self.presence.dial_failed(&peer, addr);
         }
         if !self.links.dialed(&peer, result.is_ok(), now.at) {
             return; // failed, or a link came up meanwhile (the peer dialed us)
         }
-        if let Ok(conn) = result {
+        if let Ok((conn, key)) = result {
             tracing::debug!(%peer, %addr, "dialed");
-            self.open_link(*conn, Some(peer), now);
+            self.open_link(*conn, Some(peer), key, now);
         }
     }
 
-    /// Starts a link on `conn` (`dialed`: the peer we dialed) and sends our `hello`.
-    fn open_link(&mut self, conn: P::Conn, dialed: Option<PeerId>, now: Now) -> Option<LinkId> {
+    /// Starts a link on `conn`, whose handshake proved `key` (`dialed`: the peer we
+    /// dialed), and sends our `hello`.
+    fn open_link(
+        &mut self,
+        conn: P::Conn,
+        dialed: Option<PeerId>,
+        key: PeerKey,
+        now: Now,
+    ) -> Option<LinkId> {
         let id = self.links.next_id();
         match self.port.open_link(id, conn) {
             Ok(ends) => {
@@ -236,7 +267,7 @@ impl<P: Port> Core<P> {
                     port: me.port,
                 };
                 self.links
-                    .opened(id, ends, dialed, hello, now.at, &mut self.out);
+                    .opened(id, (ends, key), dialed, hello, now.at, &mut self.out);
                 Some(id)
             }
             Err(e) => {

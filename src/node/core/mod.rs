@@ -36,6 +36,7 @@ mod timers;
 
 pub(super) use commands::MAX_BURST;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::chat::Chat;
@@ -45,13 +46,14 @@ use super::event::Event;
 use super::fanout::{Fanout, Subscriber};
 use super::links::Links;
 use super::out::Out;
-use super::presence::{Me, Presence, Reach};
+use super::presence::{Known, Me, Presence, Reach};
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
 use crate::config::{self, Config, DataDirLock, Identity};
 use crate::net::Port;
 use crate::protocol::BeaconKind;
 use crate::store::{Fallback, Store};
+use crate::trust::KeyPair;
 
 /// Everything the core thread owns.
 pub(super) struct Core<P: Port> {
@@ -74,16 +76,27 @@ pub(super) struct Core<P: Port> {
 }
 
 impl<P: Port> Core<P> {
-    /// Builds the core over a bound port and a locked data directory: loads the identity
-    /// and the history (known peers, the unacknowledged outbox).
+    /// Builds the core over a bound port and a locked data directory, as `keys` (the
+    /// identity key from that directory): loads the name and the history (known peers,
+    /// verified keys, the unacknowledged outbox), moving a v1 history to the key's id.
     pub(super) fn new(
         config: Config,
         lock: DataDirLock,
         port: P,
+        keys: Arc<KeyPair>,
         now: Now,
     ) -> Result<Core<P>, NodeError> {
-        let identity = Identity::load_or_create(&config.data_dir, config.name.as_deref())?;
-        let loaded = history::load(&config.data_dir, now);
+        let dir = &config.data_dir;
+        let found = Identity::load(dir, config.name.as_deref(), &keys.peer_id())?;
+        let identity = found.identity;
+        let moved = found
+            .previous
+            .as_deref()
+            .map(|old| (old, identity.id.as_str()));
+        let loaded = history::load(dir, now, moved);
+        if loaded.moved {
+            identity.save(dir)?;
+        }
         let me = Me {
             id: identity.id.into(),
             name: identity.name,
@@ -97,7 +110,11 @@ impl<P: Port> Core<P> {
             discovery_port: config.discovery_port,
         };
         let transfers = Transfers::new(Settings::new(me.id.clone(), &config));
-        let presence = Presence::new(me, loaded.peers, config.interval, reach, now.at);
+        let known = Known {
+            table: loaded.peers,
+            trust: loaded.trust,
+        };
+        let presence = Presence::new(me, keys, known, config.interval, reach, now);
         let mut core = Core {
             port,
             store: loaded.store,
@@ -134,6 +151,7 @@ impl<P: Port> Core<P> {
             "node ready; beacons to {:?}", self.presence.targets().1);
         self.out.emit(Event::Ready {
             id: me.id.clone(),
+            fingerprint: self.presence.key().fingerprint().to_string(),
             name: me.name.clone(),
             host: me.host.clone(),
             addr: sockets
@@ -152,13 +170,14 @@ impl<P: Port> Core<P> {
         });
         self.transfers
             .restore(unfinished, ctx!(self, now), &mut self.out);
-        self.presence.announce(BeaconKind::Hello, &mut self.out);
+        self.presence
+            .announce(BeaconKind::Hello, now, &mut self.out);
         self.carry_out(now);
     }
 
     /// Says bye, remembers who was online, stops every thread, and says `stopped`.
     pub(super) fn stop(&mut self, now: Now) {
-        self.presence.announce(BeaconKind::Bye, &mut self.out);
+        self.presence.announce(BeaconKind::Bye, now, &mut self.out);
         self.presence.remember_online(&mut self.out);
         self.carry_out(now);
         self.port.stop();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, unbounded};
 
-use super::fake::{FakePort, ME, TempDir, core_in};
+use super::fake::{FakePort, ME, TempDir, bob_id, bob_keys, core_in, signed_by_bob};
 use super::*;
 use crate::net::NetInput;
 use crate::net::Via;
@@ -16,13 +16,12 @@ use crate::node::event::LeftReason;
 use crate::node::out::{Route, Routes};
 use crate::protocol::{Beacon, LinkMsg, PROTOCOL_VERSION};
 
-const BOB: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 const BOB_LINK_PORT: u16 = 4001;
 
 fn bob_here(interval_ms: u64) -> Beacon {
     Beacon {
         lanchat: PROTOCOL_VERSION,
-        id: BOB.into(),
+        id: bob_id(),
         instance: "bob-1".into(),
         name: "bob".into(),
         host: "hb".into(),
@@ -35,7 +34,7 @@ fn bob_here(interval_ms: u64) -> Beacon {
 
 fn bob_hello() -> LinkMsg {
     LinkMsg::Hello {
-        id: BOB.into(),
+        id: bob_id(),
         name: "bob".into(),
         version: PROTOCOL_VERSION,
         instance: "bob-1".into(),
@@ -49,12 +48,13 @@ fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
     core.handle_input(input, &none, now);
 }
 
-fn heard(core: &mut Core<FakePort>, beacon: Beacon, now: Now) {
+/// Bob's datagram number `ctr`, heard from 127.0.0.1.
+fn heard(core: &mut Core<FakePort>, beacon: Beacon, ctr: u64, now: Now) {
     let datagram = NetInput::Datagram {
         via: Via::Listener,
         from: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5555),
         len: 200,
-        beacon: Ok(beacon),
+        beacon: Ok(signed_by_bob(&beacon, ctr, now)),
     };
     feed(core, datagram, now);
 }
@@ -74,8 +74,8 @@ fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
     ));
     assert_eq!(core.port.datagrams.len(), 1, "hello to 127.255.255.255");
 
-    heard(&mut core, bob_here(5000), t0);
-    assert!(matches!(events.try_recv(), Ok(Event::PeerJoined { peer }) if peer.id == BOB));
+    heard(&mut core, bob_here(5000), 0, t0);
+    assert!(matches!(events.try_recv(), Ok(Event::PeerJoined { peer }) if *peer.id == bob_id()));
     assert!(core.port.dials.is_empty(), "nothing waits for bob: no link");
 
     core.handle_command(
@@ -90,12 +90,16 @@ fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
         panic!("sent")
     };
     let bob_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, BOB_LINK_PORT));
-    assert_eq!(core.port.dials, [(BOB.into(), bob_addr)], "dialed lazily");
+    assert_eq!(
+        core.port.dials,
+        [(bob_id().into(), bob_addr)],
+        "dialed lazily"
+    );
 
     let dialed = NetInput::Dialed {
-        peer: BOB.into(),
+        peer: bob_id().into(),
         addr: bob_addr,
-        result: Ok(Box::new("conn to bob")),
+        result: Ok((Box::new("conn to bob"), bob_keys().public())),
     };
     feed(&mut core, dialed, t0);
     assert_eq!(core.port.kinds_on(1), ["hello"], "our hello first");
@@ -113,7 +117,7 @@ fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
         ["hello", "chat"],
         "the outbox goes once the link is up"
     );
-    let stored = core.store.history(BOB, None, 10).unwrap();
+    let stored = core.store.history(&bob_id(), None, 10).unwrap();
     assert_eq!(stored[0].state, crate::store::MsgState::Sent);
 
     let ack = LinkMsg::Ack {
@@ -138,14 +142,15 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     let t0 = Now::read();
     let (mut core, events) = core_in(&dir.0, t0);
     core.announce_start(t0);
-    heard(&mut core, bob_here(1000), t0);
+    heard(&mut core, bob_here(1000), 0, t0);
     let accepted = NetInput::Accepted {
         conn: Box::new("bob's conn"),
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_001)),
+        key: bob_keys().public(),
         first: bob_hello(),
     };
     feed(&mut core, accepted, t0);
-    assert_eq!(core.links.route(BOB), Some(Route::Link(1)));
+    assert_eq!(core.links.route(&bob_id()), Some(Route::Link(1)));
     events.try_iter().for_each(drop);
 
     // A message whose frame the link's writer cannot take: the link is dropped, the
@@ -154,13 +159,13 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     core.handle_command(
         ME,
         Command::Send {
-            to: BOB.into(),
+            to: bob_id(),
             text: "x".into(),
         },
         t0,
     );
     assert_eq!(core.port.closed, [1]);
-    assert_eq!(core.links.route(BOB), None);
+    assert_eq!(core.links.route(&bob_id()), None);
     assert_eq!(core.chat.outbox().len(), 1);
 
     // Three of its intervals (1 s) without a word: offline.
@@ -173,10 +178,15 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     core.tick(t0.after(Duration::from_millis(3500))); // the next housekeeping
     assert!(
         events.try_iter().any(
-            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Timeout } if id == BOB)
+            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Timeout } if **id == bob_id())
         ),
         "timed out"
     );
     let known = core.store.known_peers(10).unwrap();
-    assert_eq!(known[0].id, BOB, "remembered for later");
+    assert_eq!(known[0].id, bob_id(), "remembered for later");
+    assert_eq!(
+        known[0].key,
+        Some(bob_keys().public().to_base64()),
+        "with its key"
+    );
 }

@@ -19,7 +19,7 @@ impl<P: Port> Core<P> {
     pub(in crate::node) fn tick(&mut self, now: Now) {
         if now.at >= self.presence.next_announce() {
             self.refresh_targets();
-            self.presence.announce_due(now.at, &mut self.out);
+            self.presence.announce_due(now, &mut self.out);
         }
         if now.at < self.next_housekeeping {
             if self.transfers.next_wake().is_some_and(|at| at <= now.at) {

@@ -3,14 +3,19 @@
 
 use crate::protocol::{PROTOCOL_VERSION, beacon::valid_id};
 
-/// Why a `hello` is refused, or `None` if it may open a link.
-pub fn refusal(version: u32, peer: &str, me: &str) -> Option<String> {
+/// Why a `hello` is refused, or `None` if it may open a link. `proven` is the peer id
+/// of the key the connection's handshake proved: the `hello` must name it.
+pub fn refusal(version: u32, peer: &str, me: &str, proven: &str) -> Option<String> {
     if version != PROTOCOL_VERSION {
         Some(format!("protocol version {version} not supported"))
     } else if !valid_id(peer) {
         Some("hello with an invalid peer id".to_owned())
     } else if peer == me {
         Some("connected to ourselves".to_owned())
+    } else if peer != proven {
+        Some(format!(
+            "hello says it is {peer}, but the handshake proved {proven}"
+        ))
     } else {
         None
     }
@@ -52,18 +57,25 @@ mod tests {
     }
 
     #[test]
-    fn a_hello_must_be_this_version_a_valid_id_and_not_us() {
-        assert_eq!(refusal(PROTOCOL_VERSION, "bbbb", "aaaa"), None);
-        assert!(refusal(2, "bbbb", "aaaa").unwrap().contains("version 2"));
+    fn a_hello_must_be_this_version_a_valid_id_not_us_and_the_proven_one() {
+        let v = PROTOCOL_VERSION;
+        assert_eq!(refusal(v, "bbbb", "aaaa", "bbbb"), None);
         assert!(
-            refusal(PROTOCOL_VERSION, "../x", "aaaa")
+            refusal(1, "bbbb", "aaaa", "bbbb")
+                .unwrap()
+                .contains("version 1")
+        );
+        assert!(
+            refusal(v, "../x", "aaaa", "../x")
                 .unwrap()
                 .contains("invalid")
         );
         assert!(
-            refusal(PROTOCOL_VERSION, "aaaa", "aaaa")
+            refusal(v, "aaaa", "aaaa", "aaaa")
                 .unwrap()
                 .contains("ourselves")
         );
+        let why = refusal(v, "bbbb", "aaaa", "cccc").unwrap();
+        assert!(why.contains("proved cccc"), "{why}");
     }
 }

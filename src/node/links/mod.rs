@@ -2,6 +2,10 @@
 //! route), dials with back-off, the `hello` exchange and the tie-break, keepalives on
 //! idle links, and the time-out of links that never say hello.
 //!
+//! Every link arrives here already secure, with the key its Noise handshake proved
+//! (`net::secure`): a `hello` is believed only if it names that key's peer id, so a
+//! link can never speak for a peer other than the one that proved itself on it.
+//!
 //! It holds no socket: the port owns each link's connection and threads, by the same
 //! id. Calls take the time and push actions (write a `hello` or a keepalive, dial, close
 //! a link); a link that comes up or goes away is returned for the core to route to the
@@ -21,6 +25,7 @@ use super::out::{Action, Out, Route, Routes};
 use super::status::LinkInfo;
 use crate::net::{LinkEnds, LinkId};
 use crate::protocol::{LinkMsg, PeerId};
+use crate::trust::PeerKey;
 use dials::Dials;
 
 /// Most links open at once (handshaking or established).
@@ -51,6 +56,11 @@ pub enum Greeted {
         peer: PeerId,
         /// From where.
         remote: SocketAddr,
+        /// The key its handshake proved (the peer id is this key's); boxed, as a key
+        /// is large beside a refusal.
+        key: Box<PeerKey>,
+        /// Whether we dialed it: `remote` is then an address that proved to reach it.
+        outbound: bool,
     },
 }
 
@@ -78,6 +88,8 @@ pub struct Forgot {
 #[derive(Debug)]
 struct LinkState {
     ends: LinkEnds,
+    /// The key the connection's handshake proved.
+    key: PeerKey,
     /// The peer, once its hello arrived.
     peer: Option<PeerId>,
     /// The peer's instance, from its hello.
@@ -127,12 +139,12 @@ impl Links {
         id
     }
 
-    /// The port started link `id`: our `hello` goes first. `dialed` names the peer for
-    /// a link we dialed.
+    /// The port started link `id`, on a connection whose handshake proved `key`: our
+    /// `hello` goes first. `dialed` names the peer for a link we dialed.
     pub fn opened(
         &mut self,
         id: LinkId,
-        ends: LinkEnds,
+        (ends, key): (LinkEnds, PeerKey),
         dialed: Option<PeerId>,
         hello: LinkMsg,
         now: Instant,
@@ -142,6 +154,7 @@ impl Links {
             id,
             LinkState {
                 ends,
+                key,
                 peer: None,
                 instance: String::new(),
                 dialed,
@@ -180,13 +193,13 @@ impl Links {
             peer,
             instance,
         } = hello;
-        if let Some(why) = handshake::refusal(version, peer, me) {
-            out.close(Route::Link(id), why);
-            return Greeted::Refused;
-        }
         let Some(state) = self.links.get_mut(&id) else {
             return Greeted::Refused;
         };
+        if let Some(why) = handshake::refusal(version, peer, me, &state.key.peer_id()) {
+            out.close(Route::Link(id), why);
+            return Greeted::Refused;
+        }
         let peer = PeerId::from(peer);
         state.peer = Some(peer.clone());
         state.instance = instance.to_owned();
@@ -198,7 +211,12 @@ impl Links {
             tracing::info!(%dialed, %peer, %remote, "dialed one peer, reached another");
             self.dials.failed(&dialed, now);
         }
-        Greeted::Met { peer, remote }
+        Greeted::Met {
+            peer,
+            remote,
+            key: Box::new(state.key),
+            outbound: state.dialed.is_some(),
+        }
     }
 
     /// Link `id` to `peer` is up, unless another link to it wins the tie-break; returns

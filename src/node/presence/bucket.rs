@@ -1,5 +1,5 @@
-//! A token bucket: rate limits that allow short bursts (answers to `hello`). Pure: time
-//! is a parameter.
+//! A token bucket: rate limits that allow short bursts (answers to `hello`, signature
+//! checks). Pure: time is a parameter.
 
 use std::time::Instant;
 
@@ -20,6 +20,18 @@ impl TokenBucket {
             rate,
             last: now,
         }
+    }
+
+    /// Whether the bucket has refilled to its burst by `now` (nothing owed).
+    pub(super) fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+
+    /// Tokens left, as of the last take.
+    #[cfg(test)]
+    pub(super) fn tokens(&self) -> f64 {
+        self.tokens
     }
 
     /// Takes a token if one is left.

@@ -7,16 +7,29 @@
 //! for the core to route (a peer restarted: its links are stale). It never touches a
 //! socket or the store.
 //!
-//! - `table`: the peer table; `resolve`: what a user typed → a peer.
+//! Since protocol v2 our datagrams are signed here (the signer counts them), and others'
+//! are believed only once the guard has found them fresh and their signature good,
+//! within the verification budget. Presence also keeps the user's trust: which keys are
+//! verified, and which peers go by a verified peer's name with another key.
+//!
+//! - `table`: the peer table (with each peer's key and proven address); `resolve`:
+//!   what a user typed → a peer.
 //! - `sighting`: the protocol-neutral [`Sighting`], and a lanchat beacon as one.
-//! - `bucket`: the rate limit on answers to `hello`.
+//! - `guard`: freshness and the verification budget for signed datagrams.
+//! - `trust`: the verified keys; `verify`: safety codes, verifying, and the warning
+//!   when another key goes by a verified peer's name.
+//! - `bucket`: rate limits (answers to `hello`, signature checks).
 
 mod bucket;
+mod guard;
 mod resolve;
 mod sighting;
 mod table;
+mod trust;
+mod verify;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::clock::Now;
@@ -24,13 +37,18 @@ use super::event::{Event, LeftReason};
 use super::out::{Action, Out, Record};
 use super::peer::PeerInfo;
 use crate::net::interfaces::{LOOPBACK_BROADCAST, NetInterface};
+use crate::protocol::signed::{DatagramSigner, Envelope, SignedError, Unverified};
 use crate::protocol::{Beacon, BeaconKind, PROTOCOL_VERSION, PeerId};
 use crate::store::KnownPeer;
+use crate::trust::{KeyPair, PeerKey};
 use bucket::TokenBucket;
+use guard::Guard;
 
+pub use guard::{PER_SOURCE_BURST, PER_SOURCE_RATE};
 pub use resolve::ResolveError;
 pub use sighting::{Sighting, describe, from_beacon};
 pub use table::{MAX_PEERS, Observed, PeerTable};
+pub use trust::TrustBook;
 
 /// Most answers to `hello` per second (bursts up to as many).
 const ANSWERS_PER_SEC: f64 = 200.0;
@@ -66,6 +84,11 @@ pub struct Reach {
 pub struct Presence {
     table: PeerTable,
     me: Me,
+    /// Our identity: signs our datagrams, and is one half of every safety code.
+    keys: Arc<KeyPair>,
+    signer: DatagramSigner,
+    guard: Guard,
+    trust: TrustBook,
     interval: Duration,
     reach: Reach,
     interfaces: Vec<NetInterface>,
@@ -74,20 +97,47 @@ pub struct Presence {
     answers: TokenBucket,
 }
 
+/// What presence starts from besides who we are.
+pub struct Known {
+    /// Peers from history (offline).
+    pub table: PeerTable,
+    /// The keys the user verified.
+    pub trust: TrustBook,
+}
+
 impl Presence {
-    /// Presence with the peers known from history (offline), announcing every
-    /// `interval` from `now`.
-    pub fn new(me: Me, table: PeerTable, interval: Duration, reach: Reach, now: Instant) -> Self {
-        Presence {
-            table,
+    /// Presence as `me` (whose id is `keys`' peer id), with the peers and trust known
+    /// from history, announcing every `interval` from `now`.
+    pub fn new(
+        me: Me,
+        keys: Arc<KeyPair>,
+        known: Known,
+        interval: Duration,
+        reach: Reach,
+        now: Now,
+    ) -> Self {
+        debug_assert_eq!(*me.id, keys.peer_id(), "our id is our key's");
+        let mut p = Presence {
+            table: known.table,
             me,
+            signer: DatagramSigner::new(keys.clone()),
+            keys,
+            guard: Guard::new(now),
+            trust: known.trust,
             interval,
             reach,
             interfaces: Vec::new(),
             targets: Vec::new(),
-            next_announce: now + interval,
-            answers: TokenBucket::new(ANSWERS_PER_SEC, ANSWERS_PER_SEC, now),
-        }
+            next_announce: now.at + interval,
+            answers: TokenBucket::new(ANSWERS_PER_SEC, ANSWERS_PER_SEC, now.at),
+        };
+        p.refresh_all_trust(&mut Out::default());
+        p
+    }
+
+    /// Our identity key.
+    pub fn key(&self) -> PeerKey {
+        self.keys.public()
     }
 
     /// Who we are.
@@ -158,13 +208,32 @@ impl Presence {
         }
     }
 
-    /// Broadcasts a presence beacon (`hello`, `here`, `bye`).
-    pub fn announce(&self, kind: BeaconKind, out: &mut Out) {
+    /// Signs `beacon` (ours) as our next datagram, stamped `now`.
+    pub fn sign(&mut self, beacon: &Beacon, now: Now) -> Result<Vec<u8>, SignedError> {
+        self.signer.sign(beacon, now.wall)
+    }
+
+    /// Broadcasts a presence beacon (`hello`, `here`, `bye`), signed.
+    pub fn announce(&mut self, kind: BeaconKind, now: Now, out: &mut Out) {
         let beacon = self.beacon(kind);
-        out.push(Action::Broadcast {
-            bytes: beacon.encode(),
-            summary: describe(&beacon),
-        });
+        match self.sign(&beacon, now) {
+            Ok(bytes) => out.push(Action::Broadcast {
+                bytes,
+                summary: describe(&beacon),
+            }),
+            Err(e) => tracing::error!("cannot sign our {}: {e}", describe(&beacon)),
+        }
+    }
+
+    /// A datagram from `from`, parsed by a reader thread: believed only if fresh, within
+    /// the verification budget, and signed by the key it names.
+    pub fn admit(
+        &mut self,
+        datagram: Unverified,
+        from: Ipv4Addr,
+        now: Now,
+    ) -> Result<Envelope, SignedError> {
+        self.guard.admit(datagram, from, now)
     }
 
     /// Whether beacons need the list of interfaces (not when confined to loopback).
@@ -205,12 +274,12 @@ impl Presence {
     }
 
     /// The periodic `here`, if it is due at `now` (the caller refreshed the targets).
-    pub fn announce_due(&mut self, now: Instant, out: &mut Out) -> bool {
-        if now < self.next_announce {
+    pub fn announce_due(&mut self, now: Now, out: &mut Out) -> bool {
+        if now.at < self.next_announce {
             return false;
         }
-        self.announce(BeaconKind::Here, out);
-        self.next_announce = now + self.interval;
+        self.announce(BeaconKind::Here, now, out);
+        self.next_announce = now.at + self.interval;
         true
     }
 
@@ -228,13 +297,14 @@ impl Presence {
     pub fn on_sighting(&mut self, s: &Sighting<'_>, now: Now, out: &mut Out) -> Observed {
         let observed = self.table.observe(s, now.at, now.wall);
         if let Observed::Joined | Observed::Changed { .. } = observed {
+            self.refresh_trust(s.id, out);
             let peer = self.table.get(s.id).cloned().expect("just observed");
             let what = match observed {
                 Observed::Joined => "peer joined",
                 _ => "peer changed",
             };
             tracing::info!(peer = %peer.id, name = %peer.name, addr = %peer.addr, "{what}");
-            out.record(Record::Peer(known(&peer)));
+            out.record(Record::Peer(known(&self.table, &peer)));
             out.emit(match observed {
                 Observed::Joined => Event::PeerJoined { peer },
                 _ => Event::PeerChanged { peer },
@@ -271,7 +341,7 @@ impl Presence {
             && let Some(info) = self.table.get(peer).cloned()
         {
             tracing::info!(%peer, "peer back (heard on its link)");
-            out.record(Record::Peer(known(&info)));
+            out.record(Record::Peer(known(&self.table, &info)));
             out.emit(Event::PeerJoined { peer: info });
         }
     }
@@ -288,37 +358,58 @@ impl Presence {
         }
     }
 
-    /// Answers a newcomer's `hello` with a unicast `here` to the socket it asked from;
-    /// `false` when over the answer budget (nothing sent).
-    pub fn answer_hello(&mut self, to: SocketAddrV4, now: Instant, out: &mut Out) -> bool {
-        if !self.answers.take(now) {
+    /// Answers a newcomer's `hello` with a unicast, signed `here` to the socket it asked
+    /// from; `false` when over the answer budget (nothing sent).
+    pub fn answer_hello(&mut self, to: SocketAddrV4, now: Now, out: &mut Out) -> bool {
+        if !self.answers.take(now.at) {
             return false;
         }
         let beacon = self.beacon(BeaconKind::Here);
-        out.push(Action::Datagram {
-            to,
-            bytes: beacon.encode(),
-            summary: describe(&beacon),
-        });
+        match self.sign(&beacon, now) {
+            Ok(bytes) => out.push(Action::Datagram {
+                to,
+                bytes,
+                summary: describe(&beacon),
+            }),
+            Err(e) => tracing::error!("cannot sign our answer to {to}: {e}"),
+        }
         true
+    }
+
+    /// Where to dial `peer` now (see `table`): `None` if it is offline or its link port
+    /// is unknown.
+    pub fn dial_addr(&self, peer: &str) -> Option<SocketAddr> {
+        self.table.get(peer).filter(|p| p.online)?;
+        self.table.dial_addr(peer)
+    }
+
+    /// A link to `peer` came up at `addr` (its IP and link port), proven by the
+    /// handshake.
+    pub fn proven(&mut self, peer: &str, addr: SocketAddrV4) {
+        self.table.proven(peer, addr);
+    }
+
+    /// A dial to `peer` at `addr` failed: the next one tries the other address.
+    pub fn dial_failed(&mut self, peer: &str, addr: SocketAddr) {
+        self.table.dial_failed(peer, addr);
     }
 
     /// Remembers every online peer's last-seen time (at shutdown).
     pub fn remember_online(&self, out: &mut Out) {
         for p in self.table.infos().filter(|p| p.online) {
-            out.record(Record::Peer(known(p)));
+            out.record(Record::Peer(known(&self.table, p)));
         }
     }
 
     fn remember(&self, id: &str, out: &mut Out) {
         if let Some(p) = self.table.get(id) {
-            out.record(Record::Peer(known(p)));
+            out.record(Record::Peer(known(&self.table, p)));
         }
     }
 }
 
 /// A peer as history keeps it.
-fn known(p: &PeerInfo) -> KnownPeer {
+fn known(table: &PeerTable, p: &PeerInfo) -> KnownPeer {
     KnownPeer {
         id: p.id.to_string(),
         name: p.name.clone(),
@@ -326,6 +417,7 @@ fn known(p: &PeerInfo) -> KnownPeer {
         addr: p.addr,
         port: p.port,
         last_seen: p.last_seen,
+        key: table.key(&p.id).map(|k| k.to_base64()),
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::node::peer::Protocol;
 use crate::protocol::{Beacon, BeaconKind};
+use crate::trust::PeerKey;
 
 /// A peer heard from, whatever the protocol.
 #[derive(Debug, Clone)]
@@ -19,6 +20,9 @@ pub struct Sighting<'a> {
     pub id: &'a str,
     /// The protocol that heard it.
     pub protocol: Protocol,
+    /// Its identity key, proven (a verified signature, a handshake); `None` for a
+    /// protocol without keys.
+    pub key: Option<PeerKey>,
     /// Random per start of the peer (empty if the protocol has none): a new one means
     /// it restarted, and routes to the old one are stale.
     pub instance: &'a str,
@@ -37,12 +41,13 @@ pub struct Sighting<'a> {
     pub timeout: Option<Duration>,
 }
 
-/// What a lanchat beacon says about its sender (`timeout`: three of its intervals, as
-/// presence worked it out).
-pub fn from_beacon(b: &Beacon, from: Ipv4Addr, timeout: Duration) -> Sighting<'_> {
+/// What a lanchat beacon, signed by `key`, says about its sender (`timeout`: three of
+/// its intervals, as presence worked it out).
+pub fn from_beacon(b: &Beacon, key: PeerKey, from: Ipv4Addr, timeout: Duration) -> Sighting<'_> {
     Sighting {
         id: &b.id,
         protocol: Protocol::Lanchat,
+        key: Some(key),
         instance: &b.instance,
         name: &b.name,
         host: &b.host,

@@ -1,17 +1,26 @@
 //! The peer table: who is out there, where, and since when. Pure: time is a parameter.
 //!
-//! A peer is keyed by its stable id. A sighting of a new instance of a known id (a
-//! restart) replaces address, port and name. A peer unheard for its timeout goes offline
-//! but stays known (last seen); a peer whose protocol has no periodic beacons has no
-//! timeout and stays until it says bye. The table is capped: past [`MAX_PEERS`] the
-//! longest-offline peer is forgotten, and if every peer is online a newcomer is refused.
+//! A peer is keyed by its stable id (since protocol v2 derived from its key, so one id
+//! is one key). A sighting of a new instance of a known id (a restart) replaces address,
+//! port and name. A peer unheard for its timeout goes offline but stays known (last
+//! seen); a peer whose protocol has no periodic beacons has no timeout and stays until it
+//! says bye. The table is capped: past [`MAX_PEERS`] the longest-offline peer is
+//! forgotten, and if every peer is online a newcomer is refused.
+//!
+//! Where to dial a peer: the address last *heard* (a datagram's source, which anyone can
+//! replay from elsewhere) is kept apart from the last address that *proved* the peer in
+//! a handshake. A dial goes to the proven one; only when that fails is the heard one
+//! tried, and it replaces the proven one only once a link to it comes up. So a replayed
+//! beacon can at most delay a conversation, never divert it.
 
 use std::collections::HashMap;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use super::sighting::Sighting;
-use crate::node::peer::PeerInfo;
+use crate::node::peer::{PeerInfo, PeerTrust};
 use crate::protocol::PeerId;
+use crate::trust::PeerKey;
 
 /// Most peers remembered at once.
 pub const MAX_PEERS: usize = 4096;
@@ -23,6 +32,32 @@ struct Entry {
     heard: Instant,
     /// Offline when unheard this long; `None`: only a bye takes it offline.
     timeout: Option<Duration>,
+    /// Its identity key, once a signed datagram or a handshake showed it.
+    key: Option<PeerKey>,
+    /// The last link address (IP and link port) a handshake proved to be this peer.
+    proven: Option<SocketAddrV4>,
+    /// The last address a dial to this peer failed at (the next dial tries another).
+    failed: Option<SocketAddrV4>,
+}
+
+impl Entry {
+    fn new(info: PeerInfo, instance: String, now: Instant, timeout: Option<Duration>) -> Entry {
+        Entry {
+            info,
+            instance,
+            heard: now,
+            timeout,
+            key: None,
+            proven: None,
+            failed: None,
+        }
+    }
+
+    fn set_key(&mut self, key: PeerKey) {
+        self.key = Some(key);
+        self.info.trust.fingerprint = Some(key.fingerprint().to_string());
+        self.info.trust.encrypted = true;
+    }
 }
 
 /// What one observation changed.
@@ -83,6 +118,9 @@ impl PeerTable {
             }
             e.heard = now;
             e.timeout = s.timeout;
+            if let Some(key) = s.key {
+                e.set_key(key);
+            }
             return if !was_online {
                 Observed::Joined
             } else if changed {
@@ -94,25 +132,23 @@ impl PeerTable {
         if self.peers.len() >= MAX_PEERS && !self.evict_one_offline() {
             return Observed::Refused;
         }
-        self.peers.insert(
-            PeerId::from(s.id),
-            Entry {
-                info: PeerInfo {
-                    id: s.id.to_owned().into(),
-                    name: s.name.to_owned(),
-                    host: s.host.to_owned(),
-                    addr: s.addr,
-                    port: s.port,
-                    online: true,
-                    status: s.status.to_owned(),
-                    last_seen: wall,
-                    protocol: s.protocol,
-                },
-                instance: s.instance.to_owned(),
-                heard: now,
-                timeout: s.timeout,
-            },
-        );
+        let info = PeerInfo {
+            id: s.id.to_owned().into(),
+            name: s.name.to_owned(),
+            host: s.host.to_owned(),
+            addr: s.addr,
+            port: s.port,
+            online: true,
+            status: s.status.to_owned(),
+            last_seen: wall,
+            protocol: s.protocol,
+            trust: PeerTrust::default(),
+        };
+        let mut entry = Entry::new(info, s.instance.to_owned(), now, s.timeout);
+        if let Some(key) = s.key {
+            entry.set_key(key);
+        }
+        self.peers.insert(PeerId::from(s.id), entry);
         Observed::Joined
     }
 
@@ -132,8 +168,9 @@ impl PeerTable {
         }
     }
 
-    /// Adds a peer known from history as offline, unless it is already known.
-    pub fn remember(&mut self, info: PeerInfo, now: Instant) {
+    /// Adds a peer known from history as offline (with its key, if it was known),
+    /// unless it is already known.
+    pub fn remember(&mut self, info: PeerInfo, key: Option<PeerKey>, now: Instant) {
         if self.peers.len() >= MAX_PEERS || self.peers.contains_key(&info.id) {
             return;
         }
@@ -141,15 +178,65 @@ impl PeerTable {
             online: false,
             ..info
         };
-        self.peers.insert(
-            info.id.clone(),
-            Entry {
-                info,
-                instance: String::new(),
-                heard: now,
-                timeout: None,
-            },
-        );
+        let mut entry = Entry::new(info, String::new(), now, None);
+        // A stored key is only believed if it is the one the id derives from.
+        if let Some(key) = key.filter(|k| k.peer_id() == *entry.info.id) {
+            entry.set_key(key);
+        }
+        self.peers.insert(entry.info.id.clone(), entry);
+    }
+
+    /// A peer's identity key, if known.
+    pub fn key(&self, id: &str) -> Option<PeerKey> {
+        self.peers.get(id).and_then(|e| e.key)
+    }
+
+    /// Sets what the user's trust says of peer `id`; `true` if that changed anything.
+    pub fn set_trust(
+        &mut self,
+        id: &str,
+        verified: bool,
+        key_changed_from: Option<PeerId>,
+    ) -> bool {
+        let Some(e) = self.peers.get_mut(id) else {
+            return false;
+        };
+        let trust = &mut e.info.trust;
+        let changed = trust.verified != verified || trust.key_changed_from != key_changed_from;
+        trust.verified = verified;
+        trust.key_changed_from = key_changed_from;
+        changed
+    }
+
+    /// Where to dial peer `id` now: the address that last proved it, unless the last
+    /// dial failed there; else the address last heard. `None` for an unknown peer or one
+    /// whose link port is unknown.
+    pub fn dial_addr(&self, id: &str) -> Option<SocketAddr> {
+        let e = self.peers.get(id)?;
+        let heard = (e.info.port != 0).then(|| SocketAddrV4::new(e.info.addr, e.info.port));
+        let chosen = match (e.proven, heard) {
+            (Some(p), Some(h)) if e.failed == Some(p) && h != p => h,
+            (Some(p), _) => p,
+            (None, h) => h?,
+        };
+        Some(SocketAddr::V4(chosen))
+    }
+
+    /// A link to peer `id` came up, proven by its handshake, at `addr` (its IP and link
+    /// port): dials go there from now on.
+    pub fn proven(&mut self, id: &str, addr: SocketAddrV4) {
+        if let Some(e) = self.peers.get_mut(id) {
+            e.proven = Some(addr);
+            e.failed = None;
+        }
+    }
+
+    /// A dial to peer `id` at `addr` failed (nothing answered, or someone who could not
+    /// prove to be it): the next dial tries the other address, if there is one.
+    pub fn dial_failed(&mut self, id: &str, addr: SocketAddr) {
+        if let (Some(e), SocketAddr::V4(addr)) = (self.peers.get_mut(id), addr) {
+            e.failed = Some(addr);
+        }
     }
 
     /// Marks a peer offline (it said bye). Returns whether it was online.
@@ -227,6 +314,7 @@ pub(super) fn test_sighting<'a>(
     Sighting {
         id,
         protocol: crate::node::peer::Protocol::Lanchat,
+        key: None,
         instance,
         name,
         host: "h",
@@ -238,130 +326,5 @@ pub(super) fn test_sighting<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::test_sighting as s;
-    use super::*;
-
-    #[test]
-    fn join_refresh_change_restart() {
-        let t0 = Instant::now();
-        let mut t = PeerTable::new();
-        assert_eq!(t.observe(&s("a", "i1", "A", 1), t0, 0), Observed::Joined);
-        assert_eq!(t.observe(&s("a", "i1", "A", 1), t0, 0), Observed::Same);
-        assert_eq!(
-            t.observe(&s("a", "i1", "Anna", 1), t0, 0),
-            Observed::Changed { restarted: false }
-        );
-        assert_eq!(
-            t.observe(&s("a", "i2", "Anna", 2), t0, 0),
-            Observed::Changed { restarted: true }
-        );
-        assert_eq!(t.get("a").unwrap().port, 2);
-        assert_eq!(t.len(), 1);
-    }
-
-    #[test]
-    fn expiry_uses_the_given_clock() {
-        let t0 = Instant::now();
-        let mut t = PeerTable::new();
-        t.observe(&s("a", "i", "A", 1), t0, 0);
-        t.observe(&s("b", "i", "B", 1), t0 + Duration::from_secs(10), 0);
-        let fast = Sighting {
-            timeout: Some(Duration::from_secs(3)),
-            ..s("c", "i", "C", 1)
-        };
-        t.observe(&fast, t0, 0);
-        assert!(t.expire(t0 + Duration::from_secs(2)).is_empty());
-        assert_eq!(
-            t.expire(t0 + Duration::from_secs(3)),
-            ["c"],
-            "its own interval counts"
-        );
-        assert!(t.expire(t0 + Duration::from_secs(14)).is_empty());
-        assert_eq!(t.expire(t0 + Duration::from_secs(15)), ["a"]);
-        assert!(t.expire(t0 + Duration::from_secs(16)).is_empty());
-        assert!(!t.get("a").unwrap().online, "offline but still known");
-        assert_eq!(t.expire(t0 + Duration::from_secs(25)), ["b"]);
-        // Heard again: back online.
-        assert_eq!(
-            t.observe(&s("a", "i", "A", 1), t0 + Duration::from_secs(30), 0),
-            Observed::Joined
-        );
-    }
-
-    #[test]
-    fn a_peer_without_periodic_beacons_never_times_out() {
-        let t0 = Instant::now();
-        let mut t = PeerTable::new();
-        let quiet = Sighting {
-            timeout: None,
-            ..s("q", "", "Q", 0)
-        };
-        t.observe(&quiet, t0, 0);
-        assert!(t.expire(t0 + Duration::from_secs(100_000)).is_empty());
-        assert!(t.set_offline("q"), "a bye still takes it offline");
-    }
-
-    #[test]
-    fn link_frames_keep_a_peer_online() {
-        let t0 = Instant::now();
-        let secs = Duration::from_secs;
-        let mut t = PeerTable::new();
-        t.observe(&s("a", "", "A", 1), t0, 0);
-        assert!(!t.touch("a", t0 + secs(10), 10, None), "still online");
-        assert!(
-            t.expire(t0 + secs(24)).is_empty(),
-            "heard at 10 s: until 25 s"
-        );
-        assert!(!t.touch("a", t0 + secs(20), 20, Some(secs(3))));
-        assert_eq!(
-            t.expire(t0 + secs(23)),
-            ["a"],
-            "the keepalive's interval counts"
-        );
-        assert!(t.touch("a", t0 + secs(30), 30, None), "back online");
-        assert_eq!(t.get("a").unwrap().last_seen, 30);
-        assert!(!t.touch("nobody", t0, 0, None));
-    }
-
-    #[test]
-    fn bye_marks_offline_once() {
-        let mut t = PeerTable::new();
-        t.observe(&s("a", "i", "A", 1), Instant::now(), 0);
-        assert!(t.set_offline("a"));
-        assert!(!t.set_offline("a"));
-        assert!(!t.set_offline("nobody"));
-    }
-
-    #[test]
-    fn table_is_capped() {
-        let now = Instant::now();
-        let mut t = PeerTable::new();
-        let ids: Vec<String> = (0..MAX_PEERS).map(|i| format!("p{i}")).collect();
-        for id in &ids {
-            assert_eq!(t.observe(&s(id, "i", "n", 1), now, 0), Observed::Joined);
-        }
-        assert_eq!(
-            t.observe(&s("extra", "i", "n", 1), now, 0),
-            Observed::Refused
-        );
-        t.set_offline("p7");
-        assert_eq!(
-            t.observe(&s("extra", "i", "n", 1), now, 0),
-            Observed::Joined
-        );
-        assert!(t.get("p7").is_none(), "the offline peer made room");
-        assert_eq!(t.len(), MAX_PEERS);
-    }
-
-    #[test]
-    fn list_puts_online_first() {
-        let now = Instant::now();
-        let mut t = PeerTable::new();
-        t.observe(&s("a", "i", "Zed", 1), now, 0);
-        t.observe(&s("b", "i", "Amy", 1), now, 0);
-        t.set_offline("b");
-        let names: Vec<String> = t.list().into_iter().map(|p| p.name).collect();
-        assert_eq!(names, ["Zed", "Amy"]);
-    }
-}
+#[path = "table_tests.rs"]
+mod tests;

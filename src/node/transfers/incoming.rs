@@ -17,6 +17,7 @@ use std::time::Instant;
 use super::part::check_space;
 use super::partial;
 use super::{Ctx, MAX_TRANSFERS, TransferEnd, Transfers, new_record, report_end};
+use crate::config::AutoAccept;
 use crate::net::transfer::{RecvJob, StreamId};
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
@@ -151,9 +152,11 @@ impl Transfers {
             String::new(),
             ctx.now,
         )));
+        let verified = ctx.peers.get(peer).is_some_and(|p| p.trust.verified);
         out.emit(Event::FileOffer {
             transfer_id: id.clone(),
             from: peer.clone(),
+            verified,
             name: name.clone(),
             size,
             mime,
@@ -177,7 +180,12 @@ impl Transfers {
         }
         let s = &self.settings;
         let resumes = partial::resumable(&s.data_dir, &s.download_dir, &id, peer, size).is_some();
-        if s.auto_accept || resumes {
+        let auto = match s.auto_accept {
+            AutoAccept::Everyone => true,
+            AutoAccept::Verified => verified,
+            AutoAccept::Nobody => false,
+        };
+        if auto || resumes {
             self.accept(None, &id, ctx, out);
         }
     }
@@ -339,15 +347,14 @@ impl Transfers {
         report_end(id, end, out);
     }
 
-    /// A connection opened with `file_data` from `remote`: the bytes of an accepted
-    /// offer, if it is one, from that peer's address, at the offset we asked for. Returns
-    /// the stream to start on the connection (the core hands it over).
+    /// A connection opened with `file_data` from `remote`, whose handshake proved peer
+    /// `from`: the bytes of an accepted offer, if it is one, from that very peer, at the
+    /// offset we asked for. Returns the stream to start.
     pub fn on_file_data(
         &mut self,
-        remote: IpAddr,
+        (remote, from): (IpAddr, &str),
         id: &TransferId,
         offset: u64,
-        ctx: Ctx<'_>,
     ) -> Option<(StreamId, RecvJob)> {
         let stream = self.next_stream();
         let data_dir = self.settings.data_dir.clone();
@@ -355,10 +362,9 @@ impl Transfers {
             tracing::info!(%remote, transfer_id = %id, "file_data for no accepted offer");
             return None;
         };
-        let from_peer = ctx
-            .peers
-            .get(&inc.peer)
-            .is_some_and(|p| IpAddr::V4(p.addr) == remote);
+        // The key that proved itself on the data connection must be the sender's: an
+        // address proves nothing.
+        let from_peer = *inc.peer == *from;
         let InState::Accepted {
             part, offset: want, ..
         } = &inc.state

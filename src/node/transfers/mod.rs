@@ -43,7 +43,7 @@ use super::event::Event;
 use super::fanout::Origin;
 use super::out::{Out, Record, Route, Routes};
 use super::presence::PeerTable;
-use crate::config::Config;
+use crate::config::{AutoAccept, Config};
 use crate::net::transfer::StreamId;
 use crate::protocol::{LinkMsg, PeerId, TransferId};
 use crate::store::{Transfer, TransferState};
@@ -64,8 +64,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where accepted files land.
     pub download_dir: PathBuf,
-    /// Accept every offer at once.
-    pub auto_accept: bool,
+    /// Whose offers are accepted at once.
+    pub auto_accept: AutoAccept,
     /// Decline larger offers.
     pub max_file_size: Option<u64>,
     /// How long a receiver waits for the sender.
@@ -87,7 +87,7 @@ impl Settings {
             me,
             data_dir: config.data_dir.clone(),
             download_dir: config.download_dir.clone(),
-            auto_accept: config.auto_accept,
+            auto_accept: AutoAccept::of(config),
             max_file_size: config.max_file_size,
             accept_timeout: config.accept_timeout,
             retry_delay: config.retry_delay,
@@ -345,6 +345,12 @@ impl Transfers {
         self.outgoing
             .values()
             .any(|o| o.peer == *peer && o.state == OutState::Queued)
+    }
+
+    /// `set_auto_accept`: whose offers are accepted at once from now on.
+    pub fn set_auto_accept(&mut self, from: AutoAccept, out: &mut Out) {
+        self.settings.auto_accept = from;
+        out.emit(Event::AutoAcceptChanged { from });
     }
 
     /// `set_download_dir`: offers accepted from now on land in `dir`.

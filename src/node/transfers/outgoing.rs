@@ -189,10 +189,9 @@ impl Transfers {
         ctx: Ctx<'_>,
         out: &mut Out,
     ) {
-        let addr = ctx
-            .peers
-            .get(peer)
-            .map(|p| std::net::SocketAddr::from((p.addr, p.port)));
+        // Where a handshake last proved the peer (see `PeerTable::dial_addr`); the data
+        // connection's own handshake proves it again.
+        let addr = ctx.peers.dial_addr(peer);
         let stream = self.next_stream();
         let rate_limit = self.settings.send_rate_limit;
         let Some(o) = self
@@ -216,6 +215,7 @@ impl Transfers {
         o.state = OutState::Streaming(stream);
         let job = SendJob {
             transfer_id: id.to_string(),
+            peer: peer.clone(),
             path: o.path.clone(),
             size: o.size,
             offset,

@@ -44,7 +44,7 @@ fn fixture(tag: &str, now: Now) -> Fixture {
         me: "a1a1".into(),
         data_dir: dir.join("data"),
         download_dir: dir.join("dl"),
-        auto_accept: false,
+        auto_accept: crate::config::AutoAccept::Nobody,
         max_file_size: Some(5),
         accept_timeout: Duration::from_secs(120),
         retry_delay: Duration::from_secs(1),
@@ -56,6 +56,7 @@ fn fixture(tag: &str, now: Now) -> Fixture {
     let bob = Sighting {
         id: BOB,
         protocol: Protocol::Lanchat,
+        key: None,
         instance: "i",
         name: "bob",
         host: "h",

@@ -13,11 +13,14 @@ fn peers_and_transfers_round_trip() {
         addr: [10, 0, 0, 7].into(),
         port: 47475,
         last_seen: 5,
+        key: Some("k".into()),
     };
     s.save_peer(&p).unwrap();
     p.name = "Zhang".into();
     p.last_seen = 9;
+    p.key = None;
     s.save_peer(&p).unwrap();
+    p.key = Some("k".into()); // a key once known is not forgotten
     assert_eq!(s.known_peers(10).unwrap(), [p]);
 
     let mut t = Transfer {

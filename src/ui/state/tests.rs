@@ -15,12 +15,14 @@ fn peer(id: &str, name: &str, online: bool) -> PeerInfo {
         status: "online".into(),
         last_seen: 0,
         protocol: Default::default(),
+        trust: Default::default(),
     }
 }
 
 fn ready() -> Event {
     Event::Ready {
         id: "me000000".into(),
+        fingerprint: "12345 67890 12345 67890 12345 67890".into(),
         name: "我".into(),
         host: "lab".into(),
         addr: "127.0.0.1".into(),
