@@ -70,6 +70,11 @@ pub struct ChatState {
     /// Where received files land now, as the core last said (`download_dir_changed`);
     /// `None` until it says, then the app shows the folder it was started with.
     pub download_dir: Option<String>,
+    /// Peers whose messages wait although they could go, and why, said of the peer
+    /// (`delivery_waiting`, until `delivery_resumed`).
+    pub waiting: HashMap<String, String>,
+    /// Why each failed message of ours was refused, by message id.
+    pub failures: HashMap<String, String>,
 }
 
 impl ChatState {
@@ -133,6 +138,16 @@ impl ChatState {
             }
             Event::Delivered { msg_id, to } => {
                 self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Delivered);
+            }
+            Event::SendFailed { msg_id, to, reason } => {
+                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
+                self.failures.insert(msg_id.into(), reason);
+            }
+            Event::DeliveryWaiting { to, reason } => {
+                self.waiting.insert(to.into(), reason);
+            }
+            Event::DeliveryResumed { to } => {
+                self.waiting.remove(to.as_str());
             }
             Event::Message {
                 from,

@@ -45,7 +45,7 @@ impl<P: Port> Core<P> {
                 self.out.emit(Event::StatusChanged { status });
             }
             Command::NetStatus => {
-                let status = self.net_status();
+                let status = self.net_status(now);
                 self.out.reply(asked, Event::NetStatus(status));
             }
             Command::History {
@@ -161,7 +161,7 @@ impl<P: Port> Core<P> {
         drop(rows);
         let unrouted = self
             .chat
-            .burst_stored(checked, stored, &self.links, &mut self.out);
+            .burst_stored(checked, stored, &self.links, now.at, &mut self.out);
         for peer in unrouted {
             self.dial(&peer, now);
         }
@@ -308,7 +308,7 @@ impl<P: Port> Core<P> {
         }
     }
 
-    fn net_status(&self) -> NetStatus {
+    fn net_status(&self, now: Now) -> NetStatus {
         let sockets = self.port.sockets();
         let sock = |role: &str, addr: Option<SocketAddr>| SocketInfo {
             role: role.to_owned(),
@@ -329,6 +329,7 @@ impl<P: Port> Core<P> {
                 connections_refused: sockets.refused,
                 ..self.traffic.counters.clone()
             },
+            delivery: self.chat.delivery(now.at),
             recent: self.traffic.recent.snapshot(),
         }
     }
