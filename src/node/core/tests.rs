@@ -96,6 +96,7 @@ fn a_message_goes_from_send_to_delivered_through_a_port_that_binds_nothing() {
         peer: BOB.into(),
         addr: bob_addr,
         result: Ok(Box::new("conn to bob")),
+        refused: false,
     };
     feed(&mut core, dialed, t0);
     assert_eq!(core.port.kinds_on(1), ["hello"], "our hello first");
@@ -179,4 +180,118 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     );
     let known = core.store.known_peers(10).unwrap();
     assert_eq!(known[0].id, BOB, "remembered for later");
+}
+
+/// Bob, heard and linked (he dialed us), then his side closes the link: the core dials
+/// him once, at its next housekeeping after the back-off. Returns the address dialed.
+fn bob_link_closed_by_him(
+    core: &mut Core<FakePort>,
+    events: &Receiver<Event>,
+    t0: Now,
+) -> SocketAddr {
+    core.announce_start(t0);
+    heard(core, bob_here(5000), t0);
+    let accepted = NetInput::Accepted {
+        conn: Box::new("bob's conn"),
+        remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_001)),
+        first: bob_hello(),
+    };
+    feed(core, accepted, t0);
+    assert_eq!(core.links.route(BOB), Some(Route::Link(1)));
+    events.try_iter().for_each(drop);
+    let down = NetInput::LinkDown {
+        link: 1,
+        reason: "closed by peer".into(),
+    };
+    feed(core, down, t0);
+    assert!(core.port.dials.is_empty(), "nothing waits for bob");
+    core.tick(t0.after(Duration::from_millis(600)));
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, BOB_LINK_PORT));
+    assert_eq!(core.port.dials, [(BOB.into(), addr)], "checked once");
+    core.tick(t0.after(Duration::from_millis(1200)));
+    assert_eq!(core.port.dials.len(), 1, "one check at a time");
+    addr
+}
+
+fn left(events: &Receiver<Event>) -> Vec<LeftReason> {
+    events
+        .try_iter()
+        .filter_map(|e| match e {
+            Event::PeerLeft { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_peer_whose_link_closed_and_that_refuses_connections_is_gone_at_once() {
+    let dir = TempDir::new("core-crash");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    let addr = bob_link_closed_by_him(&mut core, &events, t0);
+    let refused = NetInput::Dialed {
+        peer: BOB.into(),
+        addr,
+        result: Err("cannot connect: connection refused".into()),
+        refused: true,
+    };
+    feed(&mut core, refused, t0.after(Duration::from_millis(1300)));
+    assert_eq!(
+        left(&events),
+        [LeftReason::Gone],
+        "offline, long before 15 s"
+    );
+    assert!(!core.presence.get(BOB).unwrap().online);
+    // A later refused dial (nothing to check) or tick says nothing again.
+    core.tick(t0.after(Duration::from_secs(20)));
+    assert!(left(&events).is_empty());
+    // His restart's beacon brings him back.
+    heard(&mut core, bob_here(5000), t0.after(Duration::from_secs(21)));
+    assert!(
+        events
+            .try_iter()
+            .any(|e| matches!(e, Event::PeerJoined { .. }))
+    );
+}
+
+#[test]
+fn a_peer_whose_link_only_broke_stays_online() {
+    let dir = TempDir::new("core-cut");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    // The network is cut: the check times out, which says nothing.
+    let addr = bob_link_closed_by_him(&mut core, &events, t0);
+    let timed_out = NetInput::Dialed {
+        peer: BOB.into(),
+        addr,
+        result: Err("cannot connect: timed out".into()),
+        refused: false,
+    };
+    feed(&mut core, timed_out, t0.after(Duration::from_millis(1300)));
+    assert!(left(&events).is_empty());
+    assert!(core.presence.get(BOB).unwrap().online);
+    // Refused later, not as a check (it was over): still no false alarm.
+    let refused = NetInput::Dialed {
+        peer: BOB.into(),
+        addr,
+        result: Err("refused".into()),
+        refused: true,
+    };
+    feed(&mut core, refused, t0.after(Duration::from_millis(1400)));
+    assert!(left(&events).is_empty());
+
+    // The link broke but bob runs: the check connects, and the new link is used.
+    let dir = TempDir::new("core-cut-alive");
+    let (mut core, events) = core_in(&dir.0, t0);
+    let addr = bob_link_closed_by_him(&mut core, &events, t0);
+    let dialed = NetInput::Dialed {
+        peer: BOB.into(),
+        addr,
+        result: Ok(Box::new("conn to bob")),
+        refused: false,
+    };
+    feed(&mut core, dialed, t0.after(Duration::from_millis(1300)));
+    assert_eq!(core.port.kinds_on(2), ["hello"], "a new link");
+    assert!(left(&events).is_empty());
+    assert!(core.presence.get(BOB).unwrap().online);
 }
