@@ -51,9 +51,6 @@ pub enum NetInput<C = Conn> {
         addr: SocketAddr,
         /// The connection (boxed, as for `Accepted`), or why there is none.
         result: Result<Box<C>, String>,
-        /// The dial failed because the address refused the connection: nothing listens
-        /// there (the peer is not running), unlike a timeout (the network may be cut).
-        refused: bool,
     },
     /// A whole, decoded frame arrived on a link.
     Frame {

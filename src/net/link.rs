@@ -53,15 +53,10 @@ pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 /// Dials `addr` on a thread of its own and reports [`NetInput::Dialed`] with `peer`.
 pub fn dial(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
     spawn_named("link-dial", move || {
-        let result = Conn::connect(addr, DIAL_TIMEOUT).map(Box::new);
-        let refused = matches!(&result, Err(e) if e.kind() == io::ErrorKind::ConnectionRefused);
-        let result = result.map_err(|e| format!("cannot connect to {addr}: {e}"));
-        let _ = tx.send(NetInput::Dialed {
-            peer,
-            addr,
-            result,
-            refused,
-        });
+        let result = Conn::connect(addr, DIAL_TIMEOUT)
+            .map(Box::new)
+            .map_err(|e| format!("cannot connect to {addr}: {e}"));
+        let _ = tx.send(NetInput::Dialed { peer, addr, result });
     })
 }
 

@@ -40,8 +40,7 @@ pub enum Event {
     PeerLeft {
         /// Its id.
         id: PeerId,
-        /// `bye` (it said so), `timeout` (unheard for three intervals) or `gone` (its
-        /// link closed and it refuses connections: it crashed).
+        /// `bye` (it said so) or `timeout` (unheard for three intervals).
         reason: LeftReason,
     },
     /// A known online peer changed name, address, port or status, or restarted.
@@ -280,9 +279,6 @@ pub enum LeftReason {
     Bye,
     /// Unheard for three announce intervals.
     Timeout,
-    /// Not running: its side closed its link and it refuses connections (it crashed or
-    /// was killed); said within about a second instead of three intervals.
-    Gone,
 }
 
 impl Event {

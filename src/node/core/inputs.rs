@@ -42,12 +42,7 @@ impl<P: Port> Core<P> {
                     remote,
                     first,
                 } => self.on_accepted(*conn, remote, first, now),
-                NetInput::Dialed {
-                    peer,
-                    addr,
-                    result,
-                    refused,
-                } => self.on_dialed(peer, addr, result, refused, now),
+                NetInput::Dialed { peer, addr, result } => self.on_dialed(peer, addr, result, now),
                 NetInput::Frame { link, len, msg } => {
                     // The input that ended the burst (not a frame) comes next.
                     next = self.on_frames((link, len, msg), || more.try_recv().ok(), now);
@@ -207,23 +202,16 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// A dial finished. The check after the peer's side closed its link, refused: the
-    /// peer is not running (it crashed: its kernel closed the link), so it is offline
-    /// now, not three intervals later. Any other outcome (a timeout: perhaps only the
-    /// network broke; a connection: it is there) leaves it to its beacons.
+    /// A dial finished.
     fn on_dialed(
         &mut self,
         peer: PeerId,
         addr: SocketAddr,
         result: Result<Box<P::Conn>, String>,
-        refused: bool,
         now: Now,
     ) {
         if let Err(e) = &result {
             tracing::debug!(%peer, "{e}");
-        }
-        if self.links.checked(&peer) && refused {
-            self.presence.gone(&peer, &mut self.out);
         }
         if !self.links.dialed(&peer, result.is_ok(), now.at) {
             return; // failed, or a link came up meanwhile (the peer dialed us)

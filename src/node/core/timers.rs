@@ -52,15 +52,14 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// Dials every peer that something waits for, or whose side closed its link (to learn
-    /// whether it is still running), and that has no route (each waits out its back-off).
+    /// Dials every peer that something waits for and that has no route (each waits out
+    /// its back-off).
     fn retry_dials(&mut self, now: Now) {
         let waiting: Vec<PeerId> = self
             .chat
             .waiting_peers()
             .cloned()
             .chain(self.transfers.waiting_peers())
-            .chain(self.links.checks().cloned())
             .filter(|p| self.links.route(p).is_none())
             .collect();
         for peer in waiting {

@@ -1,9 +1,8 @@
 //! Dial bookkeeping: one dial (and the handshake of the link it made) at a time per
-//! peer, and a back-off after failures, reset whenever the peer is heard from; and the
-//! peers whose side closed their link, dialled once to learn whether they are still
-//! running (a refused connection: it crashed). Pure: time is a parameter.
+//! peer, and a back-off after failures, reset whenever the peer is heard from. Pure:
+//! time is a parameter.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::protocol::PeerId;
@@ -36,8 +35,6 @@ impl DialState {
 #[derive(Debug, Default)]
 pub struct Dials {
     by_peer: HashMap<PeerId, DialState>,
-    /// Peers whose link their side closed, to be dialled once (see [`Dials::check`]).
-    to_check: HashSet<PeerId>,
 }
 
 impl Dials {
@@ -86,51 +83,12 @@ impl Dials {
     /// A link to the peer is up: nothing to remember.
     pub fn done(&mut self, peer: &str) {
         self.by_peer.remove(peer);
-        self.to_check.remove(peer);
-    }
-
-    /// The peer's side closed its link: it may have crashed (the kernel closes a killed
-    /// program's sockets) or only the connection broke. It is dialled once, when its
-    /// back-off allows, whether or not anything waits for it: a refused connection means
-    /// nothing listens there any more.
-    pub fn check(&mut self, peer: &PeerId) {
-        self.to_check.insert(peer.clone());
-    }
-
-    /// Peers to dial to learn whether they are still there.
-    pub fn checks(&self) -> impl Iterator<Item = &PeerId> {
-        self.to_check.iter()
-    }
-
-    /// A dial to the peer finished: its check, if one was due, is over. Returns whether
-    /// one was.
-    pub fn checked(&mut self, peer: &str) -> bool {
-        self.to_check.remove(peer)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_peer_whose_side_closed_is_checked_once() {
-        let t0 = Instant::now();
-        let (bob, ann) = (PeerId::from("bob"), PeerId::from("ann"));
-        let mut d = Dials::default();
-        d.check(&bob);
-        d.check(&ann);
-        d.check(&bob);
-        let mut due: Vec<&PeerId> = d.checks().collect();
-        due.sort();
-        assert_eq!(due, [&ann, &bob]);
-        assert!(d.checked("bob"));
-        assert!(!d.checked("bob"), "once");
-        // A link came up meanwhile: the peer is there, nothing to check.
-        assert!(d.start(&ann, t0));
-        d.done("ann");
-        assert_eq!(d.checks().count(), 0);
-    }
 
     #[test]
     fn failed_dials_back_off_doubling_up_to_thirty_seconds() {

@@ -239,9 +239,7 @@ impl Links {
     }
 
     /// Forgets link `id` (closed by us, or by the peer): the peer's next dial waits a
-    /// back-off, and a dialed link that never said hello counts as a failed dial. When
-    /// the peer's side closed its link in use, the peer is to be checked (see
-    /// [`Links::checks`]).
+    /// back-off, and a dialed link that never said hello counts as a failed dial.
     pub fn forget(
         &mut self,
         id: LinkId,
@@ -262,9 +260,6 @@ impl Links {
         {
             self.active.remove(peer);
             self.dials.link_lost(peer, now);
-            if !by_us {
-                self.dials.check(peer);
-            }
         }
         if let (None, Some(dialed)) = (&state.peer, &state.dialed) {
             self.dials.failed(dialed, now); // it never said hello
@@ -340,18 +335,6 @@ impl Links {
         } else {
             true
         }
-    }
-
-    /// Peers whose side closed their link, to dial once (when their back-off allows)
-    /// to learn whether they are still running.
-    pub fn checks(&self) -> impl Iterator<Item = &PeerId> {
-        self.dials.checks()
-    }
-
-    /// A dial to `peer` finished: whether it was the check after its side closed the
-    /// link (then a refused connection means the peer is gone).
-    pub fn checked(&mut self, peer: &str) -> bool {
-        self.dials.checked(peer)
     }
 
     /// The peer was just heard from: a dial to it may go at once.

@@ -257,22 +257,6 @@ impl Presence {
         true
     }
 
-    /// The peer is not running: its side closed its link and a dial to it was refused
-    /// (see `links::dials`). Offline at once, its last sighting kept as when it was last
-    /// heard; `true` if it was online. A beacon from it (a restart) brings it back.
-    pub fn gone(&mut self, id: &str, out: &mut Out) -> bool {
-        if !self.table.set_offline(id) {
-            return false;
-        }
-        tracing::info!(peer = %id, "peer gone (its link closed, and it refuses connections)");
-        self.remember(id, out);
-        out.emit(Event::PeerLeft {
-            id: id.into(),
-            reason: LeftReason::Gone,
-        });
-        true
-    }
-
     /// A frame arrived on the peer's route: it is alive, as if a beacon had been heard
     /// (a keepalive also says its interval). A peer that had timed out is back.
     pub fn heard_on_route(
