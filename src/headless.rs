@@ -351,6 +351,26 @@ mod tests {
             json!({"event":"peer_left","id":"p","reason":"timeout"})
         );
         assert_eq!(
+            v(&Event::SendFailed {
+                msg_id: "m".into(),
+                to: "p".into(),
+                reason: "too long".into()
+            }),
+            json!({"event":"send_failed","msg_id":"m","to":"p","reason":"too long"})
+        );
+        assert_eq!(
+            v(&Event::DeliveryWaiting {
+                to: "p".into(),
+                reason: "cannot save messages right now (the disk is full)".into()
+            }),
+            json!({"event":"delivery_waiting","to":"p",
+                   "reason":"cannot save messages right now (the disk is full)"})
+        );
+        assert_eq!(
+            v(&Event::DeliveryResumed { to: "p".into() }),
+            json!({"event":"delivery_resumed","to":"p"})
+        );
+        assert_eq!(
             v(&Event::error("x")),
             json!({"event":"error","message":"x"})
         );

@@ -608,15 +608,34 @@ fn tcp_length_ffffffff_after_hello() {
 }
 
 #[test]
-fn tcp_chat_text_over_limit() {
+fn tcp_chat_text_over_limit_is_refused_for_good_and_the_link_stays() {
     let mut n = node("tcp-long-text");
     let mut peer = RawPeer::connect(n.addr(), "long");
+    // A message it can never take gets a final answer, not a closed link: closing it
+    // made the sender resend it on the next link, for ever.
     peer.send(&LinkMsg::Chat {
         msg_id: "big".into(),
         sent_at: 1,
         text: "x".repeat(lanchat::protocol::message::MAX_TEXT_LEN + 1),
     });
-    assert_closed_by_node(&mut peer.stream, DEADLINE, "chat text over the limit");
+    loop {
+        match peer.recv() {
+            Some(LinkMsg::Nack {
+                msg_id,
+                permanent: true,
+                reason,
+                ..
+            }) => {
+                assert_eq!(msg_id, "big");
+                assert!(reason.contains("limit"), "{reason}");
+                break;
+            }
+            Some(LinkMsg::Hello { .. } | LinkMsg::Keepalive { .. }) => {}
+            other => panic!("expected a permanent nack, got {other:?}"),
+        }
+    }
+    // The next message on the same link is taken.
+    peer.chat("after the long one");
     assert_links_serve(&mut n);
 }
 

@@ -44,6 +44,7 @@ fn stored(id: i64, msg_id: &str, dir: Direction, state: MsgState, text: &str) ->
         text: text.into(),
         sent_at: 1_790_000_000_000 + id as u64,
         state,
+        reason: None,
     }
 }
 

@@ -116,6 +116,7 @@ fn search_shows_results_as_you_type_beside_the_list_and_a_hit_closes_it() {
             text: "明天下午的会议改到四点了，记得带电脑，开会前发一下报告。好吗？".into(),
             sent_at: 1_790_000_000_000,
             state: MsgState::Received,
+            reason: None,
         }],
     });
     harness.run();
@@ -431,6 +432,7 @@ fn wide_net_status() -> Event {
         ],
         links: vec![],
         counters: Counters::default(),
+        delivery: vec![],
         recent: vec![],
     })
 }

@@ -183,6 +183,7 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
             connections_refused: [("evicted".to_owned(), 5)].into(),
             ..Counters::default()
         },
+        delivery: vec![],
         recent: vec![WireRecord {
             at: 1_790_000_000_000,
             dir: "in",
@@ -286,6 +287,7 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
             text: "昨天的消息".into(),
             sent_at: 1_789_900_000_000,
             state: MsgState::Delivered,
+            reason: None,
         }],
         transfers: vec![],
         before: None,

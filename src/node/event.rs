@@ -98,6 +98,32 @@ pub enum Event {
         /// Recipient peer id.
         to: PeerId,
     },
+    /// The recipient refused a message for good (too long for it, a field it does not
+    /// take): it is not sent again, and the messages after it go on.
+    SendFailed {
+        /// Message id.
+        msg_id: MsgId,
+        /// Recipient peer id.
+        to: PeerId,
+        /// Why, in the recipient's words.
+        reason: String,
+    },
+    /// Messages to a peer wait although they could go: it cannot take them now (its
+    /// disk is full, its history is locked) or does not answer. They go again by
+    /// themselves, the oldest first; `delivery_resumed` follows when they flow. Said
+    /// when it starts and when the reason changes.
+    DeliveryWaiting {
+        /// The peer.
+        to: PeerId,
+        /// Why, said of the peer: `cannot save messages right now (the disk is full)`,
+        /// `has not answered for 30 s`.
+        reason: String,
+    },
+    /// Messages to a peer flow again after `delivery_waiting`.
+    DeliveryResumed {
+        /// The peer.
+        to: PeerId,
+    },
     /// A direct message arrived (each `msg_id` is reported once).
     Message {
         /// Sender peer id.

@@ -112,6 +112,15 @@ pub enum Record {
     },
     /// Our messages acknowledged, `(peer, msg_id)`.
     Delivered(Vec<(PeerId, MsgId)>),
+    /// Our message refused for good by its recipient.
+    Failed {
+        /// The conversation.
+        peer: PeerId,
+        /// The message.
+        msg_id: MsgId,
+        /// Why, in the recipient's words.
+        reason: String,
+    },
     /// A transfer offered, by us or to us.
     NewTransfer(Transfer),
     /// A transfer's state changed.

@@ -25,6 +25,9 @@ pub struct NetStatus {
     pub links: Vec<LinkInfo>,
     /// Traffic counters.
     pub counters: Counters,
+    /// Peers with messages not yet acknowledged: how many, and why they wait if they
+    /// wait on a route that is up (the recipient cannot save them now, or is silent).
+    pub delivery: Vec<crate::node::chat::Delivery>,
     /// The latest datagrams and frames, newest first.
     pub recent: Vec<WireRecord>,
 }

@@ -2,14 +2,18 @@
 //!
 //! Pure code. Unknown `type`s decode to [`LinkMsg::Unknown`] so a newer peer's extra
 //! messages are skipped, not fatal; anything that is not a JSON object of a known shape is
-//! a [`MessageError`] and closes the link.
+//! a [`MessageError`] and closes the link. A well-formed message whose content the
+//! receiver will not take (a chat over [`MAX_TEXT_LEN`]) is *not* a decoding error: the
+//! receiver answers it (a permanent `nack`), so one message can never take a link down
+//! again and again.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::frame::{self, FrameError};
 
-/// Longest chat text accepted, in bytes; keeps every chat frame far below the frame limit.
+/// Longest chat text a receiver stores, in bytes; keeps every chat frame far below the
+/// frame limit. A longer one is answered with a permanent `nack`.
 pub const MAX_TEXT_LEN: usize = 256 * 1024;
 
 /// One message on a link.
@@ -44,6 +48,24 @@ pub enum LinkMsg {
     Ack {
         /// The acknowledged message.
         msg_id: String,
+    },
+    /// "I did not store your message", the other answer to a chat. Temporary (the
+    /// receiver cannot store anything right now: a full disk, a locked database): the
+    /// sender sends it again, no sooner than `retry_ms`, and says why it waits.
+    /// Permanent (the receiver refuses this message: too long, a bad id): the sender
+    /// marks it failed with `reason` and never sends it again; the messages after it go on.
+    Nack {
+        /// The message not stored.
+        msg_id: String,
+        /// Whether it will never be taken (else: not now).
+        #[serde(default)]
+        permanent: bool,
+        /// Why, in words, for the sender's user (never interpreted).
+        #[serde(default)]
+        reason: String,
+        /// A temporary nack's suggested wait before the next try, in milliseconds.
+        #[serde(default)]
+        retry_ms: u64,
     },
     /// "I am still here": sent on a link that carried nothing for one of the sender's
     /// announce intervals, so a peer known only through its link (its beacons do not
@@ -148,9 +170,6 @@ pub enum MessageError {
     /// Not JSON, or JSON of the wrong shape.
     #[error("bad message: {0}")]
     Json(#[from] serde_json::Error),
-    /// A text over [`MAX_TEXT_LEN`].
-    #[error("text of {0} bytes exceeds the {MAX_TEXT_LEN}-byte limit")]
-    TextTooLong(usize),
 }
 
 impl LinkMsg {
@@ -168,13 +187,7 @@ impl LinkMsg {
 
     /// Decodes one frame body.
     pub fn decode(body: &[u8]) -> Result<LinkMsg, MessageError> {
-        let msg: LinkMsg = serde_json::from_slice(body)?;
-        if let LinkMsg::Chat { text, .. } = &msg
-            && text.len() > MAX_TEXT_LEN
-        {
-            return Err(MessageError::TextTooLong(text.len()));
-        }
-        Ok(msg)
+        Ok(serde_json::from_slice(body)?)
     }
 
     /// The `type` tag, for logs.
@@ -183,6 +196,7 @@ impl LinkMsg {
             LinkMsg::Hello { .. } => "hello",
             LinkMsg::Chat { .. } => "chat",
             LinkMsg::Ack { .. } => "ack",
+            LinkMsg::Nack { .. } => "nack",
             LinkMsg::Keepalive { .. } => "keepalive",
             LinkMsg::FileOffer { .. } => "file_offer",
             LinkMsg::FileAccept { .. } => "file_accept",
@@ -385,16 +399,41 @@ mod tests {
     }
 
     #[test]
-    fn long_text_is_refused() {
+    fn nack_shapes() {
+        let not_now = LinkMsg::Nack {
+            msg_id: "m1".into(),
+            permanent: false,
+            reason: "the disk is full".into(),
+            retry_ms: 1000,
+        };
+        assert_eq!(
+            wire(&not_now),
+            json!({"type":"nack","msg_id":"m1","permanent":false,
+                   "reason":"the disk is full","retry_ms":1000})
+        );
+        // Only the id is required: a bare nack is a temporary one.
+        assert_eq!(
+            LinkMsg::decode(br#"{"type":"nack","msg_id":"m1"}"#).unwrap(),
+            LinkMsg::Nack {
+                msg_id: "m1".into(),
+                permanent: false,
+                reason: String::new(),
+                retry_ms: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn long_text_decodes_for_the_receiver_to_refuse() {
+        // Refusing it while decoding would close the link, and the sender would send it
+        // again on the next one, for ever: the receiver answers it instead.
+        let text = "x".repeat(MAX_TEXT_LEN + 1);
         let body = serde_json::to_vec(&LinkMsg::Chat {
             msg_id: "m".into(),
             sent_at: 0,
-            text: "x".repeat(MAX_TEXT_LEN + 1),
+            text: text.clone(),
         })
         .unwrap();
-        assert!(matches!(
-            LinkMsg::decode(&body),
-            Err(MessageError::TextTooLong(_))
-        ));
+        assert!(matches!(LinkMsg::decode(&body), Ok(LinkMsg::Chat { text: t, .. }) if t == text));
     }
 }

@@ -2,9 +2,10 @@
 //! and search.
 //!
 //! An outgoing direct message goes `pending` (stored, not yet on a link) → `sent`
-//! (written to a link, not acknowledged) → `delivered` (acknowledged). `pending` and
-//! `sent` are both unacknowledged: they are what the outbox reloads at start. Incoming
-//! messages are `received`; our own shouts are `sent` (best effort: no ack exists).
+//! (written to a link, not acknowledged) → `delivered` (acknowledged), or `failed` (the
+//! recipient refused it for good, with its reason). `pending` and `sent` are both
+//! unacknowledged: they are what the outbox reloads at start. Incoming messages are
+//! `received`; our own shouts are `sent` (best effort: no ack exists).
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
@@ -34,6 +35,9 @@ pub enum MsgState {
     Delivered,
     /// From a peer.
     Received,
+    /// Ours, refused for good by the recipient (too long, a field it does not take):
+    /// never sent again. The reason is beside it.
+    Failed,
 }
 
 impl Direction {
@@ -60,6 +64,7 @@ impl MsgState {
             MsgState::Sent => "sent",
             MsgState::Delivered => "delivered",
             MsgState::Received => "received",
+            MsgState::Failed => "failed",
         }
     }
 
@@ -68,6 +73,7 @@ impl MsgState {
             "pending" => MsgState::Pending,
             "sent" => MsgState::Sent,
             "delivered" => MsgState::Delivered,
+            "failed" => MsgState::Failed,
             _ => MsgState::Received,
         }
     }
@@ -113,8 +119,11 @@ pub struct StoredMessage {
     pub text: String,
     /// Milliseconds since the Unix epoch at the sender.
     pub sent_at: u64,
-    /// `pending`, `sent`, `delivered` or `received`.
+    /// `pending`, `sent`, `delivered`, `received` or `failed`.
     pub state: MsgState,
+    /// Why a `failed` message was refused, in the recipient's words (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 // The outbox updates name the whole unique key (conversation, author, message id), so
@@ -132,8 +141,11 @@ pub(super) const MARK_SENT: &str = "UPDATE messages SET state = 'sent'
 pub(super) const MARK_DELIVERED: &str = "UPDATE messages SET state = 'delivered'
      WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out'
        AND state IN ('pending', 'sent')";
+const MARK_FAILED: &str = "UPDATE messages SET state = 'failed', reason = ?4
+     WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out'
+       AND state IN ('pending', 'sent')";
 
-const COLUMNS: &str = "id, peer, msg_id, dir, author, author_name, sent_at, text, state";
+const COLUMNS: &str = "id, peer, msg_id, dir, author, author_name, sent_at, text, state, reason";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -146,6 +158,7 @@ fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         sent_at: r.get::<_, i64>(6)? as u64,
         text: r.get(7)?,
         state: MsgState::parse(&r.get::<_, String>(8)?),
+        reason: r.get(9)?,
     })
 }
 
@@ -252,6 +265,23 @@ impl Store {
             }
         }
         tx.commit().map_err(err)
+    }
+
+    /// Marks our message to `peer` as refused for good, with the recipient's `reason`
+    /// (`pending`/`sent` → `failed`): it leaves the outbox. Returns whether it was waiting.
+    /// `me` is our peer id, its author.
+    pub fn mark_failed(
+        &mut self,
+        peer: &str,
+        me: &str,
+        msg_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(MARK_FAILED)
+            .and_then(|mut s| s.execute(params![peer, me, msg_id, reason]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
     }
 
     /// Marks our message to `peer` as acknowledged. Returns whether it was waiting. `me`

@@ -86,8 +86,37 @@ CREATE TABLE trusted_keys (
 );
 ";
 
+/// Version 3 (issue 16): a message of ours can be `failed` (the recipient refused it for good: too
+/// long, a field it does not take), with the recipient's `reason`.
+///
+/// SQLite cannot change a `CHECK`, so the table is rebuilt: the rows keep their ids,
+/// which the contentless search index refers to.
+const V3: &str = "
+CREATE TABLE messages_v3 (
+    id          INTEGER PRIMARY KEY,
+    peer        TEXT    NOT NULL,
+    msg_id      TEXT    NOT NULL,
+    dir         TEXT    NOT NULL CHECK (dir IN ('in', 'out')),
+    author      TEXT    NOT NULL,
+    author_name TEXT    NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    text        TEXT    NOT NULL,
+    state       TEXT    NOT NULL
+                CHECK (state IN ('pending', 'sent', 'delivered', 'received', 'failed')),
+    reason      TEXT,
+    UNIQUE (peer, author, msg_id)
+);
+INSERT INTO messages_v3 (id, peer, msg_id, dir, author, author_name, sent_at, text, state)
+    SELECT id, peer, msg_id, dir, author, author_name, sent_at, text, state FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+CREATE INDEX messages_by_peer ON messages (peer, id);
+CREATE INDEX messages_unacked ON messages (id)
+    WHERE state IN ('pending', 'sent') AND peer <> 'everyone';
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -126,4 +155,54 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
         tracing::info!("history schema migrated to version {}", i + 1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_1_with_messages_migrates_keeping_rows_ids_and_the_index() {
+        let dir = std::env::temp_dir().join(format!("lanchat-mig-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(crate::store::HISTORY_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO messages VALUES
+                   (7, 'p', 'm1', 'out', 'me', 'Me', 1, 'hello there', 'sent'),
+                   (9, 'p', 'm2', 'in', 'p', 'P', 2, 'hi back', 'received');
+                 INSERT INTO messages_fts (rowid, text) VALUES (7, 'hello there'), (9, 'hi back');",
+            )
+            .unwrap();
+        }
+        let mut s = crate::store::Store::open(&path).unwrap();
+        let page = s.history("p", None, 10).unwrap();
+        use crate::store::MsgState;
+        let rows: Vec<(i64, &str, MsgState)> = page
+            .iter()
+            .map(|m| (m.id, m.msg_id.as_str(), m.state))
+            .collect();
+        assert_eq!(
+            rows,
+            [(7, "m1", MsgState::Sent), (9, "m2", MsgState::Received)]
+        );
+        assert_eq!(
+            s.search("hello", 10).unwrap()[0].id,
+            7,
+            "the index still points at it"
+        );
+        // The new state fits, with its reason; the outbox no longer holds it.
+        assert!(s.mark_failed("p", "me", "m1", "too long").unwrap());
+        let m = &s.history("p", None, 10).unwrap()[0];
+        assert_eq!(
+            (m.state, m.reason.as_deref()),
+            (MsgState::Failed, Some("too long"))
+        );
+        assert!(!s.mark_failed("p", "me", "m1", "again").unwrap(), "once");
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

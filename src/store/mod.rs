@@ -103,6 +103,48 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the same write may succeed later: the database or its disk is the
+    /// problem (full, locked by another program, an I/O error, even damaged: it may be
+    /// repaired), not the data. `false` when SQLite refuses the data itself (too big, a
+    /// constraint): writing it again would fail the same way.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            StoreError::Sqlite { source, .. } => !matches!(
+                source.sqlite_error_code(),
+                Some(ErrorCode::TooBig | ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch)
+                    // Not SQLite's answer: a value rusqlite could not bind.
+                    | None
+            ),
+            _ => true,
+        }
+    }
+
+    /// What went wrong in a few words, without the path: what a peer is told when its
+    /// message could not be saved here.
+    pub fn cause(&self) -> String {
+        match self {
+            StoreError::Corrupt { .. } => "the history database is damaged".to_owned(),
+            StoreError::Locked { .. } => {
+                "the history database is locked by another program".to_owned()
+            }
+            StoreError::NewerSchema { .. } => {
+                "the history database belongs to a newer lanchat".to_owned()
+            }
+            StoreError::Full { .. } => "the disk is full".to_owned(),
+            StoreError::Sqlite { source, .. } => match source.sqlite_error_code() {
+                Some(ErrorCode::TooBig) => "the message is too big to save".to_owned(),
+                Some(ErrorCode::ConstraintViolation) => {
+                    "the history database refuses the message".to_owned()
+                }
+                Some(code) => format!("the history database cannot be written ({code:?})"),
+                None => format!("the message cannot be saved ({source})"),
+            },
+            StoreError::MoveAside { .. } => "the history database cannot be used".to_owned(),
+        }
+    }
+}
+
 /// The history database.
 pub struct Store {
     conn: Connection,

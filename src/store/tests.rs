@@ -294,6 +294,11 @@ fn a_full_disk_is_an_error_and_nothing_is_half_stored() {
         assert!(stored < 100, "the limit never hit");
     };
     assert!(matches!(err, StoreError::Full { .. }), "{err}");
+    assert!(
+        err.is_temporary(),
+        "a full disk passes: the sender tries again"
+    );
+    assert_eq!(err.cause(), "the disk is full");
     assert_eq!(s.history("p", None, 1000).unwrap().len(), stored);
 }
 

@@ -141,7 +141,8 @@ pub fn bubble(
                             }
                         }
                     }
-                    footer(ui, m, waiting(state, m));
+                    let failure = state.failures.get(&m.msg_id).map(String::as_str);
+                    footer(ui, m, waiting(state, m), failure);
                 });
             })
             .response
@@ -150,11 +151,14 @@ pub fn bubble(
     r.inner
 }
 
-/// Our message waits for a peer that is offline (a clock, not a tick).
+/// Our message waits for a peer that is offline, or that cannot take it now (a clock,
+/// not a tick).
 fn waiting(state: &ChatState, m: &ChatMessage) -> bool {
     match (&state.selected, m.mark) {
         (_, Mark::Pending) => true,
-        (ConvKey::Peer(id), Mark::Sent) => state.peers.get(id).is_none_or(|p| !p.online),
+        (ConvKey::Peer(id), Mark::Sent) => {
+            state.peers.get(id).is_none_or(|p| !p.online) || state.waiting.contains_key(id)
+        }
         _ => false,
     }
 }
@@ -189,11 +193,14 @@ enum MarkIcon {
     Tick,
     /// Delivered.
     DoubleTick,
+    /// Refused by the recipient: not delivered, never will be.
+    Failed,
 }
 
-/// Time and delivery mark, right-aligned under the text: 🕓 waiting (the peer is offline),
-/// ✓ sent, ✓✓ delivered, painted. The words are in the tooltip.
-fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool) {
+/// Time and delivery mark, right-aligned under the text: 🕓 waiting (the peer is offline,
+/// or cannot take it now), ✓ sent, ✓✓ delivered, ! not delivered (`failure`: why),
+/// painted. The words are in the tooltip.
+fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool, failure: Option<&str>) {
     let time = timefmt::clock(m.sent_at);
     let (icon, meaning) = match m.mark {
         Mark::Received => (None, format!("received at {time}")),
@@ -206,6 +213,13 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool) {
             format!("sent at {time}, not yet confirmed by their computer"),
         ),
         Mark::Delivered => (Some(MarkIcon::DoubleTick), format!("delivered at {time}")),
+        Mark::Failed => (
+            Some(MarkIcon::Failed),
+            format!(
+                "not delivered: their computer refused it ({}); it will not be sent again",
+                failure.unwrap_or("no reason given")
+            ),
+        ),
         Mark::Shouted => (
             Some(MarkIcon::Tick),
             format!("sent to everyone online at {time}; broadcasts have no delivery receipts"),
@@ -213,10 +227,10 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool) {
     };
     let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
         ui.spacing_mut().item_spacing.x = 3.0;
-        let colour = if m.mark == Mark::Delivered {
-            link_colour(ui.visuals().dark_mode)
-        } else {
-            ui.visuals().weak_text_color()
+        let colour = match m.mark {
+            Mark::Delivered => link_colour(ui.visuals().dark_mode),
+            Mark::Failed => ui.visuals().error_fg_color,
+            _ => ui.visuals().weak_text_color(),
         };
         let mark = icon.map(|i| paint_mark(ui, i, colour));
         let time = ui.add(
@@ -258,6 +272,14 @@ fn paint_mark(ui: &mut egui::Ui, icon: MarkIcon, colour: Color32) -> egui::Respo
             p.line_segment([c, c + egui::vec2(2.2, 1.2)], stroke);
         }
         MarkIcon::Tick => tick(rect.left() + 1.0),
+        MarkIcon::Failed => {
+            p.circle_stroke(c, 4.6, stroke);
+            p.line_segment(
+                [c + egui::vec2(0.0, -2.8), c + egui::vec2(0.0, 0.8)],
+                stroke,
+            );
+            p.circle_filled(c + egui::vec2(0.0, 2.6), 0.8, colour);
+        }
         MarkIcon::DoubleTick => {
             tick(rect.left() + 1.0);
             // The second tick's short stroke hides behind the first one's long stroke.

@@ -1,6 +1,6 @@
 //! The conversation's title bar: the ☰ that shows or hides the people list, who the
 //! conversation is with, their presence and status (or when they were last heard), and
-//! below it the error banner.
+//! below it why messages to them wait, if they do, and the error banner.
 
 use egui::{Align, Layout, RichText};
 
@@ -63,6 +63,17 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
             },
         }
     });
+    if let ConvKey::Peer(id) = conv
+        && let Some(why) = state.waiting.get(id)
+    {
+        let name = state.title(conv);
+        let colour = ui.visuals().warn_fg_color;
+        ui.add(egui::Label::new(RichText::new(format!("{name} {why}")).color(colour)).truncate())
+            .on_hover_text(
+                "Your messages wait on your computer; they go out by themselves, in order, as \
+             soon as their computer can take them.",
+            );
+    }
     if let Some(err) = &state.error {
         egui::Frame::new()
             .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))

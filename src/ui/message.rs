@@ -46,6 +46,8 @@ pub enum Mark {
     Delivered,
     /// Ours, broadcast to Everyone: no delivery report exists.
     Shouted,
+    /// Ours, refused for good by the recipient (too long for it, …): never sent again.
+    Failed,
 }
 
 /// One bubble.
@@ -105,6 +107,7 @@ impl ChatMessage {
                 (Direction::Out, MsgState::Delivered, _) => Mark::Delivered,
                 (Direction::Out, MsgState::Pending, _) => Mark::Pending,
                 (Direction::Out, MsgState::Sent, _) => Mark::Sent,
+                (Direction::Out, MsgState::Failed, _) => Mark::Failed,
             },
             msg_id: m.msg_id,
             from_name: m.from_name,

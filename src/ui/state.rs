@@ -76,6 +76,11 @@ pub struct ChatState {
     pub safety: Option<Safety>,
     /// Whose offers are accepted without asking, as the core last said.
     pub auto_accept: Option<crate::config::AutoAccept>,
+    /// Peers whose messages wait although they could go, and why, said of the peer
+    /// (`delivery_waiting`, until `delivery_resumed`).
+    pub waiting: HashMap<String, String>,
+    /// Why each failed message of ours was refused, by message id.
+    pub failures: HashMap<String, String>,
 }
 
 /// A safety code to compare, as the core gave it.
@@ -154,6 +159,16 @@ impl ChatState {
             }
             Event::Delivered { msg_id, to } => {
                 self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Delivered);
+            }
+            Event::SendFailed { msg_id, to, reason } => {
+                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
+                self.failures.insert(msg_id.into(), reason);
+            }
+            Event::DeliveryWaiting { to, reason } => {
+                self.waiting.insert(to.into(), reason);
+            }
+            Event::DeliveryResumed { to } => {
+                self.waiting.remove(to.as_str());
             }
             Event::Message {
                 from,

@@ -60,6 +60,11 @@ impl ChatState {
         after: Option<i64>,
     ) {
         let conv = ConvKey::from_peer(peer);
+        for m in &messages {
+            if let Some(reason) = &m.reason {
+                self.failures.insert(m.msg_id.clone(), reason.clone());
+            }
+        }
         let (me, theirs) = (self.my_name(), self.name_of(peer));
         let (fresh, cards): (Vec<FileTransfer>, Vec<ChatMessage>) = transfers
             .iter()

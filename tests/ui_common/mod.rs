@@ -133,6 +133,7 @@ pub fn stored(id: i64) -> lanchat::store::StoredMessage {
         text: format!("message {id}"),
         sent_at: 1_790_000_000_000 + id as u64,
         state: lanchat::store::MsgState::Received,
+        reason: None,
     }
 }
 

@@ -1,28 +1,46 @@
 //! Chat, a part of the core: direct messages (the outbox and its window, what to resend
-//! and in which order, acks) and Everyone shouts (their ids and sequence, duplicates
-//! dropped).
+//! and in which order, the answers a recipient gives and what waits because of them) and
+//! Everyone shouts (their ids and sequence, duplicates dropped).
 //!
 //! The store is the outbox's durable half: a message is stored before `sent` is
 //! reported and before it goes on a route, and leaves the in-memory outbox only when its
-//! ack arrives. An incoming message is acknowledged only once it is stored, and the store
-//! recognises one that arrives again, across restarts too. Those store writes are the
-//! core's, between two calls into this part (their result decides what this part says);
+//! ack arrives, or a permanent `nack` (the recipient will never take it: it is marked
+//! failed and the messages after it go on). An incoming message is acknowledged only
+//! once it is stored, and the store recognises one that arrives again, across restarts
+//! too; one that cannot be stored right now is answered "not now" (a temporary `nack`),
+//! and its sender tries again by itself, a probe at a time, until it can (`hold`), so a
+//! conversation never stalls behind a full disk. Those store writes are the core's,
+//! between two calls into this part (their result decides what this part says);
 //! everything else comes back as actions. Messages go out on a peer's route, whatever is
 //! behind it.
 //!
 //! - `outbox`: unacknowledged messages per peer, in order, with the send window.
+//! - `hold`: peers whose messages wait on a live route ("not now", or no answer), and
+//!   when the next probe goes.
+//! - `inbox`: which incoming chats may be stored, and which are answered at once.
+//! - `answers`: acks and nacks as the sender takes them, the timers, what `net_status`
+//!   shows.
 //! - `seen`: shout ids recently heard.
 
+mod answers;
+pub mod hold;
+pub mod inbox;
 pub mod outbox;
 pub mod seen;
+
+use std::time::Instant;
 
 use super::event::Event;
 use super::fanout::Origin;
 use super::out::{Out, Record, Route, Routes};
 use crate::protocol::message::MAX_TEXT_LEN;
 use crate::protocol::{LinkMsg, MsgId, PeerId};
-use outbox::{MAX_OUTBOX, OutMsg, Outbox, OutboxFull};
+use hold::Holds;
+use inbox::{Admit, Inbox, Stored};
+use outbox::{MAX_OUTBOX, OutMsg, Outbox, OutboxFull, WINDOW};
 use seen::SeenSet;
+
+pub use answers::{Answer, Delivery};
 
 /// Shouts remembered to drop duplicates.
 const SEEN_SHOUTS: usize = 10_000;
@@ -57,6 +75,8 @@ pub struct ShoutOut {
 /// The chat part (see the module documentation).
 pub struct Chat {
     outbox: Outbox,
+    holds: Holds,
+    inbox: Inbox,
     seen_shouts: SeenSet,
     shout_seq: u64,
 }
@@ -66,6 +86,8 @@ impl Chat {
     pub fn new(outbox: Outbox) -> Self {
         Chat {
             outbox,
+            holds: Holds::default(),
+            inbox: Inbox::default(),
             seen_shouts: SeenSet::new(SEEN_SHOUTS),
             shout_seq: 0,
         }
@@ -95,7 +117,7 @@ impl Chat {
     /// for it behind the `taken` messages of the same burst ahead of it. `route_up`:
     /// whether the peer's route is up, so a message inside its window (`ahead`: this
     /// burst's messages already queued for the same peer) goes out at once and is stored
-    /// as `sent` straight away (one store write instead of two).
+    /// as `sent` straight away (one store write instead of two), unless the peer is held.
     pub fn message(
         &self,
         to: PeerId,
@@ -108,7 +130,7 @@ impl Chat {
         if self.outbox.len() + taken >= MAX_OUTBOX {
             return Err(OutboxFull.to_string());
         }
-        let at_once = route_up && self.outbox.window_open(&to, ahead);
+        let at_once = route_up && !self.holds.is_held(&to) && self.outbox.window_open(&to, ahead);
         Ok(OutMsg {
             msg_id: MsgId::random(),
             to,
@@ -128,6 +150,7 @@ impl Chat {
         checked: Vec<Checked>,
         stored: Result<(), String>,
         routes: &dyn Routes,
+        now: Instant,
         out: &mut Out,
     ) -> Vec<PeerId> {
         let mut answers = Vec::with_capacity(checked.len());
@@ -160,7 +183,7 @@ impl Chat {
         // does not delay the frames).
         let unrouted = peers
             .into_iter()
-            .filter(|p| self.pump(p, routes.route(p), out))
+            .filter(|p| self.pump(p, routes.route(p), now, out))
             .collect();
         for (origin, answer) in answers {
             match answer {
@@ -171,14 +194,21 @@ impl Chat {
         unrouted
     }
 
-    /// Writes what the outbox holds for `peer` in its window to `route`; `true` when
-    /// something waits and there is no route (the core dials).
-    pub fn pump(&mut self, peer: &str, route: Option<Route>, out: &mut Out) -> bool {
+    /// Writes what the outbox holds for `peer` in its window to `route` (while the peer
+    /// is held: one probe once its wait is over); `true` when something waits and there
+    /// is no route (the core dials).
+    pub fn pump(&mut self, peer: &str, route: Option<Route>, now: Instant, out: &mut Out) -> bool {
         let Some(route) = route else {
             return self.outbox.has_pending(peer);
         };
+        let limit = self.holds.limit(peer, WINDOW, now);
+        let idle = self.outbox.in_flight(peer) == 0;
         let mut written = Vec::new();
-        for m in self.outbox.take_unsent(peer, route) {
+        let unsent = self.outbox.take_unsent(peer, route, limit);
+        if idle && !unsent.is_empty() {
+            self.holds.started(&PeerId::from(peer), now);
+        }
+        for m in unsent {
             if !m.stored_sent {
                 written.push(m.msg_id.clone());
             }
@@ -198,77 +228,92 @@ impl Chat {
         false
     }
 
-    /// Chats that arrived together were stored (`fresh`: whether each was new); each new
-    /// one is shown, then every one is acknowledged (duplicates too: the sender waits for
-    /// an ack). If they could not be stored none is acknowledged (the senders keep them
-    /// and try again) and each is reported.
+    /// What to do with chats that arrived together, in order: store them, refuse one
+    /// for good, or answer "not now" without trying (see `inbox`).
+    pub fn admit(&mut self, chats: &[InChat], now: Instant) -> Vec<Admit> {
+        chats
+            .iter()
+            .map(|c| self.inbox.admit(c.route, &c.msg_id, &c.text, now))
+            .collect()
+    }
+
+    /// The store failed for a passing reason at `now` (`cause`, the store's words): it
+    /// rests a moment. Returns what the chats not stored are answered, said of us.
+    pub fn store_failed(&mut self, cause: &str, now: Instant) -> String {
+        self.inbox.store_failed(cause, now)
+    }
+
+    /// How the chats that arrived together fared (`stored`, one per chat, in order):
+    /// each new one is shown, then each is answered on its route: an ack (duplicates
+    /// too: the sender waits for one), a permanent `nack` for one refused, a temporary
+    /// `nack` for one not stored now (its sender tries again; our user hears it once).
     pub fn chats_stored(
         &mut self,
         chats: Vec<InChat>,
         names: Vec<String>,
-        fresh: Result<Vec<bool>, String>,
+        stored: Vec<Stored>,
         out: &mut Out,
     ) {
-        let fresh = match fresh {
-            Ok(f) => f,
-            Err(e) => {
-                for (c, from_name) in chats.iter().zip(&names) {
-                    out.emit(Event::error(format!(
-                        "a message from {from_name} ({}) could not be saved and was not \
-                         acknowledged; the sender will retry: {e}",
-                        c.peer
-                    )));
+        if let Some(Stored::NotNow(why)) = stored.iter().find(|s| matches!(s, Stored::NotNow(_)))
+            && self.inbox.tell_once()
+        {
+            let (c, name) = chats
+                .iter()
+                .zip(&names)
+                .zip(&stored)
+                .find_map(|(cn, s)| matches!(s, Stored::NotNow(_)).then_some(cn))
+                .expect("one was not stored");
+            out.emit(Event::error(format!(
+                "messages from {name} ({}) are not saved: this computer {why}; they are not \
+                 acknowledged, and their senders send them again by themselves",
+                c.peer
+            )));
+        }
+        for ((c, from_name), how) in chats.into_iter().zip(names).zip(stored) {
+            self.inbox.stored(c.route, &c.msg_id, &how);
+            let answer = match how {
+                Stored::New => {
+                    // Shown before the ack leaves, so by the time the sender hears
+                    // "delivered" the front end has the message.
+                    out.emit(Event::Message {
+                        from: c.peer,
+                        from_name,
+                        msg_id: c.msg_id.clone(),
+                        text: c.text,
+                        sent_at: c.sent_at,
+                    });
+                    LinkMsg::Ack {
+                        msg_id: c.msg_id.into_string(),
+                    }
                 }
-                return;
-            }
-        };
-        for ((c, from_name), new) in chats.into_iter().zip(names).zip(fresh) {
-            // Shown before the ack leaves, so by the time the sender hears "delivered"
-            // the front end has the message.
-            if new {
-                out.emit(Event::Message {
-                    from: c.peer,
-                    from_name,
-                    msg_id: c.msg_id.clone(),
-                    text: c.text,
-                    sent_at: c.sent_at,
-                });
-            }
-            let ack = LinkMsg::Ack {
-                msg_id: c.msg_id.into_string(),
+                Stored::Again => LinkMsg::Ack {
+                    msg_id: c.msg_id.into_string(),
+                },
+                Stored::Refused(reason) => {
+                    tracing::info!(peer = %c.peer, msg_id = %c.msg_id, "message refused: {reason}");
+                    LinkMsg::Nack {
+                        msg_id: c.msg_id.into_string(),
+                        permanent: true,
+                        reason,
+                        retry_ms: 0,
+                    }
+                }
+                Stored::NotNow(reason) => LinkMsg::Nack {
+                    msg_id: c.msg_id.into_string(),
+                    permanent: false,
+                    reason,
+                    retry_ms: u64::try_from(inbox::STORE_RETRY.as_millis()).unwrap_or(u64::MAX),
+                },
             };
-            out.send(c.route, ack);
+            out.send(c.route, answer);
         }
     }
 
-    /// Acks that arrived together, `(peer, msg_id)`: each reported `delivered`, then all
-    /// recorded; returns the peers whose window they opened (the core pumps them).
-    pub fn on_acks(&mut self, acks: Vec<(PeerId, MsgId)>, out: &mut Out) -> Vec<PeerId> {
-        let mut acked = Vec::with_capacity(acks.len());
-        for (peer, msg_id) in acks {
-            if let Some(m) = self.outbox.ack(&peer, &msg_id) {
-                // Told first, stored after: the ack is the receiver's word that it has
-                // the message, whatever we record. If the record fails (or we crash
-                // before it), the message goes out again after a restart and the
-                // receiver drops the duplicate.
-                out.emit(Event::Delivered {
-                    msg_id: m.msg_id,
-                    to: m.to,
-                });
-                acked.push((peer, msg_id));
-            }
-        }
-        let mut peers: Vec<PeerId> = acked.iter().map(|(p, _)| p.clone()).collect();
-        peers.dedup();
-        if !acked.is_empty() {
-            out.record(Record::Delivered(acked));
-        }
-        peers
-    }
-
-    /// A route went down: what it carried goes again on the next one.
+    /// A route went down: what it carried goes again on the next one, and what it held
+    /// back on the receiving side is forgotten.
     pub fn route_down(&mut self, route: Route) {
         self.outbox.route_down(route);
+        self.inbox.route_down(route);
     }
 
     /// Peers with messages waiting.

@@ -2,10 +2,12 @@
 //! half of the outbox. The durable half is the store (`messages` in state `pending` or
 //! `sent`), which the core writes first and reloads from at start.
 //!
-//! A message leaves the outbox only when its `ack` arrives. At most [`WINDOW`] messages per
-//! peer are on the wire at once, so a long backlog never overflows a link's writer queue;
-//! each ack lets the next one out. When a route goes down, what it carried is marked
-//! unsent and goes out again, in order, on the next route (receivers drop duplicates).
+//! A message leaves the outbox only when its `ack` arrives, or a permanent `nack` (the
+//! recipient will never take it). At most [`WINDOW`] messages per peer are on the wire at
+//! once, so a long backlog never overflows a link's writer queue; each answer lets the
+//! next one out. When a route goes down, or the recipient says "not now", what it carried
+//! is marked unsent and goes out again, in order (receivers drop duplicates); how many go
+//! at once then is the caller's `limit` (see `hold`).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -67,7 +69,8 @@ impl Outbox {
         Ok(())
     }
 
-    /// Removes an acknowledged message; `None` if it was not waiting (a duplicate ack).
+    /// Removes an answered message (acknowledged, or refused for good); `None` if it was
+    /// not waiting (a duplicate answer).
     pub fn ack(&mut self, peer: &str, msg_id: &str) -> Option<OutMsg> {
         let q = self.queues.get_mut(peer)?;
         let pos = q.iter().position(|m| m.msg_id == msg_id)?;
@@ -79,15 +82,16 @@ impl Outbox {
         Some(msg)
     }
 
-    /// The messages to write to `route` now: those in the peer's window not yet on it.
-    /// They are marked as sent on `route` (and as `stored_sent` from now on: the caller
-    /// updates the store for those returned with `stored_sent == false`).
-    pub fn take_unsent(&mut self, peer: &str, route: Route) -> Vec<OutMsg> {
+    /// The messages to write to `route` now: those among the peer's oldest `limit` (at
+    /// most [`WINDOW`]) not yet on it. They are marked as sent on `route` (and as
+    /// `stored_sent` from now on: the caller updates the store for those returned with
+    /// `stored_sent == false`).
+    pub fn take_unsent(&mut self, peer: &str, route: Route, limit: usize) -> Vec<OutMsg> {
         let Some(q) = self.queues.get_mut(peer) else {
             return Vec::new();
         };
         q.iter_mut()
-            .take(WINDOW)
+            .take(limit.min(WINDOW))
             .filter(|m| m.sent_on != Some(route))
             .map(|m| {
                 m.sent_on = Some(route);
@@ -102,6 +106,39 @@ impl Outbox {
     /// inside its window, i.e. go out at once on a link that is up.
     pub fn window_open(&self, peer: &str, ahead: usize) -> bool {
         self.queues.get(peer).map_or(0, VecDeque::len) + ahead < WINDOW
+    }
+
+    /// The route a waiting message was last written to, if it is still in flight.
+    pub fn sent_on(&self, peer: &str, msg_id: &str) -> Option<Route> {
+        self.queues
+            .get(peer)?
+            .iter()
+            .take(WINDOW)
+            .find(|m| m.msg_id == msg_id)?
+            .sent_on
+    }
+
+    /// How many of the peer's messages are on the wire, unanswered.
+    pub fn in_flight(&self, peer: &str) -> usize {
+        self.queues.get(peer).map_or(0, |q| {
+            q.iter()
+                .take(WINDOW)
+                .filter(|m| m.sent_on.is_some())
+                .count()
+        })
+    }
+
+    /// How many messages wait for the peer, in flight or not.
+    pub fn queued(&self, peer: &str) -> usize {
+        self.queues.get(peer).map_or(0, VecDeque::len)
+    }
+
+    /// The peer said "not now" (or nothing at all): what is in flight to it is unsent
+    /// again, to go once more in order.
+    pub fn unsend(&mut self, peer: &str) {
+        for m in self.queues.get_mut(peer).into_iter().flatten() {
+            m.sent_on = None;
+        }
     }
 
     /// A route went down: what it carried is unsent again.
@@ -165,17 +202,23 @@ mod tests {
         }
         assert!(o.window_open("p", 0));
         assert!(!o.window_open("p", WINDOW), "a burst fills it");
-        let first = o.take_unsent("p", L1);
+        let first = o.take_unsent("p", L1, WINDOW);
         assert_eq!(ids(&first), ["m0", "m1", "m2"]);
         assert!(
             first.iter().all(|m| !m.stored_sent),
             "the store says pending"
         );
-        assert!(o.take_unsent("p", L1).is_empty(), "not twice on one link");
+        assert!(
+            o.take_unsent("p", L1, WINDOW).is_empty(),
+            "not twice on one link"
+        );
+        assert_eq!(o.in_flight("p"), 3);
+        assert_eq!(o.sent_on("p", "m1"), Some(L1));
         assert_eq!(o.ack("p", "m0").unwrap().msg_id, "m0");
         assert!(o.ack("p", "m0").is_none(), "duplicate ack");
         o.route_down(L1);
-        let again = o.take_unsent("p", L2);
+        assert_eq!(o.in_flight("p"), 0);
+        let again = o.take_unsent("p", L2, WINDOW);
         assert_eq!(ids(&again), ["m1", "m2"]);
         assert!(
             again.iter().all(|m| m.stored_sent),
@@ -194,9 +237,29 @@ mod tests {
             o.push(msg("p", &i.to_string())).unwrap();
         }
         assert!(!o.window_open("p", 0));
-        assert_eq!(o.take_unsent("p", L1).len(), WINDOW);
+        assert_eq!(o.take_unsent("p", L1, usize::MAX).len(), WINDOW);
         o.ack("p", "0");
-        assert_eq!(ids(&o.take_unsent("p", L1)), [WINDOW.to_string()]);
+        assert_eq!(ids(&o.take_unsent("p", L1, WINDOW)), [WINDOW.to_string()]);
+    }
+
+    #[test]
+    fn not_now_unsends_and_a_limit_sends_only_the_oldest() {
+        let mut o = Outbox::new();
+        for i in 0..5 {
+            o.push(msg("p", &format!("m{i}"))).unwrap();
+        }
+        assert_eq!(o.take_unsent("p", L1, WINDOW).len(), 5);
+        o.unsend("p");
+        assert_eq!(o.in_flight("p"), 0);
+        assert_eq!(o.sent_on("p", "m0"), None);
+        // A probe: the oldest only, once.
+        assert_eq!(ids(&o.take_unsent("p", L1, 1)), ["m0"]);
+        assert!(o.take_unsent("p", L1, 1).is_empty());
+        assert_eq!(
+            ids(&o.take_unsent("p", L1, WINDOW)),
+            ["m1", "m2", "m3", "m4"]
+        );
+        assert_eq!(o.queued("p"), 5);
     }
 
     #[test]

@@ -113,6 +113,11 @@ impl<P: Port> Core<P> {
             Record::Peer(p) => store.save_peer(p),
             Record::MarkSent { peer, msgs } => store.mark_sent(peer, me, msgs),
             Record::Delivered(acked) => store.mark_delivered_all(me, acked),
+            Record::Failed {
+                peer,
+                msg_id,
+                reason,
+            } => store.mark_failed(peer, me, msg_id, reason).map(drop),
             Record::NewTransfer(t) => store.save_transfer(t),
             Record::TransferState(id, state) => {
                 store.set_transfer_state(id, *state, None, at).map(drop)

@@ -62,7 +62,7 @@ impl<P: Port> Core<P> {
             Command::Unverify { peer } => self.set_verified(origin, &peer, false, now),
             Command::SetAutoAccept { from } => self.transfers.set_auto_accept(from, &mut self.out),
             Command::NetStatus => {
-                let status = self.net_status();
+                let status = self.net_status(now);
                 self.out.reply(asked, Event::NetStatus(status));
             }
             Command::History {
@@ -178,7 +178,7 @@ impl<P: Port> Core<P> {
         drop(rows);
         let unrouted = self
             .chat
-            .burst_stored(checked, stored, &self.links, &mut self.out);
+            .burst_stored(checked, stored, &self.links, now.at, &mut self.out);
         for peer in unrouted {
             self.dial(&peer, now);
         }
@@ -335,7 +335,7 @@ impl<P: Port> Core<P> {
         }
     }
 
-    fn net_status(&self) -> NetStatus {
+    fn net_status(&self, now: Now) -> NetStatus {
         let sockets = self.port.sockets();
         let sock = |role: &str, addr: Option<SocketAddr>| SocketInfo {
             role: role.to_owned(),
@@ -357,6 +357,7 @@ impl<P: Port> Core<P> {
                 handshakes_failed: sockets.handshakes_failed,
                 ..self.traffic.counters.clone()
             },
+            delivery: self.chat.delivery(now.at),
             recent: self.traffic.recent.snapshot(),
         }
     }

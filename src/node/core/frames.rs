@@ -1,30 +1,30 @@
 //! Link frames: the one path every frame takes through the core, a burst at a time.
 //!
 //! A frame is counted, its link says who sent it (a frame on an established link is
-//! news that its peer is alive), and then: chats and acks already waiting behind each
-//! other are handled as one burst (the chats stored in one transaction, then shown and
-//! acknowledged; the acks reported, then recorded in one); a `hello` opens the link;
-//! file messages go to transfers. Anything that is not a chat or an ack ends the burst
-//! and is handled after it, so order is kept.
+//! news that its peer is alive), and then: chats and answers (acks, nacks) already
+//! waiting behind each other are handled as one burst (the chats stored in one
+//! transaction, see `chats`, then shown and answered; the answers reported, then the acks
+//! recorded in one); a `hello` opens the link; file messages go to transfers. Anything
+//! that is not a chat or an answer ends the burst and is handled after it, so order is
+//! kept.
 
 use super::Core;
 use super::commands::MAX_BURST;
 use crate::net::{LinkId, NetInput, Port};
-use crate::node::chat::InChat;
+use crate::node::chat::{Answer, InChat};
 use crate::node::clock::Now;
 use crate::node::links::{Arrived, Greeted, HelloFrom};
 use crate::node::out::{Route, Routes};
 use crate::node::peer::Protocol;
 use crate::node::presence::{Observed, Sighting};
-use crate::protocol::{LinkMsg, MsgId, PeerId};
-use crate::store::{Direction, MsgState, NewMessage};
+use crate::protocol::LinkMsg;
 
 /// One frame, once its link said who sent it.
 enum Sorted {
     /// A chat for the burst.
     Chat(InChat),
-    /// An ack for the burst.
-    Ack(PeerId, MsgId),
+    /// An answer (ack, nack) for the burst.
+    Answer(Answer),
     /// Nothing more to do (a late frame, a keepalive, a type we do not know).
     Heard,
     /// Anything else: ends the burst.
@@ -41,28 +41,28 @@ impl<P: Port> Core<P> {
         mut next: impl FnMut() -> Option<NetInput<P::Conn>>,
         now: Now,
     ) -> Option<NetInput<P::Conn>> {
-        let (mut chats, mut acks) = (Vec::new(), Vec::new());
+        let (mut chats, mut answers) = (Vec::new(), Vec::new());
         let mut frame = Some(first);
         let mut after = None;
         while let Some((link, len, msg)) = frame.take() {
             match self.sort(link, len, msg, now) {
                 Sorted::Chat(c) => chats.push(c),
-                Sorted::Ack(peer, msg_id) => acks.push((peer, msg_id)),
+                Sorted::Answer(a) => answers.push(a),
                 Sorted::Heard => {}
                 Sorted::Other(link, arrived, msg) => {
-                    self.burst_done(chats, acks, now);
+                    self.burst_done(chats, answers, now);
                     self.on_frame(link, arrived, msg, now);
                     return None;
                 }
             }
-            if chats.len() + acks.len() < MAX_BURST {
+            if chats.len() + answers.len() < MAX_BURST {
                 match next() {
                     Some(NetInput::Frame { link, len, msg }) => frame = Some((link, len, msg)),
                     other => after = other,
                 }
             }
         }
-        self.burst_done(chats, acks, now);
+        self.burst_done(chats, answers, now);
         after
     }
 
@@ -98,7 +98,23 @@ impl<P: Port> Core<P> {
                 sent_at,
                 text,
             }),
-            LinkMsg::Ack { msg_id } => Sorted::Ack(peer, msg_id.into()),
+            LinkMsg::Ack { msg_id } => Sorted::Answer(Answer::Ack {
+                peer,
+                msg_id: msg_id.into(),
+            }),
+            LinkMsg::Nack {
+                msg_id,
+                permanent,
+                reason,
+                retry_ms,
+            } => Sorted::Answer(Answer::Nack {
+                peer,
+                route: Route::Link(link),
+                msg_id: msg_id.into(),
+                permanent,
+                reason: crate::protocol::beacon::clean_name(&reason),
+                retry: std::time::Duration::from_millis(retry_ms),
+            }),
             LinkMsg::Keepalive { .. } => Sorted::Heard,
             LinkMsg::Hello { .. } => {
                 tracing::debug!(%peer, "repeated hello ignored");
@@ -112,45 +128,16 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// The burst's chats stored (one transaction), shown and acknowledged; its acks
-    /// reported and recorded, and what they made room for sent.
-    fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(PeerId, MsgId)>, now: Now) {
+    /// The burst's chats stored (one transaction), shown and answered; its answers
+    /// reported (acks recorded in one), and what they made room for sent.
+    fn burst_done(&mut self, chats: Vec<InChat>, answers: Vec<Answer>, now: Now) {
         if !chats.is_empty() {
-            let names: Vec<String> = chats
-                .iter()
-                .map(|c| {
-                    self.presence
-                        .get(&c.peer)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default()
-                })
-                .collect();
-            let rows: Vec<NewMessage> = chats
-                .iter()
-                .zip(&names)
-                .map(|(c, name)| NewMessage {
-                    peer: &c.peer,
-                    msg_id: &c.msg_id,
-                    dir: Direction::In,
-                    from: &c.peer,
-                    from_name: name,
-                    text: &c.text,
-                    sent_at: c.sent_at,
-                    state: MsgState::Received,
-                })
-                .collect();
-            let fresh = self
-                .store
-                .insert_messages(&rows)
-                .map(|ids| ids.iter().map(Option::is_some).collect())
-                .map_err(|e| e.to_string());
-            drop(rows);
-            self.chat.chats_stored(chats, names, fresh, &mut self.out);
+            self.store_chats(chats, now);
         }
-        if !acks.is_empty() {
-            for peer in self.chat.on_acks(acks, &mut self.out) {
+        if !answers.is_empty() {
+            for peer in self.chat.on_answers(answers, now.at, &mut self.out) {
                 let route = self.links.route(&peer);
-                if self.chat.pump(&peer, route, &mut self.out) {
+                if self.chat.pump(&peer, route, now.at, &mut self.out) {
                     self.dial(&peer, now);
                 }
             }
@@ -246,6 +233,6 @@ impl<P: Port> Core<P> {
             self.presence.proven(&peer, dialed);
         }
         self.carry_out(now); // the link it replaced is gone before anything goes out on this one
-        self.route_up(&peer, route);
+        self.route_up(&peer, route, now);
     }
 }

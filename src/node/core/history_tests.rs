@@ -132,6 +132,7 @@ fn history_and_search_event_shapes() {
         text: "你好".into(),
         sent_at: 5,
         state: MsgState::Pending,
+        reason: None,
     };
     let message = json!({"id":7,"peer":"p","msg_id":"m","dir":"out","from":"me",
         "from_name":"Me","text":"你好","sent_at":5,"state":"pending"});

@@ -141,7 +141,7 @@ impl<P: Port> Core<P> {
     fn peer_reachable(&mut self, peer: &PeerId, now: Now) {
         self.links.reachable(peer, now.at);
         let route = self.links.route(peer);
-        let waits = self.chat.pump(peer, route, &mut self.out);
+        let waits = self.chat.pump(peer, route, now.at, &mut self.out);
         if route.is_none() && (waits || self.transfers.wants_route(peer)) {
             self.dial(peer, now);
         }
@@ -281,8 +281,8 @@ impl<P: Port> Core<P> {
     }
 
     /// A route to `peer` came up: what waits for it goes.
-    pub(super) fn route_up(&mut self, peer: &PeerId, route: Route) {
-        self.chat.pump(peer, Some(route), &mut self.out);
+    pub(super) fn route_up(&mut self, peer: &PeerId, route: Route, now: Now) {
+        self.chat.pump(peer, Some(route), now.at, &mut self.out);
         self.transfers.pump(peer, Some(route), &mut self.out);
     }
 }

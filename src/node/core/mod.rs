@@ -28,6 +28,7 @@ macro_rules! ctx {
 }
 
 mod carry;
+mod chats;
 mod commands;
 mod frames;
 mod history;

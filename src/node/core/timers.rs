@@ -1,7 +1,7 @@
 //! Timer work, at the time the loop read: the announce schedule, and housekeeping (every
 //! 500 ms or half an interval): expiry, the overflow count, a store checkpoint, silent
-//! links and keepalives, transfer retries and waits, dial retries. Cheap when nothing
-//! is due.
+//! links and keepalives, probes to peers whose messages wait (chat), transfer retries
+//! and waits, dial retries. Cheap when nothing is due.
 
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ impl<P: Port> Core<P> {
             tracing::debug!("history checkpoint: {e}");
         }
         self.links.tick(now.at, &mut self.out);
+        self.chat.tick(&self.links, now.at, &mut self.out);
         self.transfers_tick(now);
         self.carry_out(now);
         self.retry_dials(now);

@@ -14,6 +14,7 @@ fn stored(id: i64) -> StoredMessage {
         text: format!("message {id}"),
         sent_at: 1_790_000_000_000 + id as u64,
         state: MsgState::Received,
+        reason: None,
     }
 }
 

@@ -147,3 +147,40 @@ fn a_message_from_an_unknown_peer_still_has_a_title() {
     assert_eq!(s.title(&conv), "张三");
     assert_eq!(s.strangers(), [("abcdef123456", "张三")]);
 }
+
+#[test]
+fn a_refused_message_is_marked_failed_and_a_waiting_peer_shows_why_until_resumed() {
+    let mut s = ChatState::default();
+    s.apply(ready(), true);
+    s.apply(
+        Event::Sent {
+            msg_id: "m1".into(),
+            to: "a1".into(),
+            sent_at: 5,
+            text: "hi".into(),
+        },
+        true,
+    );
+    s.apply(
+        Event::SendFailed {
+            msg_id: "m1".into(),
+            to: "a1".into(),
+            reason: "too long".into(),
+        },
+        true,
+    );
+    let conv = ConvKey::Peer("a1".into());
+    assert_eq!(s.messages(&conv)[0].mark, Mark::Failed);
+    assert_eq!(s.failures.get("m1").map(String::as_str), Some("too long"));
+    let why = "cannot save messages right now (the disk is full)";
+    s.apply(
+        Event::DeliveryWaiting {
+            to: "a1".into(),
+            reason: why.into(),
+        },
+        true,
+    );
+    assert_eq!(s.waiting.get("a1").map(String::as_str), Some(why));
+    s.apply(Event::DeliveryResumed { to: "a1".into() }, true);
+    assert!(s.waiting.is_empty());
+}
