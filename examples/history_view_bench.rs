@@ -73,6 +73,8 @@ fn known(id: &str, name: &str) -> KnownPeer {
         addr: Ipv4Addr::LOCALHOST,
         port: 1,
         last_seen: 1_790_000_000_000,
+        protocol: "lanchat".into(),
+        group: String::new(),
     }
 }
 

@@ -367,6 +367,7 @@ mod tests {
             id: "p".into(),
             name: "n".into(),
             host: "h".into(),
+            group: String::new(),
             addr: [127, 0, 0, 1].into(),
             port: 9,
             online: true,

@@ -20,6 +20,10 @@ pub struct KnownPeer {
     pub port: u16,
     /// When it was last heard, in milliseconds since the Unix epoch.
     pub last_seen: u64,
+    /// How it is known: `lanchat` or `ipmsg` (`node::Protocol::label`).
+    pub protocol: String,
+    /// The group it announced (IPMsg; empty for lanchat peers).
+    pub group: String,
 }
 
 impl Store {
@@ -27,10 +31,10 @@ impl Store {
     pub fn save_peer(&self, p: &KnownPeer) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO peers (id, name, host, addr, port, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO peers (id, name, host, addr, port, last_seen, protocol, grp)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET name = ?2, host = ?3, addr = ?4, port = ?5,
-                     last_seen = max(last_seen, ?6)",
+                     last_seen = max(last_seen, ?6), protocol = ?7, grp = ?8",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -39,7 +43,9 @@ impl Store {
                     p.host,
                     p.addr.to_string(),
                     p.port,
-                    p.last_seen as i64
+                    p.last_seen as i64,
+                    p.protocol,
+                    p.group
                 ])
             })
             .map(drop)
@@ -50,7 +56,7 @@ impl Store {
     pub fn known_peers(&self, limit: usize) -> Result<Vec<KnownPeer>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT id, name, host, addr, port, last_seen FROM peers
+                "SELECT id, name, host, addr, port, last_seen, protocol, grp FROM peers
                  ORDER BY last_seen DESC LIMIT ?1",
             )
             .and_then(|mut s| {
@@ -65,6 +71,8 @@ impl Store {
                             .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
                         port: r.get(4)?,
                         last_seen: r.get::<_, i64>(5)? as u64,
+                        protocol: r.get(6)?,
+                        group: r.get(7)?,
                     })
                 })?
                 .collect()

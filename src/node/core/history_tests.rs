@@ -25,6 +25,8 @@ fn core_knowing_offline_bob(
         addr: std::net::Ipv4Addr::LOCALHOST,
         port: 1,
         last_seen: 0,
+        protocol: "lanchat".into(),
+        group: String::new(),
     };
     Store::open(&dir.0.join(crate::store::HISTORY_FILE))
         .and_then(|s| s.save_peer(&bob))

@@ -11,7 +11,7 @@
 //! - `sighting`: the protocol-neutral [`Sighting`], and a lanchat beacon as one.
 //! - `bucket`: the rate limit on answers to `hello`.
 
-mod bucket;
+pub(in crate::node) mod bucket;
 mod resolve;
 mod sighting;
 mod table;
@@ -245,14 +245,20 @@ impl Presence {
 
     /// A peer said bye; `true` if it was online (its routes should close).
     pub fn on_bye(&mut self, id: &str, out: &mut Out) -> bool {
+        self.went_offline(id, LeftReason::Bye, out)
+    }
+
+    /// A peer went offline for `reason` (it said so, or its protocol says it stopped
+    /// answering); `true` if it was online.
+    pub fn went_offline(&mut self, id: &str, reason: LeftReason, out: &mut Out) -> bool {
         if !self.table.set_offline(id) {
             return false;
         }
-        tracing::info!(peer = %id, "peer said bye");
+        tracing::info!(peer = %id, ?reason, "peer left");
         self.remember(id, out);
         out.emit(Event::PeerLeft {
             id: id.into(),
-            reason: LeftReason::Bye,
+            reason,
         });
         true
     }
@@ -326,6 +332,8 @@ fn known(p: &PeerInfo) -> KnownPeer {
         addr: p.addr,
         port: p.port,
         last_seen: p.last_seen,
+        protocol: p.protocol.label().to_owned(),
+        group: p.group.clone(),
     }
 }
 

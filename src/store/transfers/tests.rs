@@ -13,6 +13,8 @@ fn peers_and_transfers_round_trip() {
         addr: [10, 0, 0, 7].into(),
         port: 47475,
         last_seen: 5,
+        protocol: "ipmsg".into(),
+        group: "组A".into(),
     };
     s.save_peer(&p).unwrap();
     p.name = "Zhang".into();
