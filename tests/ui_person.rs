@@ -432,6 +432,7 @@ fn wide_net_status() -> Event {
         links: vec![],
         counters: Counters::default(),
         recent: vec![],
+        ipmsg: Default::default(),
     })
 }
 

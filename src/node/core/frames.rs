@@ -114,7 +114,7 @@ impl<P: Port> Core<P> {
 
     /// The burst's chats stored (one transaction), shown and acknowledged; its acks
     /// reported and recorded, and what they made room for sent.
-    fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(PeerId, MsgId)>, now: Now) {
+    pub(super) fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(PeerId, MsgId)>, now: Now) {
         if !chats.is_empty() {
             let names: Vec<String> = chats
                 .iter()
@@ -149,7 +149,7 @@ impl<P: Port> Core<P> {
         }
         if !acks.is_empty() {
             for peer in self.chat.on_acks(acks, &mut self.out) {
-                let route = self.links.route(&peer);
+                let route = routes!(self).route(&peer);
                 if self.chat.pump(&peer, route, &mut self.out) {
                     self.dial(&peer, now);
                 }
@@ -220,6 +220,7 @@ impl<P: Port> Core<P> {
                 instance: "",
                 name: &name,
                 host: "",
+                group: "",
                 addr,
                 port,
                 status: "online",

@@ -189,6 +189,23 @@ impl Transfers {
         ctx: Ctx<'_>,
         out: &mut Out,
     ) {
+        if let Some((stream, job)) = self.sending_from(peer, id, offset, ctx, out) {
+            out.push(Action::StartSend { stream, job });
+        }
+    }
+
+    /// The receiver accepted our open offer `id` from `offset` (a `file_accept`, or an
+    /// IPMsg `GETFILEDATA` on a connection of its own): the stream that sends the bytes,
+    /// for the caller to start; `transfer_started` is said. `None` if there is no such
+    /// open offer to `peer` (or it ended here, refused).
+    pub fn sending_from(
+        &mut self,
+        peer: &PeerId,
+        id: &TransferId,
+        offset: u64,
+        ctx: Ctx<'_>,
+        out: &mut Out,
+    ) -> Option<(StreamId, SendJob)> {
         let addr = ctx
             .peers
             .get(peer)
@@ -200,14 +217,16 @@ impl Transfers {
             .get_mut(id)
             .filter(|o| o.peer == *peer && matches!(o.state, OutState::Offered(_)))
         else {
-            return tracing::debug!(%peer, transfer_id = %id, "file_accept for no open offer");
+            tracing::debug!(%peer, transfer_id = %id, "file_accept for no open offer");
+            return None;
         };
         let (Some(addr), true) = (addr, offset <= o.size) else {
             let end = TransferEnd::failed(format!(
                 "bad file_accept (offset {offset} of {} bytes)",
                 o.size
             ));
-            return self.end_outgoing(id, end, true, ctx, out);
+            self.end_outgoing(id, end, true, ctx, out);
+            return None;
         };
         if o.last_offset.is_some_and(|last| offset > last) {
             o.fruitless = 0; // the last try moved bytes
@@ -223,13 +242,18 @@ impl Transfers {
             rate_limit,
         };
         let total = o.size;
-        out.push(Action::StartSend { stream, job });
         out.record(Record::TransferStarted(id.clone(), offset));
         out.emit(Event::TransferStarted {
             transfer_id: id.clone(),
             offset,
             total,
         });
+        Some((stream, job))
+    }
+
+    /// The file an outgoing transfer sends.
+    pub fn outgoing_path(&self, id: &TransferId) -> Option<&Path> {
+        self.outgoing.get(id).map(|o| o.path.as_path())
     }
 
     /// Ends an outgoing transfer: stops its stream, tells the peer (if `tell` and it has
