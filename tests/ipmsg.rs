@@ -51,9 +51,10 @@ fn ipmsg(n: &mut TestNode) -> IpmsgNetStatus {
 /// Waits for the IPMsg peer `name` to join; the peer.
 fn joined(n: &mut TestNode, name: &str) -> PeerInfo {
     let name = name.to_owned();
-    match n.wait(&format!("{name} joins"), |e| {
-        matches!(e, Event::PeerJoined { peer } if peer.name == name)
-    }) {
+    match n.wait(
+        &format!("{name} joins"),
+        |e| matches!(e, Event::PeerJoined { peer } if peer.name == name),
+    ) {
         Event::PeerJoined { peer } => peer,
         _ => unreachable!(),
     }
@@ -76,7 +77,10 @@ fn an_ipmsg_peer_appears_chats_in_chinese_both_ways_and_leaves() {
     let me = SocketAddrV4::new(HOME, port);
     let (mut li, peer) = li_joins(&mut a, port);
     assert_eq!(peer.protocol, Protocol::Ipmsg);
-    assert_eq!((peer.group.as_str(), peer.host.as_str()), ("二班", "li-host"));
+    assert_eq!(
+        (peer.group.as_str(), peer.host.as_str()),
+        ("二班", "li-host")
+    );
     assert_eq!((peer.addr, peer.port, peer.online), (LI, 0, true));
     assert!(peer.id.starts_with("ipmsg-"), "{}", peer.id);
 
@@ -90,7 +94,10 @@ fn an_ipmsg_peer_appears_chats_in_chinese_both_ways_and_leaves() {
     assert!(m.command.wants_ack());
     assert!(matches!(&m.payload, Payload::Message { text, .. } if text == "你好 李雷，我是 alice"));
     li.ack(me, m.packet_no);
-    a.wait("delivered", |e| matches!(e, Event::Delivered { msg_id, .. } if *msg_id == sent));
+    a.wait(
+        "delivered",
+        |e| matches!(e, Event::Delivered { msg_id, .. } if *msg_id == sent),
+    );
 
     // From it: a `message` from its peer id, acknowledged; sent again, shown once.
     let (no, bytes) = li.packet(
@@ -116,9 +123,10 @@ fn an_ipmsg_peer_appears_chats_in_chinese_both_ways_and_leaves() {
 
     // BR_EXIT: offline.
     li.send(me, Cmd(65538), Payload::Exit);
-    a.wait("peer_left", |e| {
-        matches!(e, Event::PeerLeft { id, reason: LeftReason::Bye } if *id == peer.id)
-    });
+    a.wait(
+        "peer_left",
+        |e| matches!(e, Event::PeerLeft { id, reason: LeftReason::Bye } if *id == peer.id),
+    );
 }
 
 #[test]
@@ -135,7 +143,9 @@ fn messages_to_an_ipmsg_peer_that_left_wait_and_go_when_it_is_back() {
     li.expect("a question", HOME, |p| p.command.mode() == Mode::BrEntry);
     li.entry(me, Mode::AnsEntry, "李雷", "二班");
     joined(&mut a, "李雷");
-    let m = li.expect("the waiting message", HOME, |p| p.command.mode() == Mode::SendMsg);
+    let m = li.expect("the waiting message", HOME, |p| {
+        p.command.mode() == Mode::SendMsg
+    });
     assert!(matches!(&m.payload, Payload::Message { text, .. } if text == "你回来了吗？"));
     li.ack(me, m.packet_no);
     a.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
@@ -241,7 +251,10 @@ fn a_file_to_an_ipmsg_peer_is_offered_its_way_and_served_only_to_it() {
     let [file] = &files[..] else {
         panic!("{files:?}")
     };
-    assert_eq!((file.name.as_str(), file.size), ("lanchat文件.bin", 200_000));
+    assert_eq!(
+        (file.name.as_str(), file.size),
+        ("lanchat文件.bin", 200_000)
+    );
     li.ack(me, offer.packet_no);
 
     // Someone else asks for it (another address), and li for a file never offered.
@@ -253,8 +266,13 @@ fn a_file_to_an_ipmsg_peer_is_offered_its_way_and_served_only_to_it() {
         bytes
     };
     let mut stranger = TcpStream::connect(me).unwrap();
-    stranger.write_all(&ask(&mut li, offer.packet_no, file.id)).unwrap();
-    assert!(read_all(&mut stranger).is_empty(), "not offered to 127.0.0.1");
+    stranger
+        .write_all(&ask(&mut li, offer.packet_no, file.id))
+        .unwrap();
+    assert!(
+        read_all(&mut stranger).is_empty(),
+        "not offered to 127.0.0.1"
+    );
     let wrong = ask(&mut li, offer.packet_no, file.id + 5);
     let mut from_li = bound_stream(LI, me);
     from_li.write_all(&wrong).unwrap();
@@ -276,7 +294,10 @@ fn a_file_to_an_ipmsg_peer_is_offered_its_way_and_served_only_to_it() {
     let _fetch = li.net.fetch(job, li.tx.clone()).unwrap();
     assert_eq!(li.file_report().event, FileEvent::Done { bytes: 200_000 });
     assert!(fs::read(&part).unwrap() == data, "the bytes li got differ");
-    a.wait("transfer_done", |e| matches!(e, Event::TransferDone { path, .. } if path.ends_with("lanchat文件.bin")));
+    a.wait(
+        "transfer_done",
+        |e| matches!(e, Event::TransferDone { path, .. } if path.ends_with("lanchat文件.bin")),
+    );
 }
 
 /// A TCP connection from `from` (an address of loopback) to `to`.
@@ -315,7 +336,10 @@ fn hostile_datagrams_are_counted_by_reason_and_the_node_goes_on() {
     drop(eve);
     let (mut li, _) = li_joins(&mut a, port); // still answering
     li.say(me, "after the noise");
-    a.wait("message", |e| matches!(e, Event::Message { text, .. } if text == "after the noise"));
+    a.wait(
+        "message",
+        |e| matches!(e, Event::Message { text, .. } if text == "after the noise"),
+    );
     let counters = ipmsg(&mut a).counters;
     for reason in [
         "no_header",
@@ -326,7 +350,11 @@ fn hostile_datagrams_are_counted_by_reason_and_the_node_goes_on() {
         "bad_file_list",
         "oversized",
     ] {
-        assert_eq!(counters.dropped.get(reason), Some(&1), "{reason}: {counters:?}");
+        assert_eq!(
+            counters.dropped.get(reason),
+            Some(&1),
+            "{reason}: {counters:?}"
+        );
     }
 }
 
@@ -339,7 +367,12 @@ fn another_lanchat_that_speaks_ipmsg_is_listed_once_as_a_lanchat_peer() {
     ca.ipmsg_port = Some(0);
     ca.interval = Duration::from_millis(200);
     let mut a = TestNode::start_with(ca);
-    let port = ipmsg(&mut a).local.unwrap().parse::<SocketAddrV4>().unwrap().port();
+    let port = ipmsg(&mut a)
+        .local
+        .unwrap()
+        .parse::<SocketAddrV4>()
+        .unwrap()
+        .port();
     let mut cb = Config::loopback(dir.join("b"), discovery);
     cb.name = Some("bob".into());
     cb.bind = Some(LI);
@@ -352,7 +385,10 @@ fn another_lanchat_that_speaks_ipmsg_is_listed_once_as_a_lanchat_peer() {
     // Bob's BR_ENTRY reaches alice (both listen on the loopback broadcast): wait for it.
     let deadline = std::time::Instant::now() + common::DEADLINE;
     while ipmsg(&mut a).counters.from_lanchat == 0 {
-        assert!(std::time::Instant::now() < deadline, "bob's BR_ENTRY never arrived");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's BR_ENTRY never arrived"
+        );
     }
     a.send(Command::Peers);
     let Event::Peers { peers } = a.wait("peers", |e| matches!(e, Event::Peers { .. })) else {
@@ -360,7 +396,11 @@ fn another_lanchat_that_speaks_ipmsg_is_listed_once_as_a_lanchat_peer() {
     };
     assert_eq!(peers.len(), 1, "{peers:?}");
     assert_eq!(peers[0].protocol, Protocol::Lanchat);
-    assert!(a.drain().iter().all(|e| !matches!(e, Event::PeerJoined { peer } if peer.protocol == Protocol::Ipmsg)));
+    assert!(
+        a.drain()
+            .iter()
+            .all(|e| !matches!(e, Event::PeerJoined { peer } if peer.protocol == Protocol::Ipmsg))
+    );
 }
 
 #[test]
@@ -376,18 +416,27 @@ fn a_taken_port_is_said_once_and_lanchat_goes_on_without_ipmsg() {
         unreachable!()
     };
     assert!(
-        message.contains("IPMsg is off") && message.contains("taken") && message.contains(&taken.to_string()),
+        message.contains("IPMsg is off")
+            && message.contains("taken")
+            && message.contains(&taken.to_string()),
         "{message}"
     );
     let status = ipmsg(&mut a);
     assert!(!status.on && status.problem.is_some(), "{status:?}");
-    assert!(a.drain().iter().all(|e| !matches!(e, Event::Error { .. })), "said once");
+    assert!(
+        a.drain().iter().all(|e| !matches!(e, Event::Error { .. })),
+        "said once"
+    );
 }
 
 #[test]
 fn headless_lists_ipmsg_peers_and_sends_to_them_as_to_any_peer() {
     let dir = TempDir::new("ipmsg-headless");
-    let port = TcpListener::bind((HOME, 0)).unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind((HOME, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let discovery = free_udp_port().to_string();
     let data = dir.join("a");
     let args = [

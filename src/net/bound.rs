@@ -81,15 +81,15 @@ impl Io {
         let acceptor = Acceptor::spawn(listener, tx.clone())?;
         let (ipmsg, ipmsg_problem) = match at.ipmsg_port {
             None => (None, None),
-            Some(port) => match IpmsgSockets::bind(at.ip, port)
-                .and_then(|s| Ipmsg::start(s, tx.clone()))
-            {
-                Ok(ipmsg) => (Some(ipmsg), None),
-                Err(e) => {
-                    tracing::warn!("IPMsg is off: {e}");
-                    (None, Some(e.to_string()))
+            Some(port) => {
+                match IpmsgSockets::bind(at.ip, port).and_then(|s| Ipmsg::start(s, tx.clone())) {
+                    Ok(ipmsg) => (Some(ipmsg), None),
+                    Err(e) => {
+                        tracing::warn!("IPMsg is off: {e}");
+                        (None, Some(e.to_string()))
+                    }
                 }
-            },
+            }
         };
         Ok(Io {
             tx,

@@ -103,8 +103,7 @@ pub trait Port {
 
     /// Serves a file's bytes on an IPMsg `GETFILEDATA` connection, as `stream`
     /// (`NetInput::Ipmsg` reports, job `stream.0`).
-    fn ipmsg_serve(&mut self, stream: StreamId, job: ServeJob, conn: TcpStream)
-    -> io::Result<()>;
+    fn ipmsg_serve(&mut self, stream: StreamId, job: ServeJob, conn: TcpStream) -> io::Result<()>;
 
     /// Fetches a file offered over IPMsg into its `.part`, as `stream` (reports as for
     /// `ipmsg_serve`).

@@ -48,7 +48,6 @@ pub struct IpmsgNetStatus {
     pub counters: IpmsgCounters,
 }
 
-
 /// One of our sockets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SocketInfo {

@@ -360,7 +360,12 @@ impl<P: Port> Core<P> {
             on: sockets.local.is_some(),
             local: sockets.local.map(|a| a.to_string()),
             problem: sockets.problem,
-            broadcast_targets: self.ipmsg.targets().iter().map(ToString::to_string).collect(),
+            broadcast_targets: self
+                .ipmsg
+                .targets()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             peers_online: self.ipmsg.online(),
             counters,
         }

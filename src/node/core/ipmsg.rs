@@ -92,7 +92,12 @@ impl<P: Port> Core<P> {
         now: Now,
     ) {
         let summary = match &packet {
-            Ok(p) => format!("IPMsg {} #{} from {}", p.command.mode().label(), p.packet_no, p.user),
+            Ok(p) => format!(
+                "IPMsg {} #{} from {}",
+                p.command.mode().label(),
+                p.packet_no,
+                p.user
+            ),
             Err(e) => format!("dropped: IPMsg {}", e.label()),
         };
         self.traffic.log(now.wall, "in", "udp", from, len, summary);
@@ -172,9 +177,9 @@ impl<P: Port> Core<P> {
                     return;
                 };
                 let ctx = ctx!(self, now);
-                let then = self
-                    .transfers
-                    .on_message(Route::Ipmsg(to), &peer, offer, ctx, &mut self.out);
+                let then =
+                    self.transfers
+                        .on_message(Route::Ipmsg(to), &peer, offer, ctx, &mut self.out);
                 self.then(then, now);
             }
         }
@@ -189,7 +194,10 @@ impl<P: Port> Core<P> {
             return;
         };
         let started = match self.ipmsg.fetch_job(stream, &recv) {
-            Some(job) => self.port.ipmsg_fetch(stream, job).map_err(|e| e.to_string()),
+            Some(job) => self
+                .port
+                .ipmsg_fetch(stream, job)
+                .map_err(|e| e.to_string()),
             None => Err("the IPMsg peer's offer is no longer known".to_owned()),
         };
         if let Err(reason) = started {
@@ -212,7 +220,10 @@ impl<P: Port> Core<P> {
         request: &FileRequest,
         now: Now,
     ) {
-        let what = format!("IPMsg GETFILEDATA from {} at {}", packet.user, request.offset);
+        let what = format!(
+            "IPMsg GETFILEDATA from {} at {}",
+            packet.user, request.offset
+        );
         self.traffic.log(now.wall, "in", "tcp", from, 0, what);
         let Some((peer, id)) = self.ipmsg.requested(from, request) else {
             tracing::info!("IPMsg: refused a GETFILEDATA from {from}: nothing offered to it");
@@ -226,7 +237,8 @@ impl<P: Port> Core<P> {
             self.ipmsg.counters_mut().refuse_request("not_open");
             return;
         };
-        self.ipmsg.serving(stream, id.clone(), &job.path, job.offset);
+        self.ipmsg
+            .serving(stream, id.clone(), &job.path, job.offset);
         let serve = ServeJob {
             job: stream.0,
             path: job.path,
@@ -253,7 +265,9 @@ impl<P: Port> Core<P> {
             _ => None,
         };
         let (id, done) = match &report.event {
-            FileEvent::Progress { .. } => (self.ipmsg.job(stream).map(|j| j.transfer.clone()), false),
+            FileEvent::Progress { .. } => {
+                (self.ipmsg.job(stream).map(|j| j.transfer.clone()), false)
+            }
             FileEvent::Done { .. } => (None, true),
             FileEvent::Failed { .. } => (None, false),
         };
@@ -307,7 +321,11 @@ impl<P: Port> Core<P> {
         };
         let broken_pull = matches!(
             &report,
-            TransferReport::Failed { kind: FailureKind::Broken, outgoing: false, .. }
+            TransferReport::Failed {
+                kind: FailureKind::Broken,
+                outgoing: false,
+                ..
+            }
         );
         self.transfers
             .on_report(report, ctx!(self, now), &mut self.out);
@@ -320,11 +338,18 @@ impl<P: Port> Core<P> {
     }
 
     /// Carries one IPMsg datagram out, counting and logging it.
-    pub(super) fn ipmsg_datagram(&mut self, to: SocketAddrV4, bytes: &[u8], summary: String, now: Now) {
+    pub(super) fn ipmsg_datagram(
+        &mut self,
+        to: SocketAddrV4,
+        bytes: &[u8],
+        summary: String,
+        now: Now,
+    ) {
         match self.port.ipmsg_send(to, bytes) {
             Ok(()) => {
                 self.ipmsg.counters_mut().packets_sent += 1;
-                self.traffic.log(now.wall, "out", "udp", to, bytes.len(), summary);
+                self.traffic
+                    .log(now.wall, "out", "udp", to, bytes.len(), summary);
             }
             Err(e) => tracing::warn!("IPMsg: cannot send {summary} to {to}: {e}"),
         }

@@ -15,9 +15,7 @@ use crate::net::transfer::{RecvJob, StreamId};
 use crate::node::clock::Now;
 use crate::node::event::LeftReason;
 use crate::node::out::{Out, Route};
-use crate::protocol::ipmsg::{
-    Charset, Command, FileInfo, FileRequest, Mode, Opt, Payload,
-};
+use crate::protocol::ipmsg::{Charset, Command, FileInfo, FileRequest, Mode, Opt, Payload};
 use crate::protocol::{LinkMsg, MsgId, PeerId, TransferId};
 
 use super::wire::message_encoding;
@@ -44,7 +42,9 @@ impl Ipmsg {
     /// Writes `msg` to the IPMsg peer at `to` (see the module documentation).
     pub fn carry(&mut self, to: SocketAddrV4, msg: LinkMsg, now: Now, out: &mut Out) -> Carried {
         match msg {
-            LinkMsg::Chat { msg_id, text, .. } => self.send_text(to, msg_id.into(), &text, now, out),
+            LinkMsg::Chat { msg_id, text, .. } => {
+                self.send_text(to, msg_id.into(), &text, now, out)
+            }
             LinkMsg::Ack { msg_id } => self.ack(to, &msg_id, out),
             LinkMsg::FileAccept {
                 transfer_id,
@@ -96,7 +96,9 @@ impl Ipmsg {
                 text: piece,
                 files: Vec::new(),
             };
-            let packet = self.face.packet(Command::new(Mode::SendMsg, &opts), payload, cs);
+            let packet = self
+                .face
+                .packet(Command::new(Mode::SendMsg, &opts), payload, cs);
             self.sent_message(to, packet.packet_no);
             self.push(to, &packet, "SENDMSG", out);
             self.sending
@@ -154,7 +156,9 @@ impl Ipmsg {
             text: String::new(),
             files: vec![FileInfo::regular(file_id, name, size, mtime)],
         };
-        let packet = self.face.packet(Command::new(Mode::SendMsg, &opts), payload, cs);
+        let packet = self
+            .face
+            .packet(Command::new(Mode::SendMsg, &opts), payload, cs);
         self.files.offer_numbers(id, [packet.packet_no]);
         self.sent_message(to, packet.packet_no);
         self.push(to, &packet, "SENDMSG (file offer)", out);
@@ -223,7 +227,11 @@ impl Ipmsg {
 
     /// Which of our offers a `GETFILEDATA` from `from` asks for, if any was made to
     /// that address (else it is counted as refused).
-    pub fn requested(&mut self, from: SocketAddrV4, req: &FileRequest) -> Option<(PeerId, TransferId)> {
+    pub fn requested(
+        &mut self,
+        from: SocketAddrV4,
+        req: &FileRequest,
+    ) -> Option<(PeerId, TransferId)> {
         let found = self.files.requested(*from.ip(), req);
         if found.is_none() {
             self.counters.refuse_request("not_offered");
@@ -263,7 +271,12 @@ impl Ipmsg {
     }
 
     /// A pull of `id` broke: when it is tried again by itself, if it is.
-    pub fn pull_broke(&mut self, id: &TransferId, moved: bool, now: Now) -> Option<std::time::Duration> {
+    pub fn pull_broke(
+        &mut self,
+        id: &TransferId,
+        moved: bool,
+        now: Now,
+    ) -> Option<std::time::Duration> {
         if moved {
             self.files.refetch_reset(id);
         }

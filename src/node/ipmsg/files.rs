@@ -162,7 +162,9 @@ impl Files {
             .find(|(_, o)| {
                 o.ip == ip
                     && req.file_id.matches(o.file_id)
-                    && o.numbers.iter().any(|n| req.packet_no.matches(u64::from(*n)))
+                    && o.numbers
+                        .iter()
+                        .any(|n| req.packet_no.matches(u64::from(*n)))
             })
             .map(|(id, o)| (o.peer.clone(), id.clone()))
     }
@@ -281,7 +283,11 @@ impl Files {
 }
 
 fn evict_oldest<V>(map: &mut HashMap<TransferId, V>, seq: impl Fn(&V) -> u64) {
-    if let Some(id) = map.iter().min_by_key(|(_, v)| seq(v)).map(|(k, _)| k.clone()) {
+    if let Some(id) = map
+        .iter()
+        .min_by_key(|(_, v)| seq(v))
+        .map(|(k, _)| k.clone())
+    {
         map.remove(&id);
     }
 }
@@ -302,11 +308,24 @@ mod tests {
         assert_eq!(f.offer_out(&id, &"p".into(), IP), (file_id, false), "once");
         f.offer_numbers(&id, [100, 107]);
         let ask = |no: u32, file: u64| FileRequest::new(no, file, 0);
-        assert_eq!(f.requested(IP, &ask(107, file_id)), Some(("p".into(), id.clone())));
-        assert_eq!(f.requested(IP, &ask(100, file_id)).map(|r| r.1), Some(id.clone()));
+        assert_eq!(
+            f.requested(IP, &ask(107, file_id)),
+            Some(("p".into(), id.clone()))
+        );
+        assert_eq!(
+            f.requested(IP, &ask(100, file_id)).map(|r| r.1),
+            Some(id.clone())
+        );
         assert_eq!(f.requested(IP, &ask(101, file_id)), None, "another packet");
-        assert_eq!(f.requested(IP, &ask(107, file_id + 1)), None, "another file");
-        assert_eq!(f.requested(Ipv4Addr::new(10, 0, 0, 2), &ask(107, file_id)), None);
+        assert_eq!(
+            f.requested(IP, &ask(107, file_id + 1)),
+            None,
+            "another file"
+        );
+        assert_eq!(
+            f.requested(Ipv4Addr::new(10, 0, 0, 2), &ask(107, file_id)),
+            None
+        );
         // iptux's reading: the packet number in hex, the file id in decimal.
         let iptux = FileRequest {
             packet_no: HexOrDecimal::parse("6b").unwrap(),
@@ -325,7 +344,11 @@ mod tests {
         let from = SocketAddrV4::new(IP, 2425);
         let file = FileInfo::regular(10000, "报告.pdf", 300, 7);
         let a = f.offered(&"p".into(), from, 9, &file, false);
-        assert_eq!(f.offered(&"p".into(), from, 9, &file, false), a, "heard again");
+        assert_eq!(
+            f.offered(&"p".into(), from, 9, &file, false),
+            a,
+            "heard again"
+        );
         assert!(crate::protocol::beacon::valid_id(&a));
         assert_eq!(f.offer(&a).map(|o| o.size), Some(300));
         for i in 0..MAX_OFFERS as u32 {
@@ -342,7 +365,13 @@ mod tests {
         let t = Instant::now();
         let mut f = Files::default();
         let from = SocketAddrV4::new(IP, 2425);
-        let id = f.offered(&"p".into(), from, 9, &FileInfo::regular(1, "a", 5, 0), false);
+        let id = f.offered(
+            &"p".into(),
+            from,
+            9,
+            &FileInfo::regular(1, "a", 5, 0),
+            false,
+        );
         let waits: Vec<Option<Duration>> = (0..4).map(|_| f.refetch_later(&id, t)).collect();
         let s = Duration::from_secs;
         assert_eq!(waits, [Some(s(1)), Some(s(2)), Some(s(4)), None]);

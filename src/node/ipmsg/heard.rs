@@ -62,7 +62,11 @@ impl Ipmsg {
                     return news;
                 };
                 let nick = clean(entry.display_nick());
-                p.nick = if nick.is_empty() { clean(&p.user) } else { nick };
+                p.nick = if nick.is_empty() {
+                    clean(&p.user)
+                } else {
+                    nick
+                };
                 p.group = clean(entry.display_group());
                 p.cap_utf8 = packet.command.has(Opt::CapUtf8);
                 // iptux sets ABSENCEOPT on every entry: from iptux it means nothing.

@@ -265,8 +265,11 @@ impl Ipmsg {
 
     fn exit_packet(&mut self, cs: Charset) -> Packet {
         use crate::protocol::ipmsg::{Command, Opt, Payload};
-        self.face
-            .packet(Command::new(Mode::BrExit, &[Opt::CapUtf8]), Payload::Exit, cs)
+        self.face.packet(
+            Command::new(Mode::BrExit, &[Opt::CapUtf8]),
+            Payload::Exit,
+            cs,
+        )
     }
 
     /// Our entry by unicast to the peer at `ip` in its encoding (`mode`: `ANSENTRY`, or

@@ -276,7 +276,10 @@ mod tests {
         let mut peers = Peers::default();
         peers.meet(at(1), "root", "pc1", t);
         let old = peers.at(*at(1).ip()).unwrap().id.clone();
-        assert_eq!(peers.meet(at(1), "li", "pc1", t), Met::Replaced(old.clone()));
+        assert_eq!(
+            peers.meet(at(1), "li", "pc1", t),
+            Met::Replaced(old.clone())
+        );
         assert!(peers.by_id(&old).is_none());
         assert_eq!(peers.len(), 1);
     }
@@ -321,7 +324,10 @@ mod tests {
         let mut peers = Peers::default();
         for i in 0..MAX_PEERS {
             let ip = Ipv4Addr::from(0x0a00_0000 + i as u32);
-            assert_eq!(peers.meet(SocketAddrV4::new(ip, 1), "u", &i.to_string(), t), Met::New);
+            assert_eq!(
+                peers.meet(SocketAddrV4::new(ip, 1), "u", &i.to_string(), t),
+                Met::New
+            );
         }
         let extra = SocketAddrV4::new(Ipv4Addr::new(11, 0, 0, 1), 1);
         assert_eq!(peers.meet(extra, "u", "x", t), Met::Full);

@@ -303,7 +303,10 @@ mod tests {
                 panic!()
             };
             let renumbered = 100 + i;
-            assert_eq!(s.resend(key, Some(renumbered), at).unwrap().1.packet_no, renumbered);
+            assert_eq!(
+                s.resend(key, Some(renumbered), at).unwrap().1.packet_no,
+                renumbered
+            );
         }
         assert_eq!(s.next_wake(), Some(t + RETRY_AFTER * TRIES));
         assert_eq!(s.due(t + RETRY_AFTER * TRIES), [Due::GiveUp(peer.clone())]);
@@ -326,7 +329,13 @@ mod tests {
         assert!(utf8.iter().all(|p| p.len() <= 7), "{utf8:?}");
         let gbk = split(&text, Charset::Gb18030, 7);
         assert_eq!(gbk.concat(), text);
-        assert!(gbk.iter().all(|p| charset::encode(p, Charset::Gb18030).len() <= 7));
-        assert!(gbk.len() < utf8.len(), "two bytes a character in GBK, three in UTF-8");
+        assert!(
+            gbk.iter()
+                .all(|p| charset::encode(p, Charset::Gb18030).len() <= 7)
+        );
+        assert!(
+            gbk.len() < utf8.len(),
+            "two bytes a character in GBK, three in UTF-8"
+        );
     }
 }

@@ -46,7 +46,12 @@ pub(super) fn heard(p: &mut Ipmsg, packet: Packet, now: Now, out: &mut Out) -> V
 
 pub(super) fn entry(p: &mut Ipmsg, now: Now, cs: Charset) -> PeerId {
     let e = Payload::Entry(Entry::new("iptux测试", "组A"));
-    let news = heard(p, iptux(1, Command(257), e, Some(cs)), now, &mut Out::default());
+    let news = heard(
+        p,
+        iptux(1, Command(257), e, Some(cs)),
+        now,
+        &mut Out::default(),
+    );
     match &news[..] {
         [News::Seen(s)] => s.id.clone(),
         other => panic!("{other:?}"),
@@ -72,7 +77,12 @@ fn iptux_s_entry_is_seen_answered_in_its_encoding_and_never_away() {
     let mut p = part(t);
     let mut out = Out::default();
     let e = Payload::Entry(Entry::new("iptux测试", "组A"));
-    let news = heard(&mut p, iptux(1, Command(257), e, Some(Charset::Gb18030)), t, &mut out);
+    let news = heard(
+        &mut p,
+        iptux(1, Command(257), e, Some(Charset::Gb18030)),
+        t,
+        &mut out,
+    );
     let [News::Seen(s)] = &news[..] else {
         panic!("{news:?}")
     };
@@ -90,7 +100,10 @@ fn iptux_s_entry_is_seen_answered_in_its_encoding_and_never_away() {
     assert_eq!(ans.charset, Some(Charset::Gb18030), "mirrored");
     // Byte for byte: ANSENTRY|CAPUTF8OPT, our nickname in GB18030, an empty group.
     let mut want = b"1_lanchat#me0:1002:alice:pc:16777219:".to_vec();
-    want.extend_from_slice(&crate::protocol::ipmsg::charset::encode("爱丽丝", Charset::Gb18030));
+    want.extend_from_slice(&crate::protocol::ipmsg::charset::encode(
+        "爱丽丝",
+        Charset::Gb18030,
+    ));
     want.extend_from_slice(b"\0\0");
     assert_eq!(*bytes, want);
     assert_eq!(p.route(&s.id), Some(Route::Ipmsg(IPTUX)));
@@ -113,11 +126,23 @@ fn another_client_s_absence_bit_means_away_and_utf8_is_noted() {
     };
     assert_eq!((s.name.as_str(), s.status), ("Taro", "away"));
     let mut out = Out::default();
-    p.carry(IPTUX, LinkMsg::Chat { msg_id: "m".into(), sent_at: 0, text: "日本語".into() }, t, &mut out);
+    p.carry(
+        IPTUX,
+        LinkMsg::Chat {
+            msg_id: "m".into(),
+            sent_at: 0,
+            text: "日本語".into(),
+        },
+        t,
+        &mut out,
+    );
     let [(_, msg, _)] = &sent(&mut out)[..] else {
         panic!()
     };
-    assert!(msg.command.has(Opt::Utf8), "a peer that reads UTF-8 gets UTF8OPT");
+    assert!(
+        msg.command.has(Opt::Utf8),
+        "a peer that reads UTF-8 gets UTF8OPT"
+    );
 }
 
 #[test]
@@ -125,12 +150,24 @@ fn our_own_broadcasts_and_other_lanchats_are_not_peers() {
     let t = Now::read();
     let mut p = part(t);
     let mut out = Out::default();
-    p.set_targets(vec![TARGET, SocketAddrV4::new(Ipv4Addr::new(192, 168, 1, 255), 2425)], &mut out);
+    p.set_targets(
+        vec![
+            TARGET,
+            SocketAddrV4::new(Ipv4Addr::new(192, 168, 1, 255), 2425),
+        ],
+        &mut out,
+    );
     let [(to, ours, bytes)] = &sent(&mut out)[..] else {
         panic!("BR_ENTRY to the new target only")
     };
-    assert_eq!((to.ip().octets()[0], ours.command.mode()), (192, Mode::BrEntry));
-    assert!(p.on_datagram(IPTUX, Packet::parse(bytes), t, &mut out).is_empty());
+    assert_eq!(
+        (to.ip().octets()[0], ours.command.mode()),
+        (192, Mode::BrEntry)
+    );
+    assert!(
+        p.on_datagram(IPTUX, Packet::parse(bytes), t, &mut out)
+            .is_empty()
+    );
     let mut other = ours.clone();
     other.version = "1_lanchat#b0b0".into();
     assert!(heard(&mut p, other, t, &mut out).is_empty());
@@ -144,13 +181,23 @@ fn br_exit_takes_the_peer_offline() {
     let t = Now::read();
     let mut p = part(t);
     let id = entry(&mut p, t, Charset::Utf8);
-    let news = heard(&mut p, iptux(13, Command(65538), Payload::Exit, None), t, &mut Out::default());
+    let news = heard(
+        &mut p,
+        iptux(13, Command(65538), Payload::Exit, None),
+        t,
+        &mut Out::default(),
+    );
     assert!(matches!(
         &news[..],
         [News::Left { peer, reason: LeftReason::Bye, route: Route::Ipmsg(IPTUX) }] if *peer == id
     ));
     assert_eq!(p.route(&id), None);
-    let again = heard(&mut p, iptux(14, Command(65538), Payload::Exit, None), t, &mut Out::default());
+    let again = heard(
+        &mut p,
+        iptux(14, Command(65538), Payload::Exit, None),
+        t,
+        &mut Out::default(),
+    );
     assert!(again.is_empty(), "once");
 }
 
@@ -168,24 +215,55 @@ fn a_message_is_a_chat_acked_after_it_is_stored_and_a_retransmission_keeps_its_i
     let mut p = part(t);
     let id = entry(&mut p, t, Charset::Utf8);
     let mut out = Out::default();
-    let news = heard(&mut p, message(8, Command(288), "来自iptux的消息\r\n第二行"), t, &mut out);
+    let news = heard(
+        &mut p,
+        message(8, Command(288), "来自iptux的消息\r\n第二行"),
+        t,
+        &mut out,
+    );
     let [News::Chat(c)] = &news[..] else {
         panic!("{news:?}")
     };
-    assert_eq!((c.peer.clone(), c.text.as_str()), (id, "来自iptux的消息\n第二行"));
+    assert_eq!(
+        (c.peer.clone(), c.text.as_str()),
+        (id, "来自iptux的消息\n第二行")
+    );
     assert_eq!(c.route, Route::Ipmsg(IPTUX));
-    assert!(sent(&mut out).is_empty(), "not acknowledged before it is stored");
-    p.carry(IPTUX, LinkMsg::Ack { msg_id: c.msg_id.to_string() }, t, &mut out);
+    assert!(
+        sent(&mut out).is_empty(),
+        "not acknowledged before it is stored"
+    );
+    p.carry(
+        IPTUX,
+        LinkMsg::Ack {
+            msg_id: c.msg_id.to_string(),
+        },
+        t,
+        &mut out,
+    );
     let [(to, ack, bytes)] = &sent(&mut out)[..] else {
         panic!()
     };
     assert_eq!((*to, &ack.payload), (IPTUX, &Payload::Ack(8)));
     assert!(bytes.ends_with(b":33:8\0"), "RECVMSG, as iptux expects it");
-    let again = heard(&mut p, message(8, Command(288), "来自iptux的消息"), t, &mut out);
-    assert!(matches!(&again[..], [News::Chat(d)] if d.msg_id == c.msg_id), "shown once");
+    let again = heard(
+        &mut p,
+        message(8, Command(288), "来自iptux的消息"),
+        t,
+        &mut out,
+    );
+    assert!(
+        matches!(&again[..], [News::Chat(d)] if d.msg_id == c.msg_id),
+        "shown once"
+    );
     // iptux restarts (a BR_ENTRY): its numbers start over, and 8 is a new message.
     entry(&mut p, t, Charset::Utf8);
-    let fresh = heard(&mut p, message(8, Command(288), "after a restart"), t, &mut out);
+    let fresh = heard(
+        &mut p,
+        message(8, Command(288), "after a restart"),
+        t,
+        &mut out,
+    );
     assert!(matches!(&fresh[..], [News::Chat(d)] if d.msg_id != c.msg_id));
 }
 
@@ -203,7 +281,14 @@ fn only_messages_that_ask_are_acknowledged() {
         let [News::Chat(chat)] = &news[..] else {
             panic!()
         };
-        p.carry(IPTUX, LinkMsg::Ack { msg_id: chat.msg_id.to_string() }, t, &mut out);
+        p.carry(
+            IPTUX,
+            LinkMsg::Ack {
+                msg_id: chat.msg_id.to_string(),
+            },
+            t,
+            &mut out,
+        );
     }
     assert!(sent(&mut out).is_empty());
     // An empty message that asks is acknowledged at once (nothing to store).
@@ -237,8 +322,14 @@ fn our_message_is_delivered_when_acknowledged_and_numbers_only_grow() {
     let ack = |no| iptux(30, Command::new(Mode::RecvMsg, &[]), Payload::Ack(no), None);
     let news = heard(&mut p, ack(b.packet_no), t, &mut out);
     assert!(matches!(&news[..], [News::Acked(peer, m)] if *peer == id && m == "m2"));
-    assert!(heard(&mut p, ack(b.packet_no), t, &mut out).is_empty(), "once");
-    assert!(heard(&mut p, ack(999), t, &mut out).is_empty(), "an ack for nothing");
+    assert!(
+        heard(&mut p, ack(b.packet_no), t, &mut out).is_empty(),
+        "once"
+    );
+    assert!(
+        heard(&mut p, ack(999), t, &mut out).is_empty(),
+        "an ack for nothing"
+    );
     assert_eq!(p.next_wake(), Some(t.at + RETRY_AFTER));
 }
 
@@ -255,9 +346,18 @@ fn unanswered_messages_are_sent_four_times_then_the_peer_is_gone_and_they_wait()
         assert!(news.is_empty());
         let again = sent(&mut out);
         assert_eq!(again.len(), 1);
-        assert_eq!(again[0].1.packet_no, first, "nothing else was sent: the same number");
+        assert_eq!(
+            again[0].1.packet_no, first,
+            "nothing else was sent: the same number"
+        );
     }
-    assert!(p.tick(t.after(RETRY_AFTER * TRIES - Duration::from_millis(1)), &mut out).is_empty());
+    assert!(
+        p.tick(
+            t.after(RETRY_AFTER * TRIES - Duration::from_millis(1)),
+            &mut out
+        )
+        .is_empty()
+    );
     let news = p.tick(t.after(RETRY_AFTER * TRIES), &mut out);
     assert!(matches!(
         &news[..],
@@ -281,17 +381,31 @@ fn a_retry_after_a_later_message_takes_a_new_number() {
     let numbers: Vec<u32> = sent(&mut out).iter().map(|s| s.1.packet_no).collect();
     p.tick(t.after(RETRY_AFTER), &mut out);
     let retried: Vec<u32> = sent(&mut out).iter().map(|s| s.1.packet_no).collect();
-    assert!(retried[0] > numbers[1], "m1 again above m2: iptux would drop it otherwise");
-    assert!(retried[1] > retried[0], "and m2 above that, for the same reason");
+    assert!(
+        retried[0] > numbers[1],
+        "m1 again above m2: iptux would drop it otherwise"
+    );
+    assert!(
+        retried[1] > retried[0],
+        "and m2 above that, for the same reason"
+    );
     p.tick(t.after(RETRY_AFTER * 2), &mut out);
     let third: Vec<u32> = sent(&mut out).iter().map(|s| s.1.packet_no).collect();
     assert!(
         third[0] > retried[1] && third[1] > third[0],
         "while both wait, each round goes above the last: {third:?}"
     );
-    let ack = iptux(30, Command::new(Mode::RecvMsg, &[]), Payload::Ack(numbers[0]), None);
+    let ack = iptux(
+        30,
+        Command::new(Mode::RecvMsg, &[]),
+        Payload::Ack(numbers[0]),
+        None,
+    );
     let news = heard(&mut p, ack, t, &mut out);
-    assert!(matches!(&news[..], [News::Acked(_, m)] if m == "m1"), "the old number counts");
+    assert!(
+        matches!(&news[..], [News::Acked(_, m)] if m == "m1"),
+        "the old number counts"
+    );
 }
 
 #[test]
@@ -301,7 +415,12 @@ fn a_gbk_peer_gets_gbk_and_our_name_again_in_gbk() {
     let mut out = Out::default();
     // It answered our UTF-8 broadcast with a GBK ANSENTRY: our name read wrong there.
     let e = Payload::Entry(Entry::new("测试", ""));
-    heard(&mut p, iptux(2, Command(259), e, Some(Charset::Gb18030)), t, &mut out);
+    heard(
+        &mut p,
+        iptux(2, Command(259), e, Some(Charset::Gb18030)),
+        t,
+        &mut out,
+    );
     let told = sent(&mut out);
     assert!(
         matches!(&told[..], [(IPTUX, a, _)] if a.command.mode() == Mode::BrAbsence && a.charset == Some(Charset::Gb18030)),
@@ -332,7 +451,11 @@ fn a_long_message_goes_in_pieces_and_is_delivered_when_all_are_acknowledged() {
     p.carry(IPTUX, chat("long", &text), t, &mut out);
     let pieces = sent(&mut out);
     assert_eq!(pieces.len(), 3);
-    assert!(pieces.iter().all(|(_, _, b)| b.len() <= crate::protocol::ipmsg::MAX_PACKET));
+    assert!(
+        pieces
+            .iter()
+            .all(|(_, _, b)| b.len() <= crate::protocol::ipmsg::MAX_PACKET)
+    );
     let joined: String = pieces
         .iter()
         .map(|(_, m, _)| match &m.payload {
@@ -373,7 +496,10 @@ fn hostile_packets_are_dropped_and_counted_by_reason() {
         b"1:1:u:h:8388640:\xb2\xe2\0",
         b"1:1:u:h:4194336:encrypted\0",
     ] {
-        assert!(p.on_datagram(IPTUX, Packet::parse(bad), t, &mut out).is_empty());
+        assert!(
+            p.on_datagram(IPTUX, Packet::parse(bad), t, &mut out)
+                .is_empty()
+        );
     }
     let big = vec![b'a'; crate::protocol::ipmsg::MAX_PACKET + 1];
     p.on_datagram(IPTUX, Packet::parse(&big), t, &mut out);
@@ -407,7 +533,12 @@ fn entries_are_answered_within_a_budget() {
         let ip = Ipv4Addr::from(0x0a00_0000 + i);
         let e = Payload::Entry(Entry::new("x", ""));
         let bytes = iptux(1, Command(1), e, None).encode().unwrap();
-        p.on_datagram(SocketAddrV4::new(ip, 2425), Packet::parse(&bytes), t, &mut out);
+        p.on_datagram(
+            SocketAddrV4::new(ip, 2425),
+            Packet::parse(&bytes),
+            t,
+            &mut out,
+        );
     }
     assert_eq!(sent(&mut out).len(), ANSWERS_PER_SEC as usize);
     assert_eq!(p.counters().dropped.get("answer_rate"), Some(&50));

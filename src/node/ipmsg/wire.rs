@@ -154,7 +154,11 @@ mod tests {
         assert!(again.command.has(Opt::CapUtf8) && !again.command.has(Opt::Utf8));
         assert!(!again.command.has(Opt::Absence));
         f.away = true;
-        assert!(f.entry(Mode::BrAbsence, Charset::Utf8).command.has(Opt::Absence));
+        assert!(
+            f.entry(Mode::BrAbsence, Charset::Utf8)
+                .command
+                .has(Opt::Absence)
+        );
     }
 
     #[test]
