@@ -377,8 +377,8 @@ mod tests {
         };
         assert_eq!(
             v(&Event::PeerJoined { peer }),
-            json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
-                   "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat"}})
+            json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","group":"",
+                   "addr":"127.0.0.1","port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat"}})
         );
     }
 }
