@@ -43,7 +43,7 @@ fn node(name: &str, dir: &TempDir) -> (TestNode, u16) {
 fn ipmsg(n: &mut TestNode) -> IpmsgNetStatus {
     n.send(Command::NetStatus);
     match n.wait("net_status", |e| matches!(e, Event::NetStatus(_))) {
-        Event::NetStatus(s) => s.ipmsg,
+        Event::NetStatus(s) => *s.ipmsg,
         _ => unreachable!(),
     }
 }

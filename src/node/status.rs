@@ -27,8 +27,8 @@ pub struct NetStatus {
     pub counters: Counters,
     /// The latest datagrams and frames, newest first (IPMsg's too).
     pub recent: Vec<WireRecord>,
-    /// IPMsg: its sockets, where its broadcasts go, its counters.
-    pub ipmsg: IpmsgNetStatus,
+    /// IPMsg: its sockets, where its broadcasts go, its counters (boxed: it is large).
+    pub ipmsg: Box<IpmsgNetStatus>,
 }
 
 /// IPMsg as the network panel shows it.

@@ -151,9 +151,8 @@ impl FakeIpmsg {
     /// The next file request (a `GETFILEDATA` connection); others are passed over.
     pub fn file_request(&self) -> IpmsgInput {
         loop {
-            match self.next("a GETFILEDATA") {
-                r @ IpmsgInput::FileRequest { .. } => return r,
-                _ => {}
+            if let r @ IpmsgInput::FileRequest { .. } = self.next("a GETFILEDATA") {
+                return r;
             }
         }
     }

@@ -342,7 +342,7 @@ impl<P: Port> Core<P> {
                 ..self.traffic.counters.clone()
             },
             recent: self.traffic.recent.snapshot(),
-            ipmsg: self.ipmsg_status(sockets.ipmsg),
+            ipmsg: Box::new(self.ipmsg_status(sockets.ipmsg)),
         }
     }
 

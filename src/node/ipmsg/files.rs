@@ -333,7 +333,10 @@ mod tests {
             offset: 0,
         };
         assert!(f.requested(IP, &iptux).is_some());
-        assert_eq!(f.ours_in_packet(&"p".into(), 107), [id.clone()]);
+        assert_eq!(
+            f.ours_in_packet(&"p".into(), 107),
+            std::slice::from_ref(&id)
+        );
         f.withdraw(&id);
         assert_eq!(f.requested(IP, &ask(107, file_id)), None, "withdrawn");
     }
@@ -379,7 +382,7 @@ mod tests {
         f.refetch_reset(&id);
         assert_eq!(f.refetch_later(&id, t), Some(s(1)));
         assert!(f.refetch_due(t).is_empty());
-        assert_eq!(f.refetch_due(t + s(1)), [id.clone()]);
+        assert_eq!(f.refetch_due(t + s(1)), std::slice::from_ref(&id));
         assert!(f.refetch_due(t + s(2)).is_empty(), "once");
         assert_eq!(f.refetch_later(&"nothing".into(), t), None);
     }
