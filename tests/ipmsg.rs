@@ -477,3 +477,48 @@ fn headless_lists_ipmsg_peers_and_sends_to_them_as_to_any_peer() {
     a.cmd(json!({"cmd":"quit"}));
     li.expect("BR_EXIT", HOME, |p| p.command.mode() == Mode::BrExit);
 }
+
+#[test]
+fn an_ipmsg_peer_and_its_messages_are_kept_across_a_restart() {
+    let dir = TempDir::new("ipmsg-restart");
+    let (mut a, port) = node("alice", &dir);
+    let (mut li, peer) = li_joins(&mut a, port);
+    li.say(SocketAddrV4::new(HOME, port), "记住我");
+    a.wait("message", |e| matches!(e, Event::Message { .. }));
+    drop(a);
+
+    // The same data directory: the peer is known from the store, as an IPMsg peer.
+    let (mut a, port) = node("alice", &dir);
+    a.send(Command::Peers);
+    let Event::Peers { peers } = a.wait("peers", |e| matches!(e, Event::Peers { .. })) else {
+        unreachable!()
+    };
+    let known = peers
+        .iter()
+        .find(|p| p.id == peer.id)
+        .expect("李雷 remembered");
+    assert_eq!(
+        (known.protocol, known.group.as_str(), known.online),
+        (Protocol::Ipmsg, "二班", false),
+        "{known:?}"
+    );
+    a.send(Command::History {
+        peer: peer.id.to_string(),
+        limit: 10,
+        before: None,
+        after: None,
+    });
+    let Event::History { messages, .. } = a.wait("history", |e| matches!(e, Event::History { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(messages.iter().any(|m| m.text == "记住我"), "{messages:?}");
+
+    // Back on the node's new port: the same peer id, online again.
+    li.entry(SocketAddrV4::new(HOME, port), Mode::BrEntry, "李雷", "二班");
+    let back = a.wait(
+        "李雷 back",
+        |e| matches!(e, Event::PeerJoined { peer: p } if p.name == "李雷"),
+    );
+    assert!(matches!(back, Event::PeerJoined { peer: p } if p.id == peer.id && p.online));
+}
