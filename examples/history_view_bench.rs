@@ -74,6 +74,8 @@ fn known(id: &str, name: &str) -> KnownPeer {
         port: 1,
         last_seen: 1_790_000_000_000,
         key: None,
+        protocol: "lanchat".into(),
+        group: String::new(),
     }
 }
 

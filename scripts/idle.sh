@@ -10,7 +10,7 @@ SECS=${1:-30}
 BIN=$(realpath "${LANCHAT_BIN:-target/release/lanchat}")
 WORK=$(mktemp -d -t lanchat-idle.XXXXXX)
 PORT=$((42000 + RANDOM % 20000))
-COMMON=(--bind 127.0.0.1 --discovery-port "$PORT")
+COMMON=(--no-ipmsg --bind 127.0.0.1 --discovery-port "$PORT")
 pids=()
 win=
 cleanup() {

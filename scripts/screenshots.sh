@@ -18,7 +18,7 @@ OUT=$PWD/screenshots
 WORK=$(mktemp -d -t lanchat-shots.XXXXXX)
 # A discovery port of our own, so no other lanchat on this host joins the pictures.
 PORT=${DISCOVERY_PORT:-$((42000 + RANDOM % 20000))}
-COMMON=(--bind 127.0.0.1 --discovery-port "$PORT" --interval 1)
+COMMON=(--no-ipmsg --bind 127.0.0.1 --discovery-port "$PORT" --interval 1)
 ME="林晓"
 pids=()
 window=

@@ -57,12 +57,12 @@ pids+=($!)
 sleep 2
 
 port=$((47000 + RANDOM % 900))
-"$BIN" --bind 127.0.0.1 --discovery-port "$port" --interval 0.5 \
+"$BIN" --no-ipmsg --bind 127.0.0.1 --discovery-port "$port" --interval 0.5 \
   --data-dir "$work/me" --name 林晓 >"$work/window.log" 2>&1 &
 window=$!
 pids+=("$window")
 mkfifo "$work/peer.in"
-"$BIN" --headless --bind 127.0.0.1 --discovery-port "$port" --interval 0.5 \
+"$BIN" --headless --no-ipmsg --bind 127.0.0.1 --discovery-port "$port" --interval 0.5 \
   --data-dir "$work/peer" --name 王小明 <"$work/peer.in" >"$work/peer.out" 2>/dev/null &
 pids+=($!)
 exec 3>"$work/peer.in"
@@ -121,7 +121,7 @@ xdotool key Escape key Escape
 echo "tray-screenshot: wrote screenshots/tray-menu.png" >&2
 
 # A second start with the same data directory brings the window back.
-"$BIN" --bind 127.0.0.1 --discovery-port "$port" --data-dir "$work/me"
+"$BIN" --no-ipmsg --bind 127.0.0.1 --discovery-port "$port" --data-dir "$work/me"
 wait_for "the window to come back" xdotool search --onlyvisible --name lanchat
 kill -0 "$window"
 echo "tray-screenshot: a second start brought the window back; one lanchat runs" >&2

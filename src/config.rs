@@ -81,6 +81,10 @@ pub struct Config {
     /// Unfinished downloads (a `.part` and its resume note) untouched for this long are
     /// deleted at start.
     pub partial_max_age: Duration,
+    /// IPMsg (iptux, FeiQ, IP Messenger) on this UDP and TCP port, on the same address
+    /// as everything else (`bind`); `None`: off. On by default on 2425; 0 = any free
+    /// port (tests). If the port is taken the node says so once and runs without IPMsg.
+    pub ipmsg_port: Option<u16>,
 }
 
 impl Config {
@@ -106,14 +110,17 @@ impl Config {
             discovery_port: DEFAULT_DISCOVERY_PORT,
             interval: DEFAULT_INTERVAL,
             interfaces: InterfaceFilter::default(),
+            ipmsg_port: Some(crate::protocol::ipmsg::DEFAULT_PORT),
         }
     }
 
-    /// A node confined to loopback: the configuration every test uses.
+    /// A node confined to loopback: the configuration every test uses. IPMsg is off
+    /// (port 2425 is one per address: tests that want it set [`Config::ipmsg_port`]).
     pub fn loopback(data_dir: impl Into<PathBuf>, discovery_port: u16) -> Self {
         Config {
             bind: Some(Ipv4Addr::LOCALHOST),
             discovery_port,
+            ipmsg_port: None,
             ..Config::new(data_dir)
         }
     }

@@ -389,6 +389,7 @@ mod tests {
             id: "p".into(),
             name: "n".into(),
             host: "h".into(),
+            group: String::new(),
             addr: [127, 0, 0, 1].into(),
             port: 9,
             online: true,
@@ -404,7 +405,7 @@ mod tests {
         };
         assert_eq!(
             v(&Event::PeerJoined { peer: peer.clone() }),
-            json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","addr":"127.0.0.1",
+            json!({"event":"peer_joined","peer":{"id":"p","name":"n","host":"h","group":"","addr":"127.0.0.1",
                    "port":9,"online":true,"status":"online","last_seen":1,"protocol":"lanchat",
                    "fingerprint":"05972 33818 00001 00002 00003 00004","verified":true,
                    "key_changed_from":null,"encrypted":true}})

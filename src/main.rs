@@ -55,6 +55,13 @@ struct Cli {
     /// Send each file at most this many bytes per second (leave room for others).
     #[arg(long, value_name = "BYTES")]
     max_send_rate: Option<u64>,
+    /// UDP and TCP port for IPMsg (iptux, FeiQ, IP Messenger users), on the same
+    /// address as everything else.
+    #[arg(long, default_value_t = lanchat::protocol::ipmsg::DEFAULT_PORT, value_name = "P")]
+    ipmsg_port: u16,
+    /// Do not speak IPMsg: iptux, FeiQ and IP Messenger users neither see nor reach you.
+    #[arg(long)]
+    no_ipmsg: bool,
     /// Start with the window hidden in the system tray, where the desktop has one (the
     /// "start with the session" entry uses it).
     #[arg(long)]
@@ -96,6 +103,7 @@ impl Cli {
                 include: self.interfaces.clone(),
                 exclude: self.exclude_interfaces.clone(),
             },
+            ipmsg_port: (!self.no_ipmsg).then_some(self.ipmsg_port),
             ..defaults
         })
     }

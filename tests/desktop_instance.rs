@@ -32,11 +32,17 @@ impl Drop for TempDir {
 
 fn lanchat(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lanchat"));
-    cmd.args(["--bind", "127.0.0.1", "--discovery-port", "47997"])
-        .args(args)
-        // Were it to open a window, it must fail rather than show one.
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY");
+    cmd.args([
+        "--no-ipmsg",
+        "--bind",
+        "127.0.0.1",
+        "--discovery-port",
+        "47997",
+    ])
+    .args(args)
+    // Were it to open a window, it must fail rather than show one.
+    .env_remove("DISPLAY")
+    .env_remove("WAYLAND_DISPLAY");
     cmd
 }
 

@@ -293,7 +293,13 @@ impl KillableChild {
         tx: &crossbeam_channel::Sender<Tagged>,
     ) -> KillableChild {
         let port = discovery_port.to_string();
-        let args = ["--bind", "127.0.0.1", "--discovery-port", &port];
+        let args = [
+            "--no-ipmsg",
+            "--bind",
+            "127.0.0.1",
+            "--discovery-port",
+            &port,
+        ];
         KillableChild::start_in(&[], &args, dir, run, tx)
     }
 

@@ -434,6 +434,7 @@ fn wide_net_status() -> Event {
         counters: Counters::default(),
         delivery: vec![],
         recent: vec![],
+        ipmsg: Default::default(),
     })
 }
 

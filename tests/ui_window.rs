@@ -192,6 +192,7 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
             len: 171,
             summary: "here from 张三 (port 40002)".into(),
         }],
+        ipmsg: Default::default(),
     }));
     harness.step();
     harness.step();

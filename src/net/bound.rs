@@ -1,12 +1,15 @@
-//! The real [`Port`]: binds the link listener and the two discovery sockets, runs their
-//! threads, and owns every link, dial and transfer thread the core starts, by id.
+//! The real [`Port`]: binds the link listener, the two discovery sockets and IPMsg's,
+//! runs their threads, and owns every link, dial and transfer thread the core starts,
+//! by id.
 //!
 //! Binding is all of [`Io::bind`]: errors (a port in use) come back before the core is
-//! built. Dropping an `Io` (or [`Port::stop`]) stops and joins every thread it started.
+//! built, except IPMsg's: its port taken (by iptux or FeiQ on this host) leaves IPMsg
+//! off, and the core says why ([`IpmsgStatus::problem`]). Dropping an `Io` (or
+//! [`Port::stop`]) stops and joins every thread it started.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -19,8 +22,9 @@ use super::error::NetError;
 use super::input::Via;
 use super::input::{LinkId, NetInput};
 use super::interfaces::{self, InterfaceFilter, NetInterface};
+use super::ipmsg::{FetchJob, FileThread, Ipmsg, IpmsgSockets, ServeJob};
 use super::link::{self, Acceptor, Link, QueueError};
-use super::port::{LinkEnds, Port, Sockets};
+use super::port::{IpmsgStatus, LinkEnds, Port, Sockets};
 use super::secure::HandshakeStats;
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
 use crate::protocol::{LinkMsg, PeerId};
@@ -35,6 +39,8 @@ pub struct Binding {
     pub port: u16,
     /// The shared UDP discovery port.
     pub discovery_port: u16,
+    /// IPMsg's UDP and TCP port (`None`: off; 0: any free one).
+    pub ipmsg_port: Option<u16>,
 }
 
 /// The sockets and threads of one node.
@@ -53,6 +59,11 @@ pub struct Io {
     links: HashMap<LinkId, Link>,
     dials: Vec<JoinHandle<()>>,
     streams: HashMap<StreamId, StreamThread>,
+    /// IPMsg's sockets and threads, when on; why not, when it could not start.
+    ipmsg: Option<Ipmsg>,
+    ipmsg_problem: Option<String>,
+    /// IPMsg file threads, by the stream id the core gave them.
+    ipmsg_files: HashMap<StreamId, FileThread>,
 }
 
 impl Io {
@@ -74,6 +85,18 @@ impl Io {
         ];
         let handshakes = Arc::new(HandshakeStats::default());
         let acceptor = Acceptor::spawn(listener, keys.clone(), handshakes.clone(), tx.clone())?;
+        let (ipmsg, ipmsg_problem) = match at.ipmsg_port {
+            None => (None, None),
+            Some(port) => {
+                match IpmsgSockets::bind(at.ip, port).and_then(|s| Ipmsg::start(s, tx.clone())) {
+                    Ok(ipmsg) => (Some(ipmsg), None),
+                    Err(e) => {
+                        tracing::warn!("IPMsg is off: {e}");
+                        (None, Some(e.to_string()))
+                    }
+                }
+            }
+        };
         Ok(Io {
             tx,
             keys,
@@ -87,6 +110,9 @@ impl Io {
             links: HashMap::new(),
             dials: Vec::new(),
             streams: HashMap::new(),
+            ipmsg,
+            ipmsg_problem,
+            ipmsg_files: HashMap::new(),
         })
     }
 }
@@ -155,6 +181,23 @@ impl Port for Io {
 
     fn stop_stream(&mut self, stream: StreamId) {
         drop(self.streams.remove(&stream)); // stops and joins it
+        drop(self.ipmsg_files.remove(&stream));
+    }
+
+    fn ipmsg_send(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()> {
+        self.ipmsg()?.send_to(bytes, to)
+    }
+
+    fn ipmsg_serve(&mut self, stream: StreamId, job: ServeJob, conn: TcpStream) -> io::Result<()> {
+        let thread = self.ipmsg()?.serve(job, conn, self.tx.clone())?;
+        self.ipmsg_files.insert(stream, thread);
+        Ok(())
+    }
+
+    fn ipmsg_fetch(&mut self, stream: StreamId, job: FetchJob) -> io::Result<()> {
+        let thread = self.ipmsg()?.fetch(job, self.tx.clone())?;
+        self.ipmsg_files.insert(stream, thread);
+        Ok(())
     }
 
     fn sockets(&self) -> Sockets {
@@ -166,6 +209,7 @@ impl Port for Io {
             accepted: accept.map_or(0, |a| a.accepted_total()),
             refused: accept.map(|a| a.refused_by_reason()).unwrap_or_default(),
             handshakes_failed: self.handshakes.by_label(),
+            ipmsg: self.ipmsg_status(),
         }
     }
 
@@ -185,11 +229,39 @@ impl Port for Io {
 
     fn stop(&mut self) {
         self.streams.clear(); // each stops and joins its thread
+        self.ipmsg_files.clear();
+        self.ipmsg.take();
         self.links.clear();
         self.acceptor.take();
         self.receivers.clear();
         for t in self.dials.drain(..) {
             let _ = t.join();
+        }
+    }
+}
+
+impl Io {
+    fn ipmsg(&self) -> io::Result<&Ipmsg> {
+        self.ipmsg
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "IPMsg is off"))
+    }
+
+    fn ipmsg_status(&self) -> IpmsgStatus {
+        let Some(ipmsg) = &self.ipmsg else {
+            return IpmsgStatus {
+                problem: self.ipmsg_problem.clone(),
+                ..IpmsgStatus::default()
+            };
+        };
+        let stats = ipmsg.stats();
+        IpmsgStatus {
+            local: Some(ipmsg.local_addr()),
+            problem: None,
+            datagrams: stats.datagrams.load(Ordering::Relaxed),
+            overflow: stats.overflow.load(Ordering::Relaxed),
+            accepted: stats.connections.accepted_total(),
+            refused: stats.connections.refused_by_reason(),
         }
     }
 }

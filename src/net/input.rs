@@ -3,6 +3,7 @@
 use std::net::{SocketAddr, SocketAddrV4};
 
 use super::conn::Conn;
+use super::ipmsg::IpmsgInput;
 use super::report::TransferReport;
 use super::secure::DialError;
 use crate::protocol::signed::{SignedError, Unverified};
@@ -80,4 +81,13 @@ pub enum NetInput<C = Conn> {
     },
     /// A file transfer thread made progress, finished or failed.
     Transfer(TransferReport),
+    /// What the IPMsg sockets heard (a datagram, a `GETFILEDATA` request) or a file
+    /// thread reported. Boxed: a parsed packet is large and the queue holds thousands.
+    Ipmsg(Box<IpmsgInput>),
+}
+
+impl<C> From<IpmsgInput> for NetInput<C> {
+    fn from(input: IpmsgInput) -> Self {
+        NetInput::Ipmsg(Box::new(input))
+    }
 }

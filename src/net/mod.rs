@@ -37,7 +37,7 @@ pub use bound::Io;
 pub use conn::Conn;
 pub use error::NetError;
 pub use input::{LinkId, NetInput, Via};
-pub use port::{LinkEnds, Port, Sockets};
+pub use port::{IpmsgStatus, LinkEnds, Port, Sockets};
 pub use secure::DialError;
 pub use thread::spawn_named;
 pub use transfer::StreamId;

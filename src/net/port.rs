@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4, TcpStream};
 
 use super::input::LinkId;
 use super::interfaces::{InterfaceFilter, NetInterface};
+use super::ipmsg::{FetchJob, ServeJob};
 use super::link::QueueError;
 use super::transfer::{RecvJob, SendJob, StreamId};
 use crate::protocol::{LinkMsg, PeerId};
@@ -40,6 +41,25 @@ pub struct Sockets {
     pub refused: BTreeMap<String, u64>,
     /// Failed handshakes, both ways, by label.
     pub handshakes_failed: BTreeMap<String, u64>,
+    /// The IPMsg sockets.
+    pub ipmsg: IpmsgStatus,
+}
+
+/// The IPMsg sockets as the port has them, and what their threads counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpmsgStatus {
+    /// Where its UDP and TCP sockets are bound; `None` when IPMsg is off.
+    pub local: Option<SocketAddrV4>,
+    /// Why it is off although it was asked for (the port is taken), said once at start.
+    pub problem: Option<String>,
+    /// Datagrams read.
+    pub datagrams: u64,
+    /// Datagrams and requests dropped because the core was behind.
+    pub overflow: u64,
+    /// TCP connections accepted (file requests).
+    pub accepted: u64,
+    /// Those closed before a usable `GETFILEDATA` request, by reason.
+    pub refused: BTreeMap<String, u64>,
 }
 
 /// The I/O the core asks for. `Conn` is a connection handed over in a
@@ -76,8 +96,20 @@ pub trait Port {
     /// Starts receiving a file on an accepted data connection.
     fn start_recv(&mut self, stream: StreamId, job: RecvJob, conn: Self::Conn) -> io::Result<()>;
 
-    /// Stops a stream (if it still runs) and joins its thread.
+    /// Stops a stream (if it still runs, an IPMsg file thread too) and joins its thread.
     fn stop_stream(&mut self, stream: StreamId);
+
+    /// Sends one datagram from the IPMsg UDP port (an error when IPMsg is off, or when
+    /// it is confined to loopback and `to` is not).
+    fn ipmsg_send(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()>;
+
+    /// Serves a file's bytes on an IPMsg `GETFILEDATA` connection, as `stream`
+    /// (`NetInput::Ipmsg` reports, job `stream.0`).
+    fn ipmsg_serve(&mut self, stream: StreamId, job: ServeJob, conn: TcpStream) -> io::Result<()>;
+
+    /// Fetches a file offered over IPMsg into its `.part`, as `stream` (reports as for
+    /// `ipmsg_serve`).
+    fn ipmsg_fetch(&mut self, stream: StreamId, job: FetchJob) -> io::Result<()>;
 
     /// Where it is bound, and the acceptor's counts.
     fn sockets(&self) -> Sockets;

@@ -10,6 +10,8 @@
 //! - `links`: links by id, the route per peer, dials, `hello`, keepalives.
 //! - `chat`: the outbox and acks, shouts.
 //! - `transfers`: file offers and streams both ways, retries, resume, how each ended.
+//! - `ipmsg`: iptux, FeiQ and IP Messenger users: their addresses and encodings, packet
+//!   numbers, retries, files offered each way (one more discovery protocol and route).
 //! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
 //! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
 //! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
@@ -23,6 +25,7 @@ mod core;
 mod error;
 pub mod event;
 mod fanout;
+mod ipmsg;
 mod links;
 mod out;
 mod peer;
@@ -48,7 +51,7 @@ pub use fanout::{
 pub use out::Route;
 pub use peer::{PeerInfo, PeerTrust, Protocol};
 pub use presence::{MAX_PEERS, PER_SOURCE_BURST, PER_SOURCE_RATE, ResolveError, Sighting};
-pub use status::NetStatus;
+pub use status::{IpmsgCounters, IpmsgNetStatus, NetStatus};
 pub use transfer_end::{Party, TransferEnd};
 
 use crate::config::{self, Config};
@@ -152,6 +155,7 @@ pub fn start(config: Config) -> Result<Node, NodeError> {
         ip: config.bind,
         port: config.port,
         discovery_port: config.discovery_port,
+        ipmsg_port: config.ipmsg_port,
     };
     let io = Io::bind(binding, keys.clone(), input_tx)?;
     let mut core = core::Core::new(config, lock, io, keys, Now::read())?;

@@ -16,15 +16,14 @@ use crate::protocol::{LinkMsg, MsgId, PeerId, TransferId};
 use crate::store::{KnownPeer, Transfer, TransferState, TrustedKey};
 
 /// How messages reach a peer. Chat and transfers send through a route and never ask
-/// what is behind it.
-///
-/// Today every route is a lanchat link. A second protocol adds a variant (an IPMsg
-/// peer's UDP address) and a part that owns those routes; the core carries a
-/// `Action::Send` on it to that part instead of to a link.
+/// what is behind it: the core carries an `Action::Send` on a link to the port, and on
+/// an IPMsg address to the IPMsg part, which writes IPMsg packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// A lanchat TCP link.
     Link(LinkId),
+    /// An IPMsg peer's address (UDP; file bytes over TCP on the same port).
+    Ipmsg(SocketAddrV4),
 }
 
 /// Where routes come from: which route reaches a peer now, if any.
@@ -69,6 +68,15 @@ pub enum Action {
     /// Send a datagram to every broadcast target.
     Broadcast {
         /// The datagram.
+        bytes: Vec<u8>,
+        /// What it is, for the network panel.
+        summary: String,
+    },
+    /// Send one datagram from the IPMsg port.
+    IpmsgDatagram {
+        /// Where.
+        to: SocketAddrV4,
+        /// The packet.
         bytes: Vec<u8>,
         /// What it is, for the network panel.
         summary: String,
@@ -174,13 +182,18 @@ impl Out {
         self.push(Action::Send { route, msg });
     }
 
-    /// Gives up a route that broke the protocol (a link is closed).
+    /// Gives up a route that broke the protocol (a link is closed; an IPMsg peer has no
+    /// connection to close, so what it sent is only dropped).
     pub fn close(&mut self, route: Route, reason: impl Into<String>) {
-        let Route::Link(link) = route;
-        self.push(Action::Close {
-            link,
-            reason: reason.into(),
-        });
+        match route {
+            Route::Link(link) => self.push(Action::Close {
+                link,
+                reason: reason.into(),
+            }),
+            Route::Ipmsg(addr) => {
+                tracing::info!("IPMsg peer {addr}: {}; ignored", reason.into());
+            }
+        }
     }
 
     /// Writes a record to the store.

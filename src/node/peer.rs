@@ -14,6 +14,27 @@ pub enum Protocol {
     /// lanchat's own beacons and links.
     #[default]
     Lanchat,
+    /// IPMsg (iptux, FeiQ, IP Messenger) on UDP and TCP 2425: plain text on the wire,
+    /// never encrypted, files with no checksum.
+    Ipmsg,
+}
+
+impl Protocol {
+    /// Its name in JSON and in history (`lanchat`, `ipmsg`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Lanchat => "lanchat",
+            Protocol::Ipmsg => "ipmsg",
+        }
+    }
+
+    /// The protocol named `label` (anything unknown is lanchat's).
+    pub fn from_label(label: &str) -> Protocol {
+        match label {
+            "ipmsg" => Protocol::Ipmsg,
+            _ => Protocol::Lanchat,
+        }
+    }
 }
 
 /// What a peer's key says about it, as front ends see it: flattened into [`PeerInfo`]'s
@@ -42,6 +63,8 @@ pub struct PeerInfo {
     pub name: String,
     /// Host name of the peer's machine.
     pub host: String,
+    /// The group it announced (IPMsg's work group; empty for lanchat peers).
+    pub group: String,
     /// IPv4 address it was last heard from.
     pub addr: Ipv4Addr,
     /// Its TCP link port (0 if unknown).
@@ -52,7 +75,7 @@ pub struct PeerInfo {
     pub status: String,
     /// When it was last heard, in milliseconds since the Unix epoch.
     pub last_seen: u64,
-    /// How we know it (`lanchat`).
+    /// How we know it (`lanchat`, or `ipmsg`: not encrypted).
     pub protocol: Protocol,
     /// Its key's fingerprint, whether you verified it, and what to warn about.
     #[serde(flatten)]

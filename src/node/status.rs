@@ -28,8 +28,27 @@ pub struct NetStatus {
     /// Peers with messages not yet acknowledged: how many, and why they wait if they
     /// wait on a route that is up (the recipient cannot save them now, or is silent).
     pub delivery: Vec<crate::node::chat::Delivery>,
-    /// The latest datagrams and frames, newest first.
+    /// The latest datagrams and frames, newest first (IPMsg's too).
     pub recent: Vec<WireRecord>,
+    /// IPMsg: its sockets, where its broadcasts go, its counters (boxed: it is large).
+    pub ipmsg: Box<IpmsgNetStatus>,
+}
+
+/// IPMsg as the network panel shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpmsgNetStatus {
+    /// Whether IPMsg is on.
+    pub on: bool,
+    /// Where its UDP and TCP sockets are bound (`addr:port`), when on.
+    pub local: Option<String>,
+    /// Why it is off although it was asked for (its port was taken), when it is.
+    pub problem: Option<String>,
+    /// Where its broadcasts go (`addr:port`).
+    pub broadcast_targets: Vec<String>,
+    /// IPMsg peers online now.
+    pub peers_online: usize,
+    /// What it counted.
+    pub counters: IpmsgCounters,
 }
 
 /// One of our sockets.
@@ -101,6 +120,45 @@ impl Counters {
     /// Counts one dropped datagram.
     pub fn drop_datagram(&mut self, reason: &str) {
         *self.dropped.entry(reason.to_owned()).or_default() += 1;
+    }
+}
+
+/// IPMsg's counters for the network panel (`net_status`'s `ipmsg.counters`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpmsgCounters {
+    /// Packets read from peers (valid ones, ours and other lanchats' not counted).
+    pub packets_received: u64,
+    /// Packets sent (answers, messages, retries, broadcasts: one per destination).
+    pub packets_sent: u64,
+    /// Our own broadcasts heard back (ignored).
+    pub own: u64,
+    /// Packets from other lanchats (ignored: those are lanchat peers).
+    pub from_lanchat: u64,
+    /// Datagrams dropped, by reason: the codec's (`oversized`, `no_header`, `version`,
+    /// `bad_number`, `too_long`, `too_many`, `encoding`, `encrypted`, `bad_file_list`,
+    /// `bad_file_request`), `overflow` (the core was behind), `table_full`,
+    /// `answer_rate` (an entry left unanswered over the budget).
+    pub dropped: BTreeMap<String, u64>,
+    /// `GETFILEDATA` requests refused, by reason (`not_offered`: nothing was offered to
+    /// that address under those numbers; `not_open`: the transfer is over or under way;
+    /// `failed`: no thread).
+    pub requests_refused: BTreeMap<String, u64>,
+    /// TCP connections accepted on the IPMsg port.
+    pub connections_accepted: u64,
+    /// Those closed before a usable `GETFILEDATA` request, by reason (as for lanchat's
+    /// `connections_refused`).
+    pub connections_refused: BTreeMap<String, u64>,
+}
+
+impl IpmsgCounters {
+    /// Counts one dropped datagram.
+    pub fn drop_datagram(&mut self, reason: &str) {
+        *self.dropped.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// Counts one refused request.
+    pub fn refuse_request(&mut self, reason: &str) {
+        *self.requests_refused.entry(reason.to_owned()).or_default() += 1;
     }
 }
 

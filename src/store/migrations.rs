@@ -115,8 +115,16 @@ CREATE INDEX messages_unacked ON messages (id)
     WHERE state IN ('pending', 'sent') AND peer <> 'everyone';
 ";
 
+/// Version 4 (issue 12): known peers say how they are known (`lanchat`, or `ipmsg` for iptux, FeiQ
+/// and IP Messenger users) and the group they announced, so an IPMsg peer is listed as
+/// one, with its group, after a restart. Every peer known before was a lanchat peer.
+const V4: &str = "
+ALTER TABLE peers ADD COLUMN protocol TEXT NOT NULL DEFAULT 'lanchat';
+ALTER TABLE peers ADD COLUMN grp      TEXT NOT NULL DEFAULT '';
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -139,6 +147,17 @@ impl From<rusqlite::Error> for MigrateError {
 /// The file's schema version (0 for a new file).
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Runs the steps up to `target` only: a database as an older lanchat left it (tests of
+/// the later steps).
+#[cfg(test)]
+pub(super) fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
+    for (i, step) in MIGRATIONS.iter().enumerate().take(target as usize) {
+        conn.execute_batch(step)?;
+        conn.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    Ok(())
 }
 
 /// Runs every step above the file's version.

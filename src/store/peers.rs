@@ -22,6 +22,10 @@ pub struct KnownPeer {
     pub last_seen: u64,
     /// Its identity key (base64url), once known (`None`: met before protocol v2).
     pub key: Option<String>,
+    /// How it is known: `lanchat` or `ipmsg` (`node::Protocol::label`).
+    pub protocol: String,
+    /// The group it announced (IPMsg; empty for lanchat peers).
+    pub group: String,
 }
 
 /// A key the user verified (compared safety codes with).
@@ -42,10 +46,11 @@ impl Store {
     pub fn save_peer(&self, p: &KnownPeer) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO peers (id, name, host, addr, port, last_seen, key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO peers (id, name, host, addr, port, last_seen, key, protocol, grp)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET name = ?2, host = ?3, addr = ?4, port = ?5,
-                     last_seen = max(last_seen, ?6), key = coalesce(?7, key)",
+                     last_seen = max(last_seen, ?6), key = coalesce(?7, key), protocol = ?8,
+                     grp = ?9",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -55,7 +60,9 @@ impl Store {
                     p.addr.to_string(),
                     p.port,
                     p.last_seen as i64,
-                    p.key
+                    p.key,
+                    p.protocol,
+                    p.group
                 ])
             })
             .map(drop)
@@ -66,7 +73,7 @@ impl Store {
     pub fn known_peers(&self, limit: usize) -> Result<Vec<KnownPeer>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT id, name, host, addr, port, last_seen, key FROM peers
+                "SELECT id, name, host, addr, port, last_seen, key, protocol, grp FROM peers
                  ORDER BY last_seen DESC LIMIT ?1",
             )
             .and_then(|mut s| {
@@ -82,6 +89,8 @@ impl Store {
                         port: r.get(4)?,
                         last_seen: r.get::<_, i64>(5)? as u64,
                         key: r.get(6)?,
+                        protocol: r.get(7)?,
+                        group: r.get(8)?,
                     })
                 })?
                 .collect()

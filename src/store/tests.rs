@@ -42,6 +42,35 @@ fn texts(v: &[StoredMessage]) -> Vec<&str> {
 }
 
 #[test]
+fn a_version_1_history_keeps_its_peers_as_lanchat_peers() {
+    let dir = TmpDir::new();
+    {
+        let mut conn = rusqlite::Connection::open(dir.db()).unwrap();
+        migrations::migrate_to(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO peers (id, name, host, addr, port, last_seen)
+             VALUES ('p', '张三', 'lab', '10.0.0.7', 47475, 5)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = Store::open(&dir.db()).unwrap();
+    assert_eq!(migrations::version(&s.conn).unwrap(), migrations::LATEST);
+    let [p] = s.known_peers(10).unwrap().try_into().expect("one peer");
+    assert_eq!((p.name.as_str(), p.port), ("张三", 47475));
+    assert_eq!((p.protocol.as_str(), p.group.as_str()), ("lanchat", ""));
+    let ipmsg = KnownPeer {
+        id: "ipmsg-1".into(),
+        protocol: "ipmsg".into(),
+        group: "组A".into(),
+        ..p
+    };
+    s.save_peer(&ipmsg).unwrap();
+    let again = s.known_peers(10).unwrap();
+    assert!(again.contains(&ipmsg), "{again:?}");
+}
+
+#[test]
 fn migrates_from_empty_and_reopens() {
     let dir = TmpDir::new();
     let mut s = Store::open(&dir.db()).unwrap();

@@ -10,6 +10,7 @@ use super::links;
 use super::state::{ChatMessage, ChatState, ConvKey, Mark};
 use super::thumbs::Thumbs;
 use super::timefmt;
+use crate::node::Protocol;
 
 /// Widest a bubble gets, as a share of the conversation's width.
 const BUBBLE_WIDTH: f32 = 0.72;
@@ -129,7 +130,15 @@ pub fn bubble(
                         ui.add(egui::Label::new(sender).selectable(false));
                     }
                     match transfer {
-                        Some(t) => file_card::show(ui, t, thumbs, max_width, actions),
+                        Some(t) => {
+                            // IPMsg sends no checksum: its files are not verified.
+                            let verified = state
+                                .peers
+                                .get(&t.peer)
+                                .is_none_or(|p| p.protocol == Protocol::Lanchat);
+                            let card = file_card::Card { thumbs, verified };
+                            file_card::show(ui, t, &card, max_width, actions)
+                        }
                         None => {
                             let r = ui.add(egui::Label::new(text.clone()));
                             if let Some(url) = link_under_pointer(&r, &text, &m.text, &found) {

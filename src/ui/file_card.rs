@@ -16,11 +16,20 @@ use crate::node::Command;
 /// Widest a thumbnail is drawn.
 const THUMB_WIDTH: f32 = 240.0;
 
+/// What a card needs besides its transfer.
+pub struct Card<'a> {
+    /// Pictures' thumbnails.
+    pub thumbs: &'a Thumbs,
+    /// Whether a finished file was checked against the sender's hash (lanchat peers);
+    /// IPMsg peers send none, so their files are "not verified".
+    pub verified: bool,
+}
+
 /// Draws the card for `t` at most `width` wide.
 pub fn show(
     ui: &mut egui::Ui,
     t: &FileTransfer,
-    thumbs: &Thumbs,
+    card: &Card,
     width: f32,
     actions: &mut Vec<Action>,
 ) {
@@ -83,7 +92,7 @@ pub fn show(
         }
         TransferStage::Done { path } => {
             if t.is_picture() {
-                if let Some(texture) = thumbs.get(path) {
+                if let Some(texture) = card.thumbs.get(path) {
                     let size = texture.size_vec2();
                     let scale = (THUMB_WIDTH / size.x).min(1.0);
                     let r = ui.add(
@@ -102,16 +111,20 @@ pub fn show(
                 .parent()
                 .map(PathBuf::from)
                 .unwrap_or_default();
-            let what = if t.mine {
+            let mut what = if t.mine {
                 "✔ Delivered".to_owned()
             } else {
                 format!("✔ Saved in {}", short_path(&folder))
             };
+            let how = if card.verified {
+                "Its checksum matched: the file arrived complete and unchanged."
+            } else {
+                what.push_str(" · not verified");
+                "Not verified: IPMsg sends no checksum, so only the size was checked."
+            };
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(what).small().weak())
-                    .on_hover_text(format!(
-                        "{path}\nIts checksum matched: the file arrived complete and unchanged."
-                    ));
+                    .on_hover_text(format!("{path}\n{how}"));
                 if ui.small_button("Show in folder").clicked() {
                     actions.push(Action::Open(folder));
                 }

@@ -54,8 +54,12 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                         let seen = timefmt::seen(p.last_seen, timefmt::now_ms());
                         format!("offline, last seen {seen}")
                     };
+                    let words = match presence::protocol_label(p) {
+                        Some(label) => format!("{words} · {label}"),
+                        None => words,
+                    };
                     ui.add(egui::Label::new(RichText::new(words).weak()).truncate())
-                        .on_hover_text(format!("{} on {} ({}:{})", p.name, p.host, p.addr, p.port));
+                        .on_hover_text(presence::peer_hover(p));
                 }
                 None => {
                     ui.label(RichText::new("not heard on the network").weak());

@@ -10,7 +10,7 @@ use super::app::Action;
 use super::state::{ChatState, short_id};
 use super::timefmt;
 use crate::config::Config;
-use crate::node::NetStatus;
+use crate::node::{IpmsgNetStatus, NetStatus};
 
 /// Interface names that usually belong to VPNs, containers or virtual machines.
 const VIRTUAL_PREFIXES: &[&str] = &[
@@ -181,6 +181,7 @@ fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&C
             }
         });
     });
+    section(ui, "IPMsg (iptux, FeiQ)", |ui| ipmsg(ui, &net.ipmsg));
     section(ui, "Recent traffic (newest first)", |ui| {
         for r in &net.recent {
             let arrow = if r.dir == "in" { "←" } else { "→" };
@@ -193,6 +194,59 @@ fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&C
                 r.summary
             );
             ui.add(egui::Label::new(RichText::new(line).monospace().size(11.5)).truncate());
+        }
+    });
+}
+
+/// IPMsg's sockets, where its broadcasts go, and its counters (or why it is off).
+fn ipmsg(ui: &mut egui::Ui, s: &IpmsgNetStatus) {
+    match (&s.local, &s.problem) {
+        (Some(local), _) => {
+            ui.horizontal(|ui| {
+                ui.label("UDP and TCP");
+                ui.monospace(local);
+            });
+        }
+        (None, Some(problem)) => {
+            ui.label(RichText::new(format!("off: {problem}")).color(ui.visuals().warn_fg_color));
+        }
+        (None, None) => {
+            ui.label(RichText::new("off (--no-ipmsg)").weak());
+        }
+    }
+    if !s.on {
+        return;
+    }
+    ui.label(RichText::new("Entries go to").small().weak());
+    for t in &s.broadcast_targets {
+        ui.monospace(t);
+    }
+    let c = &s.counters;
+    Grid::new("ipmsg-counters").num_columns(2).show(ui, |ui| {
+        let rows = [
+            ("IPMsg peers online", s.peers_online as u64),
+            ("packets received", c.packets_received),
+            ("packets sent", c.packets_sent),
+            ("own packets heard back", c.own),
+            ("from other lanchats", c.from_lanchat),
+            ("connections accepted", c.connections_accepted),
+        ];
+        for (k, v) in rows {
+            ui.label(k);
+            ui.monospace(v.to_string());
+            ui.end_row();
+        }
+        let by_reason = [
+            ("dropped", &c.dropped),
+            ("file requests refused", &c.requests_refused),
+            ("connections refused", &c.connections_refused),
+        ];
+        for (what, counts) in by_reason {
+            for (reason, n) in counts {
+                ui.label(format!("{what}: {reason}"));
+                ui.monospace(n.to_string());
+                ui.end_row();
+            }
         }
     });
 }

@@ -183,11 +183,14 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         if !p.online {
             name = name.weak();
         }
-        let detail = if p.online {
+        let mut detail = if p.online {
             format!("{} · {}", presence::status_words(true, &p.status), p.host)
         } else {
             format!("last seen {}", timefmt::seen(p.last_seen, now))
         };
+        if let Some(label) = presence::protocol_label(p) {
+            detail = format!("{detail} · {label}");
+        }
         let conv = ConvKey::Peer(p.id.clone().into());
         let presence = Presence::of(p.online, &p.status);
         row(
@@ -199,7 +202,7 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
             &detail,
             actions,
         )
-        .on_hover_text(format!("{} on {} ({}:{})", p.name, p.host, p.addr, p.port));
+        .on_hover_text(presence::peer_hover(p));
     }
     for (id, name) in state.strangers() {
         let title = if name.is_empty() { short_id(id) } else { name };

@@ -9,6 +9,8 @@
 
 use egui::{Color32, Stroke};
 
+use crate::node::{PeerInfo, Protocol};
+
 /// Online: green.
 pub const ONLINE: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);
 /// Away: amber.
@@ -115,6 +117,32 @@ pub fn icon(ui: &mut egui::Ui, p: Presence) -> egui::Response {
     r
 }
 
+/// How the window labels a peer's protocol, when it is not lanchat's own (whose links
+/// are the default and need no word): IPMsg peers talk in plain text.
+pub fn protocol_label(p: &PeerInfo) -> Option<&'static str> {
+    match p.protocol {
+        Protocol::Lanchat => None,
+        Protocol::Ipmsg => Some("IPMsg, not encrypted"),
+    }
+}
+
+/// The hover text over a peer's name: who, where, and how it is known.
+pub fn peer_hover(p: &PeerInfo) -> String {
+    let place = format!("{} on {} ({}:{})", p.name, p.host, p.addr, p.port);
+    match p.protocol {
+        Protocol::Lanchat => place,
+        Protocol::Ipmsg => format!(
+            "{place}\nAn IPMsg client (iptux, FeiQ, IP Messenger{group}): messages and files \
+             travel unencrypted, and files are not verified by a hash.",
+            group = if p.group.is_empty() {
+                String::new()
+            } else {
+                format!("; group {}", p.group)
+            }
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +165,31 @@ mod tests {
         assert_eq!(status_words(false, "busy"), "offline");
         assert_eq!(status_words(true, "in a meeting"), "in a meeting");
         assert_eq!(status_words(true, " "), "online");
+    }
+
+    #[test]
+    fn ipmsg_peers_are_labelled_unencrypted_and_lanchat_peers_are_not() {
+        let mut p = PeerInfo {
+            id: "ipmsg-1".into(),
+            name: "李雷".into(),
+            host: "li-host".into(),
+            group: "二班".into(),
+            trust: Default::default(),
+            addr: [10, 0, 0, 2].into(),
+            port: 0,
+            online: true,
+            status: "online".into(),
+            last_seen: 1,
+            protocol: Protocol::Ipmsg,
+        };
+        assert_eq!(protocol_label(&p), Some("IPMsg, not encrypted"));
+        let hover = peer_hover(&p);
+        assert!(
+            hover.contains("unencrypted") && hover.contains("group 二班"),
+            "{hover}"
+        );
+        p.protocol = Protocol::Lanchat;
+        assert_eq!(protocol_label(&p), None);
+        assert_eq!(peer_hover(&p), "李雷 on li-host (10.0.0.2:0)");
     }
 }

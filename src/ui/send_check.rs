@@ -173,6 +173,7 @@ mod tests {
             id: id.into(),
             name: name.into(),
             host: "host".into(),
+            group: String::new(),
             addr: Ipv4Addr::LOCALHOST,
             port: 4000,
             online,

@@ -210,10 +210,12 @@ impl ChildNode {
         n
     }
 
-    /// `lanchat --headless` on loopback with its data in `data` and the given interval.
+    /// `lanchat --headless` on loopback with its data in `data` and the given interval
+    /// (IPMsg off: several such nodes share 127.0.0.1).
     pub fn loopback(name: &str, data: &Path, discovery_port: u16, interval: &str) -> ChildNode {
         let port = discovery_port.to_string();
         let args = [
+            "--no-ipmsg",
             "--bind",
             "127.0.0.1",
             "--discovery-port",

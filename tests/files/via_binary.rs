@@ -16,6 +16,7 @@ fn headless_send_file_with_auto_accept_and_download_dir() {
     let args = |name: &str, extra: &[&str]| {
         let data = dir.join(name).to_str().unwrap().to_owned();
         let mut v: Vec<String> = [
+            "--no-ipmsg",
             "--bind",
             "127.0.0.1",
             "--discovery-port",
@@ -91,6 +92,7 @@ fn a_sender_killed_with_sigkill_resumes_after_restart() {
     let start_alice = |extra: &[&str]| {
         let port = port.to_string();
         let mut args = vec![
+            "--no-ipmsg",
             "--bind",
             "127.0.0.1",
             "--discovery-port",

@@ -94,6 +94,7 @@ pub fn peer(id: &str, name: &str) -> PeerInfo {
         id: id.into(),
         name: name.into(),
         host: "lab-07".into(),
+        group: String::new(),
         addr: Ipv4Addr::LOCALHOST,
         port: 40002,
         online: true,

@@ -1,6 +1,7 @@
 //! Carrying out what the parts asked for, in the order they asked: events to the
-//! subscribers, messages on routes, closing links, dials, datagrams, streams, and store
-//! records. Closing a link is where every part hears that a route is gone.
+//! subscribers, messages on routes (a link's to the port, an IPMsg peer's to the IPMsg
+//! part), closing links, dials, datagrams, streams, and store records. Closing a link is
+//! where every part hears that a route is gone.
 
 use std::net::SocketAddrV4;
 
@@ -20,7 +21,14 @@ impl<P: Port> Core<P> {
             match action {
                 Action::Emit(event) => self.fanout.emit(event),
                 Action::Reply { to, event } => self.fanout.reply(to, event),
-                Action::Send { route, msg } => self.send(route, &msg, now),
+                Action::Send {
+                    route: Route::Ipmsg(to),
+                    msg,
+                } => self.send_ipmsg(to, msg, now),
+                Action::Send {
+                    route: Route::Link(link),
+                    msg,
+                } => self.send(link, &msg, now),
                 Action::Close { link, reason } => self.drop_link(link, &reason, true, now),
                 Action::Dial { peer, addr } => self.port.dial(peer, addr),
                 Action::Broadcast { bytes, summary } => {
@@ -28,6 +36,9 @@ impl<P: Port> Core<P> {
                 }
                 Action::Datagram { to, bytes, summary } => {
                     self.datagram(to, &bytes, &summary, now);
+                }
+                Action::IpmsgDatagram { to, bytes, summary } => {
+                    self.ipmsg_datagram(to, &bytes, summary, now);
                 }
                 Action::StartSend { stream, job } => {
                     if let Err(e) = self.port.start_send(stream, job) {
@@ -48,10 +59,9 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// Writes a message on a route now. A link whose writer is a whole queue behind (the
+    /// Writes a message on a link now. A link whose writer is a whole queue behind (the
     /// peer is not reading) is dropped.
-    fn send(&mut self, route: Route, msg: &LinkMsg, now: Now) {
-        let Route::Link(id) = route;
+    fn send(&mut self, id: LinkId, msg: &LinkMsg, now: Now) {
         match self.port.write(id, msg) {
             Ok(len) => {
                 self.links.sent(id, now.at);

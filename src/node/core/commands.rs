@@ -15,8 +15,9 @@ use crate::node::command::Command;
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
 use crate::node::out::Routes;
+use crate::node::peer::Protocol;
 use crate::node::presence::describe;
-use crate::node::status::{Counters, NetStatus, SocketInfo};
+use crate::node::status::{Counters, IpmsgNetStatus, NetStatus, SocketInfo};
 use crate::node::transfers::Then;
 use crate::protocol::signed::SignedError;
 use crate::protocol::{BeaconKind, MAX_DATAGRAM, MsgId, PeerId};
@@ -44,6 +45,7 @@ impl<P: Port> Core<P> {
             Command::SetStatus { status } => {
                 let status = self.presence.set_status(&status, MAX_STATUS_CHARS);
                 self.presence.announce(BeaconKind::Here, now, &mut self.out);
+                self.ipmsg.set_status(&status, &mut self.out);
                 self.out.emit(Event::StatusChanged { status });
             }
             Command::SafetyCode { peer } => {
@@ -138,7 +140,7 @@ impl<P: Port> Core<P> {
                 })
                 .and_then(|peer| {
                     let queued = ahead.get(&peer).copied().unwrap_or(0);
-                    let route_up = self.links.route(&peer).is_some();
+                    let route_up = routes!(self).route(&peer).is_some();
                     let m =
                         self.chat
                             .message(peer.clone(), text, taken, queued, route_up, now.wall)?;
@@ -176,9 +178,9 @@ impl<P: Port> Core<P> {
                 .map_err(|e| e.to_string())
         };
         drop(rows);
-        let unrouted = self
-            .chat
-            .burst_stored(checked, stored, &self.links, now.at, &mut self.out);
+        let unrouted =
+            self.chat
+                .burst_stored(checked, stored, &routes!(self), now.at, &mut self.out);
         for peer in unrouted {
             self.dial(&peer, now);
         }
@@ -202,8 +204,18 @@ impl<P: Port> Core<P> {
 
     /// Dials `peer` if it is online and its link port is known, where a handshake last
     /// proved it unless that failed (presence picks; the links part keeps one dial at a
-    /// time, with back-off).
+    /// time, with back-off). An IPMsg peer has no link: if it is offline, the IPMsg part
+    /// asks it whether it is back (its answer brings its route up).
     pub(super) fn dial(&mut self, peer: &PeerId, now: Now) {
+        if let Some(info) = self.presence.get(peer)
+            && info.protocol == Protocol::Ipmsg
+        {
+            if !info.online {
+                let addr = info.addr;
+                self.ipmsg.probe(peer, addr, now.at, &mut self.out);
+            }
+            return;
+        }
         if let Some(addr) = self.presence.dial_addr(peer) {
             self.links.dial(peer, addr, now.at, &mut self.out);
         }
@@ -237,6 +249,7 @@ impl<P: Port> Core<P> {
                 .reply(Some(origin), Event::error(format!("rename: {e}")));
         }
         self.presence.announce(BeaconKind::Here, now, &mut self.out);
+        self.ipmsg.renamed(&name, &mut self.out);
         self.out.emit(Event::Renamed { name });
     }
 
@@ -349,6 +362,7 @@ impl<P: Port> Core<P> {
                 sock("discovery listener (UDP)", sockets.discovery),
                 sock("discovery sender (UDP)", sockets.sender),
                 sock("link listener (TCP)", sockets.link),
+                sock("IPMsg (UDP and TCP)", sockets.ipmsg.local.map(Into::into)),
             ],
             links: self.links.infos(|id| self.port.link_fd(id)),
             counters: Counters {
@@ -359,6 +373,32 @@ impl<P: Port> Core<P> {
             },
             delivery: self.chat.delivery(now.at),
             recent: self.traffic.recent.snapshot(),
+            ipmsg: Box::new(self.ipmsg_status(sockets.ipmsg)),
+        }
+    }
+
+    /// IPMsg for the network panel: the port's sockets and counts, the part's counters.
+    fn ipmsg_status(&self, sockets: crate::net::IpmsgStatus) -> IpmsgNetStatus {
+        let mut counters = self.ipmsg.counters().clone();
+        if sockets.overflow > 0 {
+            counters
+                .dropped
+                .insert("overflow".to_owned(), sockets.overflow);
+        }
+        counters.connections_accepted = sockets.accepted;
+        counters.connections_refused = sockets.refused;
+        IpmsgNetStatus {
+            on: sockets.local.is_some(),
+            local: sockets.local.map(|a| a.to_string()),
+            problem: sockets.problem,
+            broadcast_targets: self
+                .ipmsg
+                .targets()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            peers_online: self.ipmsg.online(),
+            counters,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::Receiver;
@@ -12,9 +12,10 @@ use crossbeam_channel::Receiver;
 use super::Core;
 use crate::config::Config;
 use crate::net::interfaces::{InterfaceFilter, NetInterface};
+use crate::net::ipmsg::{FetchJob, ServeJob};
 use crate::net::link::QueueError;
 use crate::net::transfer::{RecvJob, SendJob, StreamId};
-use crate::net::{LinkEnds, LinkId, Port, Sockets};
+use crate::net::{IpmsgStatus, LinkEnds, LinkId, Port, Sockets};
 use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::fanout::{Origin, Subscriber, SubscriberId};
@@ -23,6 +24,9 @@ use crate::protocol::{LinkMsg, PeerId};
 
 /// Our link port, as the fake says it is bound.
 pub const LINK_PORT: u16 = 40_000;
+
+/// Our IPMsg port, as the fake says it is bound.
+pub const IPMSG_PORT: u16 = 2425;
 
 /// The test's front end.
 pub const ME: Origin = Origin {
@@ -47,6 +51,10 @@ pub struct FakePort {
     pub streams: Vec<(StreamId, &'static str)>,
     /// Links whose writer queue is full (the peer does not read).
     pub stalled: Vec<LinkId>,
+    /// IPMsg datagrams sent.
+    pub ipmsg_sent: Vec<(SocketAddrV4, Vec<u8>)>,
+    /// IPMsg file threads started: `serve` or `fetch`, with the job.
+    pub ipmsg_files: Vec<(StreamId, &'static str, u64)>,
 }
 
 impl FakePort {
@@ -124,9 +132,28 @@ impl Port for FakePort {
         self.streams.push((stream, "stop"));
     }
 
+    fn ipmsg_send(&mut self, to: SocketAddrV4, bytes: &[u8]) -> io::Result<()> {
+        self.ipmsg_sent.push((to, bytes.to_vec()));
+        Ok(())
+    }
+
+    fn ipmsg_serve(&mut self, stream: StreamId, job: ServeJob, _conn: TcpStream) -> io::Result<()> {
+        self.ipmsg_files.push((stream, "serve", job.offset));
+        Ok(())
+    }
+
+    fn ipmsg_fetch(&mut self, stream: StreamId, job: FetchJob) -> io::Result<()> {
+        self.ipmsg_files.push((stream, "fetch", job.offset));
+        Ok(())
+    }
+
     fn sockets(&self) -> Sockets {
         Sockets {
             link: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, LINK_PORT))),
+            ipmsg: IpmsgStatus {
+                local: Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, IPMSG_PORT)),
+                ..IpmsgStatus::default()
+            },
             ..Sockets::default()
         }
     }

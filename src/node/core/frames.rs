@@ -130,13 +130,13 @@ impl<P: Port> Core<P> {
 
     /// The burst's chats stored (one transaction), shown and answered; its answers
     /// reported (acks recorded in one), and what they made room for sent.
-    fn burst_done(&mut self, chats: Vec<InChat>, answers: Vec<Answer>, now: Now) {
+    pub(super) fn burst_done(&mut self, chats: Vec<InChat>, answers: Vec<Answer>, now: Now) {
         if !chats.is_empty() {
             self.store_chats(chats, now);
         }
         if !answers.is_empty() {
             for peer in self.chat.on_answers(answers, now.at, &mut self.out) {
-                let route = self.links.route(&peer);
+                let route = routes!(self).route(&peer);
                 if self.chat.pump(&peer, route, now.at, &mut self.out) {
                     self.dial(&peer, now);
                 }
@@ -214,6 +214,7 @@ impl<P: Port> Core<P> {
                 instance: "",
                 name: &name,
                 host: "",
+                group: "",
                 addr,
                 port,
                 status: "online",

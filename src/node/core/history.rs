@@ -109,12 +109,13 @@ fn peer_info(p: KnownPeer) -> PeerInfo {
         id: p.id.into(),
         name: p.name,
         host: p.host,
+        group: p.group,
         addr: p.addr,
         port: p.port,
         online: false,
         status: "offline".to_owned(),
         last_seen: p.last_seen,
-        protocol: Protocol::Lanchat,
+        protocol: Protocol::from_label(&p.protocol),
         trust: PeerTrust::default(),
     }
 }

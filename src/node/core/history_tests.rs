@@ -26,6 +26,8 @@ fn core_knowing_offline_bob(
         port: 1,
         last_seen: 0,
         key: None,
+        protocol: "lanchat".into(),
+        group: String::new(),
     };
     Store::open(&dir.0.join(crate::store::HISTORY_FILE))
         .and_then(|s| s.save_peer(&bob))

@@ -53,6 +53,7 @@ impl<P: Port> Core<P> {
                     self.transfers
                         .on_report(report, ctx!(self, now), &mut self.out);
                 }
+                NetInput::Ipmsg(input) => self.on_ipmsg(*input, now),
             }
             self.carry_out(now);
         }
@@ -137,10 +138,14 @@ impl<P: Port> Core<P> {
         }
     }
 
-    /// A peer was just heard from: anything waiting for it may go now (a dial at once).
-    fn peer_reachable(&mut self, peer: &PeerId, now: Now) {
+    /// A peer was just heard from: anything waiting for it may go now (a dial at once;
+    /// an IPMsg peer's route is up as soon as it is heard).
+    pub(super) fn peer_reachable(&mut self, peer: &PeerId, now: Now) {
         self.links.reachable(peer, now.at);
-        let route = self.links.route(peer);
+        let route = routes!(self).route(peer);
+        if let Some(route @ Route::Ipmsg(_)) = route {
+            return self.route_up(peer, route, now);
+        }
         let waits = self.chat.pump(peer, route, now.at, &mut self.out);
         if route.is_none() && (waits || self.transfers.wants_route(peer)) {
             self.dial(peer, now);

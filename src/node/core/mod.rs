@@ -1,6 +1,6 @@
-//! The core's glue: it owns the parts (presence, links, chat, transfers), the store and
-//! the I/O port, and the subscribers; it routes each command and input to the parts,
-//! carries out what they return, and runs their timers.
+//! The core's glue: it owns the parts (presence, links, chat, transfers, IPMsg), the
+//! store and the I/O port, and the subscribers; it routes each command and input to the
+//! parts, carries out what they return, and runs their timers.
 //!
 //! It decides as little as it can itself: what a part's answer means for another part
 //! (a link came up, so the outbox may go; a peer restarted, so its links are stale) and
@@ -13,14 +13,26 @@
 //! - `carry`: carrying out actions (I/O, events, records).
 //! - `commands`: front-end commands; `inputs`: the I/O threads' inputs; `frames`: a
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
+//! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
 
+/// Every route to a peer (a macro, so that it borrows the two fields it reads and not
+/// the whole core).
+macro_rules! routes {
+    ($core:ident) => {
+        crate::node::core::AllRoutes {
+            links: &$core.links,
+            ipmsg: &$core.ipmsg,
+        }
+    };
+}
+
 /// What the transfers part reads of the rest of the core (a macro, so that it borrows
-/// the two fields it reads and not the whole core).
+/// the fields it reads and not the whole core).
 macro_rules! ctx {
     ($core:ident, $now:expr) => {
         crate::node::transfers::Ctx {
-            routes: &$core.links,
+            routes: &routes!($core),
             peers: $core.presence.table(),
             now: $now,
         }
@@ -33,6 +45,7 @@ mod commands;
 mod frames;
 mod history;
 mod inputs;
+mod ipmsg;
 mod timers;
 
 pub(super) use commands::MAX_BURST;
@@ -45,8 +58,9 @@ use super::clock::Now;
 use super::error::NodeError;
 use super::event::Event;
 use super::fanout::{Fanout, Subscriber};
+use super::ipmsg::Ipmsg;
 use super::links::Links;
-use super::out::Out;
+use super::out::{Out, Route, Routes};
 use super::presence::{Known, Me, Presence, Reach};
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
@@ -67,6 +81,7 @@ pub(super) struct Core<P: Port> {
     links: Links,
     chat: Chat,
     transfers: Transfers,
+    ipmsg: Ipmsg,
     traffic: Traffic,
     /// Why the history file could not be used as it was; reported after `ready`.
     store_problem: Option<Fallback>,
@@ -111,6 +126,7 @@ impl<P: Port> Core<P> {
             discovery_port: config.discovery_port,
         };
         let transfers = Transfers::new(Settings::new(me.id.clone(), &config));
+        let ipmsg = ipmsg::part(&me, port.sockets().ipmsg.local, now);
         let known = Known {
             table: loaded.peers,
             trust: loaded.trust,
@@ -124,6 +140,7 @@ impl<P: Port> Core<P> {
             links: Links::new(config.interval),
             chat: Chat::new(loaded.outbox),
             transfers,
+            ipmsg,
             traffic: Traffic::default(),
             store_problem: loaded.problem,
             next_housekeeping: now.at,
@@ -173,12 +190,14 @@ impl<P: Port> Core<P> {
             .restore(unfinished, ctx!(self, now), &mut self.out);
         self.presence
             .announce(BeaconKind::Hello, now, &mut self.out);
+        self.ipmsg_start(sockets.ipmsg.problem);
         self.carry_out(now);
     }
 
     /// Says bye, remembers who was online, stops every thread, and says `stopped`.
     pub(super) fn stop(&mut self, now: Now) {
         self.presence.announce(BeaconKind::Bye, now, &mut self.out);
+        self.ipmsg.exit(&mut self.out);
         self.presence.remember_online(&mut self.out);
         self.carry_out(now);
         self.port.stop();
@@ -189,9 +208,10 @@ impl<P: Port> Core<P> {
     /// When the loop must run next even if nothing arrives.
     pub(super) fn next_wake(&self) -> Instant {
         let timers = self.presence.next_announce().min(self.next_housekeeping);
-        self.transfers
-            .next_wake()
-            .map_or(timers, |at| at.min(timers))
+        [self.transfers.next_wake(), self.ipmsg.next_wake()]
+            .into_iter()
+            .flatten()
+            .fold(timers, Instant::min)
     }
 
     /// Asks the port which interfaces are up and recomputes where beacons go
@@ -203,6 +223,20 @@ impl<P: Port> Core<P> {
             Vec::new()
         };
         self.presence.set_interfaces(interfaces);
+        let targets = self.ipmsg_targets();
+        self.ipmsg.set_targets(targets, &mut self.out);
+    }
+}
+
+/// Every route the core knows: a peer's link, else its IPMsg address.
+pub(in crate::node) struct AllRoutes<'a> {
+    pub(in crate::node) links: &'a Links,
+    pub(in crate::node) ipmsg: &'a Ipmsg,
+}
+
+impl Routes for AllRoutes<'_> {
+    fn route(&self, peer: &str) -> Option<Route> {
+        self.links.route(peer).or_else(|| self.ipmsg.route(peer))
     }
 }
 

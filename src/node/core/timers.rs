@@ -1,7 +1,8 @@
 //! Timer work, at the time the loop read: the announce schedule, and housekeeping (every
 //! 500 ms or half an interval): expiry, the overflow count, a store checkpoint, silent
 //! links and keepalives, probes to peers whose messages wait (chat), transfer retries
-//! and waits, dial retries. Cheap when nothing is due.
+//! and waits, IPMsg retries, dial retries (for an offline IPMsg peer: asking whether it
+//! is back). Cheap when nothing is due.
 
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ impl<P: Port> Core<P> {
             if self.transfers.next_wake().is_some_and(|at| at <= now.at) {
                 self.transfers_tick(now); // a retry on time, not at the next housekeeping
             }
+            if self.ipmsg.next_wake().is_some_and(|at| at <= now.at) {
+                self.ipmsg_tick(now); // IPMsg retries are a second apart
+            }
             return self.carry_out(now);
         }
         self.next_housekeeping = now.at + HOUSEKEEPING.min(self.config.interval / 2);
@@ -40,6 +44,7 @@ impl<P: Port> Core<P> {
         self.links.tick(now.at, &mut self.out);
         self.chat.tick(&self.links, now.at, &mut self.out);
         self.transfers_tick(now);
+        self.ipmsg_tick(now);
         self.carry_out(now);
         self.retry_dials(now);
         self.port.reap();
@@ -60,7 +65,7 @@ impl<P: Port> Core<P> {
             .waiting_peers()
             .cloned()
             .chain(self.transfers.waiting_peers())
-            .filter(|p| self.links.route(p).is_none())
+            .filter(|p| routes!(self).route(p).is_none())
             .collect();
         for peer in waiting {
             self.dial(&peer, now);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 /// A token bucket: at most `rate` actions per second, bursts up to `burst`.
 #[derive(Debug)]
-pub(super) struct TokenBucket {
+pub(in crate::node) struct TokenBucket {
     tokens: f64,
     burst: f64,
     rate: f64,
@@ -13,7 +13,7 @@ pub(super) struct TokenBucket {
 }
 
 impl TokenBucket {
-    pub(super) fn new(rate: f64, burst: f64, now: Instant) -> Self {
+    pub(in crate::node) fn new(rate: f64, burst: f64, now: Instant) -> Self {
         TokenBucket {
             tokens: burst,
             burst,
@@ -35,7 +35,7 @@ impl TokenBucket {
     }
 
     /// Takes a token if one is left.
-    pub(super) fn take(&mut self, now: Instant) -> bool {
+    pub(in crate::node) fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);

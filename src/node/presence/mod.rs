@@ -20,7 +20,7 @@
 //!   when another key goes by a verified peer's name.
 //! - `bucket`: rate limits (answers to `hello`, signature checks).
 
-mod bucket;
+pub(in crate::node) mod bucket;
 mod guard;
 mod resolve;
 mod sighting;
@@ -315,14 +315,20 @@ impl Presence {
 
     /// A peer said bye; `true` if it was online (its routes should close).
     pub fn on_bye(&mut self, id: &str, out: &mut Out) -> bool {
+        self.went_offline(id, LeftReason::Bye, out)
+    }
+
+    /// A peer went offline for `reason` (it said so, or its protocol says it stopped
+    /// answering); `true` if it was online.
+    pub fn went_offline(&mut self, id: &str, reason: LeftReason, out: &mut Out) -> bool {
         if !self.table.set_offline(id) {
             return false;
         }
-        tracing::info!(peer = %id, "peer said bye");
+        tracing::info!(peer = %id, ?reason, "peer left");
         self.remember(id, out);
         out.emit(Event::PeerLeft {
             id: id.into(),
-            reason: LeftReason::Bye,
+            reason,
         });
         true
     }
@@ -418,6 +424,8 @@ fn known(table: &PeerTable, p: &PeerInfo) -> KnownPeer {
         port: p.port,
         last_seen: p.last_seen,
         key: table.key(&p.id).map(|k| k.to_base64()),
+        protocol: p.protocol.label().to_owned(),
+        group: p.group.clone(),
     }
 }
 

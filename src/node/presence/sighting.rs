@@ -3,8 +3,8 @@
 //! turns what it hears into a [`Sighting`] and hands it to presence; presence never asks
 //! which protocol it was.
 //!
-//! This file also turns a lanchat beacon into one. Another protocol (IPMsg's
-//! `BR_ENTRY`/`ANSENTRY`) adds a [`Protocol`] variant and its own conversion beside it.
+//! This file also turns a lanchat beacon into one; IPMsg's entries become sightings in
+//! `node::ipmsg` (protocol [`Protocol::Ipmsg`], no timeout: IPMsg does not re-announce).
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -30,6 +30,8 @@ pub struct Sighting<'a> {
     pub name: &'a str,
     /// Host name (empty: keep the one known).
     pub host: &'a str,
+    /// The group it announced (IPMsg's work group; empty for lanchat).
+    pub group: &'a str,
     /// Source address.
     pub addr: Ipv4Addr,
     /// How to reach it: lanchat's link port (0 = unknown, keep the old one).
@@ -51,6 +53,7 @@ pub fn from_beacon(b: &Beacon, key: PeerKey, from: Ipv4Addr, timeout: Duration) 
         instance: &b.instance,
         name: &b.name,
         host: &b.host,
+        group: "",
         addr: from,
         port: b.port,
         status: &b.status,

@@ -100,6 +100,8 @@ impl PeerTable {
                 s.host.to_owned()
             };
             let changed = restarted
+                || e.info.protocol != s.protocol
+                || e.info.group != s.group
                 || e.info.name != s.name
                 || e.info.addr != s.addr
                 || e.info.port != port
@@ -107,6 +109,7 @@ impl PeerTable {
                 || e.info.host != host;
             e.info.name = s.name.to_owned();
             e.info.host = host;
+            s.group.clone_into(&mut e.info.group);
             e.info.addr = s.addr;
             e.info.port = port;
             e.info.status = s.status.to_owned();
@@ -136,6 +139,7 @@ impl PeerTable {
             id: s.id.to_owned().into(),
             name: s.name.to_owned(),
             host: s.host.to_owned(),
+            group: s.group.to_owned(),
             addr: s.addr,
             port: s.port,
             online: true,
@@ -318,6 +322,7 @@ pub(super) fn test_sighting<'a>(
         instance,
         name,
         host: "h",
+        group: "",
         addr: std::net::Ipv4Addr::new(10, 0, 0, 1),
         port,
         status: "online",

@@ -189,9 +189,31 @@ impl Transfers {
         ctx: Ctx<'_>,
         out: &mut Out,
     ) {
+        if let Some((stream, job)) = self.sending_from(peer, id, offset, ctx, out) {
+            out.push(Action::StartSend { stream, job });
+        }
+    }
+
+    /// The receiver accepted our open offer `id` from `offset` (a `file_accept`, or an
+    /// IPMsg `GETFILEDATA` on a connection of its own): the stream that sends the bytes,
+    /// for the caller to start; `transfer_started` is said. `None` if there is no such
+    /// open offer to `peer` (or it ended here, refused).
+    pub fn sending_from(
+        &mut self,
+        peer: &PeerId,
+        id: &TransferId,
+        offset: u64,
+        ctx: Ctx<'_>,
+        out: &mut Out,
+    ) -> Option<(StreamId, SendJob)> {
         // Where a handshake last proved the peer (see `PeerTable::dial_addr`); the data
-        // connection's own handshake proves it again.
-        let addr = ctx.peers.dial_addr(peer);
+        // connection's own handshake proves it again. An IPMsg peer (no link port) is
+        // where it was heard: it fetches the bytes itself.
+        let addr = ctx.peers.dial_addr(peer).or_else(|| {
+            ctx.peers
+                .get(peer)
+                .map(|p| std::net::SocketAddr::from((p.addr, p.port)))
+        });
         let stream = self.next_stream();
         let rate_limit = self.settings.send_rate_limit;
         let Some(o) = self
@@ -199,14 +221,16 @@ impl Transfers {
             .get_mut(id)
             .filter(|o| o.peer == *peer && matches!(o.state, OutState::Offered(_)))
         else {
-            return tracing::debug!(%peer, transfer_id = %id, "file_accept for no open offer");
+            tracing::debug!(%peer, transfer_id = %id, "file_accept for no open offer");
+            return None;
         };
         let (Some(addr), true) = (addr, offset <= o.size) else {
             let end = TransferEnd::failed(format!(
                 "bad file_accept (offset {offset} of {} bytes)",
                 o.size
             ));
-            return self.end_outgoing(id, end, true, ctx, out);
+            self.end_outgoing(id, end, true, ctx, out);
+            return None;
         };
         if o.last_offset.is_some_and(|last| offset > last) {
             o.fruitless = 0; // the last try moved bytes
@@ -223,13 +247,18 @@ impl Transfers {
             rate_limit,
         };
         let total = o.size;
-        out.push(Action::StartSend { stream, job });
         out.record(Record::TransferStarted(id.clone(), offset));
         out.emit(Event::TransferStarted {
             transfer_id: id.clone(),
             offset,
             total,
         });
+        Some((stream, job))
+    }
+
+    /// The file an outgoing transfer sends.
+    pub fn outgoing_path(&self, id: &TransferId) -> Option<&Path> {
+        self.outgoing.get(id).map(|o| o.path.as_path())
     }
 
     /// Ends an outgoing transfer: stops its stream, tells the peer (if `tell` and it has

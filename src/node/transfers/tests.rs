@@ -60,6 +60,7 @@ fn fixture(tag: &str, now: Now) -> Fixture {
         instance: "i",
         name: "bob",
         host: "h",
+        group: "",
         addr: Ipv4Addr::LOCALHOST,
         port: 4001,
         status: "online",

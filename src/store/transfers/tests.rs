@@ -14,6 +14,8 @@ fn peers_and_transfers_round_trip() {
         port: 47475,
         last_seen: 5,
         key: Some("k".into()),
+        protocol: "ipmsg".into(),
+        group: "组A".into(),
     };
     s.save_peer(&p).unwrap();
     p.name = "Zhang".into();

@@ -9,6 +9,7 @@ fn peer(id: &str, name: &str, online: bool) -> PeerInfo {
         id: id.into(),
         name: name.into(),
         host: "host".into(),
+        group: String::new(),
         addr: Ipv4Addr::LOCALHOST,
         port: 4000,
         online,
