@@ -217,6 +217,48 @@ fn a_visitor_who_closes_the_tab_leaves_and_their_upload_goes() {
 }
 
 #[test]
+fn a_visitor_who_left_comes_back_as_themselves() {
+    let fake = Fake::start();
+    let (visitor, id) = fake.join("小明");
+    let tab = raw_events(&fake, &visitor);
+    drop(tab); // a phone asleep: the stream is gone, and after a while the visitor
+    fake.expect("left", |i| {
+        i == &WebInput::Left {
+            visitor: id.clone(),
+        }
+    });
+    let info = visitor.get("api/info").json();
+    assert_eq!(info["visitor"], serde_json::Value::Null);
+    assert_eq!(
+        info["returning"]["name"], "小明",
+        "the page can rejoin by itself"
+    );
+    assert_eq!(
+        visitor.get("api/events").status,
+        401,
+        "not here until they rejoin"
+    );
+    let r = visitor.post_json("api/join", &json!({"name": "小明"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    fake.expect(
+        "the same visitor joined again",
+        |i| matches!(i, WebInput::Joined { visitor, .. } if *visitor == id),
+    );
+    assert_eq!(visitor.say("back", "我回来了").status, 202);
+    assert_eq!(
+        visitor.get("api/info").json()["returning"],
+        serde_json::Value::Null
+    );
+    // A stranger's cookie is nobody's.
+    let stranger = format!("{}api/info", fake.url());
+    let r = get(
+        &stranger,
+        Some("lanchat_visitor=00000000000000000000000000000000"),
+    );
+    assert_eq!(r.json()["returning"], serde_json::Value::Null);
+}
+
+#[test]
 fn revoking_the_link_ends_every_session() {
     let fake = Fake::start();
     let old = fake.url();
