@@ -77,6 +77,9 @@ pub struct Config {
     /// Unfinished downloads (a `.part` and its resume note) untouched for this long are
     /// deleted at start.
     pub partial_max_age: Duration,
+    /// Start the page for browsers at once on this TCP port (0: any free port); `None`:
+    /// off until a front end starts it.
+    pub web_port: Option<u16>,
 }
 
 impl Config {
@@ -95,6 +98,7 @@ impl Config {
             retry_delay: DEFAULT_RETRY_DELAY,
             retry_attempts: DEFAULT_RETRY_ATTEMPTS,
             partial_max_age: DEFAULT_PARTIAL_MAX_AGE,
+            web_port: None,
             data_dir,
             bind: None,
             port: 0,

@@ -22,6 +22,7 @@ use super::interfaces::{self, InterfaceFilter, NetInterface};
 use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{LinkEnds, Port, Sockets};
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
+use super::web::{WebPort, WebSide};
 use crate::protocol::{LinkMsg, PeerId};
 
 /// Where to bind.
@@ -48,6 +49,7 @@ pub struct Io {
     links: HashMap<LinkId, Link>,
     dials: Vec<JoinHandle<()>>,
     streams: HashMap<StreamId, StreamThread>,
+    web: WebSide,
 }
 
 impl Io {
@@ -68,6 +70,7 @@ impl Io {
             reader(&sockets.sender, Via::Sender)?,
         ];
         let acceptor = Acceptor::spawn(listener, tx.clone())?;
+        let web = WebSide::new(tx.clone());
         Ok(Io {
             tx,
             udp: sockets.sender,
@@ -79,6 +82,7 @@ impl Io {
             links: HashMap::new(),
             dials: Vec::new(),
             streams: HashMap::new(),
+            web,
         })
     }
 }
@@ -170,9 +174,15 @@ impl Port for Io {
         for t in done {
             let _ = t.join();
         }
+        self.web.reap();
+    }
+
+    fn web(&mut self) -> &mut dyn WebPort {
+        &mut self.web
     }
 
     fn stop(&mut self) {
+        self.web.stop();
         self.streams.clear(); // each stops and joins its thread
         self.links.clear();
         self.acceptor.take();

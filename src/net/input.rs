@@ -70,4 +70,7 @@ pub enum NetInput<C = Conn> {
     },
     /// A file transfer thread made progress, finished or failed.
     Transfer(TransferReport),
+    /// The page for browsers: what a visitor did, or an upload that landed. Boxed, as for
+    /// `Accepted`.
+    Web(Box<super::web::WebNews>),
 }

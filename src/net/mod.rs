@@ -13,6 +13,7 @@
 //! - [`accept`]: the accept loop and its greeters (first frame of each connection);
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
+//! - [`web`]: the page for browsers as the port serves it (the server, landing uploads).
 //! - [`ipmsg`]: the IPMsg (iptux, FeiQ, IP Messenger) sockets on port 2425 and their
 //!   threads.
 
@@ -30,6 +31,7 @@ pub mod port;
 mod report;
 mod thread;
 pub mod transfer;
+pub mod web;
 
 pub use bound::Io;
 pub use conn::Conn;
@@ -38,3 +40,4 @@ pub use input::{LinkId, NetInput, Via};
 pub use port::{LinkEnds, Port, Sockets};
 pub use thread::spawn_named;
 pub use transfer::StreamId;
+pub use web::{WebNews, WebPort};

@@ -10,6 +10,7 @@
 //! - `links`: links by id, the route per peer, dials, `hello`, keepalives.
 //! - `chat`: the outbox and acks, shouts.
 //! - `transfers`: file offers and streams both ways, retries, resume, how each ended.
+//! - `web`: browser visitors as peers, their files, a returning visitor's history.
 //! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
 //! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
 //! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
@@ -30,6 +31,7 @@ mod presence;
 pub mod status;
 mod transfer_end;
 mod transfers;
+pub mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -49,6 +51,7 @@ pub use peer::{PeerInfo, Protocol};
 pub use presence::{MAX_PEERS, ResolveError, Sighting};
 pub use status::NetStatus;
 pub use transfer_end::{Party, TransferEnd};
+pub use web::Session;
 
 use crate::config::{self, Config};
 use crate::net::bound::{Binding, Io};

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use super::event::Event;
 use super::fanout::Origin;
+use super::web::{Session, WebCall};
 use crate::net::LinkId;
 use crate::net::transfer::{SendJob, StreamId};
 use crate::protocol::{LinkMsg, MsgId, PeerId, TransferId};
@@ -18,13 +19,15 @@ use crate::store::{KnownPeer, Transfer, TransferState};
 /// How messages reach a peer. Chat and transfers send through a route and never ask
 /// what is behind it.
 ///
-/// Today every route is a lanchat link. A second protocol adds a variant (an IPMsg
+/// A lanchat link, or a visitor's page. Another protocol adds a variant (an IPMsg
 /// peer's UDP address) and a part that owns those routes; the core carries a
 /// `Action::Send` on it to that part instead of to a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// A lanchat TCP link.
     Link(LinkId),
+    /// A browser visitor's page, for one visit (the web part owns it).
+    Web(Session),
 }
 
 /// Where routes come from: which route reaches a peer now, if any.
@@ -96,6 +99,9 @@ pub enum Action {
     DiscardPartial(TransferId),
     /// Write something to the store that no part waits for.
     Record(Record),
+    /// Ask the page for browsers (through the port) to show, offer, decline or land
+    /// something.
+    Web(WebCall),
 }
 
 /// A store write no part waits for (a failure is logged; the node goes on).
@@ -161,13 +167,21 @@ impl Out {
         self.push(Action::Send { route, msg });
     }
 
-    /// Gives up a route that broke the protocol (a link is closed).
+    /// Gives up a route that broke the protocol (a link is closed). A visitor's page
+    /// speaks no protocol of ours: nothing to close there.
     pub fn close(&mut self, route: Route, reason: impl Into<String>) {
-        let Route::Link(link) = route;
-        self.push(Action::Close {
-            link,
-            reason: reason.into(),
-        });
+        match route {
+            Route::Link(link) => self.push(Action::Close {
+                link,
+                reason: reason.into(),
+            }),
+            Route::Web(_) => tracing::debug!("ignored a close on a web route: {}", reason.into()),
+        }
+    }
+
+    /// Asks the page for browsers to do something.
+    pub fn web(&mut self, call: WebCall) {
+        self.push(Action::Web(call));
     }
 
     /// Writes a record to the store.

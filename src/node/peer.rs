@@ -14,6 +14,9 @@ pub enum Protocol {
     /// lanchat's own beacons and links.
     #[default]
     Lanchat,
+    /// A visitor with only a browser, on the page for browsers: not encrypted (plain
+    /// HTTP on the LAN), here while their page is open.
+    Web,
 }
 
 /// A peer as front ends see it.
@@ -35,6 +38,6 @@ pub struct PeerInfo {
     pub status: String,
     /// When it was last heard, in milliseconds since the Unix epoch.
     pub last_seen: u64,
-    /// How we know it (`lanchat`).
+    /// How we know it: `lanchat`, or `web` for a visitor in a browser.
     pub protocol: Protocol,
 }

@@ -70,6 +70,17 @@ pub struct ChatState {
     /// Where received files land now, as the core last said (`download_dir_changed`);
     /// `None` until it says, then the app shows the folder it was started with.
     pub download_dir: Option<String>,
+    /// The page for browsers while it is on: its links (`web_ready`).
+    pub web: Option<WebLinks>,
+}
+
+/// The page for browsers, as `web_ready` said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebLinks {
+    /// The link to give.
+    pub url: String,
+    /// The link at each address of this machine.
+    pub links: Vec<String>,
 }
 
 impl ChatState {
@@ -194,7 +205,12 @@ impl ChatState {
                 after,
             } => self.load_page(&peer, messages, transfers, before, after),
             Event::Error { message } => self.error = Some(message),
-            Event::Stopped => self.stopped = true,
+            Event::Stopped => {
+                self.stopped = true;
+                self.web = None;
+            }
+            Event::WebReady { url, links, .. } => self.web = Some(WebLinks { url, links }),
+            Event::WebStopped => self.web = None,
             Event::SearchResults { query, hits } => self.search = Some((query, hits)),
             Event::OfferSent { transfer_id, .. } | Event::FileOffer { transfer_id, .. }
                 if self.offered_again(&transfer_id) => {}

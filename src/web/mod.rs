@@ -162,6 +162,9 @@ pub enum WebError {
     /// The server's thread or runtime could not start.
     #[error("cannot start the web server's thread: {0}")]
     Thread(std::io::Error),
+    /// The server is not running.
+    #[error("the page for browsers is off")]
+    Off,
     /// No such visitor (gone, or never joined).
     #[error("no visitor {0}")]
     UnknownVisitor(VisitorId),

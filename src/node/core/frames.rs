@@ -114,7 +114,7 @@ impl<P: Port> Core<P> {
 
     /// The burst's chats stored (one transaction), shown and acknowledged; its acks
     /// reported and recorded, and what they made room for sent.
-    fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(PeerId, MsgId)>, now: Now) {
+    pub(super) fn burst_done(&mut self, chats: Vec<InChat>, acks: Vec<(PeerId, MsgId)>, now: Now) {
         if !chats.is_empty() {
             let names: Vec<String> = chats
                 .iter()
@@ -149,7 +149,7 @@ impl<P: Port> Core<P> {
         }
         if !acks.is_empty() {
             for peer in self.chat.on_acks(acks, &mut self.out) {
-                let route = self.links.route(&peer);
+                let route = self.routes().route(&peer);
                 if self.chat.pump(&peer, route, &mut self.out) {
                     self.dial(&peer, now);
                 }
@@ -206,6 +206,10 @@ impl<P: Port> Core<P> {
         let Greeted::Met { peer, remote } = greeted else {
             return;
         };
+        if crate::node::web::is_visitor(&peer) {
+            // Visitors' ids are ours to give: a link claiming one is lying.
+            return self.out.close(Route::Link(link), "a browser visitor's id");
+        }
         if self.presence.get(&peer).is_none_or(|p| !p.online) {
             // Met through a link before any beacon (a lost datagram, another subnet).
             let std::net::IpAddr::V4(addr) = remote.ip() else {

@@ -73,7 +73,7 @@ pub(super) fn load(data_dir: &Path, now: Now) -> Loaded {
 
 fn peer_info(p: KnownPeer) -> PeerInfo {
     PeerInfo {
-        id: p.id.into(),
+        id: p.id.as_str().into(),
         name: p.name,
         host: p.host,
         addr: p.addr,
@@ -81,7 +81,12 @@ fn peer_info(p: KnownPeer) -> PeerInfo {
         online: false,
         status: "offline".to_owned(),
         last_seen: p.last_seen,
-        protocol: Protocol::Lanchat,
+        // Known peers have no protocol column yet: a visitor's id says what it was.
+        protocol: if crate::node::web::is_visitor(&p.id) {
+            Protocol::Web
+        } else {
+            Protocol::Lanchat
+        },
     }
 }
 

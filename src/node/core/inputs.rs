@@ -52,6 +52,7 @@ impl<P: Port> Core<P> {
                     self.transfers
                         .on_report(report, ctx!(self, now), &mut self.out);
                 }
+                NetInput::Web(news) => self.on_web(*news, now),
             }
             self.carry_out(now);
         }
@@ -79,6 +80,10 @@ impl<P: Port> Core<P> {
         }
         if self.presence.loopback_only() && !from.ip().is_loopback() {
             return self.traffic.dropped(now.wall, from, len, "off_loopback");
+        }
+        if crate::node::web::is_visitor(&beacon.id) {
+            // Visitors' ids are ours to give: a beacon claiming one is lying.
+            return self.traffic.dropped(now.wall, from, len, "visitor_id");
         }
         self.traffic.counters.beacons_received += 1;
         let summary = crate::node::presence::describe(&beacon);
@@ -129,7 +134,7 @@ impl<P: Port> Core<P> {
     /// A peer was just heard from: anything waiting for it may go now (a dial at once).
     fn peer_reachable(&mut self, peer: &PeerId, now: Now) {
         self.links.reachable(peer, now.at);
-        let route = self.links.route(peer);
+        let route = self.routes().route(peer);
         let waits = self.chat.pump(peer, route, &mut self.out);
         if route.is_none() && (waits || self.transfers.wants_route(peer)) {
             self.dial(peer, now);

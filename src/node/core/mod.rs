@@ -14,6 +14,7 @@
 //! - `commands`: front-end commands; `inputs`: the I/O threads' inputs; `frames`: a
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
 //! - `history`: the store at start, `history` and `search`.
+//! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// What the transfers part reads of the rest of the core (a macro, so that it borrows
 /// the two fields it reads and not the whole core).
@@ -33,6 +34,7 @@ mod frames;
 mod history;
 mod inputs;
 mod timers;
+mod web;
 
 pub(super) use commands::MAX_BURST;
 
@@ -44,10 +46,11 @@ use super::error::NodeError;
 use super::event::Event;
 use super::fanout::{Fanout, Subscriber};
 use super::links::Links;
-use super::out::Out;
+use super::out::{Out, Route, Routes};
 use super::presence::{Me, Presence, Reach};
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
+use super::web::Web;
 use crate::config::{self, Config, DataDirLock, Identity};
 use crate::net::Port;
 use crate::protocol::BeaconKind;
@@ -64,6 +67,8 @@ pub(super) struct Core<P: Port> {
     links: Links,
     chat: Chat,
     transfers: Transfers,
+    /// Browser visitors, while the page for browsers is on.
+    web: Web,
     traffic: Traffic,
     /// Why the history file could not be used as it was; reported after `ready`.
     store_problem: Option<Fallback>,
@@ -106,6 +111,7 @@ impl<P: Port> Core<P> {
             links: Links::new(config.interval),
             chat: Chat::new(loaded.outbox),
             transfers,
+            web: Web::default(),
             traffic: Traffic::default(),
             store_problem: loaded.problem,
             next_housekeeping: now.at,
@@ -146,14 +152,18 @@ impl<P: Port> Core<P> {
         if let Some(problem) = self.store_problem.take() {
             self.out.emit(Event::error(format!("history: {problem}")));
         }
-        let unfinished = self.store.unfinished_transfers().unwrap_or_else(|e| {
+        let mut unfinished = self.store.unfinished_transfers().unwrap_or_else(|e| {
             tracing::warn!("history: cannot read unfinished transfers: {e}");
             Vec::new()
         });
+        self.end_web_transfers(&mut unfinished);
         self.transfers
             .restore(unfinished, ctx!(self, now), &mut self.out);
         self.presence.announce(BeaconKind::Hello, &mut self.out);
         self.carry_out(now);
+        if let Some(port) = self.config.web_port {
+            self.web_start(None, port, now);
+        }
     }
 
     /// Says bye, remembers who was online, stops every thread, and says `stopped`.
@@ -186,9 +196,33 @@ impl<P: Port> Core<P> {
     }
 }
 
+/// Routes from every part that has them: a link, else a visitor's page.
+pub(super) struct AllRoutes<'a> {
+    links: &'a Links,
+    web: &'a Web,
+}
+
+impl Routes for AllRoutes<'_> {
+    fn route(&self, peer: &str) -> Option<Route> {
+        self.links.route(peer).or_else(|| self.web.route(peer))
+    }
+}
+
+impl<P: Port> Core<P> {
+    /// Every part's routes, to hand to chat.
+    pub(super) fn routes(&self) -> AllRoutes<'_> {
+        AllRoutes {
+            links: &self.links,
+            web: &self.web,
+        }
+    }
+}
+
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod history_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

@@ -59,7 +59,7 @@ impl<P: Port> Core<P> {
             .waiting_peers()
             .cloned()
             .chain(self.transfers.waiting_peers())
-            .filter(|p| self.links.route(p).is_none())
+            .filter(|p| self.routes().route(p).is_none())
             .collect();
         for peer in waiting {
             self.dial(&peer, now);
