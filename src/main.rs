@@ -55,6 +55,11 @@ struct Cli {
     /// Send each file at most this many bytes per second (leave room for others).
     #[arg(long, value_name = "BYTES")]
     max_send_rate: Option<u64>,
+    /// Let browsers join at once: serve the page for browsers on this TCP port (0 = any
+    /// free port), on the addresses lanchat uses. The link, token included, is the
+    /// `web_ready` event (headless) or shown in the window. Off until asked otherwise.
+    #[arg(long, value_name = "P")]
+    web_port: Option<u16>,
     /// Start with the window hidden in the system tray, where the desktop has one (the
     /// "start with the session" entry uses it).
     #[arg(long)]
@@ -96,6 +101,7 @@ impl Cli {
                 include: self.interfaces.clone(),
                 exclude: self.exclude_interfaces.clone(),
             },
+            web_port: self.web_port,
             ..defaults
         })
     }

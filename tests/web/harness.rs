@@ -272,6 +272,13 @@ impl Events {
         (id, v)
     }
 
+    /// The next event, whatever its kind.
+    pub fn next_any(&self) -> (Option<u64>, Value) {
+        self.rx
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|_| panic!("expected an event"))
+    }
+
     /// The stream ends (the server closed it).
     pub fn expect_end(&self) {
         match self.rx.recv_timeout(DEADLINE) {

@@ -1,12 +1,14 @@
 //! The page for browsers against a fake host, over loopback: the token, joining, messages
 //! both ways in Chinese, the cursor a reload replays from, leaving, revoking, stopping.
-//! Files both ways are in `files.rs`, hostile requests in `hostile.rs`.
+//! Files both ways are in `files.rs`, hostile requests in `hostile.rs`, the page against
+//! lanchat itself in `node.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod files;
 mod harness;
 mod hostile;
+mod node;
 
 use harness::*;
 use lanchat::web::{WebInput, WebOutput};
