@@ -118,13 +118,16 @@ impl Visitor {
         self.streams.len()
     }
 
+    /// When the visitor counts as gone: never while a page of theirs has its stream
+    /// open (another tab, a reload under way); soon after a page said it is closing;
+    /// else a while after their last request.
     fn gone_at(&self, limits: &HubLimits) -> Option<Instant> {
-        if self.leaving {
-            Some(self.last_seen + LEAVE_GRACE)
-        } else if self.streams.is_empty() {
-            Some(self.last_seen + limits.leave_after)
-        } else {
+        if !self.streams.is_empty() {
             None
+        } else if self.leaving {
+            Some(self.last_seen + LEAVE_GRACE)
+        } else {
+            Some(self.last_seen + limits.leave_after)
         }
     }
 }
@@ -396,16 +399,20 @@ mod tests {
     }
 
     #[test]
-    fn leaving_is_quick_but_a_reload_cancels_it() {
+    fn leaving_is_quick_but_a_reload_or_another_tab_cancels_it() {
         let t0 = Instant::now();
         let mut hub = hub(8);
         let (a, secret) = hub.join("a".into(), t0).unwrap();
-        let (_, _rx, _) = hub.open_stream(&a, 0).unwrap();
+        let (_, _rx, closing) = hub.open_stream(&a, 0).unwrap();
+        let (_, _rx2, other) = hub.open_stream(&a, 0).unwrap();
         hub.leaving(&a, t0);
+        hub.close_stream(&a, closing, t0);
+        assert_eq!(hub.next_deadline(), None, "another tab still has a stream");
+        hub.close_stream(&a, other, t0);
         assert_eq!(hub.next_deadline(), Some(t0 + LEAVE_GRACE));
         hub.by_session(&secret, t0 + Duration::from_secs(1))
             .unwrap();
-        assert!(hub.sweep(t0 + LEAVE_GRACE).is_empty());
+        assert!(hub.sweep(t0 + LEAVE_GRACE).is_empty(), "a reload came back");
         hub.leaving(&a, t0);
         assert_eq!(hub.sweep(t0 + LEAVE_GRACE), [a]);
     }

@@ -207,10 +207,14 @@ fn a_visitor_who_closes_the_tab_leaves_and_their_upload_goes() {
         "a visitor who left is unknown"
     );
 
-    // The page says it is leaving: gone after a short grace.
+    // The page says it is leaving, and its stream closes: gone after a short grace.
     let (b, id) = fake.join("b");
-    let _stream = b.events(0, None);
+    let tab = raw_events(&fake, &b);
+    let other_tab = raw_events(&fake, &b);
     assert_eq!(b.post_json("api/leave", &json!({})).status, 204);
+    drop(tab);
+    fake.expect_nothing();
+    drop(other_tab);
     fake.expect("left", |i| {
         i == &WebInput::Left {
             visitor: id.clone(),
