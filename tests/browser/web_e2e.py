@@ -264,9 +264,9 @@ def main() -> int:
             # A new link stops the old one, in an open page too.
             old = host.url
             host.cmd(cmd="web_new_link")
+            host.expect("peer_left", id=peer)  # said before the new link
             new = host.expect("web_ready")["url"]
             assert new != old
-            host.expect("peer_left", id=peer)
             expect(page.get_by_role("status")).to_contain_text("This link no longer works")
             page.screenshot(path=SHOTS / "web-revoked.png")
             assert page.goto(old).status == 403
