@@ -51,6 +51,8 @@ pub trait Report: Send + Sync + 'static {
     /// Offers one report without blocking. `Full` gives it back when the host has no room
     /// now (the server answers 503 or keeps it to offer again); `Disconnected` when the
     /// host is gone.
+    // The error hands the report back (a channel's TrySendError), as large as a report.
+    #[allow(clippy::result_large_err)]
     fn try_report(&self, input: WebInput) -> Result<(), TrySendError<WebInput>>;
 }
 

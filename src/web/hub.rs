@@ -368,7 +368,7 @@ mod tests {
         hub.get_mut(&a)
             .unwrap()
             .show(&PageEvent::Delivered { id: "x" });
-        assert_eq!(hub.sweep(t0 + LEAVE), [a.clone()]);
+        assert_eq!(hub.sweep(t0 + LEAVE), std::slice::from_ref(&a));
         assert!(
             hub.by_session(&secret, t0).is_none(),
             "gone until they rejoin"

@@ -4,7 +4,7 @@
 //! returning visitor their conversation from history.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::Core;
 use crate::net::{Port, WebNews};
@@ -284,13 +284,7 @@ impl<P: Port> Core<P> {
     }
 
     /// `send_file` to a visitor.
-    pub(super) fn web_send_file(
-        &mut self,
-        origin: Origin,
-        peer: &PeerId,
-        path: &PathBuf,
-        now: Now,
-    ) {
+    pub(super) fn web_send_file(&mut self, origin: Origin, peer: &PeerId, path: &Path, now: Now) {
         let visitor = self.web.visitor(peer).cloned();
         let to = (peer, visitor.as_ref());
         if let Err(e) = self.web.files.offer(to, path, now, &mut self.out) {
