@@ -11,6 +11,7 @@ pkgs=(
   gcc g++ libc6-dev pkg-config ca-certificates curl  # build (rusqlite compiles C, libFuzzer C++)
   iproute2                                        # tests/lan.rs (network namespaces)
   libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libgl1 libegl1  # the window (winit + glow)
+  fonts-noto-color-emoji                          # colour emoji in the window (read from the system)
   util-linux                                      # unshare: the browser test's namespace
   # Desktop tests: tests/tray_dbus.rs starts a private session bus (dbus-daemon) to drive
   # the tray and notifications over D-Bus; the autostart test runs desktop-file-validate.

@@ -186,16 +186,20 @@ fn a_full_channel_drops_and_counts() {
         from.send_to(format!("1:{i}:u:h:0:\0").as_bytes(), ipmsg.local_addr())
             .unwrap();
     }
-    // The reader counts every datagram before offering it; wait for the third.
+    // The reader counts a datagram before offering it and an overflow after: wait for
+    // both, since the third may be counted but not yet refused.
     let deadline = std::time::Instant::now() + WAIT;
-    while ipmsg.stats().datagrams.load(Ordering::Relaxed) < 3 {
+    let stats = ipmsg.stats();
+    while stats.datagrams.load(Ordering::Relaxed) < 3 || stats.overflow.load(Ordering::Relaxed) < 2
+    {
         assert!(
             std::time::Instant::now() < deadline,
-            "the reader saw 3 datagrams"
+            "the reader saw 3 datagrams and refused 2"
         );
         std::thread::yield_now();
     }
-    assert_eq!(ipmsg.stats().overflow.load(Ordering::Relaxed), 2);
+    assert_eq!(stats.datagrams.load(Ordering::Relaxed), 3);
+    assert_eq!(stats.overflow.load(Ordering::Relaxed), 2);
     assert!(matches!(rx.try_recv(), Ok(IpmsgInput::Datagram { .. })));
     assert!(rx.try_recv().is_err());
 }
