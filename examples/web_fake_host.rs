@@ -138,6 +138,12 @@ fn report(
             json!({"event": "uploaded", "visitor": visitor, "upload": upload, "name": name,
                    "size": size, "mime": mime, "spool_path": spool_path})
         }
+        WebInput::Fetching {
+            visitor,
+            download,
+            size,
+        } => json!({"event": "fetching", "visitor": visitor, "download": download, "size": size}),
+        WebInput::Fetched { .. } => return,
         WebInput::Downloaded {
             visitor,
             download,

@@ -127,6 +127,7 @@ cat >"$WORK/go.tmp" <<SCRIPT
 {"cmd":"send","to":"王小明","text":"收到，我三点前到 👍\nThe report is in the shared folder."}
 {"cmd":"shout","text":"Pizza in the kitchen 🍕 先到先得！"}
 {"cmd":"send","to":"Alice","text":"On my way, save me a seat!"}
+{"cmd":"web_start","port":0}
 shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
@@ -141,6 +142,8 @@ shot settings-light.png light 王小明 settings
 shot search-light.png light Everyone search=lunch
 shot small-network-light.png light Alice network size=640x420
 shot wide-light.png light 王小明 size=1920x1080
+shot web-join-light.png light Everyone web
+shot web-join-dark.png dark Alice web
 SCRIPT
 mv "$WORK/go.tmp" "$WORK/go"
 

@@ -85,6 +85,9 @@ pub struct Config {
     /// as everything else (`bind`); `None`: off. On by default on 2425; 0 = any free
     /// port (tests). If the port is taken the node says so once and runs without IPMsg.
     pub ipmsg_port: Option<u16>,
+    /// Start the page for browsers at once on this TCP port (0: any free port); `None`:
+    /// off until a front end starts it.
+    pub web_port: Option<u16>,
 }
 
 impl Config {
@@ -104,6 +107,7 @@ impl Config {
             retry_delay: DEFAULT_RETRY_DELAY,
             retry_attempts: DEFAULT_RETRY_ATTEMPTS,
             partial_max_age: DEFAULT_PARTIAL_MAX_AGE,
+            web_port: None,
             data_dir,
             bind: None,
             port: 0,

@@ -346,9 +346,11 @@ mod tests {
         assert_eq!(
             v(&Event::PeerLeft {
                 id: "p".into(),
-                reason: crate::node::LeftReason::Timeout
+                reason: crate::node::LeftReason::Timeout,
+                name: "n".into(),
+                protocol: crate::node::Protocol::Lanchat,
             }),
-            json!({"event":"peer_left","id":"p","reason":"timeout"})
+            json!({"event":"peer_left","id":"p","reason":"timeout","name":"n","protocol":"lanchat"})
         );
         assert_eq!(
             v(&Event::SendFailed {
@@ -370,6 +372,36 @@ mod tests {
             v(&Event::DeliveryResumed { to: "p".into() }),
             json!({"event":"delivery_resumed","to":"p"})
         );
+        assert_eq!(
+            v(&Event::PeerLeft {
+                id: "web-v".into(),
+                reason: crate::node::LeftReason::Bye,
+                name: "小红".into(),
+                protocol: crate::node::Protocol::Web,
+            }),
+            json!({"event":"peer_left","id":"web-v","reason":"bye","name":"小红","protocol":"web"})
+        );
+        assert_eq!(
+            v(&Event::WebReady {
+                url: "http://127.0.0.1:8080/t/ab/".into(),
+                links: vec!["http://127.0.0.1:8080/t/ab/".into()],
+                port: 8080,
+            }),
+            json!({"event":"web_ready","url":"http://127.0.0.1:8080/t/ab/",
+                   "links":["http://127.0.0.1:8080/t/ab/"],"port":8080})
+        );
+        assert_eq!(v(&Event::WebStopped), json!({"event":"web_stopped"}));
+        for (line, want) in [
+            (r#"{"cmd":"web_start"}"#, Command::WebStart { port: 0 }),
+            (
+                r#"{"cmd":"web_start","port":8088}"#,
+                Command::WebStart { port: 8088 },
+            ),
+            (r#"{"cmd":"web_stop"}"#, Command::WebStop),
+            (r#"{"cmd":"web_new_link"}"#, Command::WebNewLink),
+        ] {
+            assert_eq!(parse_command(line).unwrap(), want, "{line}");
+        }
         assert_eq!(
             v(&Event::error("x")),
             json!({"event":"error","message":"x"})

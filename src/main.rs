@@ -62,6 +62,11 @@ struct Cli {
     /// Do not speak IPMsg: iptux, FeiQ and IP Messenger users neither see nor reach you.
     #[arg(long)]
     no_ipmsg: bool,
+    /// Let browsers join at once: serve the page for browsers on this TCP port (0 = any
+    /// free port), on the addresses lanchat uses. The link, token included, is the
+    /// `web_ready` event (headless) or shown in the window. Off until asked otherwise.
+    #[arg(long, value_name = "P")]
+    web_port: Option<u16>,
     /// Start with the window hidden in the system tray, where the desktop has one (the
     /// "start with the session" entry uses it).
     #[arg(long)]
@@ -104,6 +109,7 @@ impl Cli {
                 exclude: self.exclude_interfaces.clone(),
             },
             ipmsg_port: (!self.no_ipmsg).then_some(self.ipmsg_port),
+            web_port: self.web_port,
             ..defaults
         })
     }

@@ -96,7 +96,10 @@ fn end_of_input_says_bye() {
     let status = b.close_stdin_and_wait();
     assert!(status.success(), "clean exit on EOF: {status}");
     let left = a.wait("peer_left", |v| v["event"] == "peer_left");
-    assert_eq!(left, json!({"event":"peer_left","id":b.id,"reason":"bye"}));
+    assert_eq!(
+        left,
+        json!({"event":"peer_left","id":b.id,"reason":"bye","name":"bob","protocol":"lanchat"})
+    );
 }
 
 #[test]

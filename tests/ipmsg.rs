@@ -125,7 +125,7 @@ fn an_ipmsg_peer_appears_chats_in_chinese_both_ways_and_leaves() {
     li.send(me, Cmd(65538), Payload::Exit);
     a.wait(
         "peer_left",
-        |e| matches!(e, Event::PeerLeft { id, reason: LeftReason::Bye } if *id == peer.id),
+        |e| matches!(e, Event::PeerLeft { id, reason: LeftReason::Bye, protocol, .. } if *protocol == Protocol::Ipmsg && *id == peer.id),
     );
 }
 

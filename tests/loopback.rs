@@ -8,7 +8,7 @@ mod wire;
 use std::time::Duration;
 
 use common::{ChildNode, TempDir, TestNode, free_udp_port};
-use lanchat::node::{Command, Envelope, Event, LeftReason, UNBOUNDED, no_waker};
+use lanchat::node::{Command, Envelope, Event, LeftReason, Protocol, UNBOUNDED, no_waker};
 use serde_json::json;
 
 fn three(tag: &str) -> (TempDir, u16, Vec<TestNode>) {
@@ -194,7 +194,9 @@ fn a_node_that_quits_says_bye_and_others_notice_at_once() {
             ev,
             Event::PeerLeft {
                 id: carol_id.clone().into(),
-                reason: LeftReason::Bye
+                reason: LeftReason::Bye,
+                name: carol.name.clone(),
+                protocol: Protocol::Lanchat,
             }
         );
     }
@@ -217,7 +219,9 @@ fn a_killed_node_expires() {
         ev,
         Event::PeerLeft {
             id: id.into(),
-            reason: LeftReason::Timeout
+            reason: LeftReason::Timeout,
+            name: victim.name.clone(),
+            protocol: Protocol::Lanchat,
         }
     );
 }
@@ -428,7 +432,9 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
         ev,
         Event::PeerLeft {
             id: bob.into(),
-            reason: LeftReason::Timeout
+            reason: LeftReason::Timeout,
+            name: b.name.clone(),
+            protocol: Protocol::Lanchat,
         }
     );
 }

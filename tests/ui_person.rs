@@ -8,7 +8,7 @@ mod ui_common;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable};
-use lanchat::node::{Command, Event, LeftReason, PeerInfo};
+use lanchat::node::{Command, Event, LeftReason, PeerInfo, Protocol};
 use lanchat::store::{Direction, MsgState, StoredMessage};
 use ui_common::{Fake, message, peer, window};
 
@@ -279,6 +279,8 @@ fn last_seen_is_when_the_peer_was_last_heard() {
     fake.feed(Event::PeerLeft {
         id: "a1".into(),
         reason: LeftReason::Timeout,
+        name: "张三".into(),
+        protocol: Protocol::Lanchat,
     });
     harness.run();
     assert!(

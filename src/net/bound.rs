@@ -27,6 +27,7 @@ use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{IpmsgStatus, LinkEnds, Port, Sockets};
 use super::secure::HandshakeStats;
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
+use super::web::{WebPort, WebSide};
 use crate::protocol::{LinkMsg, PeerId};
 use crate::trust::KeyPair;
 
@@ -64,6 +65,7 @@ pub struct Io {
     ipmsg_problem: Option<String>,
     /// IPMsg file threads, by the stream id the core gave them.
     ipmsg_files: HashMap<StreamId, FileThread>,
+    web: WebSide,
 }
 
 impl Io {
@@ -97,6 +99,7 @@ impl Io {
                 }
             }
         };
+        let web = WebSide::new(tx.clone());
         Ok(Io {
             tx,
             keys,
@@ -113,6 +116,7 @@ impl Io {
             ipmsg,
             ipmsg_problem,
             ipmsg_files: HashMap::new(),
+            web,
         })
     }
 }
@@ -225,9 +229,15 @@ impl Port for Io {
         for t in done {
             let _ = t.join();
         }
+        self.web.reap();
+    }
+
+    fn web(&mut self) -> &mut dyn WebPort {
+        &mut self.web
     }
 
     fn stop(&mut self) {
+        self.web.stop();
         self.streams.clear(); // each stops and joins its thread
         self.ipmsg_files.clear();
         self.ipmsg.take();

@@ -84,6 +84,9 @@ pub enum NetInput<C = Conn> {
     /// What the IPMsg sockets heard (a datagram, a `GETFILEDATA` request) or a file
     /// thread reported. Boxed: a parsed packet is large and the queue holds thousands.
     Ipmsg(Box<IpmsgInput>),
+    /// The page for browsers: what a visitor did, or an upload that landed. Boxed, as for
+    /// `Accepted`.
+    Web(Box<super::web::WebNews>),
 }
 
 impl<C> From<IpmsgInput> for NetInput<C> {

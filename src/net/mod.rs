@@ -14,6 +14,7 @@
 //! - [`accept`]: the accept loop and its greeters (handshake, first frame);
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
+//! - [`web`]: the page for browsers as the port serves it (the server, landing uploads).
 //! - [`ipmsg`]: the IPMsg (iptux, FeiQ, IP Messenger) sockets on port 2425 and their
 //!   threads.
 
@@ -32,6 +33,7 @@ mod report;
 pub mod secure;
 mod thread;
 pub mod transfer;
+pub mod web;
 
 pub use bound::Io;
 pub use conn::Conn;
@@ -41,3 +43,4 @@ pub use port::{IpmsgStatus, LinkEnds, Port, Sockets};
 pub use secure::DialError;
 pub use thread::spawn_named;
 pub use transfer::StreamId;
+pub use web::{WebNews, WebPort};

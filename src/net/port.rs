@@ -1,5 +1,6 @@
 //! What the core may ask of the I/O side, as a trait: send a datagram, dial, start a
-//! link and write to it, close it, start and stop a transfer's stream. [`super::Io`] is
+//! link and write to it, close it, start and stop a transfer's stream, serve the page for
+//! browsers. [`super::Io`] is
 //! the real one (sockets and threads); the core's tests use a stand-in that records what
 //! was asked and binds nothing.
 //!
@@ -120,6 +121,10 @@ pub trait Port {
     /// Joins threads that have finished by themselves (dials).
     fn reap(&mut self);
 
-    /// Stops everything: streams, links, the acceptor, the discovery readers, dials.
+    /// The page for browsers (off until the core starts it).
+    fn web(&mut self) -> &mut dyn super::web::WebPort;
+
+    /// Stops everything: streams, links, the acceptor, the discovery readers, dials, the
+    /// page for browsers.
     fn stop(&mut self);
 }

@@ -152,6 +152,20 @@ pub enum Command {
         /// The folder.
         path: PathBuf,
     },
+    /// Start the page for browsers on TCP port `port` (0 or absent: any free port), on the
+    /// addresses lanchat uses; a running one is restarted (old links stop working).
+    /// Answered by `web_ready` with the link, or `error`.
+    WebStart {
+        /// The TCP port.
+        #[serde(default)]
+        port: u16,
+    },
+    /// Stop the page for browsers: every visitor leaves (`peer_left`), their waiting
+    /// uploads are deleted. Answered by `web_stopped`.
+    WebStop,
+    /// A new link for the page for browsers: the old one stops working at once and every
+    /// visitor leaves. Answered by `web_ready`, or `error` when it is off.
+    WebNewLink,
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,
     /// Not a request: a front end's own input error (a bad command line), echoed back as

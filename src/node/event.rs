@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::peer::PeerInfo;
+use super::peer::{PeerInfo, Protocol};
 use super::status::NetStatus;
 use super::transfer_end::TransferEnd;
 use crate::config::AutoAccept;
@@ -44,8 +44,13 @@ pub enum Event {
     PeerLeft {
         /// Its id.
         id: PeerId,
-        /// `bye` (it said so) or `timeout` (unheard for three intervals).
+        /// `bye` (it said so; a browser visitor: the page closed, or went quiet) or
+        /// `timeout` (unheard for three intervals).
         reason: LeftReason,
+        /// Its name, as last known.
+        name: String,
+        /// How it was known (`lanchat`, `web`).
+        protocol: Protocol,
     },
     /// A known online peer changed name, address, port or status, or restarted.
     PeerChanged {
@@ -297,6 +302,20 @@ pub enum Event {
         /// The folder, as the core will use it.
         path: String,
     },
+    /// The page for browsers is on (answer to `web_start`, `web_new_link`, or said after
+    /// `ready` with `--web-port`): `url` is the whole link a browser opens, token
+    /// included; anyone with it can join. Said again with a new link.
+    WebReady {
+        /// The link to give (the first of `links`).
+        url: String,
+        /// The link at each address of this machine the server listens on (several
+        /// interfaces: one each).
+        links: Vec<String>,
+        /// The TCP port it listens on.
+        port: u16,
+    },
+    /// The page for browsers is off (answer to `web_stop`): every visitor has left.
+    WebStopped,
     /// A command could not be carried out, or input was refused. The node keeps running.
     Error {
         /// What went wrong, in words.

@@ -12,6 +12,7 @@
 //! - `transfers`: file offers and streams both ways, retries, resume, how each ended.
 //! - `ipmsg`: iptux, FeiQ and IP Messenger users: their addresses and encodings, packet
 //!   numbers, retries, files offered each way (one more discovery protocol and route).
+//! - `web`: browser visitors as peers, their files, a returning visitor's history.
 //! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
 //! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
 //! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
@@ -33,6 +34,7 @@ mod presence;
 pub mod status;
 mod transfer_end;
 mod transfers;
+pub mod web;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +55,7 @@ pub use peer::{PeerInfo, PeerTrust, Protocol};
 pub use presence::{MAX_PEERS, PER_SOURCE_BURST, PER_SOURCE_RATE, ResolveError, Sighting};
 pub use status::{IpmsgCounters, IpmsgNetStatus, NetStatus};
 pub use transfer_end::{Party, TransferEnd};
+pub use web::Session;
 
 use crate::config::{self, Config};
 use crate::net::bound::{Binding, Io};

@@ -10,20 +10,24 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use super::event::Event;
 use super::fanout::Origin;
+use super::web::{Session, WebCall};
 use crate::net::LinkId;
 use crate::net::transfer::{SendJob, StreamId};
 use crate::protocol::{LinkMsg, MsgId, PeerId, TransferId};
 use crate::store::{KnownPeer, Transfer, TransferState, TrustedKey};
 
 /// How messages reach a peer. Chat and transfers send through a route and never ask
-/// what is behind it: the core carries an `Action::Send` on a link to the port, and on
-/// an IPMsg address to the IPMsg part, which writes IPMsg packets.
+/// what is behind it: the core carries an `Action::Send` on a link to the port, on an
+/// IPMsg address to the IPMsg part, which writes IPMsg packets, and on a visitor's page
+/// to the web part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// A lanchat TCP link.
     Link(LinkId),
     /// An IPMsg peer's address (UDP; file bytes over TCP on the same port).
     Ipmsg(SocketAddrV4),
+    /// A browser visitor's page, for one visit (the web part owns it).
+    Web(Session),
 }
 
 /// Where routes come from: which route reaches a peer now, if any.
@@ -104,6 +108,9 @@ pub enum Action {
     DiscardPartial(TransferId),
     /// Write something to the store that no part waits for.
     Record(Record),
+    /// Ask the page for browsers (through the port) to show, offer, decline or land
+    /// something.
+    Web(WebCall),
 }
 
 /// A store write no part waits for (a failure is logged; the node goes on).
@@ -183,7 +190,8 @@ impl Out {
     }
 
     /// Gives up a route that broke the protocol (a link is closed; an IPMsg peer has no
-    /// connection to close, so what it sent is only dropped).
+    /// connection to close, so what it sent is only dropped; a visitor's page speaks no
+    /// protocol of ours: nothing to close there).
     pub fn close(&mut self, route: Route, reason: impl Into<String>) {
         match route {
             Route::Link(link) => self.push(Action::Close {
@@ -193,7 +201,13 @@ impl Out {
             Route::Ipmsg(addr) => {
                 tracing::info!("IPMsg peer {addr}: {}; ignored", reason.into());
             }
+            Route::Web(_) => tracing::debug!("ignored a close on a web route: {}", reason.into()),
         }
+    }
+
+    /// Asks the page for browsers to do something.
+    pub fn web(&mut self, call: WebCall) {
+        self.push(Action::Web(call));
     }
 
     /// Writes a record to the store.

@@ -17,14 +17,18 @@ pub enum Protocol {
     /// IPMsg (iptux, FeiQ, IP Messenger) on UDP and TCP 2425: plain text on the wire,
     /// never encrypted, files with no checksum.
     Ipmsg,
+    /// A visitor with only a browser, on the page for browsers: not encrypted (plain
+    /// HTTP on the LAN), here while their page is open.
+    Web,
 }
 
 impl Protocol {
-    /// Its name in JSON and in history (`lanchat`, `ipmsg`).
+    /// Its name in JSON and in history (`lanchat`, `ipmsg`, `web`).
     pub fn label(self) -> &'static str {
         match self {
             Protocol::Lanchat => "lanchat",
             Protocol::Ipmsg => "ipmsg",
+            Protocol::Web => "web",
         }
     }
 
@@ -32,6 +36,7 @@ impl Protocol {
     pub fn from_label(label: &str) -> Protocol {
         match label {
             "ipmsg" => Protocol::Ipmsg,
+            "web" => Protocol::Web,
             _ => Protocol::Lanchat,
         }
     }
@@ -75,7 +80,8 @@ pub struct PeerInfo {
     pub status: String,
     /// When it was last heard, in milliseconds since the Unix epoch.
     pub last_seen: u64,
-    /// How we know it (`lanchat`, or `ipmsg`: not encrypted).
+    /// How we know it (`lanchat`; `ipmsg` or `web` for a visitor in a browser: not
+    /// encrypted).
     pub protocol: Protocol,
     /// Its key's fingerprint, whether you verified it, and what to warn about.
     #[serde(flatten)]

@@ -18,7 +18,7 @@ use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 pub use super::view::{Action, View};
-use super::{chat_view, composer, header, network_panel, peers_panel, settings};
+use super::{chat_view, composer, header, network_panel, peers_panel, settings, web_join};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
@@ -169,6 +169,7 @@ impl App {
             chat_view::show(ui, &self.state, &mut self.view, &self.thumbs, &mut actions);
         });
         settings::window(&ctx, &mut self.view, &mut actions);
+        web_join::window(&ctx, &self.state, &self.view, &mut actions);
         self.shell.ui(&ctx);
         if let Some(c) = &mut self.view.chooser
             && !chooser::show(&ctx, c, &mut actions)

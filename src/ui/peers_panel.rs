@@ -1,7 +1,7 @@
-//! The left panel: you (name editable in place, status, this computer's name), Settings
-//! and Network, the search box, then the Everyone room and the people, online first, each
-//! with their presence and unread count, or when they were last heard if offline. While
-//! a search is open, its results take the place of the list.
+//! The left panel: you (name editable in place, status, this computer's name), Settings,
+//! Network and "Let a browser join…", the search box, then the Everyone room and the
+//! people, online first, each with their presence and unread count, or when they were
+//! last heard if offline. While a search is open, its results take the place of the list.
 
 use egui::{Color32, RichText};
 
@@ -154,6 +154,13 @@ fn me(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<A
             actions.push(Action::ToggleNetwork);
         }
     });
+    if ui
+        .button("🌐 Let a browser join…")
+        .on_hover_text("Someone without lanchat chats with you from a phone's browser")
+        .clicked()
+    {
+        actions.push(Action::ShowWebJoin(true));
+    }
 }
 
 fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {

@@ -118,11 +118,13 @@ pub fn icon(ui: &mut egui::Ui, p: Presence) -> egui::Response {
 }
 
 /// How the window labels a peer's protocol, when it is not lanchat's own (whose links
-/// are the default and need no word): IPMsg peers talk in plain text.
+/// are the default and need no word): IPMsg peers and browser visitors talk in plain
+/// text.
 pub fn protocol_label(p: &PeerInfo) -> Option<&'static str> {
     match p.protocol {
         Protocol::Lanchat => None,
         Protocol::Ipmsg => Some("IPMsg, not encrypted"),
+        Protocol::Web => Some("in a browser, not encrypted"),
     }
 }
 
@@ -139,6 +141,11 @@ pub fn peer_hover(p: &PeerInfo) -> String {
             } else {
                 format!("; group {}", p.group)
             }
+        ),
+        Protocol::Web => format!(
+            "{} in a browser at {}\nA visitor on the page for browsers (plain HTTP on the \
+             LAN): messages and files travel unencrypted.",
+            p.name, p.addr
         ),
     }
 }

@@ -81,6 +81,8 @@ pub struct ChatState {
     pub waiting: HashMap<String, String>,
     /// Why each failed message of ours was refused, by message id.
     pub failures: HashMap<String, String>,
+    /// The page for browsers while it is on: its links (`web_ready`).
+    pub web: Option<WebLinks>,
 }
 
 /// A safety code to compare, as the core gave it.
@@ -94,6 +96,15 @@ pub struct Safety {
     pub code: String,
     /// Whether the peer was verified when the code was asked for.
     pub verified: bool,
+}
+
+/// The page for browsers, as `web_ready` said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebLinks {
+    /// The link to give.
+    pub url: String,
+    /// The link at each address of this machine.
+    pub links: Vec<String>,
 }
 
 impl ChatState {
@@ -230,7 +241,12 @@ impl ChatState {
                 after,
             } => self.load_page(&peer, messages, transfers, before, after),
             Event::Error { message } => self.error = Some(message),
-            Event::Stopped => self.stopped = true,
+            Event::Stopped => {
+                self.stopped = true;
+                self.web = None;
+            }
+            Event::WebReady { url, links, .. } => self.web = Some(WebLinks { url, links }),
+            Event::WebStopped => self.web = None,
             Event::SearchResults { query, hits } => self.search = Some((query, hits)),
             Event::OfferSent { transfer_id, .. } | Event::FileOffer { transfer_id, .. }
                 if self.offered_again(&transfer_id) => {}

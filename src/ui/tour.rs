@@ -3,8 +3,9 @@
 //! The window waits for `<dir>/go`, a text file written by the script once its headless
 //! peers have chatted. Lines starting with `{` are headless-style commands the window sends
 //! as if typed (so its own bubbles appear); lines `shot FILE THEME CONVERSATION [network]
-//! [settings] [attach] [search=WORDS] [size=WxH]` are scenes (the 📎 button pressed; a
-//! search typed in the box; the window resized, else 1240×760). After a short settle the tour sets each scene up, waits for the
+//! [settings] [attach] [web] [search=WORDS] [size=WxH]` are scenes (the 📎 button pressed;
+//! "Let a browser join…" open; a search typed in the box; the window resized, else
+//! 1240×760). After a short settle the tour sets each scene up, waits for the
 //! frame (and the network snapshot) to arrive, saves a PNG through
 //! `ViewportCommand::Screenshot`, and closes the window after the last one.
 
@@ -36,6 +37,7 @@ struct Shot {
     search: Option<String>,
     size: egui::Vec2,
     attach: bool,
+    web: bool,
 }
 
 #[derive(Debug)]
@@ -169,6 +171,7 @@ impl Tour {
                 search: value("search=").map(str::to_owned),
                 size,
                 attach: flags.contains(&"attach"),
+                web: flags.contains(&"web"),
             });
         }
     }
@@ -178,6 +181,7 @@ fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut 
     view.prefs.theme = shot.theme;
     view.show_network = shot.network;
     view.settings = None;
+    view.web_join = shot.web;
     view.search.clear();
     state.search = None;
     if let Some(words) = &shot.search {

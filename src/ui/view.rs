@@ -48,6 +48,8 @@ pub enum Action {
     OpenUrl(String),
     /// Show or hide the left panel.
     ToggleSidebar,
+    /// Open (true) or close the "Let a browser join…" window.
+    ShowWebJoin(bool),
     /// Send the composer's text to each online peer, one direct message each (a shout
     /// too long for one datagram).
     SendToEach(String),
@@ -84,6 +86,8 @@ pub struct View {
     pub sidebar_width: f32,
     /// The in-app file chooser, while open (no system file chooser was found).
     pub chooser: Option<Chooser>,
+    /// The "Let a browser join…" window is open.
+    pub web_join: bool,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
     pub opened: Vec<String>,
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crossbeam_channel::{Sender, TrySendError};
 use serde::Serialize;
 
 /// A visitor: one browser session (a cookie), from join until it leaves or the link is
@@ -43,6 +44,23 @@ macro_rules! id_impls {
     )*};
 }
 id_impls!(VisitorId, UploadId, DownloadId);
+
+/// Where the server's reports go: the host's channel, or the host's own input channel
+/// through a wrapper (the core wraps each report in its input type).
+pub trait Report: Send + Sync + 'static {
+    /// Offers one report without blocking. `Full` gives it back when the host has no room
+    /// now (the server answers 503 or keeps it to offer again); `Disconnected` when the
+    /// host is gone.
+    // The error hands the report back (a channel's TrySendError), as large as a report.
+    #[allow(clippy::result_large_err)]
+    fn try_report(&self, input: WebInput) -> Result<(), TrySendError<WebInput>>;
+}
+
+impl Report for Sender<WebInput> {
+    fn try_report(&self, input: WebInput) -> Result<(), TrySendError<WebInput>> {
+        self.try_send(input)
+    }
+}
 
 /// What a visitor did, for the host. Sent with `try_send`: the server never blocks on the
 /// host; a full channel turns the visitor's request away with 503 (lifecycle reports are
@@ -92,6 +110,26 @@ pub enum WebInput {
         /// Where it waits (a `.part` file the server deletes on decline, leave or stop).
         spool_path: PathBuf,
     },
+    /// A visitor's browser started fetching a file the host offered (a click on its link,
+    /// or a picture shown inline). Each fetch is reported; a picture may be fetched again.
+    Fetching {
+        /// Who fetches it.
+        visitor: VisitorId,
+        /// Which offer.
+        download: DownloadId,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// How far a fetch has got, at most a few times a second (dropped when the host's
+    /// channel is full: the next one or the end says more).
+    Fetched {
+        /// Who fetches it.
+        visitor: VisitorId,
+        /// Which offer.
+        download: DownloadId,
+        /// Bytes written to the browser so far.
+        bytes: u64,
+    },
     /// A download of a file the host offered ended.
     Downloaded {
         /// Who fetched it.
@@ -128,6 +166,27 @@ pub enum WebOutput {
         /// The page's id from [`WebInput::Said`].
         client_msg_id: String,
     },
+    /// One of the visitor's own earlier messages, shown again (a returning visitor's
+    /// conversation, read back from the host's history).
+    Mine {
+        /// The page's id for it (as it was sent).
+        id: String,
+        /// The text.
+        text: String,
+        /// When it was written, milliseconds since the Unix epoch.
+        time_ms: u64,
+    },
+    /// One of the visitor's earlier uploads, shown again with how it ended.
+    Upload {
+        /// The upload's id (for later [`WebOutput::Transfer`]s; any unique text).
+        id: String,
+        /// Its name.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// How it stands.
+        state: TransferState,
+    },
     /// A transfer (an upload or a download, by its id) changed state.
     Transfer {
         /// The upload's or download's id.
@@ -151,6 +210,8 @@ pub enum TransferState {
     Done,
     /// It failed.
     Failed,
+    /// The host took it back (a file offered) or stopped it.
+    Cancelled,
 }
 
 /// A file the host offers a visitor through [`super::WebServer::offer_file`].

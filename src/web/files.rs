@@ -160,6 +160,11 @@ impl Files {
         id
     }
 
+    /// Takes back an offer: its link stops working.
+    pub fn withdraw(&mut self, id: &DownloadId) -> Option<Download> {
+        self.downloads.remove(id)
+    }
+
     /// The offer `id`, if it was made to `visitor`.
     pub fn download(&self, visitor: &VisitorId, id: &str) -> Option<(DownloadId, &Download)> {
         let (id, d) = self.downloads.get_key_value(&DownloadId(id.to_owned()))?;

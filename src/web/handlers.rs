@@ -151,8 +151,13 @@ fn asset(body: &'static str, mime: &'static str) -> Response<Body> {
 
 fn info(request: &Request<Incoming>, shared: &Shared, now: Instant) -> Response<Body> {
     let me = visitor(request, shared, now);
+    let secret = header(request, header::COOKIE).and_then(session_cookie);
     let mut state = shared.lock();
     let host = state.host_name.clone();
+    let returning = match (&me, secret) {
+        (None, Some(secret)) => state.hub.former(secret).map(|name| json!({"name": name})),
+        _ => None,
+    };
     let me = me.and_then(|id| {
         let v = state.hub.get_mut(&id)?;
         Some(json!({"id": v.id, "name": v.name, "cursor": v.log.last()}))
@@ -162,6 +167,7 @@ fn info(request: &Request<Incoming>, shared: &Shared, now: Instant) -> Response<
         &json!({
             "host": host,
             "visitor": me,
+            "returning": returning,
             "max_upload": shared.limits.max_upload,
             "max_text": MAX_TEXT_BYTES,
             "encrypted": false,
@@ -189,6 +195,9 @@ async fn join(
     if !lock(&shared.joins).allow(peer.ip(), now) {
         return too_many();
     }
+    let former = header(&request, header::COOKIE)
+        .and_then(session_cookie)
+        .map(str::to_owned);
     let body: JoinBody = match read_json(request, shared.limits.idle_timeout).await {
         Ok(b) => b,
         Err(response) => return response,
@@ -197,16 +206,29 @@ async fn join(
         return text(StatusCode::BAD_REQUEST, "a name is needed\n");
     };
     let mut state = shared.lock();
-    let Some((id, secret)) = state.hub.join(name.clone(), now) else {
+    // A visitor who left (a tab closed, a phone asleep) comes back as themselves.
+    let returning = former.as_deref().filter(|s| state.hub.former(s).is_some());
+    let joined = match returning {
+        Some(secret) => state
+            .hub
+            .rejoin(secret, name.clone(), now)
+            .map(|id| (id, secret.to_owned())),
+        None => state.hub.join(name.clone(), now),
+    };
+    let Some((id, secret)) = joined else {
         return busy();
     };
-    let joined = WebInput::Joined {
+    let report = WebInput::Joined {
         visitor: id.clone(),
         name: name.clone(),
         addr: peer,
     };
-    if !shared.report(&state, joined) {
-        state.hub.remove(&id);
+    if !shared.report(&state, report) {
+        // Not taken: a returning visitor is remembered as they were, a new one forgotten.
+        match returning {
+            Some(_) => state.hub.retire(&id),
+            None => state.hub.remove(&id),
+        }
         return busy();
     }
     drop(state);

@@ -107,6 +107,27 @@ impl WebServer {
             WebOutput::Delivered { client_msg_id } => {
                 v.show(&PageEvent::Delivered { id: client_msg_id });
             }
+            WebOutput::Mine { id, text, time_ms } => v.show(&PageEvent::Message {
+                from: Author::Me,
+                id,
+                text,
+                time_ms: *time_ms,
+            }),
+            WebOutput::Upload {
+                id,
+                name,
+                size,
+                state,
+            } => {
+                v.show(&PageEvent::Upload {
+                    id,
+                    name,
+                    size: *size,
+                });
+                if *state != TransferState::Waiting {
+                    v.show(&PageEvent::Transfer { id, state: *state });
+                }
+            }
             WebOutput::Transfer { id, state } => v.show(&PageEvent::Transfer { id, state: *state }),
         }
         Ok(())
@@ -154,28 +175,57 @@ impl WebServer {
     /// The host accepts an upload: it moves from the spool into `dir` under its name
     /// (numbered if taken, never overwriting), and the page shows it accepted. Returns
     /// where it landed. On failure the upload stays in the spool, still waiting.
+    ///
+    /// This copies the file when the spool and `dir` are on different file systems: a
+    /// host that must not block takes the upload ([`WebServer::take_upload`]) and lands it
+    /// ([`land`]) on a thread of its own.
     pub fn accept_upload(&self, upload: &UploadId, dir: &Path) -> Result<PathBuf, WebError> {
-        let taken = {
-            let mut state = self.shared.lock();
-            match state.files.take(upload) {
-                Some(u) if u.complete => u,
-                Some(u) => {
-                    state.files.restore(upload.clone(), u);
-                    return Err(WebError::UploadIncomplete(upload.clone()));
-                }
-                None => return Err(WebError::UnknownUpload(upload.clone())),
-            }
-        };
-        match land(&taken.path, dir, &taken.name) {
+        let taken = self.take_upload(upload)?;
+        match land(&taken, dir) {
             Ok(dest) => {
                 self.show_state(&taken.visitor, upload, TransferState::Accepted);
                 Ok(dest)
             }
             Err(e) => {
-                self.shared.lock().files.restore(upload.clone(), taken);
+                let mut state = self.shared.lock();
+                state.files.restore(upload.clone(), taken.into_upload());
                 Err(e)
             }
         }
+    }
+
+    /// Takes a whole upload out of the spool's books for the host to [`land`]: from now on
+    /// its file is the host's (the server no longer deletes it when its visitor leaves).
+    /// Show the outcome on the page with [`WebOutput::Transfer`].
+    pub fn take_upload(&self, upload: &UploadId) -> Result<Taken, WebError> {
+        let mut state = self.shared.lock();
+        match state.files.take(upload) {
+            Some(u) if u.complete => Ok(Taken {
+                upload: upload.clone(),
+                visitor: u.visitor,
+                name: u.name,
+                size: u.size,
+                spool_path: u.path,
+            }),
+            Some(u) => {
+                state.files.restore(upload.clone(), u);
+                Err(WebError::UploadIncomplete(upload.clone()))
+            }
+            None => Err(WebError::UnknownUpload(upload.clone())),
+        }
+    }
+
+    /// Withdraws a file offered to a visitor: its link stops working and the page shows it
+    /// cancelled.
+    pub fn withdraw_offer(&self, download: &DownloadId) -> Result<(), WebError> {
+        let gone = self.shared.lock().files.withdraw(download);
+        let offer = gone.ok_or_else(|| WebError::UnknownDownload(download.clone()))?;
+        let output = WebOutput::Transfer {
+            id: download.to_string(),
+            state: TransferState::Cancelled,
+        };
+        let _ = self.push(&offer.visitor, output);
+        Ok(())
     }
 
     /// The host declines an upload: its `.part` is deleted and the page shows it declined.
@@ -256,9 +306,38 @@ impl Drop for WebServer {
     }
 }
 
-/// Moves `spool` into `dir` as `name` or the first free numbered variant: a hard link then
-/// unlink (same file system), else a copy into a new file. Never overwrites.
-fn land(spool: &Path, dir: &Path, name: &str) -> Result<PathBuf, WebError> {
+/// An upload the host took out of the spool's books ([`WebServer::take_upload`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// Its id.
+    pub upload: UploadId,
+    /// Who sent it.
+    pub visitor: VisitorId,
+    /// Its safe name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its `.part` in the spool, now the host's to land or delete.
+    pub spool_path: PathBuf,
+}
+
+impl Taken {
+    fn into_upload(self) -> super::files::Upload {
+        super::files::Upload {
+            visitor: self.visitor,
+            name: self.name,
+            size: self.size,
+            path: self.spool_path,
+            complete: true,
+        }
+    }
+}
+
+/// Moves a taken upload into `dir` under its name or the first free numbered variant: a
+/// hard link then unlink (same file system), else a copy into a new file (blocking, as
+/// long as the file is big). Never overwrites. On failure the spool file stays.
+pub fn land(taken: &Taken, dir: &Path) -> Result<PathBuf, WebError> {
+    let (spool, name) = (taken.spool_path.as_path(), taken.name.as_str());
     let file_err = |path: &Path| {
         let path = path.to_owned();
         move |source| WebError::File { path, source }

@@ -1,5 +1,6 @@
 //! Who is visiting: sessions, each visitor's log and live streams, and when they count as
-//! gone.
+//! gone; and who visited (a session that went quiet, a phone that slept), so the same
+//! browser comes back as the same visitor while the link lasts.
 //!
 //! Pure state with the time as a parameter; the server holds it behind one mutex and
 //! never across an await. A visitor is present while an event stream is open; with none,
@@ -23,6 +24,10 @@ pub const STREAM_BACKLOG: usize = 256;
 /// Client message ids remembered per visitor, to answer a retried send without
 /// reporting it twice.
 const RECENT_IDS: usize = 256;
+
+/// Sessions of visitors who left, remembered so that they come back as themselves (the
+/// oldest is forgotten first).
+pub const MAX_FORMER: usize = 256;
 
 /// How long after the page said it is closing the visitor counts as gone (a reload
 /// comes back sooner).
@@ -54,6 +59,19 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    fn new(id: VisitorId, name: String, now: Instant) -> Self {
+        Visitor {
+            id,
+            name,
+            log: Log::default(),
+            streams: Vec::new(),
+            last_seen: now,
+            leaving: false,
+            seen_upto: 0,
+            recent_ids: VecDeque::new(),
+        }
+    }
+
     /// Appends an event to the log and sends it to every live stream; a stream that is
     /// full or closed is dropped (its page reconnects and replays).
     pub fn show(&mut self, event: &PageEvent<'_>) {
@@ -100,13 +118,16 @@ impl Visitor {
         self.streams.len()
     }
 
+    /// When the visitor counts as gone: never while a page of theirs has its stream
+    /// open (another tab, a reload under way); soon after a page said it is closing;
+    /// else a while after their last request.
     fn gone_at(&self, limits: &HubLimits) -> Option<Instant> {
-        if self.leaving {
-            Some(self.last_seen + LEAVE_GRACE)
-        } else if self.streams.is_empty() {
-            Some(self.last_seen + limits.leave_after)
-        } else {
+        if !self.streams.is_empty() {
             None
+        } else if self.leaving {
+            Some(self.last_seen + LEAVE_GRACE)
+        } else {
+            Some(self.last_seen + limits.leave_after)
         }
     }
 }
@@ -117,6 +138,9 @@ pub struct Hub {
     limits: HubLimits,
     visitors: HashMap<VisitorId, Visitor>,
     sessions: HashMap<String, VisitorId>,
+    /// Sessions of visitors who left: secret → who they were, oldest first.
+    former: HashMap<String, (VisitorId, String)>,
+    former_order: VecDeque<String>,
     next_stream: u64,
 }
 
@@ -127,6 +151,8 @@ impl Hub {
             limits,
             visitors: HashMap::new(),
             sessions: HashMap::new(),
+            former: HashMap::new(),
+            former_order: VecDeque::new(),
             next_stream: 0,
         }
     }
@@ -140,18 +166,29 @@ impl Hub {
         let id = VisitorId(random_hex());
         let secret = random_hex();
         self.sessions.insert(secret.clone(), id.clone());
-        let visitor = Visitor {
-            id: id.clone(),
-            name,
-            log: Log::default(),
-            streams: Vec::new(),
-            last_seen: now,
-            leaving: false,
-            seen_upto: 0,
-            recent_ids: VecDeque::new(),
-        };
-        self.visitors.insert(id.clone(), visitor);
+        self.visitors
+            .insert(id.clone(), Visitor::new(id.clone(), name, now));
         Some((id, secret))
+    }
+
+    /// The name a visitor who left had, if `secret` was their session.
+    pub fn former(&self, secret: &str) -> Option<&str> {
+        self.former.get(secret).map(|(_, name)| name.as_str())
+    }
+
+    /// A visitor who left comes back with their session `secret`, now called `name`: the
+    /// same id, a fresh log. `None` if the secret is no former session, or when
+    /// [`HubLimits::max_visitors`] are here already.
+    pub fn rejoin(&mut self, secret: &str, name: String, now: Instant) -> Option<VisitorId> {
+        if self.visitors.len() >= self.limits.max_visitors {
+            return None;
+        }
+        let (id, _) = self.former.remove(secret)?;
+        self.former_order.retain(|s| s != secret);
+        self.sessions.insert(secret.to_owned(), id.clone());
+        self.visitors
+            .insert(id.clone(), Visitor::new(id.clone(), name, now));
+        Some(id)
     }
 
     /// The visitor whose session secret is `secret`, marked as seen at `now`.
@@ -213,9 +250,34 @@ impl Hub {
             .map(|v| v.id.clone())
             .collect();
         for id in &gone {
-            self.remove(id);
+            self.retire(id);
         }
         gone
+    }
+
+    /// A visitor left (or their return could not be taken now): their session is
+    /// remembered (up to [`MAX_FORMER`]) so that the same browser comes back as them.
+    pub fn retire(&mut self, id: &VisitorId) {
+        let Some(visitor) = self.visitors.remove(id) else {
+            return;
+        };
+        let secrets: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, v)| *v == id)
+            .map(|(s, _)| s.clone())
+            .collect();
+        for secret in secrets {
+            self.sessions.remove(&secret);
+            if self.former_order.len() >= MAX_FORMER
+                && let Some(oldest) = self.former_order.pop_front()
+            {
+                self.former.remove(&oldest);
+            }
+            self.former_order.push_back(secret.clone());
+            self.former
+                .insert(secret, (id.clone(), visitor.name.clone()));
+        }
     }
 
     /// When the next visitor would be gone, if any may be.
@@ -226,9 +288,12 @@ impl Hub {
             .min()
     }
 
-    /// Removes every visitor (link revoked, server stopping); their streams end.
+    /// Removes every visitor (link revoked, server stopping); their streams end and no
+    /// session comes back.
     pub fn clear(&mut self) -> Vec<VisitorId> {
         self.sessions.clear();
+        self.former.clear();
+        self.former_order.clear();
         self.visitors.drain().map(|(id, _)| id).collect()
     }
 
@@ -296,16 +361,58 @@ mod tests {
     }
 
     #[test]
-    fn leaving_is_quick_but_a_reload_cancels_it() {
+    fn a_visitor_who_left_comes_back_as_themselves_while_the_link_lasts() {
+        let t0 = Instant::now();
+        let mut hub = hub(1);
+        let (a, secret) = hub.join("a".into(), t0).unwrap();
+        hub.get_mut(&a)
+            .unwrap()
+            .show(&PageEvent::Delivered { id: "x" });
+        assert_eq!(hub.sweep(t0 + LEAVE), std::slice::from_ref(&a));
+        assert!(
+            hub.by_session(&secret, t0).is_none(),
+            "gone until they rejoin"
+        );
+        assert_eq!(hub.former(&secret), Some("a"));
+        let (b, _) = hub.join("b".into(), t0).unwrap();
+        assert!(hub.rejoin(&secret, "a2".into(), t0).is_none(), "full");
+        hub.remove(&b);
+        assert_eq!(hub.rejoin(&secret, "a2".into(), t0), Some(a.clone()));
+        let v = hub.by_session(&secret, t0).unwrap();
+        assert_eq!((v.name.as_str(), v.log.last()), ("a2", 0), "a fresh log");
+        assert!(hub.former(&secret).is_none());
+        hub.clear();
+        assert!(hub.former(&secret).is_none(), "revoked: nobody comes back");
+        assert!(hub.rejoin(&secret, "a".into(), t0).is_none());
+    }
+
+    #[test]
+    fn former_sessions_are_bounded() {
+        let t0 = Instant::now();
+        let mut hub = hub(MAX_FORMER + 10);
+        for _ in 0..MAX_FORMER + 5 {
+            hub.join("v".into(), t0).unwrap();
+        }
+        hub.sweep(t0 + LEAVE);
+        assert_eq!(hub.former.len(), MAX_FORMER);
+        assert_eq!(hub.former_order.len(), MAX_FORMER);
+    }
+
+    #[test]
+    fn leaving_is_quick_but_a_reload_or_another_tab_cancels_it() {
         let t0 = Instant::now();
         let mut hub = hub(8);
         let (a, secret) = hub.join("a".into(), t0).unwrap();
-        let (_, _rx, _) = hub.open_stream(&a, 0).unwrap();
+        let (_, _rx, closing) = hub.open_stream(&a, 0).unwrap();
+        let (_, _rx2, other) = hub.open_stream(&a, 0).unwrap();
         hub.leaving(&a, t0);
+        hub.close_stream(&a, closing, t0);
+        assert_eq!(hub.next_deadline(), None, "another tab still has a stream");
+        hub.close_stream(&a, other, t0);
         assert_eq!(hub.next_deadline(), Some(t0 + LEAVE_GRACE));
         hub.by_session(&secret, t0 + Duration::from_secs(1))
             .unwrap();
-        assert!(hub.sweep(t0 + LEAVE_GRACE).is_empty());
+        assert!(hub.sweep(t0 + LEAVE_GRACE).is_empty(), "a reload came back");
         hub.leaving(&a, t0);
         assert_eq!(hub.sweep(t0 + LEAVE_GRACE), [a]);
     }

@@ -35,8 +35,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use api::{DownloadId, FileOffer, TransferState, UploadId, VisitorId, WebInput, WebOutput};
-pub use host::WebStats;
+pub use api::{
+    DownloadId, FileOffer, Report, TransferState, UploadId, VisitorId, WebInput, WebOutput,
+};
+pub use host::{Taken, WebStats, land};
 pub use limits::Rate;
 pub use server::WebServer;
 
@@ -160,12 +162,18 @@ pub enum WebError {
     /// The server's thread or runtime could not start.
     #[error("cannot start the web server's thread: {0}")]
     Thread(std::io::Error),
+    /// The server is not running.
+    #[error("the page for browsers is off")]
+    Off,
     /// No such visitor (gone, or never joined).
     #[error("no visitor {0}")]
     UnknownVisitor(VisitorId),
     /// No such upload waiting (declined, taken, its visitor left).
     #[error("no upload {0} waiting")]
     UnknownUpload(UploadId),
+    /// No such offer (withdrawn, or its visitor left).
+    #[error("no file offer {0}")]
+    UnknownDownload(DownloadId),
     /// The upload is still arriving.
     #[error("upload {0} has not arrived whole yet")]
     UploadIncomplete(UploadId),

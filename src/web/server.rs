@@ -17,13 +17,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::TrySendError;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{Notify, watch};
 
-use super::api::{VisitorId, WebInput};
+use super::api::{Report, VisitorId, WebInput};
 use super::body::{OnDrop, Watched, idle};
 use super::files::{Files, Upload};
 use super::hub::{Hub, HubLimits};
@@ -62,7 +62,7 @@ pub(super) struct Shared {
     pub limits: WebLimits,
     pub epoch: Instant,
     pub state: Mutex<State>,
-    pub host: Sender<WebInput>,
+    pub host: Box<dyn Report>,
     pub wake: Notify,
     pub signal: watch::Sender<Signal>,
     pub requests: Mutex<RateLimiter>,
@@ -86,14 +86,14 @@ impl Shared {
     /// Reports something a request did; false when the host cannot take it now (answer
     /// 503 and undo). Called under the state lock, so reports keep the state's order.
     pub fn report(&self, state: &State, input: WebInput) -> bool {
-        state.backlog.is_empty() && self.host.try_send(input).is_ok()
+        state.backlog.is_empty() && self.host.try_report(input).is_ok()
     }
 
     /// Reports something that must not be lost (a leave, a download's end, what was seen):
     /// kept in order and offered again if the host's channel is full.
     pub fn report_later(&self, state: &mut State, input: WebInput) {
         if state.backlog.is_empty() {
-            match self.host.try_send(input) {
+            match self.host.try_report(input) {
                 Ok(()) | Err(TrySendError::Disconnected(_)) => return,
                 Err(TrySendError::Full(input)) => state.backlog.push_back(input),
             }
@@ -110,7 +110,7 @@ impl Shared {
     /// Offers the backlog to the host again.
     fn flush(&self, state: &mut State) {
         while let Some(input) = state.backlog.pop_front() {
-            match self.host.try_send(input) {
+            match self.host.try_report(input) {
                 Ok(()) => {}
                 Err(TrySendError::Disconnected(_)) => state.backlog.clear(),
                 Err(TrySendError::Full(input)) => {
@@ -171,8 +171,9 @@ pub struct WebServer {
 
 impl WebServer {
     /// Starts the server on `config.bind` (port 0: any free port); what visitors do
-    /// arrives on `host`. The socket is bound before this returns.
-    pub fn spawn(config: WebConfig, host: Sender<WebInput>) -> Result<WebServer, WebError> {
+    /// arrives on `host` (a `Sender<WebInput>`, or the core's wrapper). The socket is
+    /// bound before this returns.
+    pub fn spawn(config: WebConfig, host: impl Report) -> Result<WebServer, WebError> {
         let bind = config.bind;
         let listener =
             TcpListener::bind(bind).map_err(|source| WebError::Bind { addr: bind, source })?;
@@ -210,7 +211,7 @@ impl WebServer {
                 files,
                 backlog: VecDeque::new(),
             }),
-            host,
+            host: Box::new(host),
             wake: Notify::new(),
             signal,
             requests: Mutex::new(RateLimiter::new(limits.requests)),

@@ -33,6 +33,9 @@ const CHUNK: usize = 256 * 1024;
 /// Chunks of a download waiting for the socket.
 const CHUNKS_AHEAD: usize = 4;
 
+/// How often a fetch says how far it got, at most.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// How long the page waits before reconnecting a dropped event stream, in milliseconds.
 const RETRY_MS: u32 = 2000;
 
@@ -225,6 +228,15 @@ pub async fn download(
         return text(StatusCode::GONE, "the file is gone\n");
     };
     let picture = mime::is_picture(&offer.mime) && offer.mime != "image/svg+xml";
+    {
+        let fetching = WebInput::Fetching {
+            visitor: me.clone(),
+            download: download.clone(),
+            size: len,
+        };
+        let mut state = shared.lock();
+        shared.report_later(&mut state, fetching);
+    }
     let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
     tokio::spawn(feed(file, len, tx, shared.clone(), me, download));
     let body = ChannelBody::new(Bytes::new(), rx);
@@ -260,6 +272,7 @@ async fn feed(
 ) {
     let mut sent = 0u64;
     let mut buf = vec![0u8; CHUNK];
+    let mut told = Instant::now();
     while sent < len {
         let want = usize::try_from(len - sent).unwrap_or(CHUNK).min(CHUNK);
         let n = match file.read(&mut buf[..want]).await {
@@ -270,6 +283,17 @@ async fn feed(
             break;
         }
         sent += n as u64;
+        if told.elapsed() >= PROGRESS_EVERY {
+            told = Instant::now();
+            let fetched = WebInput::Fetched {
+                visitor: visitor.clone(),
+                download: download.clone(),
+                bytes: sent,
+            };
+            let state = shared.lock();
+            // Best effort: a full channel drops it; the next one or the end says more.
+            let _ = shared.report(&state, fetched);
+        }
     }
     let done = WebInput::Downloaded {
         visitor,

@@ -140,7 +140,19 @@ fn the_host_sends_a_file_and_a_picture() {
         r.header("content-disposition"),
         Some("inline; filename=\"__.png\"; filename*=UTF-8''%E5%9B%BE%E7%89%87.png")
     );
-    match fake.expect("downloaded", |i| matches!(i, WebInput::Downloaded { .. })) {
+    fake.expect("fetching", |i| {
+        matches!(i, WebInput::Fetching { download: d, size, .. }
+            if *d == download && *size == png.len() as u64)
+    });
+    let done = loop {
+        match fake.expect("fetched or downloaded", |i| {
+            matches!(i, WebInput::Fetched { .. } | WebInput::Downloaded { .. })
+        }) {
+            WebInput::Fetched { .. } => continue,
+            done => break done,
+        }
+    };
+    match done {
         WebInput::Downloaded {
             download: d,
             bytes,

@@ -212,41 +212,59 @@ impl Visitor {
     }
 
     /// Opens the event stream after `after` (and `Last-Event-ID` if given).
+    /// The page's event stream, on a socket of its own (HTTP/1.0, so the body is the
+    /// stream as sent); dropping it closes the connection, as closing a tab does.
     pub fn events(&self, after: u64, last_event_id: Option<u64>) -> Events {
-        let mut req = agent_streaming()
-            .get(format!("{}api/events?after={after}", self.url))
-            .header("Cookie", &self.cookie);
-        if let Some(id) = last_event_id {
-            req = req.header("Last-Event-ID", id.to_string());
+        let (addr, path) = self
+            .url
+            .trim_start_matches("http://")
+            .split_once('/')
+            .unwrap();
+        let stream = TcpStream::connect(addr).expect("connect for the event stream");
+        let last = last_event_id
+            .map(|id| format!("Last-Event-ID: {id}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "GET /{path}api/events?after={after} HTTP/1.0\r\nHost: {addr}\r\nCookie: {}\r\n{last}\r\n",
+            self.cookie
+        );
+        (&stream).write_all(req.as_bytes()).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("the status line");
+        assert_eq!(status.split(' ').nth(1), Some("200"), "{status}");
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).expect("a header");
+            if header.trim_end().is_empty() {
+                break;
+            }
         }
-        let r = req.call().expect("open the event stream");
-        assert_eq!(r.status().as_u16(), 200);
-        Events::read(r.into_body().into_reader())
+        Events::read(reader, stream)
     }
-}
-
-fn agent_streaming() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into()
 }
 
 /// Server-sent events, parsed on a reader thread: `(id, data)` per event; the channel
 /// closes when the stream ends.
 pub struct Events {
     rx: Receiver<(Option<u64>, Value)>,
+    stream: TcpStream,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
 }
 
 impl Events {
-    fn read(reader: impl Read + Send + 'static) -> Events {
+    fn read(reader: impl BufRead + Send + 'static, stream: TcpStream) -> Events {
         let (tx, rx) = unbounded();
         std::thread::Builder::new()
             .name("test-sse".into())
             .spawn(move || {
                 let mut id = None;
-                for line in BufReader::new(reader).lines() {
+                for line in reader.lines() {
                     let Ok(line) = line else { break };
                     if let Some(v) = line.strip_prefix("id: ") {
                         id = v.parse().ok();
@@ -259,7 +277,7 @@ impl Events {
                 }
             })
             .unwrap();
-        Events { rx }
+        Events { rx, stream }
     }
 
     /// The next event, which must be of `kind`.
@@ -270,6 +288,13 @@ impl Events {
             .unwrap_or_else(|_| panic!("expected a {kind} event"));
         assert_eq!(v["kind"], kind, "{v}");
         (id, v)
+    }
+
+    /// The next event, whatever its kind.
+    pub fn next_any(&self) -> (Option<u64>, Value) {
+        self.rx
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|_| panic!("expected an event"))
     }
 
     /// The stream ends (the server closed it).

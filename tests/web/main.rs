@@ -1,12 +1,14 @@
 //! The page for browsers against a fake host, over loopback: the token, joining, messages
 //! both ways in Chinese, the cursor a reload replays from, leaving, revoking, stopping.
-//! Files both ways are in `files.rs`, hostile requests in `hostile.rs`.
+//! Files both ways are in `files.rs`, hostile requests in `hostile.rs`, the page against
+//! lanchat itself in `node.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod files;
 mod harness;
 mod hostile;
+mod node;
 
 use harness::*;
 use lanchat::web::{WebInput, WebOutput};
@@ -205,15 +207,61 @@ fn a_visitor_who_closes_the_tab_leaves_and_their_upload_goes() {
         "a visitor who left is unknown"
     );
 
-    // The page says it is leaving: gone after a short grace.
+    // The page says it is leaving, and its stream closes: gone after a short grace.
     let (b, id) = fake.join("b");
-    let _stream = b.events(0, None);
+    let tab = raw_events(&fake, &b);
+    let other_tab = raw_events(&fake, &b);
     assert_eq!(b.post_json("api/leave", &json!({})).status, 204);
+    drop(tab);
+    fake.expect_nothing();
+    drop(other_tab);
     fake.expect("left", |i| {
         i == &WebInput::Left {
             visitor: id.clone(),
         }
     });
+}
+
+#[test]
+fn a_visitor_who_left_comes_back_as_themselves() {
+    let fake = Fake::start();
+    let (visitor, id) = fake.join("小明");
+    let tab = raw_events(&fake, &visitor);
+    drop(tab); // a phone asleep: the stream is gone, and after a while the visitor
+    fake.expect("left", |i| {
+        i == &WebInput::Left {
+            visitor: id.clone(),
+        }
+    });
+    let info = visitor.get("api/info").json();
+    assert_eq!(info["visitor"], serde_json::Value::Null);
+    assert_eq!(
+        info["returning"]["name"], "小明",
+        "the page can rejoin by itself"
+    );
+    assert_eq!(
+        visitor.get("api/events").status,
+        401,
+        "not here until they rejoin"
+    );
+    let r = visitor.post_json("api/join", &json!({"name": "小明"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    fake.expect(
+        "the same visitor joined again",
+        |i| matches!(i, WebInput::Joined { visitor, .. } if *visitor == id),
+    );
+    assert_eq!(visitor.say("back", "我回来了").status, 202);
+    assert_eq!(
+        visitor.get("api/info").json()["returning"],
+        serde_json::Value::Null
+    );
+    // A stranger's cookie is nobody's.
+    let stranger = format!("{}api/info", fake.url());
+    let r = get(
+        &stranger,
+        Some("lanchat_visitor=00000000000000000000000000000000"),
+    );
+    assert_eq!(r.json()["returning"], serde_json::Value::Null);
 }
 
 #[test]

@@ -21,14 +21,7 @@ impl<P: Port> Core<P> {
             match action {
                 Action::Emit(event) => self.fanout.emit(event),
                 Action::Reply { to, event } => self.fanout.reply(to, event),
-                Action::Send {
-                    route: Route::Ipmsg(to),
-                    msg,
-                } => self.send_ipmsg(to, msg, now),
-                Action::Send {
-                    route: Route::Link(link),
-                    msg,
-                } => self.send(link, &msg, now),
+                Action::Send { route, msg } => self.send(route, msg, now),
                 Action::Close { link, reason } => self.drop_link(link, &reason, true, now),
                 Action::Dial { peer, addr } => self.port.dial(peer, addr),
                 Action::Broadcast { bytes, summary } => {
@@ -55,14 +48,20 @@ impl<P: Port> Core<P> {
                 Action::StopStream(stream) => self.port.stop_stream(stream),
                 Action::DiscardPartial(id) => partial::discard(&self.config.data_dir, &id),
                 Action::Record(r) => self.record(r, now),
+                Action::Web(call) => self.web_call(call),
             }
         }
     }
 
     /// Writes a message on a link now. A link whose writer is a whole queue behind (the
     /// peer is not reading) is dropped.
-    fn send(&mut self, id: LinkId, msg: &LinkMsg, now: Now) {
-        match self.port.write(id, msg) {
+    fn send(&mut self, route: Route, msg: LinkMsg, now: Now) {
+        let id = match route {
+            Route::Link(id) => id,
+            Route::Ipmsg(to) => return self.send_ipmsg(to, msg, now),
+            Route::Web(session) => return self.web.send(session, msg, &mut self.out),
+        };
+        match self.port.write(id, &msg) {
             Ok(len) => {
                 self.links.sent(id, now.at);
                 self.traffic.counters.frames_sent += 1;

@@ -75,6 +75,10 @@ impl<P: Port> Core<P> {
             } => self.answer_history(origin, &peer, before, after, limit),
             Command::Search { query, limit } => self.answer_search(origin, query, limit),
             Command::SendFile { to, path } => match self.presence.table().resolve(&to) {
+                Ok(p) if crate::node::web::is_visitor(&p.id) => {
+                    let peer = p.id.clone();
+                    self.web_send_file(origin, &peer, &path, now);
+                }
                 Ok(p) => {
                     let peer = p.id.clone();
                     let ctx = ctx!(self, now);
@@ -89,6 +93,25 @@ impl<P: Port> Core<P> {
                     .out
                     .reply(asked, Event::error(format!("send_file: {e}"))),
             },
+            Command::Accept { transfer_id } if self.web.files.owns(&transfer_id) => {
+                let dir = self.transfers.download_dir().to_owned();
+                self.web
+                    .files
+                    .accept(asked, &transfer_id, &dir, &mut self.out);
+            }
+            Command::Decline { transfer_id } if self.web.files.owns(&transfer_id) => {
+                self.web.files.decline(origin, &transfer_id, &mut self.out);
+            }
+            Command::Cancel { transfer_id } if self.web.files.owns(&transfer_id) => {
+                self.web.files.cancel(origin, &transfer_id, &mut self.out);
+            }
+            Command::Retry { transfer_id } if self.web.files.owns(&transfer_id) => {
+                let e = "retry: a browser fetches a file again from its link by itself";
+                self.out.reply(asked, Event::error(e));
+            }
+            Command::WebStart { port } => return self.web_start(asked, port, now),
+            Command::WebStop => return self.web_stop(now),
+            Command::WebNewLink => self.web_new_link(origin, now),
             Command::Accept { transfer_id } => {
                 let ctx = ctx!(self, now);
                 self.transfers
@@ -250,6 +273,7 @@ impl<P: Port> Core<P> {
         }
         self.presence.announce(BeaconKind::Here, now, &mut self.out);
         self.ipmsg.renamed(&name, &mut self.out);
+        self.port.web().set_host_name(&name);
         self.out.emit(Event::Renamed { name });
     }
 

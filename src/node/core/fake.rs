@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 
 use super::Core;
 use crate::config::Config;
+use crate::net::WebPort;
 use crate::net::interfaces::{InterfaceFilter, NetInterface};
 use crate::net::ipmsg::{FetchJob, ServeJob};
 use crate::net::link::QueueError;
@@ -21,6 +22,7 @@ use crate::node::event::Event;
 use crate::node::fanout::{Origin, Subscriber, SubscriberId};
 use crate::node::fanout::{UNBOUNDED, no_waker};
 use crate::protocol::{LinkMsg, PeerId};
+use crate::web::{DownloadId, FileOffer, UploadId, VisitorId, WebConfig, WebError, WebOutput};
 
 /// Our link port, as the fake says it is bound.
 pub const LINK_PORT: u16 = 40_000;
@@ -55,6 +57,93 @@ pub struct FakePort {
     pub ipmsg_sent: Vec<(SocketAddrV4, Vec<u8>)>,
     /// IPMsg file threads started: `serve` or `fetch`, with the job.
     pub ipmsg_files: Vec<(StreamId, &'static str, u64)>,
+    /// The page for browsers.
+    pub web: FakeWeb,
+}
+
+/// A web side that serves nothing and remembers what it was asked.
+#[derive(Debug, Default)]
+pub struct FakeWeb {
+    /// Where it "listens" while on.
+    pub on: Option<SocketAddr>,
+    /// How often it was started, and its link renewed.
+    pub starts: usize,
+    /// Links renewed.
+    pub new_links: usize,
+    /// What was shown on which page, in order.
+    pub pushed: Vec<(VisitorId, WebOutput)>,
+    /// Files offered: (visitor, file name, download id).
+    pub offered: Vec<(VisitorId, String, DownloadId)>,
+    /// Offers withdrawn.
+    pub withdrawn: Vec<DownloadId>,
+    /// Uploads declined.
+    pub declined: Vec<UploadId>,
+    /// Uploads landing, and where.
+    pub landing: Vec<(UploadId, PathBuf)>,
+    /// The host's name as pages show it.
+    pub host_name: String,
+}
+
+impl WebPort for FakeWeb {
+    fn start(&mut self, config: WebConfig) -> Result<SocketAddr, WebError> {
+        let port = if config.bind.port() == 0 {
+            8080
+        } else {
+            config.bind.port()
+        };
+        let addr = SocketAddr::new(config.bind.ip(), port);
+        self.on = Some(addr);
+        self.starts += 1;
+        self.host_name = config.host_name;
+        Ok(addr)
+    }
+
+    fn stop(&mut self) {
+        self.on = None;
+    }
+
+    fn link(&self, ip: std::net::IpAddr) -> Option<String> {
+        let port = self.on?.port();
+        Some(format!("http://{ip}:{port}/t/token{}/", self.new_links))
+    }
+
+    fn new_link(&mut self) {
+        self.new_links += 1;
+    }
+
+    fn push(&mut self, visitor: &VisitorId, output: WebOutput) -> Result<(), WebError> {
+        self.on.ok_or(WebError::Off)?;
+        self.pushed.push((visitor.clone(), output));
+        Ok(())
+    }
+
+    fn offer(&mut self, visitor: &VisitorId, offer: FileOffer) -> Result<DownloadId, WebError> {
+        self.on.ok_or(WebError::Off)?;
+        let id = DownloadId(format!("d{}", self.offered.len() + 1));
+        self.offered.push((visitor.clone(), offer.name, id.clone()));
+        Ok(id)
+    }
+
+    fn withdraw(&mut self, download: &DownloadId) -> Result<(), WebError> {
+        self.withdrawn.push(download.clone());
+        Ok(())
+    }
+
+    fn decline(&mut self, upload: &UploadId) -> Result<(), WebError> {
+        self.declined.push(upload.clone());
+        Ok(())
+    }
+
+    fn land(&mut self, upload: &UploadId, dir: PathBuf) -> Result<(), WebError> {
+        self.landing.push((upload.clone(), dir));
+        Ok(())
+    }
+
+    fn set_host_name(&mut self, name: &str) {
+        self.host_name = name.to_owned();
+    }
+
+    fn reap(&mut self) {}
 }
 
 impl FakePort {
@@ -164,8 +253,13 @@ impl Port for FakePort {
 
     fn reap(&mut self) {}
 
+    fn web(&mut self) -> &mut dyn WebPort {
+        &mut self.web
+    }
+
     fn stop(&mut self) {
         self.links.clear();
+        self.web.on = None;
     }
 }
 

@@ -204,6 +204,10 @@ impl<P: Port> Core<P> {
                 .out
                 .close(Route::Link(link), "IPv6 peers are not supported");
         };
+        if crate::node::web::is_visitor(&peer) {
+            // Visitors' ids are ours to give: a link claiming one is lying.
+            return self.out.close(Route::Link(link), "a browser visitor's id");
+        }
         if self.presence.get(&peer).is_none_or(|p| !p.online) {
             // Met through a link before any beacon (a lost datagram, another subnet).
             let name = crate::protocol::beacon::clean_name(name);

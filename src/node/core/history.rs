@@ -106,7 +106,7 @@ pub(super) fn load(data_dir: &Path, now: Now, moved: Option<(&str, &str)>) -> Lo
 
 fn peer_info(p: KnownPeer) -> PeerInfo {
     PeerInfo {
-        id: p.id.into(),
+        id: p.id.as_str().into(),
         name: p.name,
         host: p.host,
         group: p.group,
@@ -115,7 +115,12 @@ fn peer_info(p: KnownPeer) -> PeerInfo {
         online: false,
         status: "offline".to_owned(),
         last_seen: p.last_seen,
-        protocol: Protocol::from_label(&p.protocol),
+        // A visitor's id says what it was, whatever the protocol column says.
+        protocol: if crate::node::web::is_visitor(&p.id) {
+            Protocol::Web
+        } else {
+            Protocol::from_label(&p.protocol)
+        },
         trust: PeerTrust::default(),
     }
 }

@@ -54,6 +54,7 @@ impl<P: Port> Core<P> {
                         .on_report(report, ctx!(self, now), &mut self.out);
                 }
                 NetInput::Ipmsg(input) => self.on_ipmsg(*input, now),
+                NetInput::Web(news) => self.on_web(*news, now),
             }
             self.carry_out(now);
         }
@@ -92,6 +93,10 @@ impl<P: Port> Core<P> {
                 return self.traffic.dropped(now.wall, from, len, e.label());
             }
         };
+        if crate::node::web::is_visitor(&beacon.id) {
+            // Visitors' ids are ours to give: a beacon claiming one is lying.
+            return self.traffic.dropped(now.wall, from, len, "visitor_id");
+        }
         self.traffic.counters.beacons_received += 1;
         let summary = crate::node::presence::describe(&beacon);
         self.traffic.log(now.wall, "in", "udp", from, len, summary);

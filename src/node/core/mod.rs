@@ -15,6 +15,7 @@
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
 //! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
+//! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// Every route to a peer (a macro, so that it borrows the two fields it reads and not
 /// the whole core).
@@ -23,6 +24,7 @@ macro_rules! routes {
         crate::node::core::AllRoutes {
             links: &$core.links,
             ipmsg: &$core.ipmsg,
+            web: &$core.web,
         }
     };
 }
@@ -47,6 +49,7 @@ mod history;
 mod inputs;
 mod ipmsg;
 mod timers;
+mod web;
 
 pub(super) use commands::MAX_BURST;
 
@@ -64,6 +67,7 @@ use super::out::{Out, Route, Routes};
 use super::presence::{Known, Me, Presence, Reach};
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
+use super::web::Web;
 use crate::config::{self, Config, DataDirLock, Identity};
 use crate::net::Port;
 use crate::protocol::BeaconKind;
@@ -82,6 +86,8 @@ pub(super) struct Core<P: Port> {
     chat: Chat,
     transfers: Transfers,
     ipmsg: Ipmsg,
+    /// Browser visitors, while the page for browsers is on.
+    web: Web,
     traffic: Traffic,
     /// Why the history file could not be used as it was; reported after `ready`.
     store_problem: Option<Fallback>,
@@ -141,6 +147,7 @@ impl<P: Port> Core<P> {
             chat: Chat::new(loaded.outbox),
             transfers,
             ipmsg,
+            web: Web::default(),
             traffic: Traffic::default(),
             store_problem: loaded.problem,
             next_housekeeping: now.at,
@@ -182,16 +189,20 @@ impl<P: Port> Core<P> {
         if let Some(problem) = self.store_problem.take() {
             self.out.emit(Event::error(format!("history: {problem}")));
         }
-        let unfinished = self.store.unfinished_transfers().unwrap_or_else(|e| {
+        let mut unfinished = self.store.unfinished_transfers().unwrap_or_else(|e| {
             tracing::warn!("history: cannot read unfinished transfers: {e}");
             Vec::new()
         });
+        self.end_web_transfers(&mut unfinished);
         self.transfers
             .restore(unfinished, ctx!(self, now), &mut self.out);
         self.presence
             .announce(BeaconKind::Hello, now, &mut self.out);
         self.ipmsg_start(sockets.ipmsg.problem);
         self.carry_out(now);
+        if let Some(port) = self.config.web_port {
+            self.web_start(None, port, now);
+        }
     }
 
     /// Says bye, remembers who was online, stops every thread, and says `stopped`.
@@ -228,15 +239,20 @@ impl<P: Port> Core<P> {
     }
 }
 
-/// Every route the core knows: a peer's link, else its IPMsg address.
+/// Every route the core knows: a peer's link, else its IPMsg address, else a visitor's
+/// page.
 pub(in crate::node) struct AllRoutes<'a> {
     pub(in crate::node) links: &'a Links,
     pub(in crate::node) ipmsg: &'a Ipmsg,
+    pub(in crate::node) web: &'a Web,
 }
 
 impl Routes for AllRoutes<'_> {
     fn route(&self, peer: &str) -> Option<Route> {
-        self.links.route(peer).or_else(|| self.ipmsg.route(peer))
+        self.links
+            .route(peer)
+            .or_else(|| self.ipmsg.route(peer))
+            .or_else(|| self.web.route(peer))
     }
 }
 
@@ -246,3 +262,5 @@ mod fake;
 mod history_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

@@ -178,7 +178,7 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
     core.tick(t0.after(Duration::from_millis(3500))); // the next housekeeping
     assert!(
         events.try_iter().any(
-            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Timeout } if **id == bob_id())
+            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Timeout, .. } if **id == bob_id())
         ),
         "timed out"
     );

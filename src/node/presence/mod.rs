@@ -326,10 +326,7 @@ impl Presence {
         }
         tracing::info!(peer = %id, ?reason, "peer left");
         self.remember(id, out);
-        out.emit(Event::PeerLeft {
-            id: id.into(),
-            reason,
-        });
+        out.emit(self.left(id, reason));
         true
     }
 
@@ -357,10 +354,7 @@ impl Presence {
         for id in self.table.expire(now) {
             tracing::info!(peer = %id, "peer timed out");
             self.remember(&id, out);
-            out.emit(Event::PeerLeft {
-                id,
-                reason: LeftReason::Timeout,
-            });
+            out.emit(self.left(&id, LeftReason::Timeout));
         }
     }
 
@@ -404,6 +398,17 @@ impl Presence {
     pub fn remember_online(&self, out: &mut Out) {
         for p in self.table.infos().filter(|p| p.online) {
             out.record(Record::Peer(known(&self.table, p)));
+        }
+    }
+
+    /// `peer_left` for a peer of the table.
+    fn left(&self, id: &str, reason: LeftReason) -> Event {
+        let peer = self.table.get(id);
+        Event::PeerLeft {
+            id: id.into(),
+            reason,
+            name: peer.map(|p| p.name.clone()).unwrap_or_default(),
+            protocol: peer.map(|p| p.protocol).unwrap_or_default(),
         }
     }
 

@@ -92,7 +92,7 @@ fn a_peer_expires_after_three_of_its_own_intervals() {
     p.expire(t0.after(Duration::from_secs(3)).at, &mut out);
     let acts = out.take();
     assert!(
-        matches!(&acts[..], [Action::Record(Record::Peer(k)), Action::Emit(Event::PeerLeft { id, reason: LeftReason::Timeout })]
+        matches!(&acts[..], [Action::Record(Record::Peer(k)), Action::Emit(Event::PeerLeft { id, reason: LeftReason::Timeout, .. })]
             if k.id == self::id(2) && **id == self::id(2)),
         "{acts:?}"
     );

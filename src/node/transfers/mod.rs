@@ -353,6 +353,11 @@ impl Transfers {
         out.emit(Event::AutoAcceptChanged { from });
     }
 
+    /// Where accepted files land now.
+    pub fn download_dir(&self) -> &Path {
+        &self.settings.download_dir
+    }
+
     /// `set_download_dir`: offers accepted from now on land in `dir`.
     pub fn set_download_dir(&mut self, origin: Origin, dir: &Path, out: &mut Out) {
         match download_dir::check_download_dir(dir) {

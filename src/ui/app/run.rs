@@ -33,6 +33,7 @@ impl App {
             }
             Action::Open(path) => self.open(path.display().to_string()),
             Action::OpenUrl(url) => self.open(url),
+            Action::ShowWebJoin(open) => self.view.web_join = open,
             Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
             Action::SendToEach(text) => {
                 for p in self.state.peers.values().filter(|p| p.online) {

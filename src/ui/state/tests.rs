@@ -133,6 +133,8 @@ fn peers_online_first_then_by_name() {
         Event::PeerLeft {
             id: "3".into(),
             reason: crate::node::LeftReason::Bye,
+            name: "carol".into(),
+            protocol: crate::node::Protocol::Lanchat,
         },
         true,
     );

@@ -20,6 +20,7 @@
     source: null,
     mine: new Map(),      // the page's message id -> its row
     uploads: new Map(),   // upload id -> its status element
+    files: new Map(),     // offered file id -> its row
     seenTimer: 0,
   };
 
@@ -97,15 +98,31 @@
     $('message').focus();
   }
 
-  $('join-form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const name = $('name').value.trim();
-    if (!name) return;
+  async function join(name) {
     const r = await post('api/join', { name }).catch(() => null);
     if (!r) return status('The host cannot be reached.');
     if (r.status === 403) return linkGone();
     if (!r.ok) return status(r.status === 429 || r.status === 503 ? 'Busy, try again in a moment.' : 'Could not join.');
     enter(await r.json());
+  }
+
+  // A visitor who left (a closed tab, a phone asleep) comes back as themselves: the host
+  // shows their conversation again.
+  function comeBack(returning) {
+    $('log').textContent = '';
+    state.cursor = 0;
+    state.mine.clear();
+    state.uploads.clear();
+    state.files.clear();
+    status('Welcome back…');
+    join(returning.name);
+  }
+
+  $('join-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = $('name').value.trim();
+    if (!name) return;
+    join(name);
   });
 
   // ---- the event stream ----------------------------------------------------------
@@ -129,6 +146,7 @@
       if (state.source !== source) return;
       if (r && r.status === 403) return linkGone();
       const info = r && r.ok ? await r.json() : null;
+      if (info && !info.visitor && info.returning) return comeBack(info.returning);
       if (info && !info.visitor) return showJoin('Your visit ended. Join again to go on.');
       status('The host cannot be reached. Retrying…');
       setTimeout(() => { if (state.source === source) connect(); }, 3000);
@@ -184,7 +202,8 @@
         a.href = url;
         a.download = ev.name;
         li.appendChild(a);
-        meta(li, state.host + ' · ' + size(ev.size));
+        const m = meta(li, state.host + ' · ' + size(ev.size));
+        state.files.set(ev.id, { li, a, m });
         break;
       }
       case 'upload': {
@@ -198,8 +217,15 @@
       }
       case 'transfer': {
         const s = state.uploads.get(ev.id);
-        const words = { accepted: 'accepted ✓', declined: 'declined', done: 'done ✓', failed: 'failed', waiting: 'waiting…' };
+        const words = { accepted: 'accepted ✓', declined: 'declined', done: 'done ✓', failed: 'failed', waiting: 'waiting…', cancelled: 'cancelled' };
         if (s) s.textContent = words[ev.state] || ev.state;
+        const f = state.files.get(ev.id);
+        if (f && ev.state === 'cancelled') {
+          f.a.removeAttribute('href');
+          const img = f.li.querySelector('img');
+          if (img) img.remove();
+          f.m.appendChild(el('span', 'mark', ' · withdrawn'));
+        }
         break;
       }
       case 'host':
@@ -302,6 +328,8 @@
     const info = await r.json();
     setHost(info.host);
     state.maxUpload = info.max_upload;
-    if (info.visitor) enter(info.visitor); else showJoin();
+    if (info.visitor) enter(info.visitor);
+    else if (info.returning) comeBack(info.returning);
+    else showJoin();
   })();
 })();
