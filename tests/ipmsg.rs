@@ -460,7 +460,9 @@ fn headless_lists_ipmsg_peers_and_sends_to_them_as_to_any_peer() {
         joined,
         json!({"event":"peer_joined","peer":{"id":id,"name":"李雷","host":"li-host",
             "group":"二班","addr":"127.0.0.2","port":0,"online":true,"status":"online",
-            "last_seen":last_seen,"protocol":"ipmsg"}})
+            "last_seen":last_seen,"protocol":"ipmsg",
+            // IPMsg has no keys: no fingerprint, never verified, never encrypted.
+            "fingerprint":null,"verified":false,"key_changed_from":null,"encrypted":false}})
     );
     a.cmd(json!({"cmd":"send","to":"李雷","text":"你好"}));
     let m = li.expect("SENDMSG", HOME, |p| p.command.mode() == Mode::SendMsg);

@@ -183,7 +183,10 @@ mod tests {
         h.started(&ann, t0);
         assert!(h.silent(t0 + NO_ANSWER - MS(1), |_| true).is_empty());
         h.answered(&ann, t0 + MS(10));
-        assert_eq!(h.silent(t0 + NO_ANSWER, |_| true), std::slice::from_ref(&bob));
+        assert_eq!(
+            h.silent(t0 + NO_ANSWER, |_| true),
+            std::slice::from_ref(&bob)
+        );
         // Nothing in flight any more: not watched.
         assert!(h.silent(t0 + NO_ANSWER * 2, |_| false).is_empty());
         assert!(h.silent(t0 + NO_ANSWER * 2, |_| true).is_empty());
