@@ -123,12 +123,7 @@ impl Port for Io {
     }
 
     fn link_fd(&self, id: LinkId) -> i64 {
-        #[cfg(unix)]
-        if let Some(link) = self.links.get(&id) {
-            return i64::from(link.fd());
-        }
-        let _ = id;
-        -1
+        self.links.get(&id).map_or(-1, Link::fd)
     }
 
     fn start_send(&mut self, stream: StreamId, job: SendJob) -> io::Result<()> {

@@ -165,9 +165,8 @@ impl Link {
         self.write.remote()
     }
 
-    /// The socket's file descriptor, for the network panel.
-    #[cfg(unix)]
-    pub fn fd(&self) -> i32 {
+    /// The socket's number (file descriptor, Windows `SOCKET`), for the network panel.
+    pub fn fd(&self) -> i64 {
         self.write.fd()
     }
 }
