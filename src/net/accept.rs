@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::conn::{Conn, ConnErrorKind, Stopper};
+use super::greeting::MAX_GREETING;
 use super::greeting::{AcceptStats, GreetingPool, Refusal};
 use super::input::NetInput;
-use super::thread::spawn_named;
+use super::thread::{Reaper, spawn_named};
 
 /// A new connection must send its first frame within this time.
 pub const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,6 +66,20 @@ impl Acceptor {
     pub fn stats(&self) -> &AcceptStats {
         &self.stats
     }
+
+    /// Tells the accept loop to stop and its greeters with it, without waiting (dropping
+    /// the acceptor waits): a connection to ourselves wakes the blocked `accept` on every
+    /// system.
+    pub fn signal(&self) {
+        if self.stop.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut wake = self.local;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    }
 }
 
 fn accept_loop(
@@ -75,11 +90,15 @@ fn accept_loop(
 ) {
     let greeting: Greeting = Arc::default();
     let mut greeters: HashMap<u64, JoinHandle<()>> = HashMap::new();
+    // Displaced greeters, told to stop: they end on their own (at once, or within a tick
+    // where shutdown() wakes nothing), so accepting never waits for one.
+    let mut leaving = Reaper::default();
     for conn in listener.incoming() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         greeters.retain(|_, t| !t.is_finished());
+        leaving.reap();
         let stream = match conn {
             Ok(s) => s,
             Err(e) => {
@@ -104,12 +123,11 @@ fn accept_loop(
             continue;
         };
         if let Some((old, stopper)) = evicted {
-            // Its greeter wakes from its read, finds itself displaced and counts it;
-            // joining it keeps the greeters at most the pool's size.
+            // Its greeter wakes from its read, finds itself displaced and counts it.
             stopper.stop();
-            if let Some(t) = greeters.remove(&old) {
-                let _ = t.join();
-            }
+            leaving.add(greeters.remove(&old));
+            // Threads stay bounded: past twice the pool, wait for the oldest to end.
+            leaving.keep_at_most(MAX_GREETING);
         }
         let (tx, greeting2, stats2) = (tx.clone(), greeting.clone(), stats.clone());
         match spawn_named("link-greet", move || {
@@ -134,9 +152,8 @@ fn accept_loop(
             stopper.stop();
         }
     }
-    for t in greeters.into_values() {
-        let _ = t.join();
-    }
+    leaving.add(greeters.into_values());
+    leaving.join_all();
 }
 
 /// Reads the first frame of an accepted connection and hands both to the core. `done`
@@ -164,7 +181,9 @@ fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl 
             ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
                 (Refusal::Invalid, e.kind.to_string())
             }
-            ConnErrorKind::Sealed | ConnErrorKind::Io(_) => (Refusal::Failed, e.kind.to_string()),
+            ConnErrorKind::Sealed | ConnErrorKind::Stopped | ConnErrorKind::Io(_) => {
+                (Refusal::Failed, e.kind.to_string())
+            }
         }),
     };
     match first {
@@ -187,13 +206,7 @@ fn greet(mut conn: Conn, tx: &Sender<NetInput>, stats: &AcceptStats, done: impl 
 
 impl Drop for Acceptor {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // Wake the blocked accept() with a connection to ourselves.
-        let mut wake = self.local;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        self.signal();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -2,18 +2,22 @@
 //! threads, and owns every link, dial and transfer thread the core starts, by id.
 //!
 //! Binding is all of [`Io::bind`]: errors (a port in use) come back before the core is
-//! built. Dropping an `Io` (or [`Port::stop`]) stops and joins every thread it started.
+//! built. Closing a link or stopping a stream tells its threads to stop and leaves them
+//! to a [`Reaper`], so the core thread never waits on a peer; they are joined when they
+//! end. Dropping an `Io` (or [`Port::stop`]) tells every thread to stop first, then waits
+//! for them all together, at most [`STOP_WAIT`] for those a peer could hold up.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
 use super::conn::Conn;
+use super::datagram::SocketErrors;
 use super::discovery;
 use super::error::NetError;
 use super::input::Via;
@@ -21,8 +25,14 @@ use super::input::{LinkId, NetInput};
 use super::interfaces::{self, InterfaceFilter, NetInterface};
 use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{LinkEnds, Port, Sockets};
+use super::thread::Reaper;
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
 use crate::protocol::{LinkMsg, PeerId};
+
+/// The longest a stop waits for threads a peer could hold up (a writer blocked on a peer
+/// that reads nothing, where `shutdown()` wakes no blocked write; a dial in `connect`):
+/// they end by themselves within their own time limits.
+pub const STOP_WAIT: Duration = Duration::from_millis(500);
 
 /// Where to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +53,13 @@ pub struct Io {
     discovery: SocketAddr,
     link_addr: SocketAddr,
     overflow: Arc<AtomicU64>,
+    errors: Arc<SocketErrors>,
     receivers: Vec<discovery::Receiver>,
     acceptor: Option<Acceptor>,
     links: HashMap<LinkId, Link>,
-    dials: Vec<JoinHandle<()>>,
     streams: HashMap<StreamId, StreamThread>,
+    /// Threads of closed links and stopped streams, joined when they end.
+    reaper: Reaper,
 }
 
 impl Io {
@@ -60,8 +72,9 @@ impl Io {
         let sockets = discovery::bind(at.ip, at.discovery_port)?;
         let discovery = sockets.listener.local_addr().map_err(NetError::Thread)?;
         let overflow = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(SocketErrors::default());
         let reader = |socket: &UdpSocket, via| {
-            discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone())
+            discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone(), errors.clone())
         };
         let receivers = vec![
             reader(&sockets.listener, Via::Listener)?,
@@ -74,11 +87,12 @@ impl Io {
             discovery,
             link_addr,
             overflow,
+            errors,
             receivers,
             acceptor: Some(acceptor),
             links: HashMap::new(),
-            dials: Vec::new(),
             streams: HashMap::new(),
+            reaper: Reaper::default(),
         })
     }
 }
@@ -96,7 +110,7 @@ impl Port for Io {
 
     fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
         match link::dial(peer, addr, self.tx.clone()) {
-            Ok(t) => self.dials.push(t),
+            Ok(t) => self.reaper.add([t]),
             Err(e) => tracing::warn!("cannot start dialing {addr}: {e}"),
         }
     }
@@ -119,7 +133,9 @@ impl Port for Io {
     }
 
     fn close_link(&mut self, id: LinkId) {
-        drop(self.links.remove(&id)); // joins its threads
+        if let Some(link) = self.links.remove(&id) {
+            self.reaper.add(link.stop());
+        }
     }
 
     fn link_fd(&self, id: LinkId) -> i64 {
@@ -139,7 +155,9 @@ impl Port for Io {
     }
 
     fn stop_stream(&mut self, stream: StreamId) {
-        drop(self.streams.remove(&stream)); // stops and joins it
+        if let Some(thread) = self.streams.remove(&stream) {
+            self.reaper.add(thread.stop());
+        }
     }
 
     fn sockets(&self) -> Sockets {
@@ -157,24 +175,31 @@ impl Port for Io {
         self.overflow.swap(0, Ordering::Relaxed)
     }
 
+    fn take_socket_errors(&mut self) -> Vec<(&'static str, u64)> {
+        self.errors.take()
+    }
+
     fn reap(&mut self) {
-        let (done, running) = std::mem::take(&mut self.dials)
-            .into_iter()
-            .partition(JoinHandle::is_finished);
-        self.dials = running;
-        for t in done {
-            let _ = t.join();
-        }
+        self.reaper.reap();
     }
 
     fn stop(&mut self) {
-        self.streams.clear(); // each stops and joins its thread
-        self.links.clear();
-        self.acceptor.take();
-        self.receivers.clear();
-        for t in self.dials.drain(..) {
-            let _ = t.join();
+        // Everything is told first, so the waits below overlap.
+        for (_, thread) in self.streams.drain() {
+            self.reaper.add(thread.stop());
         }
+        for (_, link) in self.links.drain() {
+            self.reaper.add(link.stop());
+        }
+        if let Some(acceptor) = &self.acceptor {
+            acceptor.signal();
+        }
+        for receiver in &self.receivers {
+            receiver.signal();
+        }
+        self.acceptor.take(); // joins the accept loop, which joins its greeters
+        self.receivers.clear();
+        self.reaper.finish(STOP_WAIT);
     }
 }
 
@@ -183,3 +208,6 @@ impl Drop for Io {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -67,7 +67,9 @@ pub struct Counters {
     /// Our own beacons heard back (ignored).
     pub own_beacons: u64,
     /// Datagrams dropped, by reason (`oversized`, `not_json`, `foreign`, `version`,
-    /// `malformed`, `overflow`, `off_loopback`, `table_full`).
+    /// `malformed`, `overflow`, `off_loopback`, `table_full`), and errors on the
+    /// discovery sockets (`icmp_reset`: Windows reporting an ICMP "port unreachable"
+    /// echo, `socket_error`: anything else).
     pub dropped: BTreeMap<String, u64>,
     /// Frames written to links.
     pub frames_sent: u64,

@@ -131,6 +131,59 @@ pub fn wait_readable(
     }
 }
 
+/// What a stoppable read came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// This many bytes (0: the peer closed).
+    Bytes(usize),
+    /// Nothing came before the limit.
+    TimedOut,
+    /// The stop flag was raised.
+    Stopped,
+}
+
+/// One read from `stream` into `buf` that `stop` can always end: it waits until `until`
+/// at most (`None`: for as long as it takes), the way `wake` says.
+pub fn read(
+    mut stream: &TcpStream,
+    buf: &mut [u8],
+    until: Option<Instant>,
+    stop: &AtomicBool,
+    wake: Wake,
+    timeout: &mut Timeout,
+) -> io::Result<Read> {
+    use std::io::Read as _;
+    loop {
+        match wait_readable(stream, until, stop, wake, timeout)? {
+            Waited::Ready => {}
+            Waited::TimedOut => return Ok(Read::TimedOut),
+            Waited::Stopped => return Ok(Read::Stopped),
+        }
+        if wake == Wake::Shutdown {
+            // The read itself waits, for the time left; shutdown() wakes it.
+            let limit = match until {
+                Some(at) => match at.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(Read::TimedOut),
+                },
+                None => None,
+            };
+            timeout.apply(SockRef::from(stream), limit)?;
+        }
+        let stopped = || stop.load(Ordering::Relaxed);
+        match stream.read(buf) {
+            Ok(0) if stopped() && !buf.is_empty() => return Ok(Read::Stopped),
+            Ok(n) => return Ok(Read::Bytes(n)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) if stopped() => return Ok(Read::Stopped),
+            // With ticks, only a read racing the peer's data can time out: wait again.
+            Err(e) if is_timeout(&e) && wake != Wake::Shutdown => {}
+            Err(e) if is_timeout(&e) => return Ok(Read::TimedOut),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Waits for the next datagram on `socket` and returns its sender (`None`: no address,
 /// which is what Linux gives a socket that was shut down), or `Ok(None)` with `stop`
 /// raised; a timeout is `Err(TimedOut)` only with [`Wake::Shutdown`] (a socket whose

@@ -2,7 +2,7 @@
 //! transport is secure, written blocking or (on a link) without blocking.
 
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::{ConnError, ConnErrorKind, Seal};
@@ -93,11 +93,6 @@ impl WriteHalf {
     /// Turns off Nagle's algorithm (small frames leave at once).
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.stream.set_nodelay(on)
-    }
-
-    /// Shuts both directions down (the reader's blocked read returns).
-    pub fn shutdown(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     /// Our end (`getsockname`).

@@ -44,8 +44,8 @@ pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// that the buffer stays in the core's L2 cache while it is hashed.
 const HASH_BUF: usize = 128 << 10;
 
-/// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
-/// so blocked reads and writes return) and joins the thread.
+/// A running transfer thread. [`StreamThread::stop`] stops the transfer and hands the
+/// thread over without waiting; dropping it stops it and joins the thread.
 #[derive(Debug)]
 pub struct StreamThread {
     cancel: Arc<AtomicBool>,
@@ -92,12 +92,26 @@ impl StreamThread {
     }
 }
 
-impl Drop for StreamThread {
-    fn drop(&mut self) {
+impl StreamThread {
+    /// Stops the transfer and returns its thread, not waiting: a read returns at once (or
+    /// within a tick where `shutdown()` wakes nothing), a blocked write when it fails or
+    /// times out ([`IO_TIMEOUT`]).
+    pub fn stop(mut self) -> Option<JoinHandle<()>> {
+        self.signal();
+        self.thread.take()
+    }
+
+    fn signal(&self) {
         self.cancel.store(true, Ordering::Relaxed);
         if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
             s.stop();
         }
+    }
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.signal();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
