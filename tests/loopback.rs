@@ -346,9 +346,13 @@ fn one_beacon_about(peer: &TestNode, discovery_port: u16) {
     s.set_broadcast(true).expect("SO_BROADCAST");
     s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .expect("bind 127.0.0.1:0");
-    let to = std::net::SocketAddr::from(([127, 255, 255, 255], discovery_port));
-    s.send_to(beacon.to_string().as_bytes(), &to.into())
-        .expect("send to 127.255.255.255");
+    let s = std::net::UdpSocket::from(s);
+    // Where loopback-only nodes listen: 127.255.255.255 on Linux, the loopback multicast
+    // group with the feature `portable` (and on Windows and macOS).
+    let reach = lanchat::platform::sock::loopback_reach();
+    reach.prepare_sender(&s).expect("a loopback sender");
+    s.send_to(beacon.to_string().as_bytes(), reach.target(discovery_port))
+        .expect("send the beacon on loopback");
 }
 
 /// Waits until `node` has read `frames` frames from its links.

@@ -53,7 +53,7 @@ impl Subject {
     pub fn datagram(&self, payload: &[u8]) {
         broadcaster()
             .send_to(payload, loopback_broadcast(self.discovery_port))
-            .expect("send a datagram to 127.255.255.255");
+            .expect("send a datagram on loopback");
     }
 
     /// A `net_status` snapshot.
@@ -88,18 +88,23 @@ impl Subject {
     }
 }
 
-/// A UDP socket allowed to send to 127.255.255.255 (loopback broadcast only).
+/// A UDP socket allowed to send to [`loopback_broadcast`] (loopback only).
 pub fn broadcaster() -> UdpSocket {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("udp socket");
     s.set_broadcast(true).expect("SO_BROADCAST");
     s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
         .expect("bind 127.0.0.1:0");
-    s.into()
+    let s: UdpSocket = s.into();
+    lanchat::platform::sock::loopback_reach()
+        .prepare_sender(&s)
+        .expect("a loopback sender");
+    s
 }
 
-/// Where a loopback node's discovery listener hears broadcasts.
+/// Where a loopback node's discovery listener hears broadcasts: 127.255.255.255 on
+/// Linux, the loopback multicast group with the feature `portable` (and elsewhere).
 pub fn loopback_broadcast(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), port)
+    lanchat::platform::sock::loopback_reach().target(port)
 }
 
 /// A valid `here` beacon from a made-up peer announcing `interval_ms` (0 = not said).
