@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI checks, in the order that fails fastest: format, lints (with and without
-# the window), the core built without egui, then every test — unit, loopback, headless
-# contract, window (egui_kittest), files, history, hostile inputs, faults, the namespace
-# LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
+# the window), platform code confined (scripts/check-platform.sh), then every test twice
+# (the native paths, then --features portable: the ones Windows and macOS take) — unit,
+# loopback, headless contract, window (egui_kittest), files, history, hostile inputs,
+# faults, the namespace LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
 # iptux, Xvfb and xdotool for it), the web page in a real Chromium — then the Debian
 # package (built from the debug binary, checked, installed into a throw-away root) and a
 # short fuzzing run of every parser.
@@ -17,6 +18,9 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "platform code only in src/platform/, Linux-only crates out of the Windows/macOS graphs"
+scripts/check-platform.sh
+
 step "clippy, core only (no egui)"
 cargo clippy --locked --all-targets --no-default-features -- -D warnings
 
@@ -26,6 +30,12 @@ cargo clippy --locked --all-targets -- -D warnings
 if [[ $EUID -eq 0 ]]; then export LANCHAT_REQUIRE_LAN=1; fi
 step "cargo test (LANCHAT_REQUIRE_LAN=${LANCHAT_REQUIRE_LAN:-0})"
 cargo test --locked
+
+# The paths Windows and macOS take (stops by a flag where shutdown() wakes nothing, the
+# portable no-replace rename, the loopback multicast group, ...), on Linux. A feature and
+# not --cfg: it rebuilds lanchat and its tests only, not every dependency.
+step "cargo test --features portable (the Windows/macOS paths on Linux)"
+cargo test --locked --features portable
 
 step "the page for browsers in Chromium (scripts/web-e2e.sh)"
 scripts/web-e2e.sh

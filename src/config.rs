@@ -130,15 +130,16 @@ impl Config {
     }
 }
 
-/// The platform's data directory for lanchat (e.g. `~/.local/share/lanchat`).
+/// The platform's data directory for lanchat (e.g. `~/.local/share/lanchat`; on Windows
+/// the local, not the roaming, application data: see [`crate::platform::dirs::data_dir`]).
 pub fn default_data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "lanchat").map(|d| d.data_dir().to_path_buf())
+    crate::platform::dirs::data_dir()
 }
 
 /// The platform's downloads folder (e.g. `~/Downloads`), where the app puts files by
 /// default.
 pub fn default_download_dir() -> Option<PathBuf> {
-    directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
+    crate::platform::dirs::download_dir()
 }
 
 /// Whose file offers are accepted without asking.

@@ -21,10 +21,13 @@
 //! - [`desktop`]: around the window: tray, notifications, one window per data directory,
 //!   start with the session (no egui).
 //! - `ui` (feature `gui`): the egui window.
+//! - [`platform`]: everything that differs between Linux, Windows and macOS, and the
+//!   portable paths a Linux build with the feature `portable` takes to test them.
 //!
 //! ```no_run
 //! use lanchat::{config::Config, node};
-//! let handle = node::spawn(Config::loopback("/tmp/a", 47474), node::no_waker()).unwrap();
+//! let dir = std::env::temp_dir().join("lanchat-example");
+//! let handle = node::spawn(Config::loopback(dir, 47474), node::no_waker()).unwrap();
 //! handle.commands.send(node::Command::Peers).unwrap();
 //! for event in handle.events.iter() {
 //!     println!("{event:?}");
@@ -36,6 +39,7 @@ pub mod desktop;
 pub mod headless;
 pub mod net;
 pub mod node;
+pub mod platform;
 pub mod protocol;
 pub mod store;
 pub mod trust;

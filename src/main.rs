@@ -1,4 +1,8 @@
 //! The `lanchat` command: the window by default, `--headless` for JSON lines.
+//!
+//! On Windows the window build is a GUI program (no console window opens beside it);
+//! `--headless` there is for a parent that pipes stdin and stdout (docs/PLATFORMS.md).
+#![cfg_attr(feature = "gui", windows_subsystem = "windows")]
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;

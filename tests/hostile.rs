@@ -690,11 +690,12 @@ fn tcp_thousands_of_half_open_connections() {
     friend.chat("during the storm");
     // At most MAX_GREETING greeters for this node; the slack is for the few that other
     // tests' nodes in this process may hold at the same moment.
-    let greeters = threads_named("link-greet");
-    assert!(
-        greeters <= MAX_GREETING + 16,
-        "greeters are capped at {MAX_GREETING}: {greeters} running during the storm"
-    );
+    if let Some(greeters) = threads_named("link-greet") {
+        assert!(
+            greeters <= MAX_GREETING + 16,
+            "greeters are capped at {MAX_GREETING}: {greeters} running during the storm"
+        );
+    }
     // Every silent connection is closed by the node: beyond the cap at once, the rest at
     // the greeting timeout.
     for s in &mut silent {

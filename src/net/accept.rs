@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::conn::{Conn, ConnErrorKind, Stopper};
+use super::greeting::MAX_GREETING;
 use super::greeting::{AcceptStats, GreetingPool, Refusal};
 use super::input::NetInput;
 use super::secure::{self, HandshakeStats};
-use super::thread::spawn_named;
+use super::thread::{Reaper, spawn_named};
 use crate::trust::KeyPair;
 use crate::trust::noise::HandshakeError;
 
@@ -83,6 +84,20 @@ impl Acceptor {
     pub fn stats(&self) -> &AcceptStats {
         &self.stats
     }
+
+    /// Tells the accept loop to stop and its greeters with it, without waiting (dropping
+    /// the acceptor waits): a connection to ourselves wakes the blocked `accept` on every
+    /// system.
+    pub fn signal(&self) {
+        if self.stop.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut wake = self.local;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    }
 }
 
 /// What every greeter needs: our keys, and where to count.
@@ -102,11 +117,15 @@ fn accept_loop(
     let stats = &greeter.stats;
     let greeting: Greeting = Arc::default();
     let mut greeters: HashMap<u64, JoinHandle<()>> = HashMap::new();
+    // Displaced greeters, told to stop: they end on their own (at once, or within a tick
+    // where shutdown() wakes nothing), so accepting never waits for one.
+    let mut leaving = Reaper::default();
     for conn in listener.incoming() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         greeters.retain(|_, t| !t.is_finished());
+        leaving.reap();
         let stream = match conn {
             Ok(s) => s,
             Err(e) => {
@@ -131,12 +150,11 @@ fn accept_loop(
             continue;
         };
         if let Some((old, stopper)) = evicted {
-            // Its greeter wakes from its read, finds itself displaced and counts it;
-            // joining it keeps the greeters at most the pool's size.
+            // Its greeter wakes from its read, finds itself displaced and counts it.
             stopper.stop();
-            if let Some(t) = greeters.remove(&old) {
-                let _ = t.join();
-            }
+            leaving.add(greeters.remove(&old));
+            // Threads stay bounded: past twice the pool, wait for the oldest to end.
+            leaving.keep_at_most(MAX_GREETING);
         }
         let (tx, greeting2, greeter2) = (tx.clone(), greeting.clone(), greeter.clone());
         match spawn_named("link-greet", move || {
@@ -161,9 +179,8 @@ fn accept_loop(
             stopper.stop();
         }
     }
-    for t in greeters.into_values() {
-        let _ = t.join();
-    }
+    leaving.add(greeters.into_values());
+    leaving.join_all();
 }
 
 /// Runs the handshake on an accepted connection, reads its first sealed frame, and hands
@@ -241,19 +258,15 @@ fn refusal(kind: &ConnErrorKind) -> (Refusal, String) {
         ConnErrorKind::Frame(_) | ConnErrorKind::Message(_) | ConnErrorKind::Transport(_) => {
             (Refusal::Invalid, kind.to_string())
         }
-        ConnErrorKind::NotSecure | ConnErrorKind::Io(_) => (Refusal::Failed, kind.to_string()),
+        ConnErrorKind::NotSecure | ConnErrorKind::Stopped | ConnErrorKind::Io(_) => {
+            (Refusal::Failed, kind.to_string())
+        }
     }
 }
 
 impl Drop for Acceptor {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // Wake the blocked accept() with a connection to ourselves.
-        let mut wake = self.local;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        self.signal();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

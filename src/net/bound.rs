@@ -4,19 +4,23 @@
 //!
 //! Binding is all of [`Io::bind`]: errors (a port in use) come back before the core is
 //! built, except IPMsg's: its port taken (by iptux or FeiQ on this host) leaves IPMsg
-//! off, and the core says why ([`IpmsgStatus::problem`]). Dropping an `Io` (or
-//! [`Port::stop`]) stops and joins every thread it started.
+//! off, and the core says why ([`IpmsgStatus::problem`]). Closing a link or stopping a
+//! stream tells its threads to stop and leaves them to a [`Reaper`], so the core thread
+//! never waits on a peer; they are joined when they end. Dropping an `Io` (or
+//! [`Port::stop`]) tells every thread to stop first, then waits for them all together,
+//! at most [`STOP_WAIT`] for those a peer could hold up.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
 use super::conn::Conn;
+use super::datagram::SocketErrors;
 use super::discovery;
 use super::error::NetError;
 use super::input::Via;
@@ -26,10 +30,16 @@ use super::ipmsg::{FetchJob, FileThread, Ipmsg, IpmsgSockets, ServeJob};
 use super::link::{self, Acceptor, Link, QueueError};
 use super::port::{IpmsgStatus, LinkEnds, Port, Sockets};
 use super::secure::HandshakeStats;
+use super::thread::Reaper;
 use super::transfer::{self, RecvJob, SendJob, StreamId, StreamThread};
 use super::web::{WebPort, WebSide};
 use crate::protocol::{LinkMsg, PeerId};
 use crate::trust::KeyPair;
+
+/// The longest a stop waits for threads a peer could hold up (a writer blocked on a peer
+/// that reads nothing, where `shutdown()` wakes no blocked write; a dial in `connect`):
+/// they end by themselves within their own time limits.
+pub const STOP_WAIT: Duration = Duration::from_millis(500);
 
 /// Where to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +65,10 @@ pub struct Io {
     discovery: SocketAddr,
     link_addr: SocketAddr,
     overflow: Arc<AtomicU64>,
+    errors: Arc<SocketErrors>,
     receivers: Vec<discovery::Receiver>,
     acceptor: Option<Acceptor>,
     links: HashMap<LinkId, Link>,
-    dials: Vec<JoinHandle<()>>,
     streams: HashMap<StreamId, StreamThread>,
     /// IPMsg's sockets and threads, when on; why not, when it could not start.
     ipmsg: Option<Ipmsg>,
@@ -66,6 +76,8 @@ pub struct Io {
     /// IPMsg file threads, by the stream id the core gave them.
     ipmsg_files: HashMap<StreamId, FileThread>,
     web: WebSide,
+    /// Threads of closed links, stopped streams and dials, joined when they end.
+    reaper: Reaper,
 }
 
 impl Io {
@@ -78,8 +90,9 @@ impl Io {
         let sockets = discovery::bind(at.ip, at.discovery_port)?;
         let discovery = sockets.listener.local_addr().map_err(NetError::Thread)?;
         let overflow = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(SocketErrors::default());
         let reader = |socket: &UdpSocket, via| {
-            discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone())
+            discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone(), errors.clone())
         };
         let receivers = vec![
             reader(&sockets.listener, Via::Listener)?,
@@ -108,15 +121,16 @@ impl Io {
             discovery,
             link_addr,
             overflow,
+            errors,
             receivers,
             acceptor: Some(acceptor),
             links: HashMap::new(),
-            dials: Vec::new(),
             streams: HashMap::new(),
             ipmsg,
             ipmsg_problem,
             ipmsg_files: HashMap::new(),
             web,
+            reaper: Reaper::default(),
         })
     }
 }
@@ -135,7 +149,7 @@ impl Port for Io {
     fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
         let (keys, stats) = (self.keys.clone(), self.handshakes.clone());
         match link::dial(peer, addr, keys, stats, self.tx.clone()) {
-            Ok(t) => self.dials.push(t),
+            Ok(t) => self.reaper.add([t]),
             Err(e) => tracing::warn!("cannot start dialing {addr}: {e}"),
         }
     }
@@ -158,16 +172,13 @@ impl Port for Io {
     }
 
     fn close_link(&mut self, id: LinkId) {
-        drop(self.links.remove(&id)); // joins its threads
+        if let Some(link) = self.links.remove(&id) {
+            self.reaper.add(link.stop());
+        }
     }
 
     fn link_fd(&self, id: LinkId) -> i64 {
-        #[cfg(unix)]
-        if let Some(link) = self.links.get(&id) {
-            return i64::from(link.fd());
-        }
-        let _ = id;
-        -1
+        self.links.get(&id).map_or(-1, Link::fd)
     }
 
     fn start_send(&mut self, stream: StreamId, job: SendJob) -> io::Result<()> {
@@ -184,7 +195,9 @@ impl Port for Io {
     }
 
     fn stop_stream(&mut self, stream: StreamId) {
-        drop(self.streams.remove(&stream)); // stops and joins it
+        if let Some(thread) = self.streams.remove(&stream) {
+            self.reaper.add(thread.stop());
+        }
         drop(self.ipmsg_files.remove(&stream));
     }
 
@@ -221,14 +234,12 @@ impl Port for Io {
         self.overflow.swap(0, Ordering::Relaxed)
     }
 
+    fn take_socket_errors(&mut self) -> Vec<(&'static str, u64)> {
+        self.errors.take()
+    }
+
     fn reap(&mut self) {
-        let (done, running) = std::mem::take(&mut self.dials)
-            .into_iter()
-            .partition(JoinHandle::is_finished);
-        self.dials = running;
-        for t in done {
-            let _ = t.join();
-        }
+        self.reaper.reap();
         self.web.reap();
     }
 
@@ -238,15 +249,24 @@ impl Port for Io {
 
     fn stop(&mut self) {
         self.web.stop();
-        self.streams.clear(); // each stops and joins its thread
+        // Everything is told first, so the waits below overlap.
+        for (_, thread) in self.streams.drain() {
+            self.reaper.add(thread.stop());
+        }
         self.ipmsg_files.clear();
         self.ipmsg.take();
-        self.links.clear();
-        self.acceptor.take();
-        self.receivers.clear();
-        for t in self.dials.drain(..) {
-            let _ = t.join();
+        for (_, link) in self.links.drain() {
+            self.reaper.add(link.stop());
         }
+        if let Some(acceptor) = &self.acceptor {
+            acceptor.signal();
+        }
+        for receiver in &self.receivers {
+            receiver.signal();
+        }
+        self.acceptor.take(); // joins the accept loop, which joins its greeters
+        self.receivers.clear();
+        self.reaper.finish(STOP_WAIT);
     }
 }
 
@@ -281,3 +301,6 @@ impl Drop for Io {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,11 @@
 //! connection refuses [`Conn::into_file_stream`], and there is no raw run any more.
 //!
 //! Reads block; a deadline bounds the whole frame, not each read (a peer dripping a byte
-//! at a time is cut off too). Nothing here decides anything: errors say what happened.
+//! at a time is cut off too). A [`Stopper`] ends a blocked read from another thread on
+//! every system: where `shutdown()` wakes a blocked read (Linux) it shuts the socket
+//! down; where it wakes nothing (Windows, and the feature `portable`) reads wait in
+//! ticks and see its flag within one ([`crate::platform::wake`]). Nothing here decides
+//! anything: errors say what happened.
 
 mod read;
 mod write;
@@ -23,10 +27,13 @@ mod write;
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::platform::wake::{self, Wake};
 use crate::protocol::frame::FrameError;
 use crate::protocol::{LinkMsg, MessageError};
 use crate::trust::file_stream::{SealedReader, SealedWriter};
@@ -69,6 +76,9 @@ pub enum ConnErrorKind {
     /// A sealed file stream asked of a connection that is not secure.
     #[error("the connection is not secure: no sealed stream")]
     NotSecure,
+    /// Stopped on this side ([`Stopper::stop`]).
+    #[error("stopped on this side")]
+    Stopped,
     /// The socket failed.
     #[error("{0}")]
     Io(io::Error),
@@ -88,6 +98,9 @@ pub struct ConnError {
 pub struct Conn {
     read: ReadHalf,
     write: WriteHalf,
+    /// Raised by a [`Stopper`]; reads look at it.
+    stop: Arc<AtomicBool>,
+    wake: Wake,
 }
 
 impl fmt::Debug for Conn {
@@ -101,14 +114,23 @@ impl fmt::Debug for Conn {
 }
 
 impl Conn {
-    /// Wraps a connected stream, with the plain transport.
+    /// Wraps a connected stream, with the plain transport, stopped the way this system
+    /// needs ([`wake::stream_wake`]).
     pub fn new(stream: TcpStream) -> io::Result<Conn> {
+        Conn::with_wake(stream, wake::stream_wake())
+    }
+
+    /// [`Conn::new`] with a given way of stopping reads (tests take Windows' on Linux).
+    pub fn with_wake(stream: TcpStream, wake: Wake) -> io::Result<Conn> {
         let local = stream.local_addr()?;
         let remote = stream.peer_addr()?;
         let reader = stream.try_clone()?;
+        let stop = Arc::new(AtomicBool::new(false));
         Ok(Conn {
-            read: ReadHalf::new(reader, remote),
+            read: ReadHalf::new(reader, remote, stop.clone(), wake),
             write: WriteHalf::new(stream, local, remote),
+            stop,
+            wake,
         })
     }
 
@@ -193,10 +215,15 @@ impl Conn {
         ))
     }
 
-    /// A handle that shuts this connection down from another thread (so a blocked read
-    /// or write returns).
+    /// A handle that stops this connection from another thread: a blocked read returns
+    /// [`ConnErrorKind::Stopped`] (at once, or within a tick where `shutdown()` wakes
+    /// nothing), and so does every later one.
     pub fn stopper(&self) -> io::Result<Stopper> {
-        self.write.try_clone_stream().map(Stopper)
+        Ok(Stopper {
+            stream: self.write.try_clone_stream()?,
+            stop: self.stop.clone(),
+            wake: self.wake,
+        })
     }
 
     /// Splits into the reading half (for a link's reader thread, which reads in larger
@@ -233,20 +260,31 @@ impl ConnError {
                 io::ErrorKind::InvalidData
             }
             ConnErrorKind::NotSecure => io::ErrorKind::Other,
+            ConnErrorKind::Stopped => io::ErrorKind::Interrupted,
             ConnErrorKind::Io(e) => e.kind(),
         };
         io::Error::new(kind, self)
     }
 }
 
-/// Shuts a connection down from another thread; see [`Conn::stopper`].
+/// Stops a connection from another thread; see [`Conn::stopper`].
 #[derive(Debug)]
-pub struct Stopper(TcpStream);
+pub struct Stopper {
+    stream: TcpStream,
+    stop: Arc<AtomicBool>,
+    wake: Wake,
+}
 
 impl Stopper {
-    /// Shuts both directions: blocked reads and writes on the connection return.
+    /// Raises the stop flag, and where that wakes blocked reads and writes, shuts both
+    /// directions down. Elsewhere nothing is shut down (that would wake nothing, and
+    /// with the feature `portable` it would hide what Windows does): the reader sees the
+    /// flag within a tick, and the socket closes with its last handle.
     pub fn stop(&self) {
-        let _ = self.0.shutdown(Shutdown::Both);
+        self.stop.store(true, Ordering::Relaxed);
+        if self.wake.shuts_down() {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
     }
 }
 

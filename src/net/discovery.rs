@@ -1,31 +1,35 @@
 //! The discovery sockets and the threads that read them.
 //!
 //! Two UDP sockets per node (DESIGN.md, "The socket"):
-//! - the *listener*, `SO_REUSEADDR` + `SO_BROADCAST` on the shared discovery port, so every
-//!   instance on a host gets its own copy of each broadcast;
+//! - the *listener*, `SO_REUSEADDR` (and `SO_REUSEPORT` where the system needs it) +
+//!   `SO_BROADCAST` on the shared discovery port, so every instance on a host gets its own
+//!   copy of each broadcast;
 //! - the *sender*, on an ephemeral port, from which beacons go out. A `hello` is answered
 //!   with a unicast `here` to its source address *and port*, i.e. to the asker's sender
 //!   socket, which reaches exactly that instance even when several share the host.
 //!
 //! Reader threads parse each datagram (a signed v2 datagram: size, layout, JSON, key and
 //! id, `protocol::signed::parse`) and forward the result; the core checks freshness and
-//! the signature, within its verification budget, and decides what it means. When the core is busy the channel is full and datagrams are dropped and counted,
-//! so a flood costs bounded memory.
+//! the signature, within its verification budget, and decides what it means. When the
+//! core is busy the channel is full and datagrams are dropped and counted, so a flood
+//! costs bounded memory. How a reader is stopped, and what its socket errors mean on
+//! each system, is [`super::datagram`]'s.
 
 use std::io;
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::{Sender, TrySendError};
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, Protocol, Socket, Type};
 
+use super::datagram::{self, SocketErrors};
 use super::error::NetError;
 use super::input::{NetInput, Via};
-use super::interfaces::LOOPBACK_BROADCAST;
 use super::thread::spawn_named;
+use crate::platform::sock::{self, LoopbackReach};
+use crate::platform::wake::{self, Wake};
 use crate::protocol::MAX_DATAGRAM;
 use crate::protocol::signed;
 
@@ -40,37 +44,57 @@ pub struct DiscoverySockets {
 
 /// Binds the discovery sockets.
 ///
-/// With a loopback `bind` the listener sits on 127.255.255.255, so it hears only this
-/// host's loopback broadcasts and nothing from a real network.
+/// With a loopback `bind` the node hears only this host: the listener sits on
+/// 127.255.255.255 on Linux, or on the loopback multicast group elsewhere (and with
+/// the feature `portable`), and the sender sends there ([`LoopbackReach`]).
 pub fn bind(bind: Option<Ipv4Addr>, port: u16) -> Result<DiscoverySockets, NetError> {
-    let listen_ip = match bind {
-        Some(ip) if ip.is_loopback() => LOOPBACK_BROADCAST,
-        _ => Ipv4Addr::UNSPECIFIED,
-    };
+    let loopback = bind
+        .filter(Ipv4Addr::is_loopback)
+        .map(|_| sock::loopback_reach());
+    let listen_ip = loopback.map_or(Ipv4Addr::UNSPECIFIED, LoopbackReach::listen_ip);
     let listen_addr = SocketAddrV4::new(listen_ip, port);
-    let listener = udp_socket(listen_addr, true).map_err(|source| NetError::Bind {
+    let listener = udp_socket(listen_addr, true, loopback).map_err(|source| NetError::Bind {
         what: "discovery listener",
         addr: listen_addr.into(),
         source,
     })?;
     let send_addr = SocketAddrV4::new(bind.unwrap_or(Ipv4Addr::UNSPECIFIED), 0);
-    let sender = udp_socket(send_addr, false).map_err(|source| NetError::Bind {
+    let sender = udp_socket(send_addr, false, None).map_err(|source| NetError::Bind {
         what: "discovery sender",
         addr: send_addr.into(),
         source,
     })?;
+    if let Some(reach) = loopback {
+        reach
+            .prepare_sender(&sender)
+            .map_err(|source| NetError::Bind {
+                what: "discovery sender (loopback multicast)",
+                addr: send_addr.into(),
+                source,
+            })?;
+    }
     Ok(DiscoverySockets { listener, sender })
 }
 
-fn udp_socket(addr: SocketAddrV4, shared: bool) -> io::Result<UdpSocket> {
+/// Where beacons for every instance on this host go when confined to loopback.
+pub fn loopback_target(port: u16) -> SocketAddrV4 {
+    sock::loopback_reach().target(port)
+}
+
+fn udp_socket(
+    addr: SocketAddrV4,
+    shared: bool,
+    loopback: Option<LoopbackReach>,
+) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     if shared {
-        socket.set_reuse_address(true)?;
+        sock::share_port(&socket)?;
     }
     socket.set_broadcast(true)?;
     socket.bind(&SocketAddr::V4(addr).into())?;
-    // A fallback for platforms where shutdown() does not wake a blocked recv.
-    socket.set_read_timeout(Some(Duration::from_secs(1)))?;
+    if let Some(reach) = loopback {
+        reach.join(&socket)?;
+    }
     Ok(socket.into())
 }
 
@@ -79,72 +103,57 @@ fn udp_socket(addr: SocketAddrV4, shared: bool) -> io::Result<UdpSocket> {
 pub struct Receiver {
     socket: UdpSocket,
     stop: Arc<AtomicBool>,
+    wake: Wake,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Receiver {
     /// Starts reading `socket`, forwarding parsed datagrams to `tx`. Datagrams that find
-    /// the channel full are counted in `overflow` and dropped.
+    /// the channel full are counted in `overflow` and dropped; socket errors are counted
+    /// in `errors`.
     pub fn spawn(
         socket: &UdpSocket,
         via: Via,
         tx: Sender<NetInput>,
         overflow: Arc<AtomicU64>,
+        errors: Arc<SocketErrors>,
     ) -> io::Result<Receiver> {
         let stop = Arc::new(AtomicBool::new(false));
-        let reader = socket.try_clone()?;
+        let wake = wake::datagram_wake();
+        let mut source = datagram::Socket::with_wake(socket.try_clone()?, stop.clone(), wake);
         let stop2 = stop.clone();
         let name = match via {
             Via::Listener => "disc-listen",
             Via::Sender => "disc-answers",
         };
         let thread = spawn_named(name, move || {
-            read_loop(&reader, via, &tx, &overflow, &stop2)
+            read_loop(&mut source, via, &tx, &overflow, &errors, &stop2);
         })?;
         Ok(Receiver {
             socket: socket.try_clone()?,
             stop,
+            wake,
             thread: Some(thread),
         })
+    }
+
+    /// Tells the thread to stop, without waiting (dropping the receiver waits).
+    pub fn signal(&self) {
+        datagram::stop(&self.socket, &self.stop, self.wake);
     }
 }
 
 fn read_loop(
-    socket: &UdpSocket,
+    source: &mut datagram::Socket,
     via: Via,
     tx: &Sender<NetInput>,
     overflow: &AtomicU64,
+    errors: &SocketErrors,
     stop: &AtomicBool,
 ) {
     // One byte more than the limit, so an oversized datagram is seen as oversized.
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
-    while !stop.load(Ordering::Relaxed) {
-        let (n, from) = match recv_datagram(socket, &mut buf) {
-            Ok(Some(r)) => r,
-            Ok(None) => continue, // shut down (or not IPv4): the loop checks `stop`
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                if !stop.load(Ordering::Relaxed) {
-                    tracing::warn!("discovery socket {via:?}: {e}");
-                    // Persistent errors (e.g. ICMP unreachable echoes) must not spin.
-                    std::thread::park_timeout(Duration::from_millis(50));
-                }
-                continue;
-            }
-        };
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let SocketAddr::V4(from) = from else { continue };
+    while let Some((from, n)) = datagram::next(source, &mut buf, stop, errors) {
         // Every check but the freshness guard and the signature: junk costs the core
         // nothing but a count.
         let input = NetInput::Datagram {
@@ -163,25 +172,9 @@ fn read_loop(
     }
 }
 
-/// Receives one datagram and its sender; `None` (the datagram consumed) when there is no
-/// IPv4 sender, which is what a socket shut down by [`Receiver`]'s `Drop` returns.
-///
-/// Not `UdpSocket::recv_from`: on a shut-down socket Linux returns an empty datagram with
-/// an empty address, and std's `recv_from` panics on it (it asserts the address length),
-/// so every node's discovery threads panicked as the node stopped. socket2 peeks the
-/// sender without that assertion; the datagram is then read with `recv`, which takes no
-/// address.
-fn recv_datagram(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-    let from = SockRef::from(socket).peek_sender()?.as_socket();
-    let n = socket.recv(buf)?;
-    Ok(from.map(|from| (n, from)))
-}
-
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // On Linux this wakes a thread blocked in recv_from at once.
-        let _ = SockRef::from(&self.socket).shutdown(Shutdown::Read);
+        self.signal();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -192,6 +185,7 @@ impl Drop for Receiver {
 mod tests {
     use super::*;
     use crossbeam_channel::bounded;
+    use std::time::Duration;
 
     /// Regression: stopping a reader used to panic its thread in std's `recv_from`.
     #[test]
@@ -203,6 +197,7 @@ mod tests {
             Via::Sender,
             tx,
             Arc::new(AtomicU64::new(0)),
+            Arc::default(),
         )
         .expect("spawn");
         // One datagram through, so the thread is in its loop.
@@ -214,10 +209,30 @@ mod tests {
             .recv_timeout(Duration::from_secs(20))
             .expect("the datagram");
         assert!(matches!(input, NetInput::Datagram { len: 2, .. }));
-        reader.stop.store(true, Ordering::Relaxed);
-        // As in Drop: Linux says ENOTCONN for an unconnected UDP socket, yet shuts it.
-        let _ = SockRef::from(&reader.socket).shutdown(Shutdown::Read);
+        reader.signal();
         let thread = reader.thread.take().expect("thread");
         assert!(thread.join().is_ok(), "the reader thread panicked");
+    }
+
+    /// Two instances on one port each hear a datagram sent to every instance on this
+    /// host (127.255.255.255 on Linux, the loopback group with the feature `portable`).
+    #[test]
+    fn two_listeners_share_the_port_and_both_hear_the_host() {
+        let a = bind(Some(Ipv4Addr::LOCALHOST), 0).expect("bind a");
+        let port = a.listener.local_addr().expect("addr").port();
+        let b = bind(Some(Ipv4Addr::LOCALHOST), port).expect("a second instance binds too");
+        a.sender
+            .send_to(b"hi", loopback_target(port))
+            .expect("send to every instance");
+        for (who, s) in [("a", &a.listener), ("b", &b.listener)] {
+            s.set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("timeout");
+            let mut buf = [0u8; 8];
+            let (n, from) = s.recv_from(&mut buf).expect(who);
+            assert_eq!(
+                (&buf[..n], from),
+                (&b"hi"[..], a.sender.local_addr().unwrap())
+            );
+        }
     }
 }

@@ -9,8 +9,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-/// The loopback network's broadcast address: reaches every instance on this host only.
-pub const LOOPBACK_BROADCAST: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 255);
+pub use crate::platform::sock::LOOPBACK_BROADCAST;
 
 /// One usable IPv4 interface address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
-use super::conn::{Conn, ConnErrorKind, ReadHalf, WriteHalf};
+use super::conn::{Conn, ConnErrorKind, ReadHalf, Stopper, WriteHalf};
 use super::error::NetError;
 use super::input::{LinkId, NetInput};
 use super::secure::{self, HandshakeStats};
@@ -74,12 +74,14 @@ pub fn dial(
     })
 }
 
-/// One live TCP connection: its reader and writer threads. Dropping it closes the
-/// socket and joins both threads.
+/// One live TCP connection: its reader and writer threads. [`Link::stop`] tells both to
+/// stop and hands them over without waiting; dropping it stops and joins them.
 pub struct Link {
     /// Frames are made (and sealed, on a secure transport) here, in order, before they
     /// go straight into the socket or to the writer thread.
     write: WriteHalf,
+    /// Stops the reader (flag, and shutdown where that wakes it).
+    stopper: Stopper,
     queue: Option<Sender<Vec<u8>>>,
     /// Frames handed to the writer thread and not yet written by it: while any are, new
     /// frames queue behind them (order); when none are, the core may write directly.
@@ -112,6 +114,7 @@ impl Link {
     /// its first frame is read first).
     pub fn spawn(id: LinkId, conn: Conn, tx: Sender<NetInput>) -> io::Result<Link> {
         conn.set_nodelay(true)?;
+        let stopper = conn.stopper()?;
         let (read, write) = conn.split();
         write.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let (queue, queue_rx) = bounded::<Vec<u8>>(WRITE_QUEUE);
@@ -128,6 +131,7 @@ impl Link {
         })?;
         Ok(Link {
             write,
+            stopper,
             queue: Some(queue),
             behind,
             _closed: closed,
@@ -179,20 +183,37 @@ impl Link {
         self.write.remote()
     }
 
-    /// The socket's file descriptor, for the network panel.
-    #[cfg(unix)]
-    pub fn fd(&self) -> i32 {
+    /// The socket's number (file descriptor, Windows `SOCKET`), for the network panel.
+    pub fn fd(&self) -> i64 {
         self.write.fd()
+    }
+}
+
+impl Link {
+    /// Tells both threads to stop and returns them, not waiting: the reader returns at
+    /// once (or within a tick where `shutdown()` wakes nothing); the writer when its
+    /// queue is closed, or when its blocked write fails or times out. The socket closes
+    /// with the last of them. So closing a link never waits on its peer, on any system.
+    pub fn stop(mut self) -> Vec<JoinHandle<()>> {
+        self.signal();
+        [self.writer.take(), self.reader.take()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn signal(&mut self) {
+        // Frames still queued are dropped with the link: whatever they carried is either
+        // in the outbox (chats, resent on the next link) or safe to lose (acks: the sender
+        // resends and the receiver drops the duplicate).
+        drop(self.queue.take());
+        self.stopper.stop();
     }
 }
 
 impl Drop for Link {
     fn drop(&mut self) {
-        // Frames still queued are dropped with the link: whatever they carried is either
-        // in the outbox (chats, resent on the next link) or safe to lose (acks: the sender
-        // resends and the receiver drops the duplicate).
-        drop(self.queue.take());
-        self.write.shutdown();
+        self.signal();
         for t in [self.writer.take(), self.reader.take()]
             .into_iter()
             .flatten()

@@ -6,7 +6,8 @@
 //! - [`port`]: the [`Port`] trait, what the core may ask of the I/O side.
 //! - [`bound`]: [`Io`], the real port: the sockets, links, dials and transfer threads.
 //! - [`interfaces`]: which interfaces, and their broadcast addresses.
-//! - [`discovery`]: the UDP sockets and their reader threads.
+//! - [`discovery`]: the UDP sockets and their reader threads; [`datagram`]: reading a
+//!   UDP socket so a stop always ends it and errors are counted, not paused on.
 //! - [`conn`]: one framed TCP connection (frames, deadlines, the raw escape) with its
 //!   transport slot; every frame read or written on TCP goes through it.
 //! - [`link`]: the TCP listener, dialing, and per-link reader/writer threads.
@@ -21,6 +22,7 @@
 pub mod accept;
 pub mod bound;
 pub mod conn;
+pub mod datagram;
 pub mod discovery;
 mod error;
 pub mod greeting;
@@ -41,6 +43,6 @@ pub use error::NetError;
 pub use input::{LinkId, NetInput, Via};
 pub use port::{IpmsgStatus, LinkEnds, Port, Sockets};
 pub use secure::DialError;
-pub use thread::spawn_named;
+pub use thread::{Reaper, spawn_named};
 pub use transfer::StreamId;
 pub use web::{WebNews, WebPort};

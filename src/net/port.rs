@@ -85,7 +85,8 @@ pub trait Port {
     /// Writes one message on link `id` without blocking; returns its size on the wire.
     fn write(&mut self, id: LinkId, msg: &LinkMsg) -> Result<usize, QueueError>;
 
-    /// Closes link `id` and joins its threads (nothing if it is not open).
+    /// Closes link `id` (nothing if it is not open): its threads are told to stop, never
+    /// waited for here.
     fn close_link(&mut self, id: LinkId);
 
     /// The file descriptor of link `id`, for the network panel (-1 where there is none).
@@ -97,7 +98,8 @@ pub trait Port {
     /// Starts receiving a file on an accepted data connection.
     fn start_recv(&mut self, stream: StreamId, job: RecvJob, conn: Self::Conn) -> io::Result<()>;
 
-    /// Stops a stream (if it still runs, an IPMsg file thread too) and joins its thread.
+    /// Stops a stream (if it still runs, an IPMsg file thread too), never waiting for a
+    /// lanchat stream's thread here.
     fn stop_stream(&mut self, stream: StreamId);
 
     /// Sends one datagram from the IPMsg UDP port (an error when IPMsg is off, or when
@@ -118,7 +120,13 @@ pub trait Port {
     /// Datagrams dropped because the core was behind, since the last call.
     fn take_overflow(&mut self) -> u64;
 
-    /// Joins threads that have finished by themselves (dials).
+    /// Errors on the discovery sockets since the last call, by reason (`icmp_reset`:
+    /// Windows reporting an ICMP echo; `socket_error`: anything else).
+    fn take_socket_errors(&mut self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
+    /// Joins threads that have finished (dials, and those of closed links and streams).
     fn reap(&mut self);
 
     /// The page for browsers (off until the core starts it).

@@ -94,7 +94,8 @@ pub struct Counters {
     /// from, `tampered`: under a key heard from, `id_mismatch`: an id not the key's,
     /// `stale`, `replayed`), and why the node could not take them (`over_budget`: more
     /// signature checks than the source may cost, `overflow`, `off_loopback`,
-    /// `table_full`).
+    /// `table_full`); and errors on the discovery sockets (`icmp_reset`: Windows
+    /// reporting an ICMP "port unreachable" echo, `socket_error`: anything else).
     pub dropped: BTreeMap<String, u64>,
     /// Frames written to links.
     pub frames_sent: u64,

@@ -13,12 +13,6 @@ pub const MAX_NAME_LEN: usize = 200;
 /// What an empty or fully stripped name becomes.
 pub const FALLBACK_NAME: &str = "file";
 
-/// Windows device names: reserved with any extension, in any case.
-const RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
-];
-
 /// Turns a name from the wire into one safe path component.
 ///
 /// Separators (`/`, `\`) and the characters Windows forbids (`<>:"|?*`) become `_`;
@@ -43,11 +37,36 @@ pub fn file_name(wire: &str) -> String {
     } else {
         trimmed.to_owned()
     };
-    let stem = name.split('.').next().unwrap_or_default().trim_end();
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+    if reserved_on_windows(&name) {
         name.insert(0, '_');
     }
     truncate(&name, MAX_NAME_LEN)
+}
+
+/// Whether Windows reserves `name` for a device (`CON`, `nul.txt`, `COM0`, `LPT¹`,
+/// `CONIN$`, …): with any extension, in any case, spaces before the dot ignored. Such a
+/// name cannot be created there (or opens the device), so it is defused on every system:
+/// a file received on Linux may be copied to a Windows share later.
+pub fn reserved_on_windows(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default().trim_end();
+    let upper = stem.to_ascii_uppercase();
+    if matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    let Some(number) = upper
+        .strip_prefix("COM")
+        .or_else(|| upper.strip_prefix("LPT"))
+    else {
+        return false;
+    };
+    let mut chars = number.chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (Some('0'..='9' | '¹' | '²' | '³'), None)
+    )
 }
 
 /// Cuts `name` to `max` bytes at a character boundary, keeping an extension of up to 16
@@ -113,7 +132,7 @@ mod tests {
         assert_eq!(assert_safe(".."), FALLBACK_NAME);
         assert_eq!(assert_safe("."), FALLBACK_NAME);
         assert_eq!(assert_safe("C:\\x"), "C__x");
-        assert_eq!(assert_safe("/etc/passwd"), "_etc_passwd");
+        assert_eq!(assert_safe("/home/li/.ssh/id_rsa"), "_home_li_.ssh_id_rsa");
         assert_eq!(assert_safe("a\0b"), "ab");
         assert_eq!(assert_safe("line\nbreak\r\t.txt"), "linebreak.txt");
         assert_eq!(assert_safe(""), FALLBACK_NAME);
@@ -133,6 +152,15 @@ mod tests {
             ("COM1 .txt", "_COM1 .txt"),
             ("CONSOLE.txt", "CONSOLE.txt"),
             ("nullable", "nullable"),
+            ("COM0", "_COM0"),
+            ("lpt0.log", "_lpt0.log"),
+            ("COM¹.txt", "_COM¹.txt"),
+            ("lpt³", "_lpt³"),
+            ("CONIN$", "_CONIN$"),
+            ("conout$.x", "_conout$.x"),
+            ("COM10", "COM10"),
+            ("COM⁴", "COM⁴"),
+            ("x.CON", "x.CON"),
         ] {
             assert_eq!(assert_safe(wire), want, "{wire}");
         }

@@ -22,6 +22,7 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use super::keys::{KEY_LEN, KeyPair};
+use crate::platform;
 
 /// The key file's name in the data directory.
 pub const KEY_FILE: &str = "identity.key";
@@ -103,7 +104,7 @@ pub fn load(path: &Path) -> Result<KeyPair, IdentityError> {
         source,
     };
     let meta = fs::metadata(path).map_err(read_err)?;
-    make_private(path, &meta)?;
+    make_private(path)?;
     if meta.len() > 4096 {
         return Err(corrupt(
             path,
@@ -143,8 +144,7 @@ pub fn store(pair: &KeyPair, path: &Path) -> Result<(), IdentityError> {
     let _ = fs::remove_file(&tmp); // a leftover from a crash; we hold the data dir lock
     let mut options = File::options();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    platform::files::owner_only(&mut options);
     let mut file = options.open(&tmp).map_err(write_err)?;
     file.write_all(&body)
         .and_then(|()| file.sync_all())
@@ -166,29 +166,21 @@ fn corrupt(path: &Path, reason: String) -> IdentityError {
 }
 
 /// Narrows a key file readable or writable by group or others to 0600.
-#[cfg(unix)]
-fn make_private(path: &Path, meta: &fs::Metadata) -> Result<(), IdentityError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 == 0 {
-        return Ok(());
-    }
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|source| {
-        IdentityError::Permissions {
-            path: path.to_path_buf(),
-            mode,
-            source,
-        }
+/// (Windows has no mode bits: the key file is in the user's own profile.)
+fn make_private(path: &Path) -> Result<(), IdentityError> {
+    let mode = match platform::files::mode(path) {
+        Ok(Some(mode)) if mode & 0o077 != 0 => mode,
+        Ok(_) | Err(_) => return Ok(()),
+    };
+    platform::files::set_mode(path, 0o600).map_err(|source| IdentityError::Permissions {
+        path: path.to_path_buf(),
+        mode,
+        source,
     })?;
     tracing::warn!(
         "{} was readable by others (mode {mode:o}); it is now 0600",
         path.display()
     );
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn make_private(_path: &Path, _meta: &fs::Metadata) -> Result<(), IdentityError> {
     Ok(())
 }
 
@@ -215,18 +207,19 @@ mod tests {
         fs::remove_dir_all(dir).unwrap();
     }
 
-    #[cfg(unix)]
     #[test]
     fn key_file_is_owner_only_and_is_narrowed_on_load() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tmp();
         let path = dir.join(KEY_FILE);
         load_or_create(&dir).unwrap();
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&path), 0o600);
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let mode = |p: &Path| platform::files::mode(p).unwrap().map(|m| m & 0o777);
+        if mode(&path).is_none() {
+            return fs::remove_dir_all(dir).unwrap(); // no mode bits on this system
+        }
+        assert_eq!(mode(&path), Some(0o600));
+        platform::files::set_mode(&path, 0o644).unwrap();
         load(&path).unwrap();
-        assert_eq!(mode(&path), 0o600, "narrowed on load");
+        assert_eq!(mode(&path), Some(0o600), "narrowed on load");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -6,66 +6,23 @@
 //! Ubuntu Light is a weight lighter than every CJK face, so mixed lines looked half bold),
 //! a system colour emoji font if one is found, a CJK font, then egui's own monochrome
 //! emoji and icon fonts, which catch whatever the others lack. The CJK font is the first
-//! system font found at the usual fontconfig / macOS / Windows paths (better hinting,
+//! system font found where `platform::dirs::cjk_fonts` looks on this system (better hinting,
 //! matches the desktop), else the bundled Droid Sans Fallback (Apache-2.0, 3.9 MB, 27,786
 //! CJK ideographs and kana, but no hangul; see `docs/GUI.md` for why this one). Colour
 //! glyphs need epaint's `color_fonts` (COLR, CBDT and sbix tables). Reading font files is
 //! the only I/O here.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use egui::{FontData, FontDefinitions, FontFamily};
+
+use crate::platform::dirs::{self, FontFile};
 
 /// The Latin face, Noto Sans Regular: the same weight as Noto Sans CJK Regular.
 static LATIN: &[u8] = include_bytes!("../../assets/fonts/NotoSans-Regular.ttf");
 
 /// The bundled fallback, used when the system has no CJK font.
 static BUNDLED_CJK: &[u8] = include_bytes!("../../assets/fonts/DroidSansFallbackFull.ttf");
-
-/// System CJK fonts, best first: (path, face index in a collection).
-const SYSTEM_CJK: &[(&str, u32)] = &[
-    // Debian/Ubuntu fonts-noto-cjk, Fedora google-noto-sans-cjk, Arch noto-fonts-cjk.
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    (
-        "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-        2,
-    ),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    (
-        "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
-        0,
-    ),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    (
-        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-        0,
-    ),
-    // macOS, Windows.
-    ("/System/Library/Fonts/PingFang.ttc", 0),
-    ("/System/Library/Fonts/STHeiti Light.ttc", 0),
-    ("C:\\Windows\\Fonts\\msyh.ttc", 0),
-    ("C:\\Windows\\Fonts\\simsun.ttc", 0),
-];
-
-/// System colour emoji fonts, best first: (path, face index).
-const SYSTEM_EMOJI: &[(&str, u32)] = &[
-    // Debian/Ubuntu fonts-noto-color-emoji, Arch noto-fonts-emoji, Fedora.
-    ("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", 0),
-    ("/usr/share/fonts/noto/NotoColorEmoji.ttf", 0),
-    (
-        "/usr/share/fonts/google-noto-color-emoji-fonts/Noto-COLRv1.ttf",
-        0,
-    ),
-    (
-        "/usr/share/fonts/google-noto-color-emoji-fonts/NotoColorEmoji.ttf",
-        0,
-    ),
-    // macOS, Windows.
-    ("/System/Library/Fonts/Apple Color Emoji.ttc", 0),
-    ("C:\\Windows\\Fonts\\seguiemj.ttf", 0),
-];
 
 /// Where a font came from, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +36,12 @@ pub enum Source {
 }
 
 /// The first of `paths` that can be read, as font data.
-fn first_system(paths: &[(&str, u32)]) -> Option<(FontData, Source)> {
-    paths.iter().find_map(|&(path, index)| {
-        let bytes = std::fs::read(Path::new(path)).ok()?;
+fn first_system(paths: &[FontFile]) -> Option<(FontData, Source)> {
+    paths.iter().find_map(|(path, index)| {
+        let bytes = std::fs::read(path).ok()?;
         let mut data = FontData::from_owned(bytes);
-        data.index = index;
-        Some((data, Source::System(path.to_owned())))
+        data.index = *index;
+        Some((data, Source::System(path.display().to_string())))
     })
 }
 
@@ -92,9 +49,9 @@ fn first_system(paths: &[(&str, u32)]) -> Option<(FontData, Source)> {
 /// font) and a CJK fallback in both families. Returns where the CJK and emoji fonts
 /// came from.
 pub fn definitions() -> (FontDefinitions, Source, Source) {
-    let (cjk, cjk_source) = first_system(SYSTEM_CJK)
+    let (cjk, cjk_source) = first_system(&dirs::cjk_fonts())
         .unwrap_or_else(|| (FontData::from_static(BUNDLED_CJK), Source::Bundled));
-    let emoji = first_system(SYSTEM_EMOJI);
+    let emoji = first_system(&dirs::emoji_fonts());
     let emoji_source = emoji.as_ref().map_or(Source::Missing, |(_, s)| s.clone());
     let mut fonts = FontDefinitions::default();
     fonts

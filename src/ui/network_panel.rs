@@ -311,6 +311,13 @@ pub fn help(net: &NetStatus, config: Option<&Config>) -> Vec<String> {
     out.push(format!(
         "Firewall: allow UDP {discovery} and TCP {link_port} in, on both computers."
     ));
+    out.push(
+        "Windows: when Windows Firewall asks, allow lanchat on the network's profile; a school \
+         or office network is often \"Public\", which blocks it until allowed there too. \
+         macOS: allow lanchat under System Settings > Privacy & Security > Local Network, or \
+         it hears no one."
+            .to_owned(),
+    );
     let heard = net.counters.beacons_received;
     out.push(if heard == 0 {
         "You have heard no beacon from anyone yet. On Wi-Fi, guest networks and \"client \

@@ -131,7 +131,7 @@ impl Subject {
     pub fn datagram(&self, payload: &[u8]) {
         broadcaster()
             .send_to(payload, loopback_broadcast(self.discovery_port))
-            .expect("send a datagram to 127.255.255.255");
+            .expect("send a datagram on loopback");
     }
 
     /// A `net_status` snapshot.
@@ -166,18 +166,23 @@ impl Subject {
     }
 }
 
-/// A UDP socket allowed to send to 127.255.255.255 (loopback broadcast only).
+/// A UDP socket allowed to send to [`loopback_broadcast`] (loopback only).
 pub fn broadcaster() -> UdpSocket {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("udp socket");
     s.set_broadcast(true).expect("SO_BROADCAST");
     s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
         .expect("bind 127.0.0.1:0");
-    s.into()
+    let s: UdpSocket = s.into();
+    lanchat::platform::sock::loopback_reach()
+        .prepare_sender(&s)
+        .expect("a loopback sender");
+    s
 }
 
-/// Where a loopback node's discovery listener hears broadcasts.
+/// Where a loopback node's discovery listener hears broadcasts: 127.255.255.255 on
+/// Linux, the loopback multicast group with the feature `portable` (and elsewhere).
 pub fn loopback_broadcast(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), port)
+    lanchat::platform::sock::loopback_reach().target(port)
 }
 
 /// A raw link client: the handshake, then hello, chat and ack as sealed frames over a
@@ -366,11 +371,14 @@ pub fn assert_closed_by_node(stream: &mut TcpStream, deadline: Duration, what: &
 
 /// Threads of this process with this name (from /proc/self/task/*/comm), to show a
 /// storm costs bounded threads. By name, because tests running in parallel in the same
-/// process start and stop nodes (and their threads) at any time.
-pub fn threads_named(name: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("read /proc/self/task")
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end() == name)
-        .count()
+/// process start and stop nodes (and their threads) at any time. `None` where there is no
+/// /proc (Windows, macOS): the caller skips that count and keeps its other checks.
+pub fn threads_named(name: &str) -> Option<usize> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|comm| comm.trim_end() == name)
+            .count(),
+    )
 }

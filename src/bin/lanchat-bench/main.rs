@@ -153,19 +153,15 @@ fn write_json(report: &Report) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Cores, CPU model, kernel and load at the time of the run.
+/// Cores, CPU model, kernel and load at the time of the run (empty where there is no
+/// /proc).
 fn machine() -> Value {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpuinfo = read("/proc/cpuinfo");
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned());
+    let facts = procfs::machine_facts();
     json!({
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
-        "cpu": model,
-        "kernel": read("/proc/sys/kernel/osrelease").trim(),
-        "loadavg": read("/proc/loadavg").trim(),
+        "cpu": facts.cpu,
+        "kernel": facts.kernel,
+        "loadavg": facts.loadavg,
         "unix_time": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),

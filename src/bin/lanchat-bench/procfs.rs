@@ -14,6 +14,31 @@ use serde_json::Value;
 /// Clock ticks per second for /proc/PID/stat times (USER_HZ; 100 on Linux x86-64).
 const TICKS_PER_SEC: f64 = 100.0;
 
+/// The CPU model, kernel release and load average, as /proc tells them (empty where
+/// there is no /proc: Windows, macOS).
+pub struct MachineFacts {
+    /// The CPU's model name.
+    pub cpu: Option<String>,
+    /// The kernel release.
+    pub kernel: String,
+    /// The load averages line.
+    pub loadavg: String,
+}
+
+/// This machine's [`MachineFacts`].
+pub fn machine_facts() -> MachineFacts {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    MachineFacts {
+        cpu: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()),
+        kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+        loadavg: read("/proc/loadavg").trim().to_owned(),
+    }
+}
+
 /// CPU seconds (user + system) used so far by `pid`, all threads.
 pub fn cpu_seconds(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;

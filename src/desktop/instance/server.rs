@@ -139,8 +139,7 @@ fn write_private(path: &Path, file: &WindowFile) -> Result<(), InstanceError> {
         let _ = fs::remove_file(&tmp);
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        crate::platform::files::owner_only(&mut options);
         options.open(&tmp)?.write_all(&body)?;
         fs::rename(&tmp, path)
     };

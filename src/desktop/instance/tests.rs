@@ -126,13 +126,7 @@ fn a_second_start_finds_the_window_and_it_is_asked_to_show() {
     assert_eq!(file.port, server.local_addr().port());
     assert_eq!(file.pid, std::process::id());
     assert_eq!(file.token.len(), 32);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.0.join(FILE))
-            .unwrap()
-            .permissions()
-            .mode();
+    if let Some(mode) = crate::platform::files::mode(&dir.0.join(FILE)).unwrap() {
         assert_eq!(mode & 0o777, 0o600, "only its owner may read the token");
     }
 

@@ -1,11 +1,15 @@
 //! The reading half of a connection: whole frames from the socket (a deadline for the
-//! whole frame, or a stall limit), opened if the transport is sealed.
+//! whole frame, or a stall limit), opened if the transport is sealed. Every read can be
+//! stopped from another thread ([`super::Stopper`]), on every system.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::{ConnError, ConnErrorKind, Open};
+use crate::platform::wake::{self, Read, Timeout, Wake};
 use crate::protocol::LinkMsg;
 use crate::protocol::frame::FrameDecoder;
 use crate::trust::transport::FRAME_AD;
@@ -21,8 +25,12 @@ pub struct ReadHalf {
     decoder: FrameDecoder,
     open: Option<Box<dyn Open>>,
     remote: SocketAddr,
+    /// Raised by a stopper.
+    stop: Arc<AtomicBool>,
+    /// How a blocked read is stopped here.
+    wake: Wake,
     /// The socket's read timeout as last set (to skip needless system calls).
-    timeout: Option<Duration>,
+    timeout: Timeout,
     /// The stall limit when no deadline applies.
     idle: Option<Duration>,
     /// Read buffer, allocated on the first read, `buf_len` bytes.
@@ -31,13 +39,20 @@ pub struct ReadHalf {
 }
 
 impl ReadHalf {
-    pub(super) fn new(stream: TcpStream, remote: SocketAddr) -> ReadHalf {
+    pub(super) fn new(
+        stream: TcpStream,
+        remote: SocketAddr,
+        stop: Arc<AtomicBool>,
+        wake: Wake,
+    ) -> ReadHalf {
         ReadHalf {
             stream,
             decoder: FrameDecoder::new(),
             open: None,
             remote,
-            timeout: None,
+            stop,
+            wake,
+            timeout: Timeout::default(),
             idle: None,
             buf: Vec::new(),
             buf_len: READ_BUF,
@@ -56,7 +71,7 @@ impl ReadHalf {
     /// The stall limit when no deadline applies.
     pub(super) fn set_idle(&mut self, limit: Option<Duration>) -> io::Result<()> {
         self.idle = limit;
-        self.apply_timeout(limit)
+        Ok(())
     }
     /// Reads the next message and its body size, waiting at most until `deadline`.
     pub fn recv(&mut self, deadline: Option<Instant>) -> Result<(usize, LinkMsg), ConnError> {
@@ -106,37 +121,32 @@ impl ReadHalf {
         if self.buf.len() < self.buf_len {
             self.buf = vec![0; self.buf_len];
         }
-        loop {
-            let limit = match deadline {
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(self.timed_out(deadline));
-                    }
-                    Some(left)
-                }
-                None => self.idle,
-            };
-            self.apply_timeout(limit)
-                .map_err(|e| self.error(ConnErrorKind::Io(e)))?;
-            match self.stream.read(&mut self.buf) {
-                Ok(n) => {
-                    self.decoder.push(&self.buf[..n]);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(self.timed_out(deadline)),
-                Err(e) => return Err(self.error(ConnErrorKind::Io(e))),
-            }
+        let mut buf = std::mem::take(&mut self.buf);
+        let read = self.read_some(&mut buf, deadline);
+        if let Ok(n) = read {
+            self.decoder.push(&buf[..n]);
         }
+        self.buf = buf;
+        read
     }
 
-    fn apply_timeout(&mut self, limit: Option<Duration>) -> io::Result<()> {
-        if self.timeout != limit {
-            self.stream.set_read_timeout(limit)?;
-            self.timeout = limit;
+    /// One read from the socket into `buf` (0 at end of stream), within `deadline`, or
+    /// the stall limit when there is none; a stop ends it on every system.
+    fn read_some(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize, ConnError> {
+        let until = deadline.or_else(|| self.idle.map(|idle| Instant::now() + idle));
+        let read = wake::read(
+            &self.stream,
+            buf,
+            until,
+            &self.stop,
+            self.wake,
+            &mut self.timeout,
+        );
+        match read.map_err(|e| self.error(ConnErrorKind::Io(e)))? {
+            Read::Bytes(n) => Ok(n),
+            Read::TimedOut => Err(self.timed_out(deadline)),
+            Read::Stopped => Err(self.error(ConnErrorKind::Stopped)),
         }
-        Ok(())
     }
 
     fn timed_out(&self, deadline: Option<Instant>) -> ConnError {
@@ -152,11 +162,4 @@ impl ReadHalf {
             kind,
         }
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

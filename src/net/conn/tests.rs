@@ -6,6 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::platform::wake::Wake;
 
 /// Two connected streams on loopback: (ours, theirs).
 fn pair() -> (TcpStream, TcpStream) {
@@ -39,11 +40,12 @@ fn messages_cross_both_ways_and_through_the_halves() {
     let (mut read, mut write) = a.split();
     assert_eq!(read.recv(soon()).unwrap(), (27, ack("3")));
     let frame = write.frame(&ack("4")).unwrap();
-    assert_eq!(
-        write.write_now(&frame),
-        frame.len(),
-        "an idle socket takes it all"
-    );
+    // An idle socket takes it all, where the system has a write that does not block;
+    // elsewhere nothing goes that way and the frame takes the blocking path.
+    match write.write_now(&frame) {
+        0 => write.write_all(&frame).unwrap(),
+        n => assert_eq!(n, frame.len(), "an idle socket takes it all"),
+    }
     assert_eq!(b.recv(soon()).unwrap(), ack("4"));
 }
 
@@ -173,4 +175,56 @@ fn a_file_stream_goes_on_sealed_from_where_the_frames_stopped() {
     assert_eq!(r.read_chunk("t", 0, 10).unwrap(), b"0123456789");
     let end = LinkMsg::decode(r.read_frame().unwrap()).unwrap();
     assert_eq!(end, LinkMsg::FileEnd { hash: "h".into() });
+}
+
+/// Both ways of stopping: Linux's (`shutdown()` wakes the read) and Windows' (nothing
+/// wakes it: the flag is seen within a tick). A silent peer holds neither for long.
+const WAKES: [Wake; 2] = [Wake::Shutdown, Wake::Tick(Duration::from_millis(20))];
+
+#[test]
+fn a_stopper_ends_a_blocked_read_whatever_wakes_it() {
+    for wake in WAKES {
+        {
+            let (ours, _silent) = pair();
+            let mut conn = Conn::with_wake(ours, wake).unwrap();
+            let stopper = conn.stopper().unwrap();
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let (started_tx, started) = crossbeam_channel::bounded(1);
+            let reader = crate::net::spawn_named("test-read", move || {
+                let _ = started_tx.send(());
+                let result = conn.recv(None).map(drop);
+                let _ = tx.send(result);
+            })
+            .unwrap();
+            started.recv().unwrap();
+            stopper.stop();
+            let e = rx
+                .recv_timeout(Duration::from_secs(1))
+                .expect("the read ends within a second")
+                .expect_err("stopped, not a message");
+            assert!(matches!(e.kind, ConnErrorKind::Stopped), "{wake:?}: {e}");
+            reader.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn deadlines_and_stall_limits_hold_with_ticks_too() {
+    let tick = Wake::Tick(Duration::from_millis(20));
+    let (ours, mut theirs) = pair();
+    let mut conn = Conn::with_wake(ours, tick).unwrap();
+    let e = conn
+        .recv(Some(Instant::now() + Duration::from_millis(60)))
+        .unwrap_err();
+    assert!(matches!(e.kind, ConnErrorKind::Deadline), "{e}");
+    conn.set_idle_timeout(Some(Duration::from_millis(60)))
+        .unwrap();
+    let e = conn.recv(None).unwrap_err();
+    assert!(matches!(e.kind, ConnErrorKind::Stalled(_)), "{e}");
+    // And what does come is read whole, across ticks.
+    theirs.write_all(&ack("1").to_frame().unwrap()).unwrap();
+    assert_eq!(conn.recv(soon()).unwrap(), ack("1"));
+    drop(theirs);
+    let e = conn.recv(soon()).unwrap_err();
+    assert!(matches!(e.kind, ConnErrorKind::Closed), "{e}");
 }

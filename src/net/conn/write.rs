@@ -2,10 +2,11 @@
 //! transport is secure, written blocking or (on a link) without blocking.
 
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::{ConnError, ConnErrorKind, Seal};
+use crate::platform;
 use crate::protocol::LinkMsg;
 use crate::protocol::frame::{self, HEADER_LEN};
 use crate::trust::transport::FRAME_AD;
@@ -77,10 +78,11 @@ impl WriteHalf {
     }
 
     /// Writes as much of `bytes` as the socket's buffer takes now, without blocking;
-    /// returns how many. Any error counts as "nothing taken" (the blocking path meets the
-    /// same error and reports it).
+    /// returns how many (0 where the system has no such write: the frame then goes
+    /// through the writer thread). Any error counts as "nothing taken" (the blocking path
+    /// meets the same error and reports it).
     pub fn write_now(&self, bytes: &[u8]) -> usize {
-        write_now(&self.stream, bytes)
+        platform::sock::send_now(&self.stream, bytes).unwrap_or(0)
     }
 
     /// Another handle on the socket, for a thread that writes frames made here.
@@ -98,11 +100,6 @@ impl WriteHalf {
         self.stream.set_nodelay(on)
     }
 
-    /// Shuts both directions down (the reader's blocked read returns).
-    pub fn shutdown(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
     /// Our end (`getsockname`).
     pub fn local(&self) -> SocketAddr {
         self.local
@@ -113,11 +110,10 @@ impl WriteHalf {
         self.remote
     }
 
-    /// The socket's file descriptor, for the network panel.
-    #[cfg(unix)]
-    pub fn fd(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.stream.as_raw_fd()
+    /// The socket's number (a file descriptor, a Windows `SOCKET`), for the network
+    /// panel; -1 where there is none.
+    pub fn fd(&self) -> i64 {
+        platform::sock::socket_number(&self.stream)
     }
 
     pub(super) fn error(&self, kind: ConnErrorKind) -> ConnError {
@@ -126,23 +122,4 @@ impl WriteHalf {
             kind,
         }
     }
-}
-
-/// `MSG_DONTWAIT`: as much as the socket's buffer takes now.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn write_now(stream: &TcpStream, bytes: &[u8]) -> usize {
-    let sock = socket2::SockRef::from(stream);
-    loop {
-        match sock.send_with_flags(bytes, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
-            Ok(n) => return n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return 0,
-        }
-    }
-}
-
-/// Elsewhere every frame goes through the blocking path.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn write_now(_stream: &TcpStream, _bytes: &[u8]) -> usize {
-    0
 }

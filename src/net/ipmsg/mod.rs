@@ -13,7 +13,9 @@
 //! was, so everything is sent from the bound UDP socket. Loopback-only mode (a loopback
 //! bind address) keeps everything on loopback: sockets on the bind address, broadcasts
 //! only to 127.255.255.255 (heard by a second UDP socket bound there), and sends or
-//! connections to any other address refused.
+//! connections to any other address refused. (Where the system has no loopback
+//! broadcast, "127.255.255.255" is the loopback multicast group instead:
+//! [`crate::platform::sock::LoopbackReach`].)
 
 pub mod accept;
 pub mod files;
@@ -23,14 +25,15 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use thiserror::Error;
 
+use super::datagram::SocketErrors;
 use super::greeting::AcceptStats;
-use super::interfaces::{LOOPBACK_BROADCAST, NetInterface};
+use super::interfaces::NetInterface;
+use crate::platform::sock::{self, LoopbackReach};
 use crate::protocol::ipmsg::{FileRequest, IpmsgError, Packet};
 
 pub use files::{FetchJob, FileEvent, FileReport, FileThread, ServeJob};
@@ -131,16 +134,24 @@ impl IpmsgSockets {
         let port = tcp.local_addr().map_err(IpmsgNetError::Thread)?.port();
         let local = SocketAddrV4::new(ip, port);
         let udp = udp_socket(local).map_err(|e| bind_error("UDP", local, e))?;
+        let reach = ip.is_loopback().then(sock::loopback_reach);
+        if let Some(reach) = reach {
+            reach
+                .prepare_sender(&udp)
+                .map_err(|e| bind_error("UDP", local, e))?;
+        }
         let broadcast = if ip.is_unspecified() {
             None
         } else {
-            let listen = if ip.is_loopback() {
-                LOOPBACK_BROADCAST
-            } else {
-                Ipv4Addr::UNSPECIFIED
-            };
+            let listen = reach.map_or(Ipv4Addr::UNSPECIFIED, LoopbackReach::listen_ip);
             let at = SocketAddrV4::new(listen, port);
-            Some(udp_socket(at).map_err(|e| bind_error("UDP broadcast", at, e))?)
+            let socket = udp_socket(at).map_err(|e| bind_error("UDP broadcast", at, e))?;
+            if let Some(reach) = reach {
+                reach
+                    .join(&SockRef::from(&socket))
+                    .map_err(|e| bind_error("UDP broadcast", at, e))?;
+            }
+            Some(socket)
         };
         Ok(IpmsgSockets {
             udp,
@@ -166,11 +177,9 @@ fn bind_error(what: &'static str, addr: SocketAddrV4, source: io::Error) -> Ipms
 
 fn udp_socket(addr: SocketAddrV4) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_reuse_address(true)?;
+    sock::share_port(&socket)?;
     socket.set_broadcast(true)?;
     socket.bind(&SocketAddr::V4(addr).into())?;
-    // A fallback for platforms where shutdown() does not wake a blocked recv.
-    socket.set_read_timeout(Some(Duration::from_secs(1)))?;
     Ok(socket.into())
 }
 
@@ -181,6 +190,8 @@ pub struct IpmsgStats {
     pub datagrams: AtomicU64,
     /// Datagrams dropped because the core's channel was full.
     pub overflow: AtomicU64,
+    /// Errors on the UDP socket(s), by reason.
+    pub errors: SocketErrors,
     /// TCP connections accepted, and those closed before a usable request, by reason.
     pub connections: AcceptStats,
 }
@@ -299,7 +310,7 @@ pub fn broadcast_targets(
     interfaces: &[NetInterface],
 ) -> Vec<SocketAddrV4> {
     if loopback_only {
-        return vec![SocketAddrV4::new(LOOPBACK_BROADCAST, port)];
+        return vec![sock::loopback_reach().target(port)];
     }
     let mut out: Vec<SocketAddrV4> = interfaces
         .iter()

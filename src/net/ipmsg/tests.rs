@@ -96,17 +96,16 @@ fn loopback_broadcasts_are_heard_and_answers_come_from_the_ipmsg_port() {
     let Node { ipmsg, rx, .. } = start(8);
     let port = ipmsg.local_addr().port();
     assert!(ipmsg.loopback_only());
-    assert_eq!(
-        ipmsg.broadcast_targets(&[]),
-        [SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), port)]
-    );
+    // 127.255.255.255 on Linux, the loopback multicast group where there is no loopback
+    // broadcast (and with the feature `portable`).
+    let reach = crate::platform::sock::loopback_reach();
+    let target = reach.target(port);
+    assert_eq!(ipmsg.broadcast_targets(&[]), [target]);
     let other = peer();
     other.set_broadcast(true).unwrap();
+    reach.prepare_sender(&other).expect("a loopback sender");
     other
-        .send_to(
-            b"1:1:u:h:1:nick\0\0",
-            (Ipv4Addr::new(127, 255, 255, 255), port),
-        )
+        .send_to(b"1:1:u:h:1:nick\0\0", target)
         .expect("broadcast");
     let IpmsgInput::Datagram { packet, .. } = rx.recv_timeout(WAIT).expect("the broadcast") else {
         panic!("not a datagram")
@@ -250,4 +249,35 @@ fn a_request_without_its_nul_is_read_when_the_peer_half_closes() {
         panic!("not a request")
     };
     assert!(request.file_id.matches(10_000));
+}
+
+/// The IPMsg reader stopped the way Windows needs (its flag alone, no `shutdown()`):
+/// it delivers, then its drop returns within a second, measured on a thread of its own.
+#[test]
+fn a_reader_stopped_without_shutdown_ends_within_a_second() {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let to = socket.local_addr().expect("addr");
+    let (tx, rx) = bounded::<IpmsgInput>(4);
+    let stats = Arc::new(IpmsgStats::default());
+    let wake = crate::platform::wake::Wake::Tick(Duration::from_millis(20));
+    let reader =
+        udp::Reader::with_wake(&socket, "test-ipmsg-udp", tx, stats.clone(), wake).expect("reader");
+    peer().send_to(b"1:1:user:host:0:hello", to).expect("send");
+    let got = rx.recv_timeout(WAIT).expect("the datagram");
+    assert!(
+        matches!(got, IpmsgInput::Datagram { len: 21, .. }),
+        "{got:?}"
+    );
+    let (done_tx, done_rx) = bounded(1);
+    let dropper = crate::net::spawn_named("test-dropper", move || {
+        drop(reader);
+        let _ = done_tx.send(());
+    })
+    .expect("spawn");
+    done_rx
+        .recv_timeout(Duration::from_secs(1))
+        .expect("the reader's drop returns within a second");
+    dropper.join().expect("the dropper ends");
+    assert_eq!(stats.datagrams.load(Ordering::Relaxed), 1);
+    assert!(stats.errors.take().is_empty(), "no socket errors");
 }

@@ -1,19 +1,21 @@
 //! The threads reading the IPMsg UDP socket(s): each datagram is parsed and forwarded as
 //! [`IpmsgInput::Datagram`], or dropped and counted when the core's channel is full, so
-//! a flood costs bounded memory. Nothing is answered here.
+//! a flood costs bounded memory. Nothing is answered here. Reading, stopping and socket
+//! errors are [`crate::net::datagram`]'s, the same as discovery's: a stop ends the wait on
+//! every system, and Windows' errors are counted in [`IpmsgStats::errors`], never paused on.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::{Sender, TrySendError};
-use socket2::SockRef;
 
 use super::{IpmsgInput, IpmsgStats, offer};
+use crate::net::datagram;
 use crate::net::spawn_named;
+use crate::platform::wake::{self, Wake};
 use crate::protocol::ipmsg::{MAX_PACKET, Packet};
 
 /// A thread reading one UDP socket; stopped and joined on drop.
@@ -21,6 +23,7 @@ use crate::protocol::ipmsg::{MAX_PACKET, Packet};
 pub struct Reader {
     socket: UdpSocket,
     stop: Arc<AtomicBool>,
+    wake: Wake,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -35,53 +38,42 @@ impl Reader {
     where
         T: From<IpmsgInput> + Send + 'static,
     {
+        Reader::with_wake(socket, name, tx, stats, wake::datagram_wake())
+    }
+
+    /// [`Reader::spawn`] with a given way of stopping (tests take Windows' on Linux).
+    pub fn with_wake<T>(
+        socket: &UdpSocket,
+        name: &str,
+        tx: Sender<T>,
+        stats: Arc<IpmsgStats>,
+        wake: Wake,
+    ) -> io::Result<Reader>
+    where
+        T: From<IpmsgInput> + Send + 'static,
+    {
         let stop = Arc::new(AtomicBool::new(false));
-        let reader = socket.try_clone()?;
+        let mut source = datagram::Socket::with_wake(socket.try_clone()?, stop.clone(), wake);
         let stop2 = stop.clone();
-        let thread = spawn_named(name, move || read_loop(&reader, &tx, &stats, &stop2))?;
+        let thread = spawn_named(name, move || read_loop(&mut source, &tx, &stats, &stop2))?;
         Ok(Reader {
             socket: socket.try_clone()?,
             stop,
+            wake,
             thread: Some(thread),
         })
     }
 }
 
 fn read_loop<T: From<IpmsgInput>>(
-    socket: &UdpSocket,
+    source: &mut datagram::Socket,
     tx: &Sender<T>,
     stats: &IpmsgStats,
     stop: &AtomicBool,
 ) {
     // One byte more than the limit, so an oversized datagram is seen as oversized.
     let mut buf = vec![0u8; MAX_PACKET + 1];
-    while !stop.load(Ordering::Relaxed) {
-        let (n, from) = match recv_datagram(socket, &mut buf) {
-            Ok(Some(r)) => r,
-            Ok(None) => continue, // shut down (or not IPv4): the loop checks `stop`
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                if !stop.load(Ordering::Relaxed) {
-                    tracing::warn!("IPMsg UDP socket: {e}");
-                    // Persistent errors (e.g. ICMP unreachable echoes) must not spin.
-                    std::thread::park_timeout(Duration::from_millis(50));
-                }
-                continue;
-            }
-        };
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let SocketAddr::V4(from) = from else { continue };
+    while let Some((from, n)) = datagram::next(source, &mut buf, stop, &stats.errors) {
         stats.datagrams.fetch_add(1, Ordering::Relaxed);
         let input = IpmsgInput::Datagram {
             from,
@@ -94,20 +86,9 @@ fn read_loop<T: From<IpmsgInput>>(
     }
 }
 
-/// Receives one datagram and its sender; `None` when there is no IPv4 sender, which is
-/// what a socket shut down by [`Reader`]'s `Drop` returns. (std's `recv_from` panics on
-/// that empty address; see `net::discovery` for the story.)
-fn recv_datagram(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
-    let from = SockRef::from(socket).peek_sender()?.as_socket();
-    let n = socket.recv(buf)?;
-    Ok(from.map(|from| (n, from)))
-}
-
 impl Drop for Reader {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // On Linux this wakes a thread blocked in recv at once.
-        let _ = SockRef::from(&self.socket).shutdown(Shutdown::Read);
+        datagram::stop(&self.socket, &self.stop, self.wake);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

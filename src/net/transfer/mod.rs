@@ -14,7 +14,7 @@
 //! Why it is built this way, and what it costs, is in `docs/TRANSFERS.md`.
 //! [`send_range`] (`sendfile(2)`, in clear) stays only as the benchmarks' raw baseline.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +34,7 @@ pub use send::{SendJob, send_range, spawn_send};
 use super::conn::Stopper;
 use super::input::NetInput;
 use super::thread::spawn_named;
+use crate::platform::{self, files::NoReplace};
 use crate::protocol::hash::FileHasher;
 use crate::protocol::sanitize;
 
@@ -47,8 +48,8 @@ pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// that the buffer stays in the core's L2 cache while it is hashed.
 const HASH_BUF: usize = 128 << 10;
 
-/// A running transfer thread. Dropping it stops the transfer (the socket is shut down,
-/// so blocked reads and writes return) and joins the thread.
+/// A running transfer thread. [`StreamThread::stop`] stops the transfer and hands the
+/// thread over without waiting; dropping it stops it and joins the thread.
 #[derive(Debug)]
 pub struct StreamThread {
     cancel: Arc<AtomicBool>,
@@ -95,12 +96,26 @@ impl StreamThread {
     }
 }
 
-impl Drop for StreamThread {
-    fn drop(&mut self) {
+impl StreamThread {
+    /// Stops the transfer and returns its thread, not waiting: a read returns at once (or
+    /// within a tick where `shutdown()` wakes nothing), a blocked write when it fails or
+    /// times out ([`IO_TIMEOUT`]).
+    pub fn stop(mut self) -> Option<JoinHandle<()>> {
+        self.signal();
+        self.thread.take()
+    }
+
+    fn signal(&self) {
         self.cancel.store(true, Ordering::Relaxed);
         if let Some(s) = self.socket.lock().expect("socket slot").as_ref() {
             s.stop();
         }
+    }
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.signal();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -133,59 +148,53 @@ pub(super) fn hash_prefix(
 
 /// Renames a verified `.part` to the first free name in `dir`, never replacing a file.
 ///
-/// On Linux this is `renameat2(RENAME_NOREPLACE)`: atomic, and it leaves ext4's
-/// replace-by-rename heuristic (which flushes the whole file to disk first) out of it.
-/// Elsewhere, or on file systems without it, the name is claimed with `create_new` and
-/// the part renamed over the claim.
+/// The ways are the system's, best first ([`platform::files::no_replace_ways`]): on Linux
+/// `renameat2(RENAME_NOREPLACE)`, elsewhere a hard link then removing the `.part`, and on
+/// file systems that have neither (FAT, exFAT, some SMB shares) a claim file created
+/// and closed, then the `.part` renamed over it. A way that does not work here is
+/// followed by the next, for the rest of the names.
 pub fn promote(part: &Path, dir: &Path, name: &str) -> Result<PathBuf, String> {
-    let mut no_replace = cfg!(any(target_os = "linux", target_os = "android"));
+    promote_with(platform::files::no_replace_ways(), part, dir, name)
+}
+
+/// [`promote`] with the given ways (tests try each).
+pub fn promote_with(
+    ways: &[NoReplace],
+    part: &Path,
+    dir: &Path,
+    name: &str,
+) -> Result<PathBuf, String> {
+    let mut ways = ways.iter().copied().peekable();
     for candidate in sanitize::candidates(name) {
         let path = dir.join(&candidate);
-        if no_replace {
-            match rename_no_replace(part, &path) {
+        while let Some(way) = ways.peek() {
+            match way.rename(part, &path) {
                 Ok(()) => return Ok(path),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) if e.kind() == io::ErrorKind::Unsupported => no_replace = false,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => break,
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                    ways.next();
+                }
                 Err(e) => {
                     return Err(format!(
-                        "cannot rename {} to {candidate}: {e}",
-                        part.display()
+                        "cannot rename {} to {}: {e}",
+                        platform::dirs::shown(part),
+                        platform::dirs::shown(&path)
                     ));
                 }
             }
         }
-        match File::options().write(true).create_new(true).open(&path) {
-            Ok(_) => {
-                return fs::rename(part, &path)
-                    .map(|()| path)
-                    .map_err(|e| format!("cannot rename {} to {candidate}: {e}", part.display()));
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        if ways.peek().is_none() {
+            return Err(format!(
+                "cannot rename {}: no way to rename without replacing works in {}",
+                platform::dirs::shown(part),
+                platform::dirs::shown(dir)
+            ));
         }
     }
-    Err(format!("no free name for {name} in {}", dir.display()))
-}
-
-/// `rename` that fails with `AlreadyExists` instead of replacing, or `Unsupported`.
-fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{CWD, RenameFlags, renameat_with};
-        use rustix::io::Errno;
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Ok(()) => Ok(()),
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
-                Err(io::ErrorKind::Unsupported.into())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (from, to);
-        Err(io::ErrorKind::Unsupported.into())
-    }
+    Err(format!(
+        "no free name for {name} in {}",
+        platform::dirs::shown(dir)
+    ))
 }
 
 /// Sends the final report; gives up after a while if the core has stopped reading (it is

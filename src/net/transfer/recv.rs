@@ -136,25 +136,10 @@ fn verdict(back: &mut FileWriter, msg: &LinkMsg) {
 /// and writing into reserved blocks skips ext4's per-page delayed-allocation bookkeeping,
 /// which measured ~0.07 s of CPU per GiB here (a quarter of the write path's system
 /// time; `docs/TRANSFERS.md`). File systems without `fallocate` (FAT, some network file
-/// systems) just write as before.
+/// systems) just write as before; so does every system but Linux
+/// ([`crate::platform::files::reserve`]).
 pub fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{FallocateFlags, fallocate};
-        use rustix::io::Errno;
-        if len == 0 {
-            return Ok(());
-        }
-        match fallocate(file, FallocateFlags::KEEP_SIZE, offset, len) {
-            Ok(()) | Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (file, offset, len);
-        Ok(())
-    }
+    crate::platform::files::reserve(file, offset, len)
 }
 
 /// Opens each chunk in one buffer, writes and hashes it while it is still in the CPU's

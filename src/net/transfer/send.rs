@@ -158,7 +158,8 @@ fn read_verdict(back: &mut FileReader) -> Result<LinkMsg, String> {
 /// `sendfile(2)`: the kernel moves
 /// page-cache pages to the socket with no copy through user space. (`std::io::copy`
 /// refuses sendfile from a file to a socket, because a later change to the file could
-/// still reach the peer; here the hash catches that.) Elsewhere, a plain copy.
+/// still reach the peer; here the hash catches that.) Elsewhere, a plain copy
+/// ([`crate::platform::files::send_file`]).
 pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io::Result<u64> {
     let mut at = offset;
     send_from(file, stream, &mut at, offset + len)?;
@@ -168,30 +169,7 @@ pub fn send_range(file: &File, stream: &TcpStream, offset: u64, len: u64) -> io:
 /// [`send_range`] from `*at` to `end`, moving `*at` past every byte the socket took, also
 /// when it fails part-way (so an error can say how far it got).
 fn send_from(file: &File, stream: &TcpStream, at: &mut u64, end: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        while *at < end {
-            let want = usize::try_from(end - *at)
-                .unwrap_or(usize::MAX)
-                .min(1 << 30);
-            match rustix::fs::sendfile(stream, file, Some(&mut *at), want) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => return Err(io::ErrorKind::TimedOut.into()),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = file;
-        file.seek(SeekFrom::Start(*at))?;
-        *at += io::copy(&mut file.take(end - *at), &mut &*stream)?;
-        Ok(())
-    }
+    crate::platform::files::send_file(file, stream, at, end)
 }
 
 /// Sends `[offset, size)` of the file as sealed chunks, each read straight into the

@@ -1,22 +1,55 @@
 //! Promoting a verified `.part` without replacing a file, and reserving its blocks.
 
+use std::fs;
+
 use super::*;
+
+/// Every chain of ways a system may take: Linux's, the others', and a file system with
+/// no hard links (FAT, exFAT, SMB), where only the claim is left.
+const CHAINS: [&[NoReplace]; 4] = [
+    &[NoReplace::Renameat2, NoReplace::Link, NoReplace::Claim],
+    &[NoReplace::Link, NoReplace::Claim],
+    &[NoReplace::Claim],
+    &[],
+];
 
 #[test]
 fn promote_never_replaces_a_file() {
+    for ways in CHAINS {
+        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.txt"), b"mine").unwrap();
+        fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
+        for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
+            let part = dir.join(format!("p{i}.part"));
+            fs::write(&part, format!("new {i}")).unwrap();
+            match promote_with(ways, &part, &dir, "a.txt") {
+                Ok(path) => assert_eq!(path, dir.join(want), "{ways:?}"),
+                Err(e) => {
+                    assert!(ways.is_empty(), "{ways:?}: {e}");
+                    assert!(e.contains("no way to rename"), "{e}");
+                    continue;
+                }
+            }
+            assert!(!part.exists());
+        }
+        assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
+        assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
+        if !ways.is_empty() {
+            assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
+            assert_eq!(fs::read_dir(&dir).unwrap().count(), 4, "no claim left");
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn promote_takes_this_systems_ways() {
     let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("a.txt"), b"mine").unwrap();
-    fs::write(dir.join("a (1).txt"), b"mine too").unwrap();
-    for (i, want) in ["a (2).txt", "a (3).txt"].iter().enumerate() {
-        let part = dir.join(format!("p{i}.part"));
-        fs::write(&part, format!("new {i}")).unwrap();
-        assert_eq!(promote(&part, &dir, "a.txt").unwrap(), dir.join(want));
-        assert!(!part.exists());
-    }
-    assert_eq!(fs::read(dir.join("a.txt")).unwrap(), b"mine");
-    assert_eq!(fs::read(dir.join("a (1).txt")).unwrap(), b"mine too");
-    assert_eq!(fs::read(dir.join("a (3).txt")).unwrap(), b"new 1");
+    let part = dir.join("x.part");
+    fs::write(&part, b"x").unwrap();
+    assert_eq!(promote(&part, &dir, "x").unwrap(), dir.join("x"));
     fs::remove_dir_all(dir).unwrap();
 }
 

@@ -33,9 +33,12 @@ impl<P: Port> Core<P> {
         }
         self.next_housekeeping = now.at + HOUSEKEEPING.min(self.config.interval / 2);
         let overflow = self.port.take_overflow();
+        let dropped = &mut self.traffic.counters.dropped;
         if overflow > 0 {
-            let dropped = &mut self.traffic.counters.dropped;
             *dropped.entry("overflow".to_owned()).or_default() += overflow;
+        }
+        for (reason, n) in self.port.take_socket_errors() {
+            *dropped.entry(reason.to_owned()).or_default() += n;
         }
         self.presence.expire(now.at, &mut self.out);
         if let Err(e) = self.store.checkpoint() {

@@ -36,7 +36,7 @@ use super::clock::Now;
 use super::event::{Event, LeftReason};
 use super::out::{Action, Out, Record};
 use super::peer::PeerInfo;
-use crate::net::interfaces::{LOOPBACK_BROADCAST, NetInterface};
+use crate::net::interfaces::NetInterface;
 use crate::protocol::signed::{DatagramSigner, Envelope, SignedError, Unverified};
 use crate::protocol::{Beacon, BeaconKind, PROTOCOL_VERSION, PeerId};
 use crate::store::KnownPeer;
@@ -242,13 +242,14 @@ impl Presence {
     }
 
     /// Works out where beacons go from the interfaces up now (none when confined to
-    /// loopback: only 127.255.255.255).
+    /// loopback: only every instance on this host, at 127.255.255.255 on Linux or the
+    /// loopback multicast group elsewhere, [`crate::platform::sock::LoopbackReach`]).
     pub fn set_interfaces(&mut self, all: Vec<NetInterface>) {
         let port = self.reach.discovery_port;
         let (interfaces, targets) = if self.loopback_only() {
             (
                 Vec::new(),
-                vec![SocketAddrV4::new(LOOPBACK_BROADCAST, port)],
+                vec![crate::platform::sock::loopback_reach().target(port)],
             )
         } else {
             let chosen: Vec<NetInterface> = match self.reach.bind {

@@ -8,23 +8,25 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
+use crate::platform;
+
 /// Creates `dir` if needed and proves it is a writable folder; returns it absolute.
 pub fn check_download_dir(dir: &Path) -> Result<PathBuf, String> {
-    let shown = dir.display();
+    let shown = platform::dirs::shown(dir);
     if dir.as_os_str().is_empty() {
         return Err("the download folder is empty".to_owned());
     }
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {shown}: {e}"))?;
-    let dir = fs::canonicalize(dir).map_err(|e| format!("cannot use {shown}: {e}"))?;
+    let dir = platform::dirs::canonicalize(dir).map_err(|e| format!("cannot use {shown}: {e}"))?;
     if !dir.is_dir() {
-        return Err(format!("{} is not a folder", dir.display()));
+        return Err(format!("{} is not a folder", platform::dirs::shown(&dir)));
     }
     let probe = dir.join(format!(".lanchat-probe-{}", uuid::Uuid::new_v4().simple()));
     File::options()
         .write(true)
         .create_new(true)
         .open(&probe)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        .map_err(|e| format!("cannot write in {}: {e}", platform::dirs::shown(&dir)))?;
     let _ = fs::remove_file(&probe);
     Ok(dir)
 }
@@ -45,12 +47,9 @@ mod tests {
         assert!(e.contains("file.txt"), "{e}");
         let e = check_download_dir(&file.join("below")).unwrap_err();
         assert!(e.starts_with("cannot create") && e.contains("below"), "{e}");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let locked = root.join("locked");
-            fs::create_dir(&locked).unwrap();
-            fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
+        let locked = root.join("locked");
+        fs::create_dir(&locked).unwrap();
+        if crate::platform::files::set_mode(&locked, 0o500).unwrap() {
             // Root may write anywhere; everyone else is refused, naming the folder.
             if let Err(e) = check_download_dir(&locked) {
                 assert!(
@@ -58,7 +57,7 @@ mod tests {
                     "{e}"
                 );
             }
-            fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+            crate::platform::files::set_mode(&locked, 0o700).unwrap();
         }
         fs::remove_dir_all(root).unwrap();
     }

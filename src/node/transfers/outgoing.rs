@@ -123,7 +123,7 @@ impl Transfers {
         let shown = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = sanitize::file_name(shown.as_deref().unwrap_or_default());
         let mime = mime::detect(&name, &head).to_owned();
-        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let full = crate::platform::dirs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let id = hash::transfer_id(&[
             self.settings.me.as_bytes(),
             peer.as_bytes(),
