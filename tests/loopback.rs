@@ -226,6 +226,36 @@ fn a_killed_node_expires() {
     );
 }
 
+/// Issue 17: a peer killed while a link to it is open shows offline at once (its link
+/// closes, a probe of its port is refused), not after three intervals: here 90 s, far
+/// beyond the wait.
+#[test]
+fn a_killed_node_with_an_open_link_is_gone_at_once() {
+    let dir = TempDir::new("gone");
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let mut victim = ChildNode::loopback("victim", &dir.join("victim"), port, "30");
+    let id = victim.id.clone();
+    a.wait_joined(&id);
+    a.chat(&id, "还在吗?");
+    a.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    victim.kill9();
+    let ev = a.wait(
+        "peer_left",
+        |e| matches!(e, Event::PeerLeft { id: i, .. } if *i == id),
+    );
+    assert!(
+        matches!(
+            ev,
+            Event::PeerLeft {
+                reason: LeftReason::Gone,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+}
+
 #[test]
 fn a_message_to_a_peer_that_is_down_arrives_once_when_it_is_back() {
     let dir = TempDir::new("offline");
@@ -422,7 +452,9 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
         );
     }
 
-    // Once the link is gone, nothing vouches for Bob: he times out like a silent peer.
+    // Once the link is gone, nothing vouches for Bob: his bye goes to a port Alice does
+    // not hear, but his link closed and his port refuses, so he is gone at once (before
+    // the probe, he timed out like a silent peer).
     b.handle.shutdown();
     let ev = a.wait(
         "bob timing out",
@@ -432,7 +464,7 @@ fn a_peer_known_only_through_its_link_stays_online_while_the_link_lives() {
         ev,
         Event::PeerLeft {
             id: bob.into(),
-            reason: LeftReason::Timeout,
+            reason: LeftReason::Gone,
             name: b.name.clone(),
             protocol: Protocol::Lanchat,
         }

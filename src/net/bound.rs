@@ -146,6 +146,13 @@ impl Port for Io {
         interfaces::list(filter)
     }
 
+    fn probe(&mut self, peer: PeerId, addr: SocketAddr) {
+        match link::probe(peer, addr, self.tx.clone()) {
+            Ok(t) => self.reaper.add([t]),
+            Err(e) => tracing::warn!("cannot start probing {addr}: {e}"),
+        }
+    }
+
     fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
         let (keys, stats) = (self.keys.clone(), self.handshakes.clone());
         match link::dial(peer, addr, keys, stats, self.tx.clone()) {

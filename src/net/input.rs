@@ -79,6 +79,15 @@ pub enum NetInput<C = Conn> {
         /// Why, for the log.
         reason: String,
     },
+    /// What a probe of a peer's link port found ([`super::Port::probe`]).
+    Probed {
+        /// The peer probed.
+        peer: PeerId,
+        /// Where.
+        addr: SocketAddr,
+        /// Whether the connection was refused: nothing listens there any more.
+        refused: bool,
+    },
     /// A file transfer thread made progress, finished or failed.
     Transfer(TransferReport),
     /// What the IPMsg sockets heard (a datagram, a `GETFILEDATA` request) or a file

@@ -52,6 +52,30 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener, NetError> {
 pub use super::accept::{Acceptor, GREETING_TIMEOUT};
 pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 
+/// How long a probe may wait for an answer: a refusal on a LAN comes back at once; a
+/// peer that neither accepts nor refuses is not taken for gone.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connects to `addr` and hangs up, on a thread of its own, and reports
+/// [`NetInput::Probed`]: `refused` only when the connection was refused (a reset: nothing
+/// listens there). Timeouts and other errors are not a refusal.
+pub fn probe(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
+    spawn_named("link-probe", move || {
+        let refused = match TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) {
+            Ok(conn) => {
+                drop(conn); // hang up at once: the greeter counts it as closed
+                false
+            }
+            Err(e) => e.kind() == io::ErrorKind::ConnectionRefused,
+        };
+        let _ = tx.send(NetInput::Probed {
+            peer,
+            addr,
+            refused,
+        });
+    })
+}
+
 /// Dials `addr` on a thread of its own, runs the handshake as the initiator (only
 /// `peer` may answer), and reports [`NetInput::Dialed`]. A failed handshake is counted
 /// in `handshakes`.

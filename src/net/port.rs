@@ -79,6 +79,11 @@ pub trait Port {
     /// Dials `addr` for `peer`; the result comes back as `NetInput::Dialed`.
     fn dial(&mut self, peer: PeerId, addr: SocketAddr);
 
+    /// Opens a TCP connection to `addr` and closes it at once, on a thread of its own, to
+    /// learn whether anything still listens there (no handshake, nothing sent); the
+    /// answer comes back as `NetInput::Probed`.
+    fn probe(&mut self, peer: PeerId, addr: SocketAddr);
+
     /// Starts link `id` on `conn` (its frames come back as `NetInput::Frame`).
     fn open_link(&mut self, id: LinkId, conn: Self::Conn) -> io::Result<LinkEnds>;
 

@@ -333,6 +333,9 @@ pub enum LeftReason {
     Bye,
     /// Unheard for three announce intervals.
     Timeout,
+    /// Its link closed without a `bye` and nothing listens at its address any more (the
+    /// connection was refused): it crashed, or was killed.
+    Gone,
 }
 
 impl Event {

@@ -3,15 +3,15 @@
 //! part), closing links, dials, datagrams, streams, and store records. Closing a link is
 //! where every part hears that a route is gone.
 
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 
 use super::Core;
 use crate::net::link::QueueError;
 use crate::net::{LinkId, Port};
 use crate::node::clock::Now;
-use crate::node::out::{Action, Record, Route};
+use crate::node::out::{Action, Record, Route, Routes};
 use crate::node::transfers::partial;
-use crate::protocol::LinkMsg;
+use crate::protocol::{LinkMsg, PeerId};
 use crate::store::TransferState;
 
 impl<P: Port> Core<P> {
@@ -89,6 +89,40 @@ impl<P: Port> Core<P> {
         }
         self.chat.route_down(Route::Link(id));
         self.transfers.route_down(Route::Link(id));
+        if !gone.by_us
+            && let Some(peer) = gone.peer
+        {
+            self.probe_if_silent(peer);
+        }
+    }
+
+    /// The peer closed its link (or it broke) with no `bye`: a crash looks like this, and
+    /// so does a link that only broke. If no other link to it is up, ask its link port
+    /// whether anything still listens there ([`Core::on_probed`] reads the answer):
+    /// a refusal is a strong sign it is gone, far sooner than three silent intervals.
+    fn probe_if_silent(&mut self, peer: PeerId) {
+        if self.links.route(&peer).is_some() {
+            return;
+        }
+        if let Some(addr) = self.presence.dial_addr(&peer) {
+            self.port.probe(peer, addr);
+        }
+    }
+
+    /// What a probe found: a refused connection at the address the peer is still
+    /// reached at, with no link up since, takes it offline now (`peer_left`, `gone`).
+    /// Anything else (it answered, it timed out, it came back meanwhile) changes nothing:
+    /// a broken link alone is no reason to call a peer gone.
+    pub(super) fn on_probed(&mut self, peer: &PeerId, addr: SocketAddr, refused: bool) {
+        if !refused
+            || self.links.route(peer).is_some()
+            || self.presence.dial_addr(peer) != Some(addr)
+        {
+            return;
+        }
+        tracing::info!(%peer, %addr, "its link closed and its port refuses: gone");
+        self.presence
+            .went_offline(peer, crate::node::event::LeftReason::Gone, &mut self.out);
     }
 
     /// Sends a datagram to every broadcast target; returns how many sends succeeded.

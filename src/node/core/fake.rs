@@ -51,6 +51,8 @@ pub struct FakePort {
     pub closed: Vec<LinkId>,
     /// Streams started and stopped.
     pub streams: Vec<(StreamId, &'static str)>,
+    /// Probes asked for: (peer, address).
+    pub probes: Vec<(PeerId, SocketAddr)>,
     /// Links whose writer queue is full (the peer does not read).
     pub stalled: Vec<LinkId>,
     /// IPMsg datagrams sent.
@@ -171,6 +173,10 @@ impl Port for FakePort {
 
     fn dial(&mut self, peer: PeerId, addr: SocketAddr) {
         self.dials.push((peer, addr));
+    }
+
+    fn probe(&mut self, peer: PeerId, addr: SocketAddr) {
+        self.probes.push((peer, addr));
     }
 
     fn open_link(&mut self, id: LinkId, conn: &'static str) -> io::Result<LinkEnds> {

@@ -49,6 +49,11 @@ impl<P: Port> Core<P> {
                     next = self.on_frames((link, len, msg), || more.try_recv().ok(), now);
                 }
                 NetInput::LinkDown { link, reason } => self.drop_link(link, &reason, false, now),
+                NetInput::Probed {
+                    peer,
+                    addr,
+                    refused,
+                } => self.on_probed(&peer, addr, refused),
                 NetInput::Transfer(report) => {
                     self.transfers
                         .on_report(report, ctx!(self, now), &mut self.out);

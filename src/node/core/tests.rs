@@ -190,3 +190,129 @@ fn a_silent_peer_expires_on_the_cores_timer_and_a_stalled_link_is_dropped() {
         "with its key"
     );
 }
+
+/// Bob heard and linked (our dial, his hello): link 1 is his route.
+fn linked_bob(core: &mut Core<FakePort>, now: Now) -> SocketAddr {
+    heard(core, bob_here(5000), 0, now);
+    let bob_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, BOB_LINK_PORT));
+    let dialed = NetInput::Dialed {
+        peer: bob_id().into(),
+        addr: bob_addr,
+        result: Ok((Box::new("conn to bob"), bob_keys().public())),
+    };
+    feed(core, dialed, now);
+    let hello = NetInput::Frame {
+        link: 1,
+        len: 90,
+        msg: bob_hello(),
+    };
+    feed(core, hello, now);
+    assert!(routes!(core).route(&bob_id()).is_some(), "linked");
+    bob_addr
+}
+
+#[test]
+fn a_link_closed_by_a_crashed_peer_is_probed_and_a_refusal_takes_it_offline_at_once() {
+    let dir = TempDir::new("core-crash");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    linked_bob(&mut core, t0);
+    events.try_iter().count();
+    // Where the handshake proved him: the address our dial reached.
+    let bob_addr = core.presence.dial_addr(&bob_id()).expect("reachable");
+
+    let down = NetInput::LinkDown {
+        link: 1,
+        reason: "closed by peer".into(),
+    };
+    feed(&mut core, down, t0);
+    assert_eq!(
+        core.port.probes,
+        [(bob_id().into(), bob_addr)],
+        "probed once"
+    );
+    assert!(
+        core.presence.get(&bob_id()).is_some_and(|p| p.online),
+        "not yet"
+    );
+
+    let refused = NetInput::Probed {
+        peer: bob_id().into(),
+        addr: bob_addr,
+        refused: true,
+    };
+    feed(&mut core, refused, t0);
+    assert!(
+        events.try_iter().any(
+            |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Gone, .. } if **id == bob_id())
+        ),
+        "gone, long before three intervals (15 s) pass"
+    );
+}
+
+#[test]
+fn a_link_that_only_broke_leaves_the_peer_online() {
+    let dir = TempDir::new("core-broke");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    let bob_addr = linked_bob(&mut core, t0);
+    events.try_iter().count();
+
+    // We closed it (a violation): no probe.
+    core.drop_link(1, "a test", true, t0);
+    assert!(
+        core.port.probes.is_empty(),
+        "a link we closed says nothing of bob"
+    );
+
+    // He closed a new one, but his port still answers (or says nothing in time).
+    let bob_addr2 = linked_bob_again(&mut core, bob_addr, t0);
+    feed(
+        &mut core,
+        NetInput::LinkDown {
+            link: 2,
+            reason: "closed by peer".into(),
+        },
+        t0,
+    );
+    assert_eq!(core.port.probes.len(), 1);
+    let answered = NetInput::Probed {
+        peer: bob_id().into(),
+        addr: bob_addr2,
+        refused: false,
+    };
+    feed(&mut core, answered, t0);
+    // A refusal from an address bob is no longer reached at is stale.
+    let stale = NetInput::Probed {
+        peer: bob_id().into(),
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
+        refused: true,
+    };
+    feed(&mut core, stale, t0);
+    assert!(
+        !events
+            .try_iter()
+            .any(|e| matches!(e, Event::PeerLeft { .. })),
+        "a broken link alone is no reason to call bob gone"
+    );
+    assert!(core.presence.get(&bob_id()).is_some_and(|p| p.online));
+}
+
+/// Bob linked again on link 2 (he dialed us this time).
+fn linked_bob_again(core: &mut Core<FakePort>, bob_addr: SocketAddr, now: Now) -> SocketAddr {
+    let dialed = NetInput::Dialed {
+        peer: bob_id().into(),
+        addr: bob_addr,
+        result: Ok((Box::new("conn to bob again"), bob_keys().public())),
+    };
+    feed(core, dialed, now);
+    let hello = NetInput::Frame {
+        link: 2,
+        len: 90,
+        msg: bob_hello(),
+    };
+    feed(core, hello, now);
+    bob_addr
+}
