@@ -250,6 +250,11 @@ fn proxy_cuts_10000_messages_arrive_once_in_order() {
                     assert!(delivered.insert(msg_id.clone()), "{msg_id} delivered twice");
                 }
                 Event::Error { message } => panic!("sender: {message}"),
+                // Issue 17: a cut is not a crash. The receiver's link port (the proxy)
+                // still answers the probe that follows each cut.
+                Event::PeerLeft { id, reason, .. } if id == receiver.id => {
+                    panic!("a cut link took the living receiver offline ({reason:?})")
+                }
                 _ => {}
             },
             recv(receiver.handle.events) -> e => {

@@ -587,15 +587,19 @@ fn a_replayed_beacon_and_shout_neither_divert_nor_duplicate() {
     alice.wait_joined(&bob.id);
     bob.wait_joined(&alice.id);
 
-    // The eavesdropper: hears the loopback broadcasts, answers at bob's port elsewhere.
+    // The eavesdropper: hears the loopback broadcasts (127.255.255.255, or the loopback
+    // multicast group with the feature `portable`), answers at bob's port elsewhere.
+    let reach = lanchat::platform::sock::loopback_reach();
     let ear = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
-    ear.set_reuse_address(true).unwrap();
-    ear.bind(&SocketAddr::from((Ipv4Addr::new(127, 255, 255, 255), port)).into())
-        .expect("bind the loopback broadcast address");
+    lanchat::platform::sock::share_port(&ear).unwrap();
+    ear.bind(&SocketAddr::from((reach.listen_ip(), port)).into())
+        .expect("bind where loopback broadcasts are heard");
+    reach.join(&ear).expect("join the loopback group");
     let ear: UdpSocket = ear.into();
     ear.set_read_timeout(Some(common::DEADLINE)).unwrap();
     let mouth = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 9), 0)).unwrap();
     mouth.set_broadcast(true).unwrap();
+    reach.prepare_sender(&mouth).expect("a loopback sender");
     let fake_bob = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 9), bob.port)).unwrap();
     fake_bob.set_nonblocking(true).unwrap();
 
@@ -616,9 +620,7 @@ fn a_replayed_beacon_and_shout_neither_divert_nor_duplicate() {
         }
     }
     for d in &heard {
-        mouth
-            .send_to(d, (Ipv4Addr::new(127, 255, 255, 255), port))
-            .expect("replay");
+        mouth.send_to(d, reach.target(port)).expect("replay");
     }
 
     // Alice's counters show the copies refused; the real bob still gets her message.
