@@ -110,19 +110,33 @@ impl<P: Port> Core<P> {
     }
 
     /// What a probe found: a refused connection at the address the peer is still
-    /// reached at, with no link up since, takes it offline now (`peer_left`, `gone`).
-    /// Anything else (it answered, it timed out, it came back meanwhile) changes nothing:
-    /// a broken link alone is no reason to call a peer gone.
-    pub(super) fn on_probed(&mut self, peer: &PeerId, addr: SocketAddr, refused: bool) {
+    /// reached at, with no link up since, makes it a suspect: unless it is heard from
+    /// within `GONE_GRACE` (its `bye` racing its closed port), the next housekeeping
+    /// takes it offline (`peer_left`, `gone`; [`Core::gone_suspects`]). Anything else (it
+    /// answered, it timed out, it came back meanwhile) changes nothing: a broken link
+    /// alone is no reason to call a peer gone.
+    pub(super) fn on_probed(&mut self, peer: &PeerId, addr: SocketAddr, refused: bool, now: Now) {
         if !refused
             || self.links.route(peer).is_some()
             || self.presence.dial_addr(peer) != Some(addr)
         {
             return;
         }
-        tracing::info!(%peer, %addr, "its link closed and its port refuses: gone");
-        self.presence
-            .went_offline(peer, crate::node::event::LeftReason::Gone, &mut self.out);
+        tracing::info!(%peer, %addr, "its link closed and its port refuses: gone unless heard");
+        self.presence.suspect_gone(peer, now.at);
+    }
+
+    /// Housekeeping: suspects whose grace passed with no word and no new link are gone.
+    pub(super) fn gone_suspects(&mut self, now: Now) {
+        for peer in self.presence.due_suspects(now.at) {
+            if self.links.route(&peer).is_none() {
+                self.presence.went_offline(
+                    &peer,
+                    crate::node::event::LeftReason::Gone,
+                    &mut self.out,
+                );
+            }
+        }
     }
 
     /// Sends a datagram to every broadcast target; returns how many sends succeeded.

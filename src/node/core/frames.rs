@@ -231,6 +231,7 @@ impl<P: Port> Core<P> {
         let Some(route) = self.links.up(link, &peer, &me, &mut self.out) else {
             return;
         };
+        self.presence.clear_suspect(&peer); // a new link: not gone
         // We dialed this address and the handshake proved the peer there: the next dial
         // goes there too, whatever beacons say meanwhile (a link the peer dialed proves
         // nothing about where it can be reached).

@@ -53,7 +53,7 @@ impl<P: Port> Core<P> {
                     peer,
                     addr,
                     refused,
-                } => self.on_probed(&peer, addr, refused),
+                } => self.on_probed(&peer, addr, refused, now),
                 NetInput::Transfer(report) => {
                     self.transfers
                         .on_report(report, ctx!(self, now), &mut self.out);

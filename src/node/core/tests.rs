@@ -244,6 +244,13 @@ fn a_link_closed_by_a_crashed_peer_is_probed_and_a_refusal_takes_it_offline_at_o
     };
     feed(&mut core, refused, t0);
     assert!(
+        !events
+            .try_iter()
+            .any(|e| matches!(e, Event::PeerLeft { .. })),
+        "its bye may still be on its way: a grace first"
+    );
+    core.tick(t0.after(Duration::from_millis(600))); // the next housekeeping after it
+    assert!(
         events.try_iter().any(
             |e| matches!(e, Event::PeerLeft { ref id, reason: LeftReason::Gone, .. } if **id == bob_id())
         ),
@@ -315,4 +322,40 @@ fn linked_bob_again(core: &mut Core<FakePort>, bob_addr: SocketAddr, now: Now) -
     };
     feed(core, hello, now);
     bob_addr
+}
+
+#[test]
+fn a_bye_that_arrives_after_the_refusal_is_still_a_bye() {
+    let dir = TempDir::new("core-bye-late");
+    let t0 = Now::read();
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    linked_bob(&mut core, t0);
+    let bob_addr = core.presence.dial_addr(&bob_id()).expect("reachable");
+    events.try_iter().count();
+
+    // A clean exit: his link closes and his port refuses before his bye is read here.
+    let down = NetInput::LinkDown {
+        link: 1,
+        reason: "closed by peer".into(),
+    };
+    feed(&mut core, down, t0);
+    let refused = NetInput::Probed {
+        peer: bob_id().into(),
+        addr: bob_addr,
+        refused: true,
+    };
+    feed(&mut core, refused, t0);
+    let mut bye = bob_here(5000);
+    bye.kind = BeaconKind::Bye;
+    heard(&mut core, bye, 1, t0.after(Duration::from_millis(5)));
+    core.tick(t0.after(Duration::from_millis(600)));
+    let left: Vec<LeftReason> = events
+        .try_iter()
+        .filter_map(|e| match e {
+            Event::PeerLeft { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(left, [LeftReason::Bye], "said once, as what it was");
 }

@@ -41,11 +41,12 @@ impl<P: Port> Core<P> {
             *dropped.entry(reason.to_owned()).or_default() += n;
         }
         self.presence.expire(now.at, &mut self.out);
+        self.gone_suspects(now);
         if let Err(e) = self.store.checkpoint() {
             tracing::debug!("history checkpoint: {e}");
         }
         self.links.tick(now.at, &mut self.out);
-        self.chat.tick(&self.links, now.at, &mut self.out);
+        self.chat.tick(&routes!(self), now.at, &mut self.out);
         self.transfers_tick(now);
         self.ipmsg_tick(now);
         self.carry_out(now);

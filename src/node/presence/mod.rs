@@ -95,7 +95,15 @@ pub struct Presence {
     targets: Vec<SocketAddrV4>,
     next_announce: Instant,
     answers: TokenBucket,
+    /// Peers whose link closed and whose link port then refused a connection, and when
+    /// they count as gone unless heard from first ([`Presence::suspect_gone`]).
+    suspects: std::collections::HashMap<PeerId, Instant>,
 }
+
+/// How long a peer whose port refused a probe has to be heard from (its `bye`, a beacon)
+/// before it counts as gone: a clean exit closes its links and port a moment after its
+/// `bye` is sent, and the two can arrive here in either order.
+pub const GONE_GRACE: Duration = Duration::from_millis(300);
 
 /// What presence starts from besides who we are.
 pub struct Known {
@@ -130,6 +138,7 @@ impl Presence {
             targets: Vec::new(),
             next_announce: now.at + interval,
             answers: TokenBucket::new(ANSWERS_PER_SEC, ANSWERS_PER_SEC, now.at),
+            suspects: std::collections::HashMap::new(),
         };
         p.refresh_all_trust(&mut Out::default());
         p
@@ -296,6 +305,7 @@ impl Presence {
 
     /// A peer was heard from: remembers it, and says so when it joined or changed.
     pub fn on_sighting(&mut self, s: &Sighting<'_>, now: Now, out: &mut Out) -> Observed {
+        self.suspects.remove(s.id); // heard: not gone
         let observed = self.table.observe(s, now.at, now.wall);
         if let Observed::Joined | Observed::Changed { .. } = observed {
             self.refresh_trust(s.id, out);
@@ -351,6 +361,35 @@ impl Presence {
     }
 
     /// Peers unheard for their timeout go offline.
+    /// Peer `id`'s link closed with no `bye` and its port refused a connection: unless
+    /// it is heard from within [`GONE_GRACE`] (its `bye` may still be on its way), it is
+    /// one of [`Presence::due_suspects`].
+    pub fn suspect_gone(&mut self, id: &PeerId, now: Instant) {
+        self.suspects.entry(id.clone()).or_insert(now + GONE_GRACE);
+    }
+
+    /// A suspect is not gone after all (a link to it came up).
+    pub fn clear_suspect(&mut self, id: &str) {
+        self.suspects.remove(id);
+    }
+
+    /// The suspects whose grace has passed, unheard from and still online: for the caller
+    /// to take offline as `gone` if no link to them came up meanwhile.
+    pub fn due_suspects(&mut self, now: Instant) -> Vec<PeerId> {
+        let due: Vec<PeerId> = self
+            .suspects
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &due {
+            self.suspects.remove(id);
+        }
+        due.into_iter()
+            .filter(|id| self.table.get(id).is_some_and(|p| p.online))
+            .collect()
+    }
+
     pub fn expire(&mut self, now: Instant, out: &mut Out) {
         for id in self.table.expire(now) {
             tracing::info!(peer = %id, "peer timed out");
