@@ -13,6 +13,7 @@
 #                                             starts with PAL; prints its window title
 #   iptux-lab.sh say DIR PAL TEXT             type TEXT in that chat and send it (ctrl+Return)
 #   iptux-lab.sh send-file DIR PAL PATH       attach PATH (ctrl+s) and send the offer
+#   iptux-lab.sh press-send DIR PAL           press send (ctrl+Return) in that chat again
 #   iptux-lab.sh accept-files DIR PAL         accept the files offered in that chat into
 #                                             DIR/recv
 #   iptux-lab.sh history DIR PAL              print that chat's history as shown
@@ -171,6 +172,15 @@ cmd_send_file() {
   xdo key ctrl+Return
 }
 
+# press-send: a key press lost under Xvfb leaves an attached file unsent; press again.
+cmd_press_send() {
+  local pal=$1 win
+  cmd_open_chat "$pal" >/dev/null
+  win=$(chat_window "$pal")
+  focus_input "$win"
+  xdo key ctrl+Return
+}
+
 cmd_accept_files() {
   local pal=$1 win dialog
   cmd_open_chat "$pal" >/dev/null
@@ -233,7 +243,7 @@ case "$cmd" in
   install) cmd_install ;;
   up) cmd_up ;;
   down) cmd_down ;;
-  start | open-chat | say | send-file | accept-files | history | quit | stop)
+  start | open-chat | say | send-file | press-send | accept-files | history | quit | stop)
     DIR=${1:?usage: $0 $cmd DIR ...}
     DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
     shift

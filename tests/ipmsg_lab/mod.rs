@@ -150,6 +150,12 @@ impl Iptux {
         ]);
     }
 
+    /// Presses send again in the chat with `pal` (a key press lost under Xvfb leaves an
+    /// attached file unsent).
+    pub fn press_send(&self, pal: &str) {
+        self.run(&["press-send", self.dir_arg(), pal]);
+    }
+
     /// Accepts the files `pal` offered, into `dir/recv`.
     pub fn accept_files(&self, pal: &str) {
         self.run(&["accept-files", self.dir_arg(), pal]);
