@@ -87,6 +87,32 @@ pub struct Transfer {
     pub updated_at: u64,
 }
 
+impl Transfer {
+    /// A transfer as history first records it: offered, nothing done yet. Every route
+    /// (links, the page for browsers) records its offers through this one constructor.
+    pub fn offered(
+        (id, peer, dir): (&str, &str, Direction),
+        (name, size, mime): (&str, u64, &str),
+        path: String,
+        wall: u64,
+    ) -> Transfer {
+        Transfer {
+            id: id.to_owned(),
+            peer: peer.to_owned(),
+            dir,
+            name: name.to_owned(),
+            size,
+            mime: mime.to_owned(),
+            path,
+            bytes_done: 0,
+            hash: None,
+            state: TransferState::Offered,
+            created_at: wall,
+            updated_at: wall,
+        }
+    }
+}
+
 /// A transfer row (in an upsert: the row already stored) that has not ended.
 const UNFINISHED: &str = "transfers.state IN ('offered', 'active', 'paused')";
 

@@ -46,7 +46,7 @@ use super::presence::PeerTable;
 use crate::config::{AutoAccept, Config};
 use crate::net::transfer::StreamId;
 use crate::protocol::{LinkMsg, PeerId, TransferId};
-use crate::store::{Transfer, TransferState};
+use crate::store::Transfer;
 use incoming::Incoming;
 use outgoing::{OutState, Outgoing};
 
@@ -387,28 +387,16 @@ fn new_record(
     id: &TransferId,
     peer: &PeerId,
     incoming: bool,
-    (name, size, mime): (&str, u64, &str),
+    what: (&str, u64, &str),
     path: String,
     now: Now,
 ) -> Transfer {
-    Transfer {
-        id: id.to_string(),
-        peer: peer.to_string(),
-        dir: if incoming {
-            crate::store::Direction::In
-        } else {
-            crate::store::Direction::Out
-        },
-        name: name.to_owned(),
-        size,
-        mime: mime.to_owned(),
-        path,
-        bytes_done: 0,
-        hash: None,
-        state: TransferState::Offered,
-        created_at: now.wall,
-        updated_at: now.wall,
-    }
+    let dir = if incoming {
+        crate::store::Direction::In
+    } else {
+        crate::store::Direction::Out
+    };
+    Transfer::offered((id, peer, dir), what, path, now.wall)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::node::out::Action;
 use crate::node::peer::Protocol;
 use crate::node::presence::Sighting;
 use crate::protocol::DeclineCode;
+use crate::store::TransferState;
 
 const L1: Route = Route::Link(1);
 const L2: Route = Route::Link(2);

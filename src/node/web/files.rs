@@ -503,22 +503,9 @@ fn record(
     id: &TransferId,
     peer: &PeerId,
     dir: Direction,
-    (name, size, mime): (&str, u64, &str),
+    what: (&str, u64, &str),
     path: String,
     now: Now,
 ) -> Transfer {
-    Transfer {
-        id: id.to_string(),
-        peer: peer.to_string(),
-        dir,
-        name: name.to_owned(),
-        size,
-        mime: mime.to_owned(),
-        path,
-        bytes_done: 0,
-        hash: None,
-        state: TransferState::Offered,
-        created_at: now.wall,
-        updated_at: now.wall,
-    }
+    Transfer::offered((id, peer, dir), what, path, now.wall)
 }
