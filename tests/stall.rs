@@ -81,3 +81,118 @@ fn a_history_locked_by_another_program_delays_the_backlog_but_loses_and_repeats_
         .collect();
     assert!(late.is_empty(), "nothing shown twice: {late:?}");
 }
+
+/// A tmpfs mounted for one test (as root), unmounted when dropped, even after a failure.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` at `at`, or says why it cannot.
+    fn mount(at: &std::path::Path, size: &str) -> Result<SmallDisk, String> {
+        std::fs::create_dir_all(at).map_err(|e| format!("create {}: {e}", at.display()))?;
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .map_err(|e| format!("run mount: {e}"))?;
+        if !status.success() {
+            return Err(format!("mount tmpfs at {} failed: {status}", at.display()));
+        }
+        Ok(SmallDisk(at.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills what is left of the disk holding `dir` with one file; returns its path.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("ballast");
+    let mut file = std::fs::File::create(&path).expect("create the ballast");
+    for chunk in [64 * 1024, 4096, 512, 1] {
+        let block = vec![0u8; chunk];
+        while file.write_all(&block).is_ok() {}
+    }
+    let _ = file.sync_all();
+    path
+}
+
+/// The issue's own scene: bob's data directory on a small tmpfs that fills up while alice
+/// sends thousands of messages. Once bob has room again the backlog arrives by itself
+/// within the usual deadlines: each message once, in order. Needs root for the mount;
+/// skipped with a message otherwise (required when `LANCHAT_REQUIRE_LAN=1`, as in CI).
+#[test]
+fn a_full_disk_on_the_receiver_delays_the_backlog_and_freeing_it_delivers_everything() {
+    const MANY: usize = 3_000;
+    let dir = TempDir::new("stall-disk");
+    let disk = match SmallDisk::mount(&dir.join("b"), "4m") {
+        Ok(disk) => disk,
+        Err(why) => {
+            if std::env::var("LANCHAT_REQUIRE_LAN").as_deref() == Ok("1") {
+                panic!("the disk-full test is required (LANCHAT_REQUIRE_LAN=1) but: {why}");
+            }
+            eprintln!("skipped: a small tmpfs is needed (run as root): {why}");
+            return;
+        }
+    };
+    let port = free_udp_port();
+    let mut a = TestNode::start("a", &dir.join("a"), port);
+    let mut b = TestNode::start("b", &disk.0, port);
+    let (ida, idb) = (a.id.clone(), b.id.clone());
+    a.wait_joined(&idb);
+    b.wait_joined(&ida);
+    a.chat(&idb, "before the disk fills");
+    a.wait("delivered", |e| matches!(e, Event::Delivered { .. }));
+    b.wait("the first message", |e| matches!(e, Event::Message { .. }));
+
+    let ballast = fill(&disk.0);
+    for i in 0..MANY {
+        a.chat(&idb, &format!("m{i}"));
+    }
+    let waiting = a.wait("delivery_waiting", |e| {
+        matches!(e, Event::DeliveryWaiting { .. })
+    });
+    let Event::DeliveryWaiting { to, reason } = waiting else {
+        unreachable!()
+    };
+    assert_eq!(to, idb);
+    assert!(
+        reason.contains("cannot save messages") && reason.contains("full"),
+        "the sender is told why: {reason}"
+    );
+
+    // Room again: everything arrives by itself, once, in order.
+    std::fs::remove_file(&ballast).expect("free the disk");
+    let mut delivered = HashSet::new();
+    while delivered.len() < MANY {
+        if let Event::Delivered { msg_id, .. } =
+            a.wait("delivered", |e| matches!(e, Event::Delivered { .. }))
+        {
+            assert!(delivered.insert(msg_id), "delivered once");
+        }
+    }
+    let mut texts = Vec::new();
+    while texts.len() < MANY {
+        if let Event::Message { text, .. } =
+            b.wait("a message", |e| matches!(e, Event::Message { .. }))
+        {
+            texts.push(text);
+        }
+    }
+    let want: Vec<String> = (0..MANY).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, want, "each once, in order");
+    drop(b);
+    drop(a);
+}
