@@ -53,9 +53,10 @@ impl FakeIpmsg {
         }
     }
 
-    /// The loopback broadcast address on this port.
+    /// Where a broadcast to every instance on this host goes, on this port: the loopback
+    /// broadcast, or in portable mode the loopback multicast group, as lanchat's own.
     pub fn broadcast(&self) -> SocketAddrV4 {
-        SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), self.addr.port())
+        lanchat::platform::sock::loopback_reach().target(self.addr.port())
     }
 
     /// A packet of its own with its next number.

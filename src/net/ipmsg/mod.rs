@@ -292,8 +292,11 @@ impl Ipmsg {
         files::spawn_fetch(job, from, tx)
     }
 
+    /// The loopback multicast group counts as loopback where it stands in for the
+    /// loopback broadcast: [`LoopbackReach::prepare_sender`] keeps it on 127.0.0.1.
     fn allowed(&self, to: Ipv4Addr) -> io::Result<()> {
-        if self.loopback_only() && !to.is_loopback() {
+        let loopback_group = *sock::loopback_reach().target(0).ip() == to;
+        if self.loopback_only() && !to.is_loopback() && !loopback_group {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!("loopback-only IPMsg: {to} is not on loopback"),
