@@ -33,13 +33,12 @@ cargo test --locked
 
 # The paths Windows and macOS take (stops by a flag where shutdown() wakes nothing, the
 # portable no-replace rename, the loopback multicast group, ...), on Linux. A feature and
-# not --cfg: it rebuilds lanchat and its tests only, not every dependency. The suites
-# that touch sockets, files and stops. Left out here for now (docs/PLATFORMS.md):
-# tests/faults.rs (its proxy-cut run does not finish in time in this mode) and
-# tests/ipmsg.rs (its fake IPMsg peer on 127.0.0.2 hears no answer in this mode).
+# not --cfg: it rebuilds lanchat and its tests only, not every dependency. Every suite
+# that touches sockets, files and stops; the window's, the namespace LAN's and the real
+# iptux's are the native run's (docs/PLATFORMS.md).
 step "cargo test --features portable (the Windows/macOS paths on Linux)"
 cargo test --locked --features portable --lib --test loopback --test hostile --test files \
-  --test headless --test history --test web
+  --test headless --test history --test web --test faults --test ipmsg --test stall
 
 step "the page for browsers in Chromium (scripts/web-e2e.sh)"
 scripts/web-e2e.sh
