@@ -25,7 +25,7 @@ mod read;
 mod write;
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,14 +40,14 @@ use crate::trust::file_stream::{SealedReader, SealedWriter};
 use crate::trust::noise::FrameIo;
 
 pub use crate::trust::transport::{Open, Seal, TransportError};
-pub use read::ReadHalf;
+pub use read::{ByteStream, ReadHalf};
 pub use write::WriteHalf;
 
 /// The sending side of a sealed file stream over a connection's socket.
 pub type FileWriter = SealedWriter<TcpStream, Box<dyn Seal>>;
 
 /// The receiving side: what the connection had already read, then its socket.
-pub type FileReader = SealedReader<io::Chain<io::Cursor<Vec<u8>>, TcpStream>, Box<dyn Open>>;
+pub type FileReader = SealedReader<ByteStream, Box<dyn Open>>;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, Error)]
@@ -204,15 +204,12 @@ impl Conn {
         if !self.is_secure() {
             return Err(self.write.error(ConnErrorKind::NotSecure));
         }
-        let (stream, pending, open) = self.read.into_parts();
+        let (bytes, open) = self.read.into_byte_stream();
         let (out, seal) = self.write.into_parts();
         let (Some(open), Some(seal)) = (open, seal) else {
             unreachable!("a secure connection has both halves of its transport");
         };
-        Ok((
-            SealedWriter::new(out, seal),
-            SealedReader::new(io::Cursor::new(pending).chain(stream), open),
-        ))
+        Ok((SealedWriter::new(out, seal), SealedReader::new(bytes, open)))
     }
 
     /// A handle that stops this connection from another thread: a blocked read returns

@@ -90,11 +90,19 @@ impl ReadHalf {
         Ok((body.len(), msg))
     }
 
-    /// The socket, the bytes read past the last frame, and the opener: a file's sealed
-    /// stream goes on from here (`Conn::into_file_stream`).
-    pub(super) fn into_parts(mut self) -> (TcpStream, Vec<u8>, Option<Box<dyn Open>>) {
-        let pending = self.decoder.take_pending();
-        (self.stream, pending, self.open)
+    /// The rest of the stream as plain bytes, and the opener: a file's sealed stream goes
+    /// on from here (`Conn::into_file_stream`). Its reads stay stoppable and keep the
+    /// stall limit, on every system.
+    pub(super) fn into_byte_stream(mut self) -> (ByteStream, Option<Box<dyn Open>>) {
+        let pending = io::Cursor::new(self.decoder.take_pending());
+        let open = self.open.take();
+        (
+            ByteStream {
+                pending,
+                half: self,
+            },
+            open,
+        )
     }
 
     /// The next whole frame body as it came (not opened).
@@ -160,6 +168,34 @@ impl ReadHalf {
         ConnError {
             remote: self.remote,
             kind,
+        }
+    }
+}
+
+/// The bytes of a connection after its last frame, as [`io::Read`]: what was read past
+/// that frame first, then the socket, each read within the stall limit and ended by a
+/// stop (as `ConnectionAborted`: not `Interrupted`, which `read_exact` would retry for
+/// ever).
+pub struct ByteStream {
+    pending: io::Cursor<Vec<u8>>,
+    half: ReadHalf,
+}
+
+impl io::Read for ByteStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if (self.pending.position() as usize) < self.pending.get_ref().len() {
+            return self.pending.read(buf);
+        }
+        match self.half.read_some(buf, None) {
+            Ok(n) => Ok(n),
+            Err(ConnError {
+                kind: ConnErrorKind::Stopped,
+                ..
+            }) => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "stopped on this side",
+            )),
+            Err(e) => Err(e.into_io()),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::platform::wake::Wake;
+use crate::trust::file_stream::StreamError;
 
 /// Two connected streams on loopback: (ours, theirs).
 fn pair() -> (TcpStream, TcpStream) {
@@ -227,4 +228,48 @@ fn deadlines_and_stall_limits_hold_with_ticks_too() {
     drop(theirs);
     let e = conn.recv(soon()).unwrap_err();
     assert!(matches!(e.kind, ConnErrorKind::Closed), "{e}");
+}
+
+/// A file's sealed stream reads through the connection's stoppable reads: a stop ends a
+/// read blocked on a silent sender on every system (on Windows nothing else would, before
+/// the stall limit), and the stall limit holds there too.
+#[test]
+fn a_file_stream_read_is_stopped_and_stall_limited_whatever_wakes_it() {
+    for wake in WAKES {
+        let (ours, theirs) = pair();
+        let mut b = Conn::with_wake(ours, wake).unwrap();
+        let mut a = Conn::new(theirs).unwrap();
+        secure_both(&mut a, &mut b);
+        let stopper = b.stopper().unwrap();
+        let (_, mut r) = b.into_file_stream().unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (started_tx, started) = crossbeam_channel::bounded(1);
+        let reader = crate::net::spawn_named("test-file-read", move || {
+            let _ = started_tx.send(());
+            let result = r.read_chunk("t", 0, 10).map(<[u8]>::len);
+            let _ = tx.send(result.map_err(|e| e.to_string()));
+        })
+        .unwrap();
+        started.recv().unwrap();
+        stopper.stop();
+        let e = rx
+            .recv_timeout(Duration::from_secs(1))
+            .expect("the read ends within a second")
+            .expect_err("stopped, not a chunk");
+        assert!(e.contains("stopped"), "{wake:?}: {e}");
+        reader.join().unwrap();
+        drop(a);
+
+        let (ours, theirs) = pair();
+        let mut b = Conn::with_wake(ours, wake).unwrap();
+        let mut a = Conn::new(theirs).unwrap();
+        secure_both(&mut a, &mut b);
+        b.set_idle_timeout(Some(Duration::from_millis(60))).unwrap();
+        let (_, mut r) = b.into_file_stream().unwrap();
+        let e = r.read_chunk("t", 0, 10).unwrap_err();
+        assert!(
+            matches!(&e, StreamError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut),
+            "{wake:?}: {e}"
+        );
+    }
 }
