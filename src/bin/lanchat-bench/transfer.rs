@@ -11,6 +11,11 @@
 //!   gain can be told apart from the rest;
 //! - **lanchat**: from the `send_file` command to the receiver's `transfer_done` — offer,
 //!   accept, stream, hash check on both sides and rename included.
+//! - **lanchat, portable paths**: the same transfer while `platform::set_paths` makes
+//!   everything set up meanwhile take the paths Windows and macOS take (the data
+//!   connection's stoppable reads in ticks with a peek before each read, plain copies
+//!   instead of `sendfile`, the link-based no-replace rename); the link itself was set up
+//!   natively. What those paths cost, beside the native ones in the same run.
 //!
 //! One uncounted round of each goes first (the link is dialed, caches are warm).
 //! Everything stays on 127.0.0.1 and in a temporary folder removed at the end.
@@ -25,6 +30,7 @@ use anyhow::{Context, Result, bail, ensure};
 use lanchat::config::Config;
 use lanchat::net::transfer::{RECV_BUF, reserve, send_range};
 use lanchat::node::{self, Command, Event, NodeHandle};
+use lanchat::platform::{self, Paths};
 use lanchat::protocol::hash::FileHasher;
 use serde_json::json;
 
@@ -86,40 +92,51 @@ pub fn run(size_mib: u64, rounds: usize) -> Result<Report> {
     let hash_gbps = hash_speed(&src, size.min(256 << 20))?;
     let pair = Pair::start(&scratch.0)?;
     let raw_dst = scratch.0.join("raw.bin");
-    let (mut raw, mut reserved, mut ours) =
-        (Samples::default(), Samples::default(), Samples::default());
+    let (mut raw, mut reserved, mut ours, mut portable) = (
+        Samples::default(),
+        Samples::default(),
+        Samples::default(),
+        Samples::default(),
+    );
     for round in 0..=rounds {
-        // The order turns each round, so none of the three always runs right after
+        // The order turns each round, so none of the four always runs right after
         // another one's file was deleted (on a VM, freshly freed pages can be slower
         // to touch again).
-        let mut took = [(0.0, 0.0); 3];
-        for k in 0..3 {
-            let which = (round + k) % 3;
+        let mut took = [(0.0, 0.0); 4];
+        for k in 0..4 {
+            let which = (round + k) % 4;
             took[which] = match which {
                 0 => raw.time(|| raw_copy(&src, &raw_dst, size, false))?,
                 1 => reserved.time(|| raw_copy(&src, &raw_dst, size, true))?,
-                _ => ours.time(|| pair.copy(&src, size))?,
+                2 => ours.time(|| pair.copy(&src, size))?,
+                _ => portable.time(|| {
+                    platform::set_paths(Paths::Portable);
+                    let copied = pair.copy(&src, size);
+                    platform::set_paths(Paths::Native);
+                    copied
+                })?,
             };
         }
         if round == 0 {
-            for s in [&mut raw, &mut reserved, &mut ours] {
+            for s in [&mut raw, &mut reserved, &mut ours, &mut portable] {
                 *s = Samples::default(); // the warm-up round is not counted
             }
             continue;
         }
-        let [r, v, l] = took;
+        let [r, v, l, p] = took;
         println!(
             "round {round}: raw {:.3} s ({:.2} CPU s), raw + reserve {:.3} s ({:.2}), \
-             lanchat {:.3} s ({:.2})",
-            r.0, r.1, v.0, v.1, l.0, l.1
+             lanchat {:.3} s ({:.2}), portable paths {:.3} s ({:.2})",
+            r.0, r.1, v.0, v.1, l.0, l.1, p.0, p.1
         );
     }
     drop(pair);
     let gbps = |secs: f64| size as f64 / secs / 1e9;
-    let (raw_s, res_s, ours_s) = (
+    let (raw_s, res_s, ours_s, port_s) = (
         raw.median_secs(),
         reserved.median_secs(),
         ours.median_secs(),
+        portable.median_secs(),
     );
     let gib = size as f64 / f64::from(1u32 << 30);
     let rows = vec![
@@ -141,6 +158,12 @@ pub fn run(size_mib: u64, rounds: usize) -> Result<Report> {
             raw.median_cpu() / gib,
             "s",
         ),
+        Row::vs(
+            "lanchat, portable paths vs native",
+            gbps(port_s),
+            gbps(ours_s),
+            "GB/s",
+        ),
         Row::plain(
             "XXH3-128 on one core, in memory",
             format!("{hash_gbps:.1} GB/s"),
@@ -156,6 +179,8 @@ pub fn run(size_mib: u64, rounds: usize) -> Result<Report> {
             "raw_secs": raw.secs, "raw_cpu_secs": raw.cpu,
             "raw_reserved_secs": reserved.secs, "raw_reserved_cpu_secs": reserved.cpu,
             "lanchat_secs": ours.secs, "lanchat_cpu_secs": ours.cpu,
+            "portable_secs": portable.secs, "portable_cpu_secs": portable.cpu,
+            "portable_vs_native": ours_s / port_s,
             "ratio_vs_raw": raw_s / ours_s,
             "ratio_vs_raw_reserved": res_s / ours_s,
             "xxh3_gbps_one_core": hash_gbps,
