@@ -3,6 +3,11 @@
 //! frame back, which is the least any request/acknowledge protocol over loopback TCP
 //! can cost.
 //!
+//! Beside them, interleaved too, the same round trip between two nodes that take the
+//! portable paths (what Windows and macOS take: ticked reads, no `MSG_DONTWAIT`, the
+//! loopback multicast group), set up and measured under `platform::set_paths`: what those
+//! paths cost, in the same run.
+//!
 //! Then bursts: [`BURST`] messages sent back to back and the time until the last is
 //! delivered, beside the raw connection writing as many requests back to back and
 //! reading as many answers: what a burst costs when nothing is shared between requests.
@@ -12,6 +17,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use lanchat::platform::{self, Paths};
 use lanchat::protocol::{FrameDecoder, LinkMsg};
 use serde_json::json;
 
@@ -35,6 +41,7 @@ pub fn run(messages: usize) -> Result<Report> {
     let a = InProc::start(&dir.join("a"), "bench-a", port)?;
     let b = InProc::start(&dir.join("b"), "bench-b", port)?;
     a.wait_joined(&b.id)?;
+    let portable = Portable::start(&dir)?;
     let (chat, ack) = frame_sizes();
     let mut raw = RawPair::start(chat, ack)?;
     // Warm-up: the first message dials the link.
@@ -42,19 +49,24 @@ pub fn run(messages: usize) -> Result<Report> {
         a.round_trip(&b.id, TEXT, Duration::from_secs(30))?
             .context("warm-up message not delivered")?;
         raw.exchange()?;
+        portable.round_trip()?;
     }
     // Interleaved one for one, so both see the same machine at the same moments.
     let mut lanchat = Vec::with_capacity(messages);
     let mut tcp = Vec::with_capacity(messages);
+    let mut ported = Vec::with_capacity(messages);
     for _ in 0..messages {
         tcp.push(raw.exchange()?);
         lanchat.push(
             a.round_trip(&b.id, TEXT, Duration::from_secs(30))?
                 .context("a message was not delivered within 30 s")?,
         );
+        ported.push(portable.round_trip()?);
     }
     let lc = Percentiles::of(&mut lanchat);
     let rp = Percentiles::of(&mut tcp);
+    let pp = Percentiles::of(&mut ported);
+    drop(portable);
     let (mut burst_lc, mut burst_tcp) = (Vec::new(), Vec::new());
     for i in 0..=BURSTS {
         let t = raw.burst(BURST)?;
@@ -78,6 +90,18 @@ pub fn run(messages: usize) -> Result<Report> {
         Row::vs("round trip p99", lc.p99_us, rp.p99_us, "µs"),
         Row::vs("round trip p99.9", lc.p999_us, rp.p999_us, "µs"),
         Row::vs("round trip max", lc.max_us, rp.max_us, "µs"),
+        Row::vs(
+            "round trip p50, portable paths vs native",
+            pp.p50_us,
+            lc.p50_us,
+            "µs",
+        ),
+        Row::vs(
+            "round trip p99, portable paths vs native",
+            pp.p99_us,
+            lc.p99_us,
+            "µs",
+        ),
         Row::plain("frame sizes chat / ack", format!("{chat} / {ack} bytes")),
         Row::vs(
             format!("burst of {BURST}, median of {BURSTS}: all delivered"),
@@ -90,10 +114,40 @@ pub fn run(messages: usize) -> Result<Report> {
         scenario: "rtt".into(),
         rows,
         details: json!({"messages": messages, "lanchat": lc, "raw_tcp": rp,
+                        "lanchat_portable_paths": pp,
                         "chat_frame_bytes": chat, "ack_frame_bytes": ack,
                         "burst": {"messages": BURST, "bursts": BURSTS,
                                   "lanchat": bl, "raw_tcp": bt}}),
     })
+}
+
+/// Two nodes on a discovery port of their own, set up with the portable paths, and
+/// measured with them (`set_paths` is back to native between their round trips).
+struct Portable {
+    a: InProc,
+    b: InProc,
+}
+
+impl Portable {
+    fn start(dir: &std::path::Path) -> Result<Portable> {
+        platform::set_paths(Paths::Portable);
+        let started = (|| {
+            let port = free_udp_port()?;
+            let a = InProc::start(&dir.join("pa"), "bench-pa", port)?;
+            let b = InProc::start(&dir.join("pb"), "bench-pb", port)?;
+            a.wait_joined(&b.id)?;
+            Ok(Portable { a, b })
+        })();
+        platform::set_paths(Paths::Native);
+        started
+    }
+
+    fn round_trip(&self) -> Result<Duration> {
+        platform::set_paths(Paths::Portable);
+        let took = self.a.round_trip(&self.b.id, TEXT, Duration::from_secs(30));
+        platform::set_paths(Paths::Native);
+        took?.context("a message (portable paths) was not delivered within 30 s")
+    }
 }
 
 /// Sizes of a chat frame with [`TEXT`] and of its ack, as lanchat writes them.
