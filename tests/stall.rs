@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
+use common::disk::{SmallDisk, fill};
 use common::{TempDir, TestNode, free_udp_port};
 use lanchat::node::Event;
 use lanchat::store::HISTORY_FILE;
@@ -80,53 +81,6 @@ fn a_history_locked_by_another_program_delays_the_backlog_but_loses_and_repeats_
         .filter(|e| matches!(e, Event::Message { .. }))
         .collect();
     assert!(late.is_empty(), "nothing shown twice: {late:?}");
-}
-
-/// A tmpfs mounted for one test (as root), unmounted when dropped, even after a failure.
-struct SmallDisk(std::path::PathBuf);
-
-impl SmallDisk {
-    /// Mounts a tmpfs of `size` at `at`, or says why it cannot.
-    fn mount(at: &std::path::Path, size: &str) -> Result<SmallDisk, String> {
-        std::fs::create_dir_all(at).map_err(|e| format!("create {}: {e}", at.display()))?;
-        let status = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .status()
-            .map_err(|e| format!("run mount: {e}"))?;
-        if !status.success() {
-            return Err(format!("mount tmpfs at {} failed: {status}", at.display()));
-        }
-        Ok(SmallDisk(at.to_owned()))
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-/// Fills what is left of the disk holding `dir` with one file; returns its path.
-fn fill(dir: &std::path::Path) -> std::path::PathBuf {
-    use std::io::Write;
-    let path = dir.join("ballast");
-    let mut file = std::fs::File::create(&path).expect("create the ballast");
-    for chunk in [64 * 1024, 4096, 512, 1] {
-        let block = vec![0u8; chunk];
-        while file.write_all(&block).is_ok() {}
-    }
-    let _ = file.sync_all();
-    path
 }
 
 /// The issue's own scene: bob's data directory on a small tmpfs that fills up while alice

@@ -2,6 +2,8 @@
 //! processes) and waiting for events with a deadline instead of sleeping.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod disk;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
