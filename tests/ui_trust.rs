@@ -253,3 +253,41 @@ fn files_from_strangers_can_wait_while_verified_peers_send_at_once() {
         }]
     );
 }
+
+#[test]
+fn an_offer_from_a_peer_never_verified_says_so() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::PeerJoined {
+        peer: peer("b2", "李四"),
+    });
+    fake.feed(Event::PeerJoined {
+        peer: verified("a1", "张三"),
+    });
+    for (id, from) in [("t-stranger", "b2"), ("t-friend", "a1")] {
+        fake.feed(Event::FileOffer {
+            transfer_id: id.into(),
+            from: from.into(),
+            verified: from == "a1",
+            name: format!("{id}.pdf"),
+            size: 1000,
+            mime: "application/pdf".into(),
+        });
+    }
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "李四, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("t-stranger.pdf");
+    harness.get_by_label("From someone you have not verified");
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("t-friend.pdf");
+    assert!(
+        harness
+            .query_by_label("From someone you have not verified")
+            .is_none()
+    );
+}
