@@ -5,7 +5,8 @@
 //! - A passive capture of the bridge sees none of a chat's text, a file's name or bytes
 //!   (and, as a control, does see the public shout and the bulk of the file crossing).
 //! - mallory, a third host, replays bob's beacons and shouts from its own address,
-//!   tampered copies too, listens on bob's port and dials alice claiming bob's id: alice's
+//!   tampered copies too, listens on bob's port and dials alice claiming bob's id (a v1
+//!   `hello`, and a v2 handshake under its own key with a sealed `hello` naming bob): alice's
 //!   message still reaches the real bob, mallory gets nothing readable, and no shout
 //!   shows under bob's name from mallory.
 //! - A key changed under a verified peer's name is reported (`key_changed`), the new key
@@ -314,7 +315,8 @@ const MALLORY_ENV: &str = "LANCHAT_MALLORY";
 /// `--ignored --exact mallory`. It replays every datagram it hears from bob, as is and
 /// tampered (a fresh counter, another name, another shout text), to the broadcast address
 /// and to alice; listens on bob's link port at its own address and keeps whatever
-/// arrives; and dials alice claiming bob's id with a v1 `hello` and a chat. It reports on
+/// arrives; and dials alice claiming bob's id with a chat, over a v1 `hello` and over a
+/// v2 handshake under its own key. It reports on
 /// stdout (`MALLORY …` lines) and stops when its stdin closes.
 #[test]
 #[ignore = "mallory's process for replayed_and_tampered_presence_neither_diverts_nor_speaks_for_bob"]
@@ -339,7 +341,8 @@ fn mallory() {
         .expect("spawn");
 
     dial_as_bob(alice, &bob_id);
-    println!("MALLORY dialled");
+    let proven = dial_with_own_key_as_bob(alice, &bob_id, bob_port, &out);
+    println!("MALLORY dialled {proven}");
 
     let udp = socket2::Socket::new(
         socket2::Domain::IPV4,
@@ -425,6 +428,39 @@ fn dial_as_bob(alice: SocketAddr, bob_id: &str) {
     let _ = s.read_to_end(&mut Vec::new()); // until alice closes it
 }
 
+/// A v2 link to alice: a real handshake with mallory's own key (the only one it has),
+/// then a sealed `hello` that claims bob's id, and a chat. Returns the id alice proved.
+fn dial_with_own_key_as_bob(alice: SocketAddr, bob_id: &str, bob_port: u16, dir: &Path) -> String {
+    use lanchat::trust::Seal as _;
+    use lanchat::trust::noise::FrameIo as _;
+    let (keys, _) = lanchat::trust::identity::load_or_create(dir).expect("mallory's key");
+    let stream = TcpStream::connect_timeout(&alice, DEADLINE).expect("dial alice");
+    let mut io = lanchat::trust::frame_io::TcpFrames::new(stream);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut session = lanchat::trust::noise::initiate(&mut io, &keys, None, deadline)
+        .expect("a handshake under mallory's own key succeeds");
+    let hello = json!({"type":"hello","id":bob_id,"name":"bob","version":2,
+        "instance":"mallory","port":bob_port});
+    let chat = json!({"type":"chat","msg_id":"m-forged-2","sent_at":1,
+        "text":"FORGED by mallory"});
+    for body in [hello, chat] {
+        let sealed = session
+            .seal
+            .seal(body.to_string().as_bytes())
+            .expect("seal");
+        if io.send_body(&sealed).is_err() {
+            break;
+        }
+    }
+    // Until alice closes it (or answers: whatever comes is kept for the test).
+    let mut answer = Vec::new();
+    while let Ok(body) = io.recv_body(deadline) {
+        answer.extend_from_slice(&body);
+    }
+    std::fs::write(dir.join("answer.bin"), answer).expect("keep alice's answer");
+    session.remote_id
+}
+
 /// Accepts every connection on bob's port at mallory's address and appends all it
 /// receives to `file`, until `stop`.
 fn keep_what_arrives(listener: &TcpListener, file: &Path, stop: &AtomicBool) {
@@ -476,7 +512,14 @@ fn replayed_and_tampered_presence_neither_diverts_nor_speaks_for_bob() {
         .spawn()
         .expect("start mallory");
     let said = lines(mallory.stdout.take().expect("piped"), "mallory");
-    wait_line(&said, "mallory's dial", |l| l == "MALLORY dialled");
+    let dialled = wait_line(&said, "mallory's dials", |l| {
+        l.starts_with("MALLORY dialled")
+    });
+    assert_eq!(
+        dialled,
+        format!("MALLORY dialled {}", alice.id),
+        "the handshake proved alice"
+    );
     wait_line(&said, "three replays", |l| l == "MALLORY replayed 3");
 
     bob.cmd(json!({"cmd":"shout","text":shout}));
