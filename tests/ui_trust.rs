@@ -16,16 +16,23 @@ use ui_common::{Fake, peer, window};
 /// Twelve groups of five digits, as the core says a safety code.
 const CODE: &str = "11111 22222 33333 44444 55555 66666 77777 88888 99999 12345 67890 13579";
 
-fn verified(id: &str, name: &str) -> PeerInfo {
+/// A lanchat v2 peer, its key known, not verified.
+fn unverified(id: &str, name: &str) -> PeerInfo {
     PeerInfo {
         trust: PeerTrust {
             fingerprint: Some("12345 12345 12345 12345 12345 12345".into()),
-            verified: true,
+            verified: false,
             key_changed_from: None,
             encrypted: true,
         },
         ..peer(id, name)
     }
+}
+
+fn verified(id: &str, name: &str) -> PeerInfo {
+    let mut p = unverified(id, name);
+    p.trust.verified = true;
+    p
 }
 
 /// The window with 张三 (`a1`, as given) known and their conversation open.
@@ -46,7 +53,7 @@ fn every_row_and_the_header_say_whether_the_peer_is_verified() {
         peer: verified("a1", "张三"),
     });
     fake.feed(Event::PeerJoined {
-        peer: peer("b2", "李四"),
+        peer: unverified("b2", "李四"),
     });
     fake.feed(Event::PeerJoined {
         peer: PeerInfo {
@@ -87,7 +94,7 @@ fn every_row_and_the_header_say_whether_the_peer_is_verified() {
 
 #[test]
 fn the_verify_window_shows_the_code_as_digits_and_qr_and_marks_verified() {
-    let (mut harness, fake) = open_chat(peer("a1", "张三"));
+    let (mut harness, fake) = open_chat(unverified("a1", "张三"));
     harness
         .get_by_role_and_label(Role::Button, "Verify…")
         .click();
@@ -123,7 +130,7 @@ fn the_verify_window_shows_the_code_as_digits_and_qr_and_marks_verified() {
 
 #[test]
 fn not_now_sends_nothing_and_a_verified_peer_can_be_unverified_from_its_menu() {
-    let (mut harness, fake) = open_chat(peer("a1", "张三"));
+    let (mut harness, fake) = open_chat(unverified("a1", "张三"));
     harness
         .get_by_role_and_label(Role::Button, "Verify…")
         .click();
@@ -258,7 +265,7 @@ fn files_from_strangers_can_wait_while_verified_peers_send_at_once() {
 fn an_offer_from_a_peer_never_verified_says_so() {
     let (mut harness, fake) = window();
     fake.feed(Event::PeerJoined {
-        peer: peer("b2", "李四"),
+        peer: unverified("b2", "李四"),
     });
     fake.feed(Event::PeerJoined {
         peer: verified("a1", "张三"),
@@ -290,4 +297,38 @@ fn an_offer_from_a_peer_never_verified_says_so() {
             .query_by_label("From someone you have not verified")
             .is_none()
     );
+}
+
+#[test]
+fn a_peer_whose_key_was_never_heard_cannot_be_verified_yet_and_is_told_why() {
+    let (mut harness, fake) = open_chat(PeerInfo {
+        online: false,
+        ..peer("a1", "张三")
+    });
+    harness
+        .get_by_role_and_label(Role::Button, "Verify…")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.next_command(),
+        Command::SafetyCode { peer: "a1".into() }
+    );
+    fake.feed(Event::Error {
+        message: "张三 has no key known yet".into(),
+    });
+    harness.run();
+    harness.get_by_label(lanchat::ui::verify::NO_KEY_YET);
+    assert!(
+        harness
+            .query_by_label("They match — mark verified")
+            .is_none()
+    );
+    harness.get_by_role_and_label(Role::Button, "Close").click();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label(lanchat::ui::verify::NO_KEY_YET)
+            .is_none()
+    );
+    assert!(fake.sent_nothing());
 }

@@ -150,12 +150,14 @@ pub fn window(ctx: &egui::Context, state: &ChatState, view: &View, actions: &mut
     };
     let name = state.title(&super::state::ConvKey::Peer(peer.clone()));
     let code = state.safety.as_ref().filter(|s| s.peer == *peer);
-    let verified = state
-        .peers
-        .get(peer)
+    let known = state.peers.get(peer);
+    let verified = known
         .map(|p| p.trust.verified)
         .or(code.map(|c| c.verified))
         .unwrap_or(false);
+    // A peer last heard before protocol v2 has no key to compare yet (the core answers
+    // `error`, shown in the banner).
+    let keyless = known.is_some_and(|p| p.trust.fingerprint.is_none());
     let mut open = true;
     egui::Window::new(format!("Verify {name}"))
         .open(&mut open)
@@ -165,7 +167,14 @@ pub fn window(ctx: &egui::Context, state: &ChatState, view: &View, actions: &mut
         .frame(egui::Frame::window(&ctx.global_style()).inner_margin(16))
         .show(ctx, |ui| {
             let Some(code) = code else {
-                ui.label(RichText::new("Asking for the safety code…").weak());
+                if keyless {
+                    ui.label(NO_KEY_YET);
+                    if ui.button("Close").clicked() {
+                        actions.push(Action::CloseVerify);
+                    }
+                } else {
+                    ui.label(RichText::new("Asking for the safety code…").weak());
+                }
                 return;
             };
             ui.label(format!(
@@ -251,6 +260,10 @@ fn qr(ui: &mut egui::Ui, code: &str) {
     }
     r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, QR_LABEL));
 }
+
+/// What the window says for a peer whose key lanchat has not heard yet.
+pub const NO_KEY_YET: &str = "lanchat has not heard this person's key yet (they were last \
+seen with an older lanchat). Verify them once they are online with this version.";
 
 /// The accessible name of the QR code.
 pub const QR_LABEL: &str = "QR code of the safety code";
