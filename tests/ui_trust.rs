@@ -332,3 +332,38 @@ fn a_peer_whose_key_was_never_heard_cannot_be_verified_yet_and_is_told_why() {
     );
     assert!(fake.sent_nothing());
 }
+
+#[test]
+fn the_network_panel_explains_forged_presence_and_failed_handshakes() {
+    use lanchat::node::status::{Counters, NetStatus};
+    let (mut harness, fake) = window();
+    harness.run();
+    harness.get_by_label("🖧 Network").click();
+    harness.step();
+    harness.step();
+    assert_eq!(fake.next_command(), Command::NetStatus);
+    fake.feed(Event::NetStatus(NetStatus {
+        interfaces: vec![],
+        broadcast_targets: vec![],
+        sockets: vec![],
+        links: vec![],
+        counters: Counters {
+            dropped: [("tampered".to_owned(), 3), ("replayed".to_owned(), 9)].into(),
+            handshakes_failed: [("wrong_peer".to_owned(), 1)].into(),
+            ..Counters::default()
+        },
+        delivery: vec![],
+        recent: vec![],
+        ipmsg: Default::default(),
+    }));
+    harness.step();
+    harness.step();
+    harness.get_by_label("dropped: replayed");
+    harness.get_by_label("handshakes failed: wrong_peer");
+    // Tall enough that the counters are on screen, where a pointer can rest on them.
+    harness.set_size(egui::vec2(1100.0, 1600.0));
+    harness.step();
+    harness.get_by_label("dropped: tampered").hover();
+    harness.run_steps(8); // tooltips wait for the pointer to rest
+    harness.get_by_label_contains("changed on the way");
+}

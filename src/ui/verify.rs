@@ -1,7 +1,8 @@
 //! Trust as the window shows it: the verified / not verified badge beside a peer (in the
 //! list and the conversation header), the warning when someone uses the name of a peer
-//! you verified with another key, and the "Verify…" window that shows the safety code as
-//! digits and as a QR code.
+//! you verified with another key, the "Verify…" window that shows the safety code as
+//! digits and as a QR code, and what the network panel says about forged presence and
+//! failed handshakes.
 //!
 //! It only reads [`ChatState`] and pushes [`Action`]s: asking the core for the code,
 //! marking verified and unverifying are commands (`safety_code`, `verify`, `unverify`);
@@ -259,6 +260,36 @@ fn qr(ui: &mut egui::Ui, code: &str) {
         painter.rect_filled(module, 0.0, Color32::BLACK);
     }
     r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, QR_LABEL));
+}
+
+/// What a datagram dropped for what its signature or freshness said means, for the
+/// network panel's tooltip (`None` for the other reasons).
+pub fn drop_hint(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "forged" => "its signature did not verify, under a key never heard from: made up",
+        "tampered" => "its signature did not verify under a key heard from: changed on the way",
+        "id_mismatch" => "it claimed an id that is not its key's: someone posing as another",
+        "stale" => "it was too old (or from a clock far off): a recording played back",
+        "replayed" => "it was already heard: a copy sent again, by someone or by the network",
+        "over_budget" => "more signatures to check from its address than it may cost: a flood",
+        _ => return None,
+    })
+}
+
+/// What a failed handshake label means, for the network panel's tooltip.
+pub fn handshake_hint(reason: &str) -> &'static str {
+    match reason {
+        "timeout" => "the other side did not finish the handshake in time",
+        "closed" => "the other side closed the connection during the handshake",
+        "malformed" | "decrypt" => "its handshake messages were not lanchat's, or were changed",
+        "version" => "an older lanchat (protocol version 1): update both",
+        "proof" => "its key proof did not verify",
+        "wrong_peer" => {
+            "someone else answered at the address of the peer we called: nothing was sent"
+        }
+        "own_key" => "a connection that claimed to be this lanchat itself",
+        _ => "the handshake failed",
+    }
 }
 
 /// What the window says for a peer whose key lanchat has not heard yet.
