@@ -21,7 +21,7 @@ pkgs=(
 # --test (scripts/test.sh): tests/ipmsg_iptux.rs runs a real iptux, the IPMsg client of
 # Debian, under a virtual X server inside network namespaces and drives it with xdotool
 # (scripts/iptux-lab.sh). GTK comes with iptux, so this is only installed for tests.
-# tests/lan_trust.rs captures the bridge of its namespace LAN with tcpdump, to show that
+# tests/lan_trust/ captures a cable of its namespace LAN with tcpdump, to show that
 # nothing readable crosses it.
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(iptux xvfb xdotool xclip dbus tcpdump)
