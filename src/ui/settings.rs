@@ -349,6 +349,28 @@ mod tests {
     }
 
     #[test]
+    fn the_saved_file_rule_goes_to_the_core_unless_auto_accept_was_given() {
+        let mut config = Config::loopback("/tmp/x", 40000);
+        let mut prefs = Prefs::default();
+        assert_eq!(prefs.auto_accept_command(&config), None, "nothing chosen");
+        prefs.auto_accept = Some(AutoAccept::Verified);
+        assert_eq!(
+            prefs.auto_accept_command(&config),
+            Some(Command::SetAutoAccept {
+                from: AutoAccept::Verified
+            })
+        );
+        let saved: Prefs = serde_json::from_slice(&serde_json::to_vec(&prefs).unwrap()).unwrap();
+        assert_eq!(saved, prefs, "kept in ui.json");
+        config.auto_accept = true;
+        assert_eq!(
+            prefs.auto_accept_command(&config),
+            None,
+            "--auto-accept wins"
+        );
+    }
+
+    #[test]
     fn the_download_folder_goes_to_the_core_unless_the_command_line_chose_one() {
         let mut config = Config::loopback("/tmp/x", 40000);
         let none = Prefs::default();
