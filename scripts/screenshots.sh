@@ -128,6 +128,7 @@ cat >"$WORK/go.tmp" <<SCRIPT
 {"cmd":"shout","text":"Pizza in the kitchen 🍕 先到先得！"}
 {"cmd":"send","to":"Alice","text":"On my way, save me a seat!"}
 {"cmd":"web_start","port":0}
+{"cmd":"verify","peer":"王小明"}
 shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
@@ -144,6 +145,8 @@ shot small-network-light.png light Alice network size=640x420
 shot wide-light.png light 王小明 size=1920x1080
 shot web-join-light.png light Everyone web
 shot web-join-dark.png dark Alice web
+shot verify-dark.png dark Alice verify
+shot verify-light.png light 李娜 verify
 SCRIPT
 mv "$WORK/go.tmp" "$WORK/go"
 

@@ -21,8 +21,10 @@ pkgs=(
 # --test (scripts/test.sh): tests/ipmsg_iptux.rs runs a real iptux, the IPMsg client of
 # Debian, under a virtual X server inside network namespaces and drives it with xdotool
 # (scripts/iptux-lab.sh). GTK comes with iptux, so this is only installed for tests.
+# tests/lan_trust/ captures a cable of its namespace LAN with tcpdump, to show that
+# nothing readable crosses it.
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(iptux xvfb xdotool xclip dbus)
+  pkgs+=(iptux xvfb xdotool xclip dbus tcpdump)
 fi
 # The browser end-to-end test of the page for browsers (scripts/web-e2e.sh): Debian's
 # Chromium (Playwright never downloads a browser of its own here), fonts for the Chinese

@@ -54,19 +54,27 @@ impl SafetyCode {
     /// The QR code's modules, row by row (`true` = dark), and its width in modules
     /// (without the quiet zone a painter must leave around it: 4 modules).
     pub fn qr_modules(&self) -> (usize, Vec<bool>) {
-        let code = qrcode::QrCode::with_error_correction_level(
-            self.qr_payload().as_bytes(),
-            qrcode::EcLevel::M,
-        )
-        .expect("77 alphanumeric characters fit a version 4 QR code");
-        let width = code.width();
-        let dark = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        (width, dark)
+        qr_modules_of(&self.0).expect("sixty digits fit a version 4 QR code")
     }
+}
+
+/// The QR code of a safety code as a front end received it (`safety_code`: digits,
+/// spaces between the groups ignored): the same modules as [`SafetyCode::qr_modules`].
+/// `None` if it is not sixty digits.
+pub fn qr_modules_of(code: &str) -> Option<(usize, Vec<bool>)> {
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != SAFETY_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let payload = format!("{QR_PREFIX}{digits}");
+    let code =
+        qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == qrcode::Color::Dark)
+        .collect();
+    Some((code.width(), dark))
 }
 
 impl fmt::Display for SafetyCode {
@@ -126,5 +134,12 @@ mod tests {
             "small enough for a dialog: {width}"
         );
         assert!(dark.iter().any(|&d| d) && dark.iter().any(|&d| !d));
+        assert_eq!(
+            qr_modules_of(&code.to_string()),
+            Some((width, dark)),
+            "the grouped digits a front end gets make the same QR code"
+        );
+        assert_eq!(qr_modules_of("12345 67890"), None, "too short");
+        assert_eq!(qr_modules_of(&"x".repeat(60)), None, "not digits");
     }
 }

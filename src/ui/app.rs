@@ -18,7 +18,7 @@ use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 pub use super::view::{Action, View};
-use super::{chat_view, composer, header, network_panel, peers_panel, settings, web_join};
+use super::{chat_view, composer, header, network_panel, peers_panel, settings, verify, web_join};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
@@ -57,11 +57,14 @@ impl App {
             .map(|c| Prefs::load(&c.data_dir))
             .unwrap_or_default();
         let _ = backend.commands.send(Command::Peers);
-        if let Some(cmd) = backend
-            .config()
-            .and_then(|c| prefs.download_dir_command(None, c))
-        {
-            let _ = backend.commands.send(cmd);
+        if let Some(c) = backend.config() {
+            let cmds = [
+                prefs.download_dir_command(None, c),
+                prefs.auto_accept_command(c),
+            ];
+            for cmd in cmds.into_iter().flatten() {
+                let _ = backend.commands.send(cmd);
+            }
         }
         App {
             state: ChatState::default(),
@@ -170,6 +173,7 @@ impl App {
         });
         settings::window(&ctx, &mut self.view, &mut actions);
         web_join::window(&ctx, &self.state, &self.view, &mut actions);
+        verify::window(&ctx, &self.state, &self.view, &mut actions);
         self.shell.ui(&ctx);
         if let Some(c) = &mut self.view.chooser
             && !chooser::show(&ctx, c, &mut actions)

@@ -136,7 +136,14 @@ pub fn bubble(
                                 .peers
                                 .get(&t.peer)
                                 .is_none_or(|p| p.protocol == Protocol::Lanchat);
-                            let card = file_card::Card { thumbs, verified };
+                            // An offer from a peer whose key nobody compared.
+                            let stranger =
+                                state.peers.get(&t.peer).is_none_or(|p| !p.trust.verified);
+                            let card = file_card::Card {
+                                thumbs,
+                                verified,
+                                stranger,
+                            };
                             file_card::show(ui, t, &card, max_width, actions)
                         }
                         None => {

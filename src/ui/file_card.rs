@@ -1,6 +1,6 @@
 //! A file inside a bubble: name, size, a progress bar with rate and time left, and the
 //! buttons that fit where the transfer stands (Accept/Decline, Cancel, Retry, Show in
-//! folder).
+//! folder). An offer from a peer you have not verified says so.
 //! Pictures that arrived show as a thumbnail, decoded off the UI thread (`thumbs`).
 
 use std::path::PathBuf;
@@ -23,6 +23,8 @@ pub struct Card<'a> {
     /// Whether a finished file was checked against the sender's hash (lanchat peers);
     /// IPMsg peers send none, so their files are "not verified".
     pub verified: bool,
+    /// The sender is not a peer you verified: its offer says so.
+    pub stranger: bool,
 }
 
 /// Draws the card for `t` at most `width` wide.
@@ -56,6 +58,17 @@ pub fn show(
             }
         }
         TransferStage::Offered => {
+            if card.stranger {
+                ui.label(
+                    RichText::new("From someone you have not verified")
+                        .small()
+                        .weak(),
+                )
+                .on_hover_text(
+                    "You have not compared safety codes with the sender, so you cannot be \
+                         sure who they are: accept only a file you expect.",
+                );
+            }
             ui.horizontal(|ui| {
                 if ui.button("Accept").clicked() {
                     actions.push(core(Command::Accept {

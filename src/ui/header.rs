@@ -1,13 +1,14 @@
 //! The conversation's title bar: the ☰ that shows or hides the people list, who the
 //! conversation is with, their presence and status (or when they were last heard), and
-//! below it why messages to them wait, if they do, and the error banner.
+//! whether they are verified, below it the warning when their key changed, why messages
+//! to them wait, if they do, and the error banner.
 
 use egui::{Align, Layout, RichText};
 
 use super::app::{Action, View};
 use super::presence::{self, Presence};
 use super::state::{ChatState, ConvKey};
-use super::timefmt;
+use super::{timefmt, verify};
 
 /// The conversation's title bar (who, their presence and status, the ☰ that shows or
 /// hides the left panel) and the error banner.
@@ -34,15 +35,14 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                     1 => "reaches the 1 person online".to_owned(),
                     n => format!("reaches the {n} people online"),
                 };
-                ui.add(
-                    egui::Label::new(RichText::new(format!("{who} · no delivery receipts")).weak())
-                        .truncate(),
-                )
-                .on_hover_text(
-                    "A message to Everyone is one broadcast on the local network: whoever is \
-                     online now gets it, nobody confirms it arrived, and it is not kept for \
-                     people who are offline.",
-                );
+                let words = format!("{who} · public: signed, not encrypted · no delivery receipts");
+                ui.add(egui::Label::new(RichText::new(words).weak()).truncate())
+                    .on_hover_text(
+                        "A message to Everyone is one broadcast on the local network: whoever \
+                         is online now gets it, nobody confirms it arrived, and it is not kept \
+                         for people who are offline. It is public: anyone on the network can \
+                         read it. It is signed, so nobody can send one under your name.",
+                    );
             }
             ConvKey::Peer(id) => match state.peers.get(id) {
                 Some(p) => {
@@ -60,6 +60,8 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                     };
                     ui.add(egui::Label::new(RichText::new(words).weak()).truncate())
                         .on_hover_text(presence::peer_hover(p));
+                    verify::badge(ui, p);
+                    verify::verify_button(ui, p, actions);
                 }
                 None => {
                     ui.label(RichText::new("not heard on the network").weak());
@@ -67,6 +69,11 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
             },
         }
     });
+    if let ConvKey::Peer(id) = conv
+        && let Some(p) = state.peers.get(id)
+    {
+        verify::key_changed_banner(ui, p, actions);
+    }
     if let ConvKey::Peer(id) = conv
         && let Some(why) = state.waiting.get(id)
     {

@@ -56,6 +56,7 @@ mod thumbs;
 mod timefmt;
 mod tour;
 pub mod transfers;
+pub mod verify;
 mod view;
 mod web_join;
 

@@ -169,7 +169,16 @@ fn body(ui: &mut egui::Ui, state: &ChatState, net: &NetStatus, config: Option<&C
                 ui.end_row();
             }
             for (reason, n) in &c.dropped {
-                ui.label(format!("dropped: {reason}"));
+                let r = ui.label(format!("dropped: {reason}"));
+                if let Some(hint) = super::verify::drop_hint(reason) {
+                    r.on_hover_text(hint);
+                }
+                ui.monospace(n.to_string());
+                ui.end_row();
+            }
+            for (reason, n) in &c.handshakes_failed {
+                ui.label(format!("handshakes failed: {reason}"))
+                    .on_hover_text(super::verify::handshake_hint(reason));
                 ui.monospace(n.to_string());
                 ui.end_row();
             }

@@ -1,7 +1,7 @@
 //! The left panel: you (name editable in place, status, this computer's name), Settings,
 //! Network and "Let a browser join…", the search box, then the Everyone room and the
-//! people, online first, each with their presence and unread count, or when they were
-//! last heard if offline. While a search is open, its results take the place of the list.
+//! people, online first, each with their presence, whether they are verified (a menu on
+//! the row offers "Verify…") and unread count, or when they were last heard if offline. While a search is open, its results take the place of the list.
 
 use egui::{Color32, RichText};
 
@@ -9,7 +9,7 @@ use super::app::{Action, View};
 use super::presence::{self, Presence};
 use super::state::{ChatState, ConvKey, short_id};
 use super::timefmt;
-use crate::node::Command;
+use crate::node::{Command, PeerInfo};
 
 /// Statuses offered in the status menu (the tray's too).
 use crate::desktop::STATUSES;
@@ -199,17 +199,24 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
             detail = format!("{detail} · {label}");
         }
         let conv = ConvKey::Peer(p.id.clone().into());
-        let presence = Presence::of(p.online, &p.status);
-        row(
+        let r = row(
             ui,
             state,
             &conv,
-            Some(presence),
+            Some(p),
             (&p.name, name.into()),
             &detail,
             actions,
         )
         .on_hover_text(presence::peer_hover(p));
+        if p.protocol == crate::node::Protocol::Lanchat {
+            r.context_menu(|ui| {
+                if ui.button("Verify…").clicked() {
+                    actions.push(Action::Verify(p.id.to_string()));
+                    ui.close();
+                }
+            });
+        }
     }
     for (id, name) in state.strangers() {
         let title = if name.is_empty() { short_id(id) } else { name };
@@ -246,13 +253,14 @@ fn empty_state(ui: &mut egui::Ui, state: &ChatState) {
     ui.add(egui::Label::new(RichText::new(text).small().weak()).wrap());
 }
 
-/// One selectable row: presence, title, detail line, unread badge. `title` is the name
-/// for the accessible label and the text shown.
+/// One selectable row: presence and verified badge (of `peer`, for a peer's row), title,
+/// detail line, unread badge. `title` is the name for the accessible label and the text
+/// shown.
 fn row(
     ui: &mut egui::Ui,
     state: &ChatState,
     conv: &ConvKey,
-    presence: Option<Presence>,
+    peer: Option<&PeerInfo>,
     title: (&str, egui::WidgetText),
     detail: &str,
     actions: &mut Vec<Action>,
@@ -276,10 +284,13 @@ fn row(
                     ui.set_max_width(ui.available_width() - badge_room);
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing.x = 6.0;
-                        if let Some(p) = presence {
-                            presence::icon(ui, p);
+                        if let Some(p) = peer {
+                            presence::icon(ui, Presence::of(p.online, &p.status));
                         }
                         ui.add(egui::Label::new(title.1).truncate().selectable(false));
+                        if let Some(p) = peer {
+                            super::verify::badge(ui, p);
+                        }
                     });
                     ui.add(
                         egui::Label::new(RichText::new(detail).small().weak())

@@ -4,7 +4,9 @@
 //! [`Config`]: changing them restarts the node for this session (command-line flags
 //! remain how a network setup is made permanent). Theme and download folder are kept in
 //! `ui.json`; the download folder is handed to the core (`set_download_dir`) at start and
-//! when it changes, unless `--download-dir` chose one, which wins.
+//! when it changes, unless `--download-dir` chose one, which wins. Whose files are
+//! accepted without asking (nobody's, verified peers', anyone's) is kept there too and
+//! handed to the core (`set_auto_accept`) the same way, unless `--auto-accept` was given.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::app::{Action, View};
 use super::shell::{self, DesktopDraft, DesktopPrefs};
 use super::state::ChatState;
-use crate::config::Config;
+use crate::config::{AutoAccept, Config};
 use crate::node::Command;
 
 const PREFS_FILE: &str = "ui.json";
@@ -53,6 +55,9 @@ pub struct Prefs {
     /// Tray and closing.
     #[serde(flatten)]
     pub desktop: DesktopPrefs,
+    /// Whose file offers are accepted without asking; `None` until the user chose (the
+    /// core's default: nobody's).
+    pub auto_accept: Option<AutoAccept>,
 }
 
 /// Failure to keep preferences.
@@ -83,6 +88,14 @@ impl Prefs {
             None => PathBuf::from(dir),
         };
         Some(Command::SetDownloadDir { path })
+    }
+
+    /// The command that gives the core the saved choice of whose files are accepted
+    /// without asking, at start. `None` when nothing was chosen, or `--auto-accept` on the
+    /// command line accepts everyone's (it wins, as scripts expect).
+    pub fn auto_accept_command(&self, config: &Config) -> Option<Command> {
+        let from = self.auto_accept.filter(|_| !config.auto_accept)?;
+        Some(Command::SetAutoAccept { from })
     }
 
     /// Reads `ui.json` in `dir`; defaults if it is missing or unreadable.
@@ -123,6 +136,8 @@ pub struct SettingsDraft {
     /// The folder received files go to now (the core's word, else the one it started
     /// with), whatever the field says.
     pub download_dir_now: String,
+    /// Whose file offers are accepted without asking, as the core does now.
+    pub auto_accept: AutoAccept,
 }
 
 fn split_names(s: &str) -> Vec<String> {
@@ -155,6 +170,11 @@ impl SettingsDraft {
                 .download_dir
                 .clone()
                 .or_else(|| config.map(|c| c.download_dir.display().to_string()))
+                .unwrap_or_default(),
+            auto_accept: state
+                .auto_accept
+                .or(prefs.auto_accept)
+                .or(config.map(AutoAccept::of))
                 .unwrap_or_default(),
         }
     }
@@ -284,6 +304,27 @@ fn form(ui: &mut egui::Ui, d: &mut SettingsDraft) {
     });
     ui.end_row();
 
+    ui.label("Files from others");
+    ui.vertical(|ui| {
+        ui.radio_value(&mut d.auto_accept, AutoAccept::Nobody, "Ask me every time");
+        ui.radio_value(
+            &mut d.auto_accept,
+            AutoAccept::Verified,
+            "Accept at once from verified peers only",
+        )
+        .on_hover_text(
+            "Peers whose safety code you compared (✔ verified); files from anyone else wait \
+             for you to accept them",
+        );
+        ui.radio_value(
+            &mut d.auto_accept,
+            AutoAccept::Everyone,
+            "Accept at once from anyone",
+        )
+        .on_hover_text("Anyone on the network can fill your download folder");
+    });
+    ui.end_row();
+
     shell::settings_rows(ui, &mut d.prefs.desktop, &mut d.desktop);
 }
 
@@ -305,6 +346,28 @@ mod tests {
             .expect("an interface change restarts");
         assert_eq!(next.interfaces.exclude, ["docker0", "tun0"]);
         assert_eq!(next.bind, current.bind, "loopback confinement is kept");
+    }
+
+    #[test]
+    fn the_saved_file_rule_goes_to_the_core_unless_auto_accept_was_given() {
+        let mut config = Config::loopback("/tmp/x", 40000);
+        let mut prefs = Prefs::default();
+        assert_eq!(prefs.auto_accept_command(&config), None, "nothing chosen");
+        prefs.auto_accept = Some(AutoAccept::Verified);
+        assert_eq!(
+            prefs.auto_accept_command(&config),
+            Some(Command::SetAutoAccept {
+                from: AutoAccept::Verified
+            })
+        );
+        let saved: Prefs = serde_json::from_slice(&serde_json::to_vec(&prefs).unwrap()).unwrap();
+        assert_eq!(saved, prefs, "kept in ui.json");
+        config.auto_accept = true;
+        assert_eq!(
+            prefs.auto_accept_command(&config),
+            None,
+            "--auto-accept wins"
+        );
     }
 
     #[test]

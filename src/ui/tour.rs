@@ -3,8 +3,9 @@
 //! The window waits for `<dir>/go`, a text file written by the script once its headless
 //! peers have chatted. Lines starting with `{` are headless-style commands the window sends
 //! as if typed (so its own bubbles appear); lines `shot FILE THEME CONVERSATION [network]
-//! [settings] [attach] [web] [search=WORDS] [size=WxH]` are scenes (the 📎 button pressed;
-//! "Let a browser join…" open; a search typed in the box; the window resized, else
+//! [settings] [attach] [web] [verify] [search=WORDS] [size=WxH]` are scenes (the 📎 button
+//! pressed; "Let a browser join…" open; the "Verify…" window open for the conversation's
+//! peer; a search typed in the box; the window resized, else
 //! 1240×760). After a short settle the tour sets each scene up, waits for the
 //! frame (and the network snapshot) to arrive, saves a PNG through
 //! `ViewportCommand::Screenshot`, and closes the window after the last one.
@@ -38,6 +39,7 @@ struct Shot {
     size: egui::Vec2,
     attach: bool,
     web: bool,
+    verify: bool,
 }
 
 #[derive(Debug)]
@@ -172,6 +174,7 @@ impl Tour {
                 size,
                 attach: flags.contains(&"attach"),
                 web: flags.contains(&"web"),
+                verify: flags.contains(&"verify"),
             });
         }
     }
@@ -200,6 +203,12 @@ fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut 
             .map(|p| ConvKey::Peer(p.id.clone().into()))
     };
     view.chooser = None;
+    view.verify = None;
+    if let Some(ConvKey::Peer(peer)) = &conv
+        && shot.verify
+    {
+        actions.push(Action::Verify(peer.clone()));
+    }
     match conv {
         Some(ConvKey::Peer(peer)) if shot.attach => {
             actions.push(Action::Select(ConvKey::Peer(peer.clone())));

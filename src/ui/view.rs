@@ -53,6 +53,10 @@ pub enum Action {
     /// Send the composer's text to each online peer, one direct message each (a shout
     /// too long for one datagram).
     SendToEach(String),
+    /// Open the "Verify…" window for this peer and ask the core for the safety code.
+    Verify(String),
+    /// Close the "Verify…" window.
+    CloseVerify,
 }
 
 /// Per-window view state that is not part of the chat model.
@@ -90,4 +94,6 @@ pub struct View {
     pub web_join: bool,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
     pub opened: Vec<String>,
+    /// The peer whose "Verify…" window is open.
+    pub verify: Option<String>,
 }

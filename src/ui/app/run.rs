@@ -66,6 +66,12 @@ impl App {
                 self.view.search.clear();
             }
             Action::PickFiles(peer) => self.picker.pick(ctx, peer),
+            Action::Verify(peer) => {
+                self.backend
+                    .send(Command::SafetyCode { peer: peer.clone() });
+                self.view.verify = Some(peer);
+            }
+            Action::CloseVerify => self.view.verify = None,
         }
         ctx.request_repaint();
     }
@@ -82,7 +88,17 @@ impl App {
         {
             self.backend.send(cmd);
         }
-        self.view.prefs = draft.prefs.clone();
+        let accepting = (self.state.auto_accept.or(self.view.prefs.auto_accept))
+            .or(self.backend.config().map(crate::config::AutoAccept::of))
+            .unwrap_or_default();
+        let mut prefs = draft.prefs.clone();
+        if accepting != draft.auto_accept {
+            prefs.auto_accept = Some(draft.auto_accept);
+            self.backend.send(Command::SetAutoAccept {
+                from: draft.auto_accept,
+            });
+        }
+        self.view.prefs = prefs;
         if let Some(config) = self.backend.config()
             && let Err(e) = self.view.prefs.save(&config.data_dir)
         {
@@ -107,13 +123,17 @@ impl App {
             self.state.error = Some(format!("cannot apply the network settings: {e}"));
         }
         self.backend.send(Command::Peers);
-        // The new core starts with the command line's folder; the saved one goes again.
-        if let Some(cmd) = self
-            .backend
-            .config()
-            .and_then(|c| self.view.prefs.download_dir_command(None, c))
-        {
-            self.backend.send(cmd);
+        // The new core starts with the command line's folder and file rule; the saved
+        // ones go again.
+        if let Some(c) = self.backend.config() {
+            let prefs = &self.view.prefs;
+            let cmds = [
+                prefs.download_dir_command(None, c),
+                prefs.auto_accept_command(c),
+            ];
+            for cmd in cmds.into_iter().flatten() {
+                self.backend.send(cmd);
+            }
         }
     }
 }
