@@ -771,11 +771,17 @@ impl SoakWatch {
         while self.delivered.len() < promised {
             let quiet = (Instant::now() + Duration::from_secs(2)).min(end);
             if self.until(quiet, |v| v["event"] == "delivered").is_none() {
-                assert!(
-                    Instant::now() < end,
-                    "soak: after {ALL_DELIVERED:?}, {} of {promised} delivered",
-                    self.delivered.len()
-                );
+                if Instant::now() >= end {
+                    sender.send(&json!({"cmd":"net_status"}));
+                    let status = self.expect("net_status", |v| v["event"] == "net_status");
+                    panic!(
+                        "soak: after {ALL_DELIVERED:?}, {} of {promised} delivered; the \
+                         sender's links {} and delivery {}",
+                        self.delivered.len(),
+                        status["links"],
+                        status["delivery"]
+                    );
+                }
                 self.delivered_by_history(sender, peer);
             }
         }
@@ -878,25 +884,20 @@ fn soak_cuts_kills_and_a_full_disk_lose_and_repeat_nothing() {
         delivered: HashSet::new(),
         shown: vec![Vec::new()],
     };
-    // Two discovery ports: the sender learns of the receiver only from its beacon (signed
-    // with its key) pointing at the proxy, sent again after each start of the sender.
+    // Two discovery ports: the sender learns of the receiver only from its beacons (signed
+    // with its key) pointing at the proxy, sent here every 250 ms as the receiver itself
+    // would send them on a LAN.
     let proxy = CuttingProxy::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, link_port)),
         Rng(rng.next() | 1),
     );
-    let keys = node_keys(&rx_dir);
+    let beacons = Beacons::start(node_keys(&rx_dir), proxy.addr.port(), tx_port);
     let start_sender = |run: usize, watch: &mut SoakWatch| {
         let child = KillableChild::start_in(&[], &tx_args, &tx_dir.0, run, &s_tx);
         let id = watch.expect("ready", |v| v["event"] == "ready")["id"]
             .as_str()
             .expect("id")
             .to_owned();
-        broadcaster()
-            .send_to(
-                &here_beacon(&keys, "receiver", proxy.addr.port(), 600_000),
-                loopback_broadcast(tx_port),
-            )
-            .expect("send the receiver's beacon");
         watch.expect("the receiver", |v| {
             v["event"] == "peer_joined" && v["peer"]["id"] == rx_id.as_str()
         });
@@ -934,6 +935,7 @@ fn soak_cuts_kills_and_a_full_disk_lose_and_repeat_nothing() {
                 std::fs::remove_file(ballast).expect("free the disk");
             }
         }
+        println!("soak: {} promised, fault {kind} over", soak.promised);
         let took = watch.settle(soak.promised, &mut sender, &rx_id);
         soak.recoveries.push(took);
     }
@@ -967,6 +969,45 @@ fn soak_cuts_kills_and_a_full_disk_lose_and_repeat_nothing() {
         soak.faults[2],
         soak.recoveries.last().expect("at least one fault"),
     );
+    drop(beacons);
+}
+
+/// The receiver's beacons, pointing at the proxy, every 250 ms until dropped.
+struct Beacons {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Beacons {
+    fn start(keys: lanchat::trust::KeyPair, link_port: u16, discovery_port: u16) -> Beacons {
+        let stop = Arc::new(AtomicBool::new(false));
+        let halt = stop.clone();
+        let (to, from) = (loopback_broadcast(discovery_port), broadcaster());
+        let thread = std::thread::Builder::new()
+            .name("soak-beacons".into())
+            .spawn(move || {
+                while !halt.load(Ordering::Relaxed) {
+                    let beacon = here_beacon(&keys, "receiver", link_port, 250);
+                    let _ = from.send_to(&beacon, to);
+                    std::thread::park_timeout(Duration::from_millis(250));
+                }
+            })
+            .expect("beacon thread");
+        Beacons {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Beacons {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }
 
 /// What a soak run came to.
