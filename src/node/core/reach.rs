@@ -47,11 +47,11 @@ impl<P: Port> Core<P> {
     /// `remove_peer`: off the list, a `bye` there, its beacons ignored from now on.
     pub(super) fn remove_peer(&mut self, asked: Option<Origin>, addr: &str, now: Now) {
         match self.presence.remove_peer(addr, now, &mut self.out) {
-            Ok(Some(addr)) => {
+            Ok((addr, true)) => {
                 tracing::info!(%addr, "no longer reaching an address");
                 self.out.emit(Event::PeerRemoved { addr });
             }
-            Ok(None) => self.out.reply(
+            Ok((addr, false)) => self.out.reply(
                 asked,
                 Event::error(format!(
                     "remove_peer: {addr} is not on the list of addresses reached \

@@ -5,7 +5,7 @@
 //! and what an IPv4 address may be is [`check_ip`]'s.
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 
 use thiserror::Error;
 
@@ -105,9 +105,9 @@ impl PeerAddr {
 
     /// The socket address, when the host is an IPv4 address.
     #[cfg(test)]
-    pub fn socket(&self) -> Option<SocketAddrV4> {
+    pub fn socket(&self) -> Option<std::net::SocketAddrV4> {
         match self.host {
-            Host::Ip(ip) => Some(SocketAddrV4::new(ip, self.port)),
+            Host::Ip(ip) => Some(std::net::SocketAddrV4::new(ip, self.port)),
             Host::Name(_) => None,
         }
     }

@@ -61,14 +61,14 @@ impl Presence {
     }
 
     /// The user asked to stop reaching `text`: off the list, a `bye` sent there, and
-    /// its unicast beacons ignored until it is added again. `Ok(Some(addr))` if it was
-    /// on the list.
+    /// its unicast beacons ignored until it is added again. The address normalised, and
+    /// whether it was on the list.
     pub fn remove_peer(
         &mut self,
         text: &str,
         now: Now,
         out: &mut Out,
-    ) -> Result<Option<String>, AddrError> {
+    ) -> Result<(String, bool), AddrError> {
         let key = PeerAddr::parse(text, self.reach.discovery_port)?.to_string();
         let was = self.unicast.remove(&key);
         out.record(Record::Reach {
@@ -76,12 +76,12 @@ impl Presence {
             origin: "removed",
         });
         let Some((_, to)) = was else {
-            return Ok(None);
+            return Ok((key, false));
         };
         if let Some(to) = to {
             self.send_unicast(to, BeaconKind::Bye, false, now, out);
         }
-        Ok(Some(key))
+        Ok((key, true))
     }
 
     /// Takes up the list remembered in the store (at start): every address is tried at
