@@ -275,3 +275,5 @@ mod history_tests;
 mod tests;
 #[cfg(test)]
 mod web_tests;
+#[cfg(test)]
+mod reach_tests;
