@@ -57,6 +57,7 @@ mod timefmt;
 mod tour;
 pub mod transfers;
 mod view;
+mod reach_dialog;
 mod web_join;
 
 use std::sync::{Arc, OnceLock};
