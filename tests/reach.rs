@@ -116,7 +116,8 @@ fn a_peer_added_by_address_is_seen_both_ways_remembered_and_removed() {
         }
     }
     assert!(
-        a.wait_for(std::time::Duration::ZERO, &joined("bob")).is_none(),
+        a.wait_for(std::time::Duration::ZERO, &joined("bob"))
+            .is_none(),
         "a removed address's beacon made bob join"
     );
 }

@@ -20,7 +20,11 @@ fn add_by_address_checks_adds_lists_and_removes() {
         .get_by_role_and_label(Role::Button, "🔗 Add by address…")
         .click();
     harness.run();
-    assert_eq!(fake.next_command(), Command::NetStatus, "each address's state");
+    assert_eq!(
+        fake.next_command(),
+        Command::NetStatus,
+        "each address's state"
+    );
     harness.get_by_label("No address added yet.");
 
     // This window's node is confined to loopback: another address is refused at once.
@@ -71,7 +75,9 @@ fn add_by_address_checks_adds_lists_and_removes() {
     harness.get_by_label("127.0.0.2:47474");
     harness.get_by_label("unreachable: no answer for 4 intervals");
 
-    harness.get_by_role_and_label(Role::Button, "Remove").click();
+    harness
+        .get_by_role_and_label(Role::Button, "Remove")
+        .click();
     harness.run();
     assert_eq!(
         fake.next_command(),
@@ -85,9 +91,7 @@ fn add_by_address_checks_adds_lists_and_removes() {
     harness.run();
     harness.get_by_label("No address added yet.");
 
-    harness
-        .get_by_role_and_label(Role::Button, "Done")
-        .click();
+    harness.get_by_role_and_label(Role::Button, "Done").click();
     harness.run();
     assert!(harness.query_by_label("No address added yet.").is_none());
     assert!(fake.sent_nothing(), "closing sends nothing");

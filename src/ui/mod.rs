@@ -45,6 +45,7 @@ mod notify;
 mod peers_panel;
 mod picker;
 mod presence;
+mod reach_dialog;
 mod rows;
 mod search;
 pub mod send_check;
@@ -57,7 +58,6 @@ mod timefmt;
 mod tour;
 pub mod transfers;
 mod view;
-mod reach_dialog;
 mod web_join;
 
 use std::sync::{Arc, OnceLock};

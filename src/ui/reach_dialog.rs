@@ -129,10 +129,11 @@ fn discovery_port(state: &ChatState) -> u16 {
 fn check(state: &ChatState, typed: &str) -> Result<String, String> {
     let addr = PeerAddr::parse(typed, discovery_port(state)).map_err(|e| e.to_string())?;
     if let Host::Ip(ip) = addr.host {
-        let loopback = state
-            .me
-            .as_ref()
-            .is_some_and(|m| m.addr.parse().is_ok_and(|a: std::net::Ipv4Addr| a.is_loopback()));
+        let loopback = state.me.as_ref().is_some_and(|m| {
+            m.addr
+                .parse()
+                .is_ok_and(|a: std::net::Ipv4Addr| a.is_loopback())
+        });
         check_ip(ip, loopback, &addr.to_string()).map_err(|e| e.to_string())?;
     }
     Ok(addr.to_string())
@@ -148,7 +149,12 @@ pub fn help(net: &NetStatus) -> Vec<String> {
     ];
     for u in net.unicast.iter().filter(|u| u.state != "reached") {
         let why = u.error.as_deref().unwrap_or("no answer yet");
-        out.push(format!("{} ({}): {} — {why}", u.addr, u.origin.label(), u.state));
+        out.push(format!(
+            "{} ({}): {} — {why}",
+            u.addr,
+            u.origin.label(),
+            u.state
+        ));
     }
     out
 }

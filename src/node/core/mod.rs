@@ -231,9 +231,9 @@ impl<P: Port> Core<P> {
             self.ipmsg.next_wake(),
             self.presence.unicast_next(),
         ]
-            .into_iter()
-            .flatten()
-            .fold(timers, Instant::min)
+        .into_iter()
+        .flatten()
+        .fold(timers, Instant::min)
     }
 
     /// Asks the port which interfaces are up and recomputes where beacons go
@@ -272,8 +272,8 @@ mod fake;
 #[cfg(test)]
 mod history_tests;
 #[cfg(test)]
+mod reach_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod web_tests;
-#[cfg(test)]
-mod reach_tests;

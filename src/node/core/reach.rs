@@ -40,7 +40,9 @@ impl<P: Port> Core<P> {
                 self.out.emit(Event::PeerAdded { addr });
                 self.reach_tick(now);
             }
-            Err(e) => self.out.reply(asked, Event::error(format!("add_peer: {e}"))),
+            Err(e) => self
+                .out
+                .reply(asked, Event::error(format!("add_peer: {e}"))),
         }
     }
 
@@ -66,7 +68,7 @@ impl<P: Port> Core<P> {
 
     /// The unicast beacons due, and names to resolve (timer work, and after a change).
     pub(super) fn reach_tick(&mut self, now: Now) {
-        for (key, name, port) in self.presence.to_resolve(now.at) {
+        for (key, name, port) in self.presence.names_due(now.at) {
             self.port.resolve(key, name, port);
         }
         self.presence.unicast_due(now, &mut self.out);

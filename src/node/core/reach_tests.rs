@@ -111,19 +111,26 @@ fn replayed_tampered_and_answers_are_never_answered() {
     let later = at(t0, 6000);
     hear(&mut core, &first, Ipv4Addr::new(127, 0, 0, 6), later);
     // Changed after signing: does not verify.
-    let tampered = String::from_utf8(
-        signed::sign(&bob_unicast(false), &bob_keys(), 1, later.wall).unwrap(),
-    )
-    .unwrap()
-    .replace(r#""name":"b""#, r#""name":"c""#);
-    hear(&mut core, tampered.as_bytes(), Ipv4Addr::new(127, 0, 0, 7), later);
+    let tampered =
+        String::from_utf8(signed::sign(&bob_unicast(false), &bob_keys(), 1, later.wall).unwrap())
+            .unwrap()
+            .replace(r#""name":"b""#, r#""name":"c""#);
+    hear(
+        &mut core,
+        tampered.as_bytes(),
+        Ipv4Addr::new(127, 0, 0, 7),
+        later,
+    );
     // An answer (marked so) is never answered: no ping-pong.
     let answer = signed::sign(&bob_unicast(true), &bob_keys(), 2, later.wall).unwrap();
     hear(&mut core, &answer, Ipv4Addr::new(127, 0, 0, 8), later);
     assert_eq!(answers(&core).len(), 1, "{:?}", answers(&core));
     let dropped = &core.traffic.counters.dropped;
     assert_eq!(dropped.get("replayed"), Some(&1), "{dropped:?}");
-    assert!(dropped.keys().any(|k| k == "tampered" || k == "forged"), "{dropped:?}");
+    assert!(
+        dropped.keys().any(|k| k == "tampered" || k == "forged"),
+        "{dropped:?}"
+    );
 }
 
 #[test]

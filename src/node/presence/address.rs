@@ -74,8 +74,7 @@ impl PeerAddr {
         let syntax = || AddrError::Syntax(text.to_owned());
         let (host, port) = match text.rsplit_once(':') {
             Some((host, port)) => {
-                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5
-                {
+                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
                     return Err(if host.contains(':') {
                         syntax()
                     } else {
@@ -134,7 +133,9 @@ fn valid_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -180,7 +181,10 @@ mod tests {
         let a = parse("10.0.2.7").unwrap();
         assert_eq!(a.socket(), Some("10.0.2.7:47474".parse().unwrap()));
         assert_eq!(a.to_string(), "10.0.2.7:47474");
-        assert_eq!(parse(" 10.0.2.7:5000 ").unwrap().to_string(), "10.0.2.7:5000");
+        assert_eq!(
+            parse(" 10.0.2.7:5000 ").unwrap().to_string(),
+            "10.0.2.7:5000"
+        );
     }
 
     #[test]
@@ -194,14 +198,22 @@ mod tests {
     #[test]
     fn bad_syntax_and_ports_say_which_address() {
         assert_eq!(parse(""), Err(AddrError::Empty));
-        for bad in ["::1", "[::1]:5", "a b", "host/x", "-lead", "1.2.3", "a..b", "x:y:5"] {
+        for bad in [
+            "::1", "[::1]:5", "a b", "host/x", "-lead", "1.2.3", "a..b", "x:y:5",
+        ] {
             assert!(
                 matches!(parse(bad), Err(AddrError::Syntax(ref t)) if t == bad),
                 "{bad}: {:?}",
                 parse(bad)
             );
         }
-        for bad in ["10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "host:x1", "h:123456"] {
+        for bad in [
+            "10.0.0.1:0",
+            "10.0.0.1:65536",
+            "10.0.0.1:",
+            "host:x1",
+            "h:123456",
+        ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e, AddrError::Port(bad.into()), "{bad}");
             assert!(e.to_string().contains(bad));
@@ -218,8 +230,18 @@ mod tests {
     fn only_unicast_and_other_subnets_broadcast_pass() {
         let check = |ip: &str, lo| check_ip(ip.parse().unwrap(), lo, ip);
         assert_eq!(check("10.0.2.7", false), Ok(()));
-        assert_eq!(check("10.0.2.255", false), Ok(()), "another subnet's broadcast");
-        for bad in ["0.0.0.0", "255.255.255.255", "224.0.0.1", "239.1.2.3", "250.0.0.1"] {
+        assert_eq!(
+            check("10.0.2.255", false),
+            Ok(()),
+            "another subnet's broadcast"
+        );
+        for bad in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.1.2.3",
+            "250.0.0.1",
+        ] {
             let e = check(bad, false).unwrap_err();
             assert!(e.to_string().starts_with(bad), "{e}");
         }

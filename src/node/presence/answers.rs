@@ -110,7 +110,10 @@ mod tests {
         let answered = (0..1000u32)
             .filter(|n| limit.take(Ipv4Addr::from(0x0a00_0000 + n), t0).is_ok())
             .count();
-        assert_eq!(answered, TOTAL_PER_SEC as usize, "a burst of the total, no more");
+        assert_eq!(
+            answered, TOTAL_PER_SEC as usize,
+            "a burst of the total, no more"
+        );
         // A second later, a second's worth more.
         let later = t0 + Duration::from_secs(1);
         let more = (1000..2000u32)
@@ -127,7 +130,9 @@ mod tests {
         let mut n = 0u32;
         while limit.sources() < MAX_SOURCES {
             at += Duration::from_millis(20); // within the total's rate
-            limit.take(Ipv4Addr::from(0x0b00_0000 + n), at).expect("room");
+            limit
+                .take(Ipv4Addr::from(0x0b00_0000 + n), at)
+                .expect("room");
             n += 1;
         }
         let newcomer = Ipv4Addr::new(192, 0, 2, 1);

@@ -112,8 +112,8 @@ impl Presence {
 
     /// Names to resolve now (`(addr, name, port)`), each once until
     /// [`Presence::resolved`].
-    pub fn to_resolve(&mut self, now: Instant) -> Vec<(String, String, u16)> {
-        self.unicast.to_resolve(now)
+    pub fn names_due(&mut self, now: Instant) -> Vec<(String, String, u16)> {
+        self.unicast.names_due(now)
     }
 
     /// A name on the list resolved (`Ok`) or not; the error to tell the user, the first
@@ -151,7 +151,8 @@ impl Presence {
 
     /// A unicast beacon could not be sent to `to`: shown on its entry until heard.
     pub fn unicast_send_failed(&mut self, to: SocketAddrV4, e: &std::io::Error) {
-        self.unicast.send_failed(to, format!("cannot send there: {e}"));
+        self.unicast
+            .send_failed(to, format!("cannot send there: {e}"));
     }
 
     /// Our `bye` by unicast to every address we reach that way (at stop).
@@ -187,7 +188,8 @@ impl Presence {
         if u.port == 0 || check_ip(*from.ip(), self.loopback_only(), "").is_err() {
             return UnicastHeard::Drop("bad_unicast");
         }
-        self.unicast.heard(*from.ip(), Some(u.port), now.at, now.wall);
+        self.unicast
+            .heard(*from.ip(), Some(u.port), now.at, now.wall);
         if u.answer || beacon.kind != BeaconKind::Here || self.unicast.is_added(listener) {
             return UnicastHeard::Go;
         }

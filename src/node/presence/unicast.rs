@@ -172,7 +172,7 @@ impl UnicastList {
 
     /// Names to resolve now (each once until [`UnicastList::resolved`]): `(key, name,
     /// port)`.
-    pub fn to_resolve(&mut self, now: Instant) -> Vec<(String, String, u16)> {
+    pub fn names_due(&mut self, now: Instant) -> Vec<(String, String, u16)> {
         let mut out = Vec::new();
         for (key, t) in &mut self.targets {
             if let Host::Name(name) = &t.addr.host
@@ -284,7 +284,12 @@ impl UnicastList {
             .map(|(k, t)| (k, t.heard_at))
             .collect();
         let replaced = (learned.len() >= MAX_LEARNED)
-            .then(|| learned.iter().min_by_key(|(_, at)| *at).map(|(k, _)| (*k).clone()))
+            .then(|| {
+                learned
+                    .iter()
+                    .min_by_key(|(_, at)| *at)
+                    .map(|(k, _)| (*k).clone())
+            })
             .flatten();
         if let Some(old) = &replaced {
             self.targets.remove(old);

@@ -17,7 +17,10 @@ fn an_added_address_gets_a_beacon_at_once_then_every_interval() {
     let t0 = Instant::now();
     let mut list = UnicastList::new(IV);
     assert!(list.add(addr("10.0.2.7"), Origin::Added, t0));
-    assert!(!list.add(addr("10.0.2.7:47474"), Origin::Added, t0), "already there");
+    assert!(
+        !list.add(addr("10.0.2.7:47474"), Origin::Added, t0),
+        "already there"
+    );
     assert_eq!(list.due(t0), vec![sock("10.0.2.7:47474")]);
     assert_eq!(list.due(t0 + IV / 2), vec![]);
     assert_eq!(list.next_wake(), Some(t0 + IV));
@@ -36,12 +39,20 @@ fn unanswered_for_three_intervals_is_unreachable_and_still_tried() {
     let now = t0 + IV * UNANSWERED;
     let info = &list.infos(now)[0];
     assert_eq!(info.state, "unreachable");
-    assert!(info.error.as_deref().unwrap().contains("no answer for 4 intervals"));
+    assert!(
+        info.error
+            .as_deref()
+            .unwrap()
+            .contains("no answer for 4 intervals")
+    );
     assert_eq!(list.due(now + IV).len(), 1, "still tried");
     // Heard: reached, the error gone.
     assert!(list.heard(Ipv4Addr::new(10, 0, 2, 7), Some(47474), now + IV, 1000));
     let info = &list.infos(now + IV)[0];
-    assert_eq!((info.state, info.last_heard, &info.error), ("reached", Some(1000), &None));
+    assert_eq!(
+        (info.state, info.last_heard, &info.error),
+        ("reached", Some(1000), &None)
+    );
 }
 
 #[test]
@@ -52,7 +63,10 @@ fn a_send_error_shows_until_heard() {
     list.due(t0);
     list.send_failed(sock("10.0.2.7:47474"), "network unreachable".into());
     let info = &list.infos(t0)[0];
-    assert_eq!((info.state, info.error.as_deref()), ("unreachable", Some("network unreachable")));
+    assert_eq!(
+        (info.state, info.error.as_deref()),
+        ("unreachable", Some("network unreachable"))
+    );
 }
 
 #[test]
@@ -61,16 +75,20 @@ fn names_wait_for_their_resolution_and_retry_after_failing() {
     let mut list = UnicastList::new(IV);
     list.add(addr("lab-07"), Origin::Added, t0);
     assert_eq!(list.due(t0), vec![], "nothing to send to yet");
-    let asked = list.to_resolve(t0);
+    let asked = list.names_due(t0);
     assert_eq!(asked, vec![("lab-07:47474".into(), "lab-07".into(), 47474)]);
-    assert_eq!(list.to_resolve(t0), vec![], "asked once");
+    assert_eq!(list.names_due(t0), vec![], "asked once");
     assert_eq!(list.infos(t0)[0].state, "resolving");
     list.resolved("lab-07:47474", Err("no such host".into()), t0);
     assert_eq!(list.infos(t0)[0].state, "unresolved");
-    assert_eq!(list.to_resolve(t0 + Duration::from_secs(1)), vec![]);
+    assert_eq!(list.names_due(t0 + Duration::from_secs(1)), vec![]);
     assert_eq!(list.next_wake(), Some(t0 + RESOLVE_RETRY));
-    assert_eq!(list.to_resolve(t0 + RESOLVE_RETRY).len(), 1);
-    list.resolved("lab-07:47474", Ok(Ipv4Addr::new(10, 0, 2, 7)), t0 + RESOLVE_RETRY);
+    assert_eq!(list.names_due(t0 + RESOLVE_RETRY).len(), 1);
+    list.resolved(
+        "lab-07:47474",
+        Ok(Ipv4Addr::new(10, 0, 2, 7)),
+        t0 + RESOLVE_RETRY,
+    );
     assert_eq!(list.due(t0 + RESOLVE_RETRY), vec![sock("10.0.2.7:47474")]);
     assert_eq!(list.infos(t0)[0].resolved.as_deref(), Some("10.0.2.7"));
 }
@@ -113,7 +131,11 @@ fn a_removed_address_is_ignored_until_added_again() {
         Some((Origin::Added, Some(sock("10.0.2.7:47474"))))
     );
     assert!(list.is_removed(sock("10.0.2.7:47474")));
-    assert_eq!(list.learn(sock("10.0.2.7:47474"), t0, 1), None, "not learned");
+    assert_eq!(
+        list.learn(sock("10.0.2.7:47474"), t0, 1),
+        None,
+        "not learned"
+    );
     assert_eq!(list.due(t0 + IV), vec![]);
     list.add(addr("10.0.2.7"), Origin::Added, t0 + IV);
     assert!(!list.is_removed(sock("10.0.2.7:47474")));
