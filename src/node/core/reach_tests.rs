@@ -180,3 +180,57 @@ fn a_removed_address_is_ignored_and_a_bye_goes_there() {
     let removed = Event::PeerRemoved { addr };
     assert!(std::iter::from_fn(|| events.try_recv().ok()).any(|e| e == removed));
 }
+
+/// The headless contract's shapes for reach by address, pinned.
+#[test]
+fn wire_shapes() {
+    use serde_json::json;
+    let cmd = |line: &str| serde_json::from_str::<Command>(line).unwrap();
+    assert_eq!(
+        cmd(r#"{"cmd":"add_peer","addr":"10.0.2.7"}"#),
+        Command::AddPeer {
+            addr: "10.0.2.7".into()
+        }
+    );
+    assert_eq!(
+        cmd(r#"{"cmd":"remove_peer","addr":"lab-07:9"}"#),
+        Command::RemovePeer {
+            addr: "lab-07:9".into()
+        }
+    );
+    let v = |e: &Event| serde_json::to_value(e).unwrap();
+    assert_eq!(
+        v(&Event::PeerAdded {
+            addr: "10.0.2.7:47474".into()
+        }),
+        json!({"event":"peer_added","addr":"10.0.2.7:47474"})
+    );
+    assert_eq!(
+        v(&Event::PeerRemoved {
+            addr: "10.0.2.7:47474".into()
+        }),
+        json!({"event":"peer_removed","addr":"10.0.2.7:47474"})
+    );
+    let info = crate::node::UnicastInfo {
+        addr: "lab-07:47474".into(),
+        origin: crate::node::UnicastOrigin::Added,
+        state: "unreachable",
+        resolved: Some("10.0.2.7".into()),
+        last_heard: None,
+        error: Some("cannot send there: network unreachable".into()),
+    };
+    assert_eq!(
+        serde_json::to_value(&info).unwrap(),
+        json!({"addr":"lab-07:47474","origin":"added","state":"unreachable",
+               "resolved":"10.0.2.7","last_heard":null,
+               "error":"cannot send there: network unreachable"})
+    );
+    // The beacon's field: absent on a broadcast, present by unicast.
+    let mut b = bob_unicast(true);
+    assert_eq!(
+        serde_json::to_value(&b).unwrap()["unicast"],
+        json!({"port": BOB_DISCOVERY, "answer": true})
+    );
+    b.unicast = None;
+    assert!(serde_json::to_value(&b).unwrap().get("unicast").is_none());
+}
