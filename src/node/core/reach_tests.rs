@@ -234,3 +234,80 @@ fn wire_shapes() {
     b.unicast = None;
     assert!(serde_json::to_value(&b).unwrap().get("unicast").is_none());
 }
+
+#[test]
+fn a_name_is_resolved_off_the_core_and_a_failure_said_once() {
+    let dir = TempDir::new("reach-name");
+    let t0 = Now::read();
+    let (mut core, events) = started(&dir, t0);
+    let add = Command::AddPeer {
+        addr: "Lab-07:4747".into(),
+    };
+    core.handle_command(ME, add, t0);
+    assert_eq!(
+        core.port.resolving,
+        [("lab-07:4747".to_owned(), "lab-07".to_owned(), 4747)],
+        "asked of the port, not resolved here"
+    );
+    assert!(answers(&core).is_empty(), "nowhere to send yet");
+    let (_tx, none): (_, Receiver<NetInput<&'static str>>) = unbounded();
+    let failed = |why: &str| NetInput::Resolved {
+        key: "lab-07:4747".into(),
+        result: Err(why.into()),
+    };
+    core.handle_input(failed("no such host"), &none, t0);
+    core.tick(at(t0, 30_000)); // asked again after RESOLVE_RETRY
+    assert_eq!(core.port.resolving.len(), 2);
+    core.handle_input(failed("still no such host"), &none, at(t0, 30_000));
+    let errors: Vec<String> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter_map(|e| match e {
+            Event::Error { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        ["add_peer: lab-07:4747: cannot resolve the name: no such host"],
+        "said once"
+    );
+    let resolved = NetInput::Resolved {
+        key: "lab-07:4747".into(),
+        result: Ok(Ipv4Addr::new(127, 0, 0, 5)),
+    };
+    core.handle_input(resolved, &none, at(t0, 60_000));
+    assert_eq!(
+        answers(&core),
+        [(
+            SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 5), 4747),
+            answers(&core)[0].1
+        )]
+    );
+    let info = &core.presence.unicast().infos(at(t0, 60_000).at)[0];
+    assert_eq!(
+        (info.state, info.resolved.as_deref()),
+        ("trying", Some("127.0.0.5"))
+    );
+    // A name resolving where beacons may not go (off loopback here) is refused.
+    core.handle_command(
+        ME,
+        Command::AddPeer {
+            addr: "far-away".into(),
+        },
+        at(t0, 60_000),
+    );
+    let far = NetInput::Resolved {
+        key: "far-away:47474".into(),
+        result: Ok(Ipv4Addr::new(10, 0, 2, 7)),
+    };
+    core.handle_input(far, &none, at(t0, 60_000));
+    let e = std::iter::from_fn(|| events.try_recv().ok())
+        .find_map(|e| match e {
+            Event::Error { message } => Some(message),
+            _ => None,
+        })
+        .expect("an error");
+    assert!(
+        e.contains("far-away:47474") && e.contains("10.0.2.7"),
+        "{e}"
+    );
+}
