@@ -95,6 +95,18 @@ fn add_by_address_checks_adds_lists_and_removes() {
     harness.run();
     assert!(harness.query_by_label("No address added yet.").is_none());
     assert!(fake.sent_nothing(), "closing sends nothing");
+
+    // The title bar's ✕ closes it too.
+    harness
+        .get_by_role_and_label(Role::Button, "🔗 Add by address…")
+        .click();
+    harness.run();
+    harness.get_by_label("No address added yet.");
+    harness
+        .get_by_role_and_label(Role::Button, "Close window")
+        .click();
+    harness.run();
+    assert!(harness.query_by_label("No address added yet.").is_none());
 }
 
 /// Empties the address field (select all, delete).

@@ -311,3 +311,23 @@ fn a_name_is_resolved_off_the_core_and_a_failure_said_once() {
         "{e}"
     );
 }
+
+#[test]
+fn another_part_can_have_an_address_tried() {
+    let dir = TempDir::new("reach-try");
+    let t0 = Now::read();
+    let (mut core, _events) = started(&dir, t0);
+    let bob = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 5), BOB_DISCOVERY);
+    assert!(core.presence.try_address(bob, t0, &mut core.out));
+    assert!(!core.presence.try_address(bob, t0, &mut core.out), "once");
+    let off = SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 7), BOB_DISCOVERY);
+    assert!(
+        !core.presence.try_address(off, t0, &mut core.out),
+        "off loopback"
+    );
+    core.reach_tick(t0);
+    assert_eq!(answers(&core).len(), 1, "tried at once");
+    core.tick(at(t0, 20_000));
+    assert_eq!(answers(&core).len(), 1, "and not again this run");
+    assert_eq!(core.store.reach_list().unwrap()[0].origin, "learned");
+}

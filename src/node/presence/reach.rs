@@ -84,6 +84,36 @@ impl Presence {
         Ok((key, true))
     }
 
+    /// Another part knows where a peer's discovery port was (a room member's last known
+    /// address, `listener`): it is tried once now and at each start, as if it had
+    /// reached us (`learned`, not shown as added by the user). `false` if it is on the
+    /// list already, removed, or not an address beacons may go to.
+    #[allow(
+        dead_code,
+        reason = "the hand-off for rooms (issue 14 item 2), built beside this branch"
+    )]
+    pub fn try_address(&mut self, listener: SocketAddrV4, now: Now, out: &mut Out) -> bool {
+        let shown = listener.to_string();
+        if listener.port() == 0
+            || self.unicast.is_removed(listener)
+            || check_ip(*listener.ip(), self.loopback_only(), &shown).is_err()
+        {
+            return false;
+        }
+        let addr = PeerAddr {
+            host: Host::Ip(*listener.ip()),
+            port: listener.port(),
+        };
+        if !self.unicast.add(addr, Origin::Learned, now.at) {
+            return false;
+        }
+        out.record(Record::Reach {
+            addr: shown,
+            origin: Origin::Learned.label(),
+        });
+        true
+    }
+
     /// Takes up the list remembered in the store (at start): every address is tried at
     /// once. Returns the added ones (normalised), for `peer_added`.
     pub fn remember_reach(&mut self, list: Vec<ReachAddr>, now: Instant) -> Vec<String> {
