@@ -78,4 +78,28 @@ mod tests {
         store.forget_reach("10.0.2.7:47474").unwrap();
         assert_eq!(store.reach_list().unwrap().len(), 1);
     }
+
+    #[test]
+    fn a_version_4_history_keeps_its_peers_and_gets_an_empty_list() {
+        use super::super::migrations;
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        migrations::migrate_to(&mut conn, 4).unwrap();
+        conn.execute(
+            "INSERT INTO peers (id, name, host, addr, port, last_seen, protocol, grp)
+             VALUES ('p', '张三', 'lab', '10.0.0.7', 47475, 5, 'lanchat', '')",
+            [],
+        )
+        .unwrap();
+        migrations::migrate(&mut conn)
+            .map_err(|_| "migrate")
+            .unwrap();
+        assert_eq!(migrations::version(&conn).unwrap(), migrations::LATEST);
+        let peers: i64 = conn
+            .query_row("SELECT count(*) FROM peers", [], |r| r.get(0))
+            .unwrap();
+        let reach: i64 = conn
+            .query_row("SELECT count(*) FROM reach", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((peers, reach), (1, 0));
+    }
 }
