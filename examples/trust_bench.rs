@@ -48,6 +48,7 @@ fn datagrams(keys: &KeyPair) {
         port: 47475,
         status: "online".into(),
         interval_ms: 5000,
+        unicast: None,
         kind: BeaconKind::Here,
     };
     let now = 1_764_750_000_000u64;

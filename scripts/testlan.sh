@@ -7,6 +7,7 @@
 #   testlan.sh down          delete everything this script created
 #   testlan.sh exec I CMD..  run CMD inside host I (tl-lanI)
 #   testlan.sh status        show what exists
+#   testlan.sh routed        two subnets joined by a router (below)
 #
 # Topology: the bridge lives in its own namespace (tl-lanbr), so NOTHING is
 # added to the root namespace and no packet can reach the real NIC. Each host
@@ -14,6 +15,11 @@
 # bridge "tl-br0" in tl-lanbr. Subnet broadcast address: 10.77.0.255.
 # Idempotent: "up N" twice is a no-op; "up M" with M<N removes the extra hosts;
 # "down" twice is fine. Needs root and iproute2.
+#
+# "routed": two subnets, each a bridge with one host, joined by a router namespace
+# (tl-lanrt, ip_forward on) that holds both bridges: host tl-lan0 is 10.78.1.10/24
+# (gateway 10.78.1.1), host tl-lan1 is 10.78.2.10/24 (gateway 10.78.2.1). Broadcasts
+# stay on their subnet; unicast crosses the router. Again nothing in the root namespace.
 set -euo pipefail
 
 PREFIX="${TESTLAN_PREFIX:-tl-lan}"   # all namespace names start with this
@@ -83,9 +89,39 @@ cmd_up() {
   cmd_status
 }
 
+cmd_routed() {
+  [[ $EUID -eq 0 ]] || die "must run as root"
+  local rt="${PREFIX}rt" s ns br
+  if ! ns_exists "$rt"; then ip netns add "$rt"; fi
+  ip -n "$rt" link set lo up
+  ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1
+  for s in 1 2; do
+    ns=$(host_ns "$((s - 1))")
+    br="tl-rb$s"
+    if ! ip -n "$rt" link show "$br" >/dev/null 2>&1; then
+      ip -n "$rt" link add "$br" type bridge
+    fi
+    ip -n "$rt" addr replace "10.78.$s.1/24" dev "$br"
+    ip -n "$rt" link set "$br" up
+    if ! ns_exists "$ns"; then ip netns add "$ns"; fi
+    ip -n "$ns" link set lo up
+    if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
+      ip -n "$rt" link del "tl-rv$s" 2>/dev/null || true   # stale half
+      ip -n "$rt" link add "tl-rv$s" type veth peer name eth0 netns "$ns"
+    fi
+    ip -n "$rt" link set "tl-rv$s" master "$br"
+    ip -n "$rt" link set "tl-rv$s" up
+    ip -n "$ns" addr replace "10.78.$s.10/24" brd + dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" route replace default via "10.78.$s.1"
+  done
+  cmd_status
+}
+
 cmd_down() {
   local ns
   for ns in $(list_hosts); do del_host "$ns"; done
+  if ns_exists "${PREFIX}rt"; then kill_ns_pids "${PREFIX}rt"; ip netns del "${PREFIX}rt"; fi
   if ns_exists "$BRNS"; then kill_ns_pids "$BRNS"; ip netns del "$BRNS"; fi
   echo "testlan: down"
 }
@@ -112,5 +148,6 @@ case "${1:-}" in
   down) cmd_down ;;
   exec) shift; cmd_exec "$@" ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up N | down | exec I CMD... | status" >&2; exit 2 ;;
+  routed) cmd_routed ;;
+  *) echo "usage: $0 up N | routed | down | exec I CMD... | status" >&2; exit 2 ;;
 esac

@@ -88,6 +88,9 @@ pub struct Config {
     /// Start the page for browsers at once on this TCP port (0: any free port); `None`:
     /// off until a front end starts it.
     pub web_port: Option<u16>,
+    /// Addresses to reach by unicast besides the broadcast (`--peer HOST[:PORT]`,
+    /// reach by address), added at start as `add_peer` would.
+    pub peers: Vec<String>,
 }
 
 impl Config {
@@ -108,6 +111,7 @@ impl Config {
             retry_attempts: DEFAULT_RETRY_ATTEMPTS,
             partial_max_age: DEFAULT_PARTIAL_MAX_AGE,
             web_port: None,
+            peers: Vec::new(),
             data_dir,
             bind: None,
             port: 0,

@@ -32,6 +32,11 @@ struct Cli {
     /// beacons only to 127.255.255.255. Another address limits it to that interface.
     #[arg(long, value_name = "ADDR")]
     bind: Option<Ipv4Addr>,
+    /// Reach a lanchat beyond broadcast (another subnet, behind a router) at
+    /// HOST[:PORT] (PORT: its discovery port, ours by default); repeatable. Remembered
+    /// until removed (`remove_peer`, or "Remove" in the window).
+    #[arg(long = "peer", value_name = "HOST[:PORT]")]
+    peers: Vec<String>,
     /// TCP port for links (0 = any free port).
     #[arg(long, default_value_t = 0, value_name = "P")]
     port: u16,
@@ -114,6 +119,7 @@ impl Cli {
             },
             ipmsg_port: (!self.no_ipmsg).then_some(self.ipmsg_port),
             web_port: self.web_port,
+            peers: self.peers.clone(),
             ..defaults
         })
     }

@@ -427,6 +427,7 @@ fn wide_net_status() -> Event {
     Event::NetStatus(NetStatus {
         interfaces: vec![],
         broadcast_targets: vec!["127.255.255.255:47911".into()],
+        unicast: vec![],
         sockets: vec![
             socket("discovery listener (UDP)", "127.255.255.255:47911"),
             socket("discovery sender (UDP)", "127.0.0.1:58500"),

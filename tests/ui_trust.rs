@@ -355,6 +355,7 @@ fn the_network_panel_explains_forged_presence_and_failed_handshakes() {
         delivery: vec![],
         recent: vec![],
         ipmsg: Default::default(),
+        unicast: vec![],
     }));
     harness.step();
     harness.step();

@@ -162,6 +162,7 @@ fn network_panel_lists_what_it_was_fed_and_polls_only_while_open() {
     fake.feed(Event::NetStatus(NetStatus {
         interfaces: vec![],
         broadcast_targets: vec!["127.255.255.255:47474".into()],
+        unicast: vec![],
         sockets: vec![SocketInfo {
             role: "discovery listener (UDP)".into(),
             local: "0.0.0.0:47474".into(),

@@ -63,6 +63,8 @@ pub struct Io {
     /// Beacons leave from here (an ephemeral port); answers to our `hello` arrive here.
     udp: UdpSocket,
     discovery: SocketAddr,
+    /// Where unicast beacons arrive when the listener cannot take them (loopback).
+    unicast: Option<SocketAddr>,
     link_addr: SocketAddr,
     overflow: Arc<AtomicU64>,
     errors: Arc<SocketErrors>,
@@ -94,10 +96,17 @@ impl Io {
         let reader = |socket: &UdpSocket, via| {
             discovery::Receiver::spawn(socket, via, tx.clone(), overflow.clone(), errors.clone())
         };
-        let receivers = vec![
+        let mut receivers = vec![
             reader(&sockets.listener, Via::Listener)?,
             reader(&sockets.sender, Via::Sender)?,
         ];
+        let unicast = match &sockets.unicast {
+            Some(socket) => {
+                receivers.push(reader(socket, Via::Listener)?);
+                socket.local_addr().ok()
+            }
+            None => None,
+        };
         let handshakes = Arc::new(HandshakeStats::default());
         let acceptor = Acceptor::spawn(listener, keys.clone(), handshakes.clone(), tx.clone())?;
         let (ipmsg, ipmsg_problem) = match at.ipmsg_port {
@@ -119,6 +128,7 @@ impl Io {
             handshakes,
             udp: sockets.sender,
             discovery,
+            unicast,
             link_addr,
             overflow,
             errors,
@@ -150,6 +160,13 @@ impl Port for Io {
         match link::probe(peer, addr, self.tx.clone()) {
             Ok(t) => self.reaper.add([t]),
             Err(e) => tracing::warn!("cannot start probing {addr}: {e}"),
+        }
+    }
+
+    fn resolve(&mut self, key: String, name: String, port: u16) {
+        match super::resolve::spawn(key, name, port, self.tx.clone()) {
+            Ok(t) => self.reaper.add([t]),
+            Err(e) => tracing::warn!("cannot start resolving: {e}"),
         }
     }
 
@@ -230,6 +247,7 @@ impl Port for Io {
             link: Some(self.link_addr),
             discovery: Some(self.discovery),
             sender: self.udp.local_addr().ok(),
+            unicast: self.unicast,
             accepted: accept.map_or(0, |a| a.accepted_total()),
             refused: accept.map(|a| a.refused_by_reason()).unwrap_or_default(),
             handshakes_failed: self.handshakes.by_label(),

@@ -40,6 +40,10 @@ pub struct DiscoverySockets {
     pub listener: UdpSocket,
     /// Ephemeral port, sends beacons and receives answers.
     pub sender: UdpSocket,
+    /// When confined to loopback (the listener on loopback's broadcast address or
+    /// group): the bound address and the discovery port, where unicast beacons sent to
+    /// us by address arrive (reach by address). Read as the listener is.
+    pub unicast: Option<UdpSocket>,
 }
 
 /// Binds the discovery sockets.
@@ -73,7 +77,24 @@ pub fn bind(bind: Option<Ipv4Addr>, port: u16) -> Result<DiscoverySockets, NetEr
                 source,
             })?;
     }
-    Ok(DiscoverySockets { listener, sender })
+    let unicast = match (bind, loopback) {
+        (Some(ip), Some(_)) => {
+            let port = listener.local_addr().map_or(port, |a| a.port());
+            let addr = SocketAddrV4::new(ip, port);
+            let socket = udp_socket(addr, true, None).map_err(|source| NetError::Bind {
+                what: "discovery unicast (loopback)",
+                addr: addr.into(),
+                source,
+            })?;
+            Some(socket)
+        }
+        _ => None,
+    };
+    Ok(DiscoverySockets {
+        listener,
+        sender,
+        unicast,
+    })
 }
 
 /// Where beacons for every instance on this host go when confined to loopback.

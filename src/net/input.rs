@@ -19,6 +19,14 @@ pub enum Via {
     Sender,
 }
 
+impl Via {
+    /// Whether it came to our discovery port (broadcast, or a unicast beacon sent to
+    /// us by address), not to our sender's.
+    pub fn listening(self) -> bool {
+        self == Via::Listener
+    }
+}
+
 /// Identifies one TCP connection for the life of a node.
 pub type LinkId = u64;
 
@@ -96,6 +104,13 @@ pub enum NetInput<C = Conn> {
     /// The page for browsers: what a visitor did, or an upload that landed. Boxed, as for
     /// `Accepted`.
     Web(Box<super::web::WebNews>),
+    /// A host name on the unicast list resolved, or did not ([`super::Port::resolve`]).
+    Resolved {
+        /// The address as the list has it (`name:port`).
+        key: String,
+        /// Its first IPv4 address, or what the resolver said.
+        result: Result<std::net::Ipv4Addr, String>,
+    },
 }
 
 impl<C> From<IpmsgInput> for NetInput<C> {

@@ -16,6 +16,7 @@
 //!   [`greeting`]: how many may wait, from where, and why the others were closed.
 //! - [`transfer`]: file data connections, a sending and a receiving thread per transfer.
 //! - [`web`]: the page for browsers as the port serves it (the server, landing uploads).
+//! - `resolve`: host names on the unicast list (reach by address), on a thread each.
 //! - [`ipmsg`]: the IPMsg (iptux, FeiQ, IP Messenger) sockets on port 2425 and their
 //!   threads.
 
@@ -32,6 +33,7 @@ pub mod ipmsg;
 pub mod link;
 pub mod port;
 mod report;
+mod resolve;
 pub mod secure;
 mod thread;
 pub mod transfer;

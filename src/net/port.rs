@@ -36,6 +36,9 @@ pub struct Sockets {
     pub discovery: Option<SocketAddr>,
     /// The ephemeral port beacons leave from (UDP).
     pub sender: Option<SocketAddr>,
+    /// Where unicast beacons to us arrive when the listener is on loopback's broadcast
+    /// address (confined to loopback); elsewhere the listener takes them.
+    pub unicast: Option<SocketAddr>,
     /// Connections accepted on the link port.
     pub accepted: u64,
     /// Those closed before their first frame, by reason.
@@ -83,6 +86,10 @@ pub trait Port {
     /// learn whether anything still listens there (no handshake, nothing sent); the
     /// answer comes back as `NetInput::Probed`.
     fn probe(&mut self, peer: PeerId, addr: SocketAddr);
+
+    /// Resolves host `name` (port `port`) to an IPv4 address on a thread of its own; the
+    /// answer comes back as `NetInput::Resolved` tagged `key`.
+    fn resolve(&mut self, key: String, name: String, port: u16);
 
     /// Starts link `id` on `conn` (its frames come back as `NetInput::Frame`).
     fn open_link(&mut self, id: LinkId, conn: Self::Conn) -> io::Result<LinkEnds>;

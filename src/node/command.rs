@@ -166,6 +166,23 @@ pub enum Command {
     /// A new link for the page for browsers: the old one stops working at once and every
     /// visitor leaves. Answered by `web_ready`, or `error` when it is off.
     WebNewLink,
+    /// Reach a peer beyond broadcast (another subnet, behind a router): our presence goes
+    /// to `addr` (`HOST[:PORT]`: an IPv4 address or a host name, PORT its discovery
+    /// port, ours when left out) by unicast at once and every interval, remembered until
+    /// `remove_peer`. Answered by `peer_added`, or `error` naming the address (bad
+    /// syntax, port 0, broadcast or multicast, off loopback when confined to it; a name
+    /// that does not resolve, once resolving failed).
+    AddPeer {
+        /// `HOST[:PORT]`.
+        addr: String,
+    },
+    /// Stop reaching `addr` (as given to `add_peer`, or learned: it reached us by
+    /// unicast): a `bye` goes there, and its unicast beacons are ignored until it is
+    /// added again. Answered by `peer_removed`, or `error`.
+    RemovePeer {
+        /// `HOST[:PORT]`.
+        addr: String,
+    },
     /// Say bye to everyone and stop. The last event is `stopped`.
     Quit,
     /// Not a request: a front end's own input error (a bad command line), echoed back as

@@ -52,6 +52,18 @@ pub enum Event {
         /// How it was known (`lanchat`, `web`).
         protocol: Protocol,
     },
+    /// An address was put on the unicast list (`add_peer`, `--peer`, the window): our
+    /// presence goes there by unicast every interval. Its state is in `net_status`'s
+    /// `unicast`.
+    PeerAdded {
+        /// The address, normalised (`host:port`).
+        addr: String,
+    },
+    /// An address was taken off the unicast list (`remove_peer`).
+    PeerRemoved {
+        /// The address, normalised (`host:port`).
+        addr: String,
+    },
     /// A known online peer changed name, address, port or status, or restarted.
     PeerChanged {
         /// The peer as it is now.

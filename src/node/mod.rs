@@ -52,6 +52,8 @@ pub use fanout::{
 };
 pub use out::Route;
 pub use peer::{PeerInfo, PeerTrust, Protocol};
+pub use presence::address::{AddrError, Host, PeerAddr, check_ip};
+pub use presence::unicast::{Origin as UnicastOrigin, UnicastInfo};
 pub use presence::{MAX_PEERS, PER_SOURCE_BURST, PER_SOURCE_RATE, ResolveError, Sighting};
 pub use status::{IpmsgCounters, IpmsgNetStatus, NetStatus};
 pub use transfer_end::{Party, TransferEnd};

@@ -148,6 +148,16 @@ pub enum Record {
     Trust(TrustedKey),
     /// The user took a verification back (the key, base64url).
     Untrust(String),
+    /// An address on the unicast list, and how (`added`, `learned`, or `removed`: its
+    /// unicast beacons are ignored until it is added again).
+    Reach {
+        /// The normalised address (`host:port`).
+        addr: String,
+        /// `added`, `learned` or `removed`.
+        origin: &'static str,
+    },
+    /// An address no longer remembered at all (a learned one replaced).
+    Unreach(String),
 }
 
 /// The actions a call pushed, in order.

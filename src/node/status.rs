@@ -19,6 +19,8 @@ pub struct NetStatus {
     pub interfaces: Vec<NetInterface>,
     /// Where beacons are sent (`addr:port`).
     pub broadcast_targets: Vec<String>,
+    /// Where beacons go by unicast (reach by address), and what became of each.
+    pub unicast: Vec<crate::node::presence::unicast::UnicastInfo>,
     /// Our sockets (`getsockname`).
     pub sockets: Vec<SocketInfo>,
     /// Open links (`getpeername`).

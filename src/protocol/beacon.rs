@@ -51,9 +51,28 @@ pub struct Beacon {
     /// offline after three of *its* intervals, whatever their own setting.
     #[serde(default)]
     pub interval_ms: u64,
+    /// Set only on a beacon sent by unicast to an address (reach by address,
+    /// `docs/PROTOCOL.md`): where the sender listens, and whether this is an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast: Option<Unicast>,
     /// What the datagram says.
     #[serde(flatten)]
     pub kind: BeaconKind,
+}
+
+/// What a beacon sent by unicast says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unicast {
+    /// The sender's discovery port: where it listens for unicast beacons (its own
+    /// address is the datagram's source).
+    pub port: u16,
+    /// An answer to a unicast beacon: never answered itself.
+    #[serde(default)]
+    pub answer: bool,
+    /// Spaces, so that the answer (never larger than what it answers, but for a small
+    /// constant) has room for the answerer's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pad: String,
 }
 
 fn default_status() -> String {
@@ -212,6 +231,7 @@ mod tests {
             port: 47475,
             status: "online".into(),
             interval_ms: 5000,
+            unicast: None,
             kind,
         }
     }

@@ -26,7 +26,7 @@ pub mod mime;
 pub mod sanitize;
 pub mod signed;
 
-pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION};
+pub use beacon::{Beacon, BeaconError, BeaconKind, MAX_DATAGRAM, PROTOCOL_VERSION, Unicast};
 pub use frame::{FrameDecoder, FrameError, MAX_FRAME_BODY};
 pub use ids::{MsgId, PeerId, TransferId};
 pub use message::{DeclineCode, LinkMsg, MessageError};

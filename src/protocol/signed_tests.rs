@@ -20,6 +20,7 @@ pub(crate) fn beacon(keys: &KeyPair, kind: BeaconKind) -> Beacon {
         port: 47475,
         status: "online".into(),
         interval_ms: 5000,
+        unicast: None,
         kind,
     }
 }

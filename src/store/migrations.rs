@@ -123,8 +123,19 @@ ALTER TABLE peers ADD COLUMN protocol TEXT NOT NULL DEFAULT 'lanchat';
 ALTER TABLE peers ADD COLUMN grp      TEXT NOT NULL DEFAULT '';
 ";
 
+/// Version 5 (issue 14, reach by address): the addresses presence sends beacons to by
+/// unicast, remembered until `remove_peer`: `added` by the user, `learned` (they reached
+/// us by unicast), or `removed` (their unicast beacons are ignored until added again).
+const V5: &str = "
+CREATE TABLE reach (
+    addr   TEXT    PRIMARY KEY,
+    origin TEXT    NOT NULL CHECK (origin IN ('added', 'learned', 'removed')),
+    since  INTEGER NOT NULL
+);
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

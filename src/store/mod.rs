@@ -12,6 +12,7 @@
 //! - `peers`: known peers, so they show as offline with their last-seen time, with their
 //!   keys; the keys the user verified; our own id's change (v1 → v2).
 //! - `transfers`: file transfers and their progress, so a broken one can resume.
+//! - `reach`: the addresses presence reaches by unicast (reach by address).
 //!
 //! A database that cannot be used never stops the app: [`Store::open_or_fallback`] moves
 //! a corrupt file aside (never deletes it) and starts a new one, and for a locked or
@@ -20,6 +21,7 @@
 mod messages;
 pub mod migrations;
 mod peers;
+mod reach;
 mod search;
 mod transfers;
 
@@ -32,6 +34,7 @@ use thiserror::Error;
 
 pub use messages::{Direction, MsgState, NewMessage, StoredMessage};
 pub use peers::{KnownPeer, TrustedKey};
+pub use reach::ReachAddr;
 pub use transfers::{Transfer, TransferState};
 
 /// The file name of the database inside the data directory.

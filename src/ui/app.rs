@@ -18,7 +18,10 @@ use super::state::{ChatState, ConvKey};
 use super::thumbs::Thumbs;
 use super::tour::Tour;
 pub use super::view::{Action, View};
-use super::{chat_view, composer, header, network_panel, peers_panel, settings, verify, web_join};
+use super::{
+    chat_view, composer, header, network_panel, peers_panel, reach_dialog, settings, verify,
+    web_join,
+};
 use crate::node::{Command, Event};
 
 /// How often the open network panel asks for a fresh snapshot.
@@ -173,6 +176,7 @@ impl App {
         });
         settings::window(&ctx, &mut self.view, &mut actions);
         web_join::window(&ctx, &self.state, &self.view, &mut actions);
+        reach_dialog::window(&ctx, &self.state, &mut self.view, &mut actions);
         verify::window(&ctx, &self.state, &self.view, &mut actions);
         self.shell.ui(&ctx);
         if let Some(c) = &mut self.view.chooser

@@ -45,6 +45,7 @@ mod notify;
 mod peers_panel;
 mod picker;
 mod presence;
+mod reach_dialog;
 mod rows;
 mod search;
 pub mod send_check;

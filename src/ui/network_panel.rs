@@ -55,6 +55,9 @@ pub fn show(
                 if super::icons::close(ui, "Close the network panel").clicked() {
                     actions.push(Action::ToggleNetwork);
                 }
+                if ui.button("Add by address…").clicked() {
+                    actions.push(Action::ShowReach(true));
+                }
             });
         });
         let Some(net) = &state.net_status else {
@@ -335,6 +338,7 @@ pub fn help(net: &NetStatus, config: Option<&Config>) -> Vec<String> {
     } else {
         format!("You have heard {heard} beacons from others, so discovery works on this network.")
     });
+    out.extend(super::reach_dialog::help(net));
     let virtuals: Vec<&str> = net
         .interfaces
         .iter()

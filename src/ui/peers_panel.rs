@@ -1,7 +1,8 @@
 //! The left panel: you (name editable in place, status, this computer's name), Settings,
-//! Network and "Let a browser join…", the search box, then the Everyone room and the
-//! people, online first, each with their presence, whether they are verified (a menu on
-//! the row offers "Verify…") and unread count, or when they were last heard if offline. While a search is open, its results take the place of the list.
+//! Network, "Let a browser join…" and "Add by address…", the search box, then the
+//! Everyone room and the people, online first, each with their presence, whether they are
+//! verified (a menu on the row offers "Verify…") and unread count, or when they were last
+//! heard if offline. While a search is open, its results take the place of the list.
 
 use egui::{Color32, RichText};
 
@@ -160,6 +161,13 @@ fn me(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut Vec<A
         .clicked()
     {
         actions.push(Action::ShowWebJoin(true));
+    }
+    if ui
+        .button("🔗 Add by address…")
+        .on_hover_text("Reach someone on another subnet, behind a router")
+        .clicked()
+    {
+        actions.push(Action::ShowReach(true));
     }
 }
 

@@ -137,6 +137,7 @@ pub fn shout_datagram_len(me: &Me, text: &str) -> usize {
         port: me.port,
         status: me.status.clone(),
         interval_ms: u64::from(u32::MAX),
+        unicast: None,
         kind: BeaconKind::Shout {
             msg_id: id32,
             seq: u64::MAX,

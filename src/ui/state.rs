@@ -83,6 +83,9 @@ pub struct ChatState {
     pub failures: HashMap<String, String>,
     /// The page for browsers while it is on: its links (`web_ready`).
     pub web: Option<WebLinks>,
+    /// Addresses reached by unicast that the user added (`peer_added`, until
+    /// `peer_removed`), normalised.
+    pub reach: std::collections::BTreeSet<String>,
 }
 
 /// A safety code to compare, as the core gave it.
@@ -233,6 +236,12 @@ impl ChatState {
                 }
             }
             Event::NetStatus(status) => self.net_status = Some(status),
+            Event::PeerAdded { addr } => {
+                self.reach.insert(addr);
+            }
+            Event::PeerRemoved { addr } => {
+                self.reach.remove(&addr);
+            }
             Event::History {
                 peer,
                 messages,

@@ -50,6 +50,8 @@ pub enum Action {
     ToggleSidebar,
     /// Open (true) or close the "Let a browser join…" window.
     ShowWebJoin(bool),
+    /// Open (true) or close the "Add by address…" window.
+    ShowReach(bool),
     /// Send the composer's text to each online peer, one direct message each (a shout
     /// too long for one datagram).
     SendToEach(String),
@@ -92,6 +94,8 @@ pub struct View {
     pub chooser: Option<Chooser>,
     /// The "Let a browser join…" window is open.
     pub web_join: bool,
+    /// The "Add by address…" window, while open: the address being typed.
+    pub reach: Option<String>,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
     pub opened: Vec<String>,
     /// The peer whose "Verify…" window is open.

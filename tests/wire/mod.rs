@@ -65,6 +65,7 @@ pub fn beacon_of(
         port,
         status: "online".into(),
         interval_ms,
+        unicast: None,
         kind,
     }
 }

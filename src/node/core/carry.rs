@@ -158,6 +158,7 @@ impl<P: Port> Core<P> {
             }
             Err(e) => {
                 tracing::warn!("cannot send {summary} to {to}: {e}");
+                self.presence.unicast_send_failed(to, &e);
                 false
             }
         }
@@ -186,6 +187,8 @@ impl<P: Port> Core<P> {
             Record::TransferPath(id, path) => store.set_transfer_path(id, path, at).map(drop),
             Record::Trust(t) => store.trust_key(t),
             Record::Untrust(key) => store.untrust_key(key),
+            Record::Reach { addr, origin } => store.save_reach(addr, origin, at),
+            Record::Unreach(addr) => store.forget_reach(addr),
         };
         if let Err(e) = result {
             // Only the shown state lags: messages stay unacknowledged and stored,

@@ -138,6 +138,8 @@ impl<P: Port> Core<P> {
                 self.transfers
                     .set_download_dir(origin, &path, &mut self.out);
             }
+            Command::AddPeer { addr } => self.add_peer(asked, &addr, now),
+            Command::RemovePeer { addr } => self.remove_peer(asked, &addr, now),
             Command::Error(message) => self.out.reply(asked, Event::Error { message }),
             Command::Quit => {}
         }
@@ -379,15 +381,20 @@ impl<P: Port> Core<P> {
             local: addr.map_or_else(|| "?".to_owned(), |a| a.to_string()),
         };
         let (interfaces, targets) = self.presence.targets();
+        let mut socket_list = vec![
+            sock("discovery listener (UDP)", sockets.discovery),
+            sock("discovery sender (UDP)", sockets.sender),
+            sock("link listener (TCP)", sockets.link),
+            sock("IPMsg (UDP and TCP)", sockets.ipmsg.local.map(Into::into)),
+        ];
+        if sockets.unicast.is_some() {
+            socket_list.insert(2, sock("discovery unicast (UDP)", sockets.unicast));
+        }
         NetStatus {
             interfaces: interfaces.to_vec(),
             broadcast_targets: targets.iter().map(ToString::to_string).collect(),
-            sockets: vec![
-                sock("discovery listener (UDP)", sockets.discovery),
-                sock("discovery sender (UDP)", sockets.sender),
-                sock("link listener (TCP)", sockets.link),
-                sock("IPMsg (UDP and TCP)", sockets.ipmsg.local.map(Into::into)),
-            ],
+            unicast: self.presence.unicast().infos(now.at),
+            sockets: socket_list,
             links: self.links.infos(|id| self.port.link_fd(id)),
             counters: Counters {
                 connections_accepted: sockets.accepted,

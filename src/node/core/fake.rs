@@ -53,6 +53,8 @@ pub struct FakePort {
     pub streams: Vec<(StreamId, &'static str)>,
     /// Probes asked for: (peer, address).
     pub probes: Vec<(PeerId, SocketAddr)>,
+    /// Names it was asked to resolve: `(key, name, port)`.
+    pub resolving: Vec<(String, String, u16)>,
     /// Links whose writer queue is full (the peer does not read).
     pub stalled: Vec<LinkId>,
     /// IPMsg datagrams sent.
@@ -177,6 +179,10 @@ impl Port for FakePort {
 
     fn probe(&mut self, peer: PeerId, addr: SocketAddr) {
         self.probes.push((peer, addr));
+    }
+
+    fn resolve(&mut self, key: String, name: String, port: u16) {
+        self.resolving.push((key, name, port));
     }
 
     fn open_link(&mut self, id: LinkId, conn: &'static str) -> io::Result<LinkEnds> {

@@ -13,7 +13,7 @@ use crate::net::{DialError, LinkId, NetInput, Port, Via};
 use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::out::{Route, Routes};
-use crate::node::presence::{Observed, from_beacon};
+use crate::node::presence::{Observed, UnicastHeard, from_beacon};
 use crate::protocol::signed::{Envelope, SignedError, Unverified};
 use crate::protocol::{BeaconKind, LinkMsg, PROTOCOL_VERSION, PeerId, TransferId};
 use crate::store::Direction;
@@ -60,6 +60,7 @@ impl<P: Port> Core<P> {
                 }
                 NetInput::Ipmsg(input) => self.on_ipmsg(*input, now),
                 NetInput::Web(news) => self.on_web(*news, now),
+                NetInput::Resolved { key, result } => self.on_resolved(&key, result, now),
             }
             self.carry_out(now);
         }
@@ -102,8 +103,19 @@ impl<P: Port> Core<P> {
             // Visitors' ids are ours to give: a beacon claiming one is lying.
             return self.traffic.dropped(now.wall, from, len, "visitor_id");
         }
+        match self
+            .presence
+            .on_unicast(&beacon, from, len, via.listening(), now, &mut self.out)
+        {
+            UnicastHeard::Go => {}
+            UnicastHeard::Drop(reason) => return self.traffic.dropped(now.wall, from, len, reason),
+            UnicastHeard::Unanswered(reason) => self.traffic.counters.drop_datagram(reason),
+        }
         self.traffic.counters.beacons_received += 1;
-        let summary = crate::node::presence::describe(&beacon);
+        let mut summary = crate::node::presence::describe(&beacon);
+        if beacon.unicast.is_some() {
+            summary.push_str(" (unicast)");
+        }
         self.traffic.log(now.wall, "in", "udp", from, len, summary);
         if let BeaconKind::Bye = beacon.kind {
             if self.presence.on_bye(&beacon.id, &mut self.out) {

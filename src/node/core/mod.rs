@@ -15,6 +15,7 @@
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
 //! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
+//! - `reach`: reach by address (`add_peer`, names resolved, unicast beacons due).
 //! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// Every route to a peer (a macro, so that it borrows the two fields it reads and not
@@ -48,6 +49,7 @@ mod frames;
 mod history;
 mod inputs;
 mod ipmsg;
+mod reach;
 mod timers;
 mod web;
 
@@ -129,7 +131,10 @@ impl<P: Port> Core<P> {
         };
         let reach = Reach {
             bind: config.bind,
-            discovery_port: config.discovery_port,
+            discovery_port: port
+                .sockets()
+                .discovery
+                .map_or(config.discovery_port, |a| a.port()),
         };
         let transfers = Transfers::new(Settings::new(me.id.clone(), &config));
         let ipmsg = ipmsg::part(&me, port.sockets().ipmsg.local, now);
@@ -200,6 +205,7 @@ impl<P: Port> Core<P> {
             .announce(BeaconKind::Hello, now, &mut self.out);
         self.ipmsg_start(sockets.ipmsg.problem);
         self.carry_out(now);
+        self.reach_start(now);
         if let Some(port) = self.config.web_port {
             self.web_start(None, port, now);
         }
@@ -208,6 +214,7 @@ impl<P: Port> Core<P> {
     /// Says bye, remembers who was online, stops every thread, and says `stopped`.
     pub(super) fn stop(&mut self, now: Now) {
         self.presence.announce(BeaconKind::Bye, now, &mut self.out);
+        self.presence.unicast_bye(now, &mut self.out);
         self.ipmsg.exit(&mut self.out);
         self.presence.remember_online(&mut self.out);
         self.carry_out(now);
@@ -219,10 +226,14 @@ impl<P: Port> Core<P> {
     /// When the loop must run next even if nothing arrives.
     pub(super) fn next_wake(&self) -> Instant {
         let timers = self.presence.next_announce().min(self.next_housekeeping);
-        [self.transfers.next_wake(), self.ipmsg.next_wake()]
-            .into_iter()
-            .flatten()
-            .fold(timers, Instant::min)
+        [
+            self.transfers.next_wake(),
+            self.ipmsg.next_wake(),
+            self.presence.unicast_next(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(timers, Instant::min)
     }
 
     /// Asks the port which interfaces are up and recomputes where beacons go
@@ -260,6 +271,8 @@ impl Routes for AllRoutes<'_> {
 mod fake;
 #[cfg(test)]
 mod history_tests;
+#[cfg(test)]
+mod reach_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -28,6 +28,7 @@ fn bob_here(interval_ms: u64) -> Beacon {
         port: BOB_LINK_PORT,
         status: "online".into(),
         interval_ms,
+        unicast: None,
         kind: BeaconKind::Here,
     }
 }

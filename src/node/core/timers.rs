@@ -22,6 +22,9 @@ impl<P: Port> Core<P> {
             self.refresh_targets();
             self.presence.announce_due(now, &mut self.out);
         }
+        if self.presence.unicast_next().is_some_and(|at| at <= now.at) {
+            self.reach_tick(now); // an added address's beacon is due
+        }
         if now.at < self.next_housekeeping {
             if self.transfers.next_wake().is_some_and(|at| at <= now.at) {
                 self.transfers_tick(now); // a retry on time, not at the next housekeeping

@@ -110,6 +110,7 @@ mod tests {
             port: 1,
             status: "online".into(),
             interval_ms: 5000,
+            unicast: None,
             kind: BeaconKind::Here,
         }
     }

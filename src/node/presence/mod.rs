@@ -19,13 +19,20 @@
 //! - `trust`: the verified keys; `verify`: safety codes, verifying, and the warning
 //!   when another key goes by a verified peer's name.
 //! - `bucket`: rate limits (answers to `hello`, signature checks).
+//! - `address`: what a user typed to reach a peer by address; `unicast`: where our
+//!   beacons go by unicast and what became of each address; `answers`: the limit on
+//!   answers to unicast beacons; `reach`: presence's side of all three.
 
+pub mod address;
+pub mod answers;
 pub(in crate::node) mod bucket;
 mod guard;
+mod reach;
 mod resolve;
 mod sighting;
 mod table;
 mod trust;
+pub mod unicast;
 mod verify;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -45,6 +52,7 @@ use bucket::TokenBucket;
 use guard::Guard;
 
 pub use guard::{PER_SOURCE_BURST, PER_SOURCE_RATE};
+pub use reach::UnicastHeard;
 pub use resolve::ResolveError;
 pub use sighting::{Sighting, describe, from_beacon};
 pub use table::{MAX_PEERS, Observed, PeerTable};
@@ -98,6 +106,9 @@ pub struct Presence {
     /// Peers whose link closed and whose link port then refused a connection, and when
     /// they count as gone unless heard from first ([`Presence::suspect_gone`]).
     suspects: std::collections::HashMap<PeerId, Instant>,
+    /// Where beacons go by unicast (reach by address), and the limit on answers.
+    unicast: unicast::UnicastList,
+    unicast_answers: answers::AnswerLimit,
 }
 
 /// How long a peer whose port refused a probe has to be heard from (its `bye`, a beacon)
@@ -139,6 +150,8 @@ impl Presence {
             next_announce: now.at + interval,
             answers: TokenBucket::new(ANSWERS_PER_SEC, ANSWERS_PER_SEC, now.at),
             suspects: std::collections::HashMap::new(),
+            unicast: unicast::UnicastList::new(interval),
+            unicast_answers: answers::AnswerLimit::new(interval * 9 / 10, now.at),
         };
         p.refresh_all_trust(&mut Out::default());
         p
@@ -213,6 +226,7 @@ impl Presence {
             port: self.me.port,
             status: self.me.status.clone(),
             interval_ms: u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX),
+            unicast: None,
             kind,
         }
     }

@@ -57,6 +57,7 @@ fn beacon(id: &str, instance: &str, interval_ms: u64) -> Beacon {
         port: 4001,
         status: "online".into(),
         interval_ms,
+        unicast: None,
         kind: BeaconKind::Here,
     }
 }

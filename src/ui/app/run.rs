@@ -34,6 +34,12 @@ impl App {
             Action::Open(path) => self.open(path.display().to_string()),
             Action::OpenUrl(url) => self.open(url),
             Action::ShowWebJoin(open) => self.view.web_join = open,
+            Action::ShowReach(open) => {
+                self.view.reach = open.then(|| self.view.reach.take().unwrap_or_default());
+                if open {
+                    self.backend.send(Command::NetStatus); // each address's state
+                }
+            }
             Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
             Action::SendToEach(text) => {
                 for p in self.state.peers.values().filter(|p| p.online) {
