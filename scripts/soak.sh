@@ -13,4 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export LANCHAT_SOAK_MINUTES=${1:-30}
+# Each child's log (info level), for a failure's story.
+export LANCHAT_CHILD_LOGS=${LANCHAT_CHILD_LOGS:-$PWD/target/soak-logs}
+export LANCHAT_CHILD_RUST_LOG=${LANCHAT_CHILD_RUST_LOG:-lanchat=info}
+rm -rf "$LANCHAT_CHILD_LOGS" && mkdir -p "$LANCHAT_CHILD_LOGS"
 exec cargo test --release --no-default-features --test faults soak -- --ignored --nocapture

@@ -326,15 +326,29 @@ impl KillableChild {
             }
             None => Process::new(bin),
         };
+        // `LANCHAT_CHILD_LOGS=DIR` keeps each child's log (`scripts/soak.sh` sets it).
+        let stderr = match std::env::var_os("LANCHAT_CHILD_LOGS") {
+            Some(logs) => {
+                let name = dir
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let path = Path::new(&logs).join(format!("{name}-{run}.log"));
+                Stdio::from(std::fs::File::create(&path).expect("create the child's log"))
+            }
+            None => Stdio::null(),
+        };
         let mut child = cmd
             .args(["--headless", "--interval", "0.2"])
             .args(args)
             .arg("--data-dir")
             .arg(dir)
-            .env("RUST_LOG", "lanchat=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("LANCHAT_CHILD_RUST_LOG").unwrap_or_else(|_| "lanchat=warn".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start lanchat --headless");
         let stdin = child.stdin.take().expect("stdin");
