@@ -58,6 +58,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         name: "报告.pdf".into(),
         size: 2_000_000,
         mime: "application/pdf".into(),
+        folder: None,
     });
     harness.run();
     harness
@@ -87,6 +88,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         transfer_id: "t1".into(),
         bytes: 1_000_000,
         total: 2_000_000,
+        files: None,
     });
     harness.run();
     harness.get_by_label_contains("1.0 MB of 2.0 MB");
@@ -125,6 +127,7 @@ fn declining_and_a_failed_transfer_say_what_happened() {
         name: "big.iso".into(),
         size: 4_000_000_000,
         mime: "application/octet-stream".into(),
+        folder: None,
     });
     harness.run();
     harness
@@ -261,6 +264,7 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
         name: "视频.mp4".into(),
         size: 9_000_000,
         mime: "video/mp4".into(),
+        folder: None,
     };
     fake.feed(offer("t3"));
     harness.run();
@@ -352,6 +356,7 @@ fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
         name: "照片.png".into(),
         size: 5_000_000,
         mime: "image/png".into(),
+        folder: None,
     });
     fake.feed(Event::TransferStarted {
         transfer_id: "t5".into(),

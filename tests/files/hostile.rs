@@ -116,6 +116,7 @@ impl FakePeer {
             name: name.into(),
             size: data.len() as u64,
             mime: String::new(),
+            folder: None,
         });
         let offset = loop {
             match self.recv() {

@@ -263,6 +263,7 @@ fn declines_carry_their_reason_as_a_code_and_offer_no_retry() {
         name: "big.bin".into(),
         size: 9,
         mime: String::new(),
+        folder: None,
     };
     f.transfers.on_message(L1, &bob, offer, ctx, &mut out);
     let acts = out.take();
