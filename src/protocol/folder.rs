@@ -196,7 +196,9 @@ fn safe_parts(path: &str) -> Result<Vec<String>, String> {
     if path.contains('\0') {
         return Err(format!("{path:?} contains a NUL"));
     }
-    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
+    let drive = path.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && matches!(path.as_bytes().get(1..3), Some([b':', b'/' | b'\\']));
+    if path.starts_with('/') || path.starts_with('\\') || drive {
         return Err(format!("{path:?} is absolute"));
     }
     let raw: Vec<&str> = path.split('/').collect();
@@ -316,7 +318,11 @@ mod tests {
             folders: 0,
         };
         assert!(m.check(two, 1).unwrap_err().contains("offer said"));
-        assert!(m.check(m.summary(), 2).unwrap_err().contains("offer said 2"));
+        assert!(
+            m.check(m.summary(), 2)
+                .unwrap_err()
+                .contains("offer said 2")
+        );
         let big = FolderSummary {
             files: MAX_ENTRIES + 1,
             folders: 0,

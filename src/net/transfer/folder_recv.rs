@@ -50,7 +50,8 @@ pub fn resume_offset(root: &Path, manifest_note: &Path) -> u64 {
     let mut at = 0u64;
     for e in safe.iter().filter(|e| e.size.is_some()) {
         let size = e.size.unwrap_or_default();
-        let placed = fs::symlink_metadata(place(root, e)).is_ok_and(|m| m.is_file() && m.len() == size);
+        let placed =
+            fs::symlink_metadata(place(root, e)).is_ok_and(|m| m.is_file() && m.len() == size);
         if !placed {
             let scratch = fs::symlink_metadata(root.join(SCRATCH))
                 .ok()
@@ -81,10 +82,10 @@ pub(super) fn receive_folder(
     cancel: &AtomicBool,
     tx: &Sender<NetInput>,
 ) -> Result<PathBuf, Failure> {
-    let manifest = read_manifest_frames(stream, info.summary)?;
-    let checked = manifest
-        .check(info.summary, job.size)
-        .and_then(|safe| keep_manifest(info, &manifest).map(|()| safe));
+    let checked = read_manifest_frames(stream, info.summary)?.and_then(|manifest| {
+        let safe = manifest.check(info.summary, job.size)?;
+        keep_manifest(info, &manifest).map(|()| safe)
+    });
     let safe = match checked {
         Ok(safe) => safe,
         Err(reason) => return Err(refuse(job, info, back, reason)),
@@ -111,7 +112,12 @@ pub(super) fn receive_folder(
             .map_err(|e| Failure::broken(format!("waiting for file_end: {e}")))
             .and_then(|body| LinkMsg::decode(body).map_err(|e| Failure::from(e.to_string())))?;
         let LinkMsg::FileEnd { hash } = end else {
-            return Err(refuse(job, info, back, "expected file_end after a file".into()));
+            return Err(refuse(
+                job,
+                info,
+                back,
+                "expected file_end after a file".into(),
+            ));
         };
         if hash != hashed {
             let reason = format!(
@@ -139,27 +145,30 @@ pub(super) fn receive_folder(
     Ok(path)
 }
 
-/// Reads the manifest's frames: never more entries than the offer announced.
+/// Reads the manifest's frames: never more entries than the offer announced. The outer
+/// error is a broken stream; the inner one a manifest refused, with the reason.
 fn read_manifest_frames(
     stream: &mut FileReader,
     summary: FolderSummary,
-) -> Result<Manifest, Failure> {
+) -> Result<Result<Manifest, String>, Failure> {
     let most = summary.entries().min(folder::MAX_ENTRIES) as usize;
     let mut manifest = Manifest::default();
     loop {
         let body = stream
             .read_frame()
             .map_err(|e| Failure::broken(format!("waiting for the folder's manifest: {e}")))?;
-        let part: ManifestPart = serde_json::from_slice(body)
-            .map_err(|e| Failure::mismatch(format!("a bad manifest frame: {e}")))?;
+        let part: ManifestPart = match serde_json::from_slice(body) {
+            Ok(part) => part,
+            Err(e) => return Ok(Err(format!("a bad manifest frame: {e}"))),
+        };
         if manifest.entries.len() + part.entries.len() > most {
-            return Err(Failure::mismatch(format!(
+            return Ok(Err(format!(
                 "the manifest lists more than the {most} entries offered"
             )));
         }
         manifest.entries.extend(part.entries);
         if part.last {
-            return Ok(manifest);
+            return Ok(Ok(manifest));
         }
     }
 }
@@ -240,18 +249,16 @@ fn receive_one(
             return Err("cancelled".into());
         }
         let max = usize::try_from(size - done).unwrap_or(CHUNK).min(CHUNK);
-        let chunk = stream
-            .read_chunk(&job.transfer_id, *at, max)
-            .map_err(|e| {
-                let why = match e.label() {
-                    "truncated" => "closed by the sender".to_owned(),
-                    _ => e.to_string(),
-                };
-                Failure::broken(format!(
-                    "stream ended after {at} of {} bytes: {why}",
-                    job.size
-                ))
-            })?;
+        let chunk = stream.read_chunk(&job.transfer_id, *at, max).map_err(|e| {
+            let why = match e.label() {
+                "truncated" => "closed by the sender".to_owned(),
+                _ => e.to_string(),
+            };
+            Failure::broken(format!(
+                "stream ended after {at} of {} bytes: {why}",
+                job.size
+            ))
+        })?;
         file.write_all(chunk)
             .map_err(|e| write_failed(scratch, e))?;
         hasher.update(chunk);

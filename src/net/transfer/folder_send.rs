@@ -32,7 +32,11 @@ pub struct FolderSend {
 impl FolderSend {
     /// The file sizes, in manifest order.
     pub fn sizes(&self) -> Vec<u64> {
-        self.manifest.entries.iter().filter_map(|e| e.size).collect()
+        self.manifest
+            .entries
+            .iter()
+            .filter_map(|e| e.size)
+            .collect()
     }
 }
 

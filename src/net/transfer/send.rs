@@ -117,7 +117,10 @@ fn send(job: &SendJob, ours: &Ours<'_>, slot: &Mutex<Option<Stopper>>) -> Result
         .map_err(|e| Failure::broken(format!("cannot send file_data: {}", e.kind)))?;
     let (mut out, mut back) = conn.into_file_stream().map_err(|e| e.to_string())?;
     let (Some(mut file), None) = (file, &job.folder) else {
-        let folder = job.folder.as_deref().expect("a folder when there is no file");
+        let folder = job
+            .folder
+            .as_deref()
+            .expect("a folder when there is no file");
         let conn = (&mut out, &mut back);
         return send_folder(&job.transfer_id, job.offset, folder, conn, ours);
     };

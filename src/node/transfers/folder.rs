@@ -45,7 +45,10 @@ pub(super) fn walk(root: &Path) -> Result<Walked, String> {
 fn visit(dir: &Path, rel: &str, depth: usize, w: &mut Walked) -> Result<(), String> {
     let shown = dir.display();
     if depth >= folder::MAX_DEPTH {
-        return Err(format!("{shown} is nested deeper than {}", folder::MAX_DEPTH));
+        return Err(format!(
+            "{shown} is nested deeper than {}",
+            folder::MAX_DEPTH
+        ));
     }
     let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)
         .map_err(|e| format!("cannot read {shown}: {e}"))?
@@ -92,7 +95,8 @@ fn visit(dir: &Path, rel: &str, depth: usize, w: &mut Walked) -> Result<(), Stri
             .map_or(0, |d| d.as_nanos());
         w.fingerprint.extend_from_slice(rel.as_bytes());
         w.fingerprint.push(0);
-        w.fingerprint.extend_from_slice(&size.unwrap_or(u64::MAX).to_le_bytes());
+        w.fingerprint
+            .extend_from_slice(&size.unwrap_or(u64::MAX).to_le_bytes());
         w.fingerprint.extend_from_slice(&mtime.to_le_bytes());
         w.send.manifest.entries.push(Entry {
             path: rel.clone(),

@@ -162,7 +162,11 @@ impl Transfers {
 
     /// [`Self::outgoing_for`] a folder: its id covers every path, size and modification
     /// time in it, so a changed folder is another transfer.
-    fn outgoing_folder(&self, peer: &PeerId, path: &Path) -> Result<(TransferId, Outgoing), String> {
+    fn outgoing_folder(
+        &self,
+        peer: &PeerId,
+        path: &Path,
+    ) -> Result<(TransferId, Outgoing), String> {
         let full = crate::platform::dirs::canonicalize(path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let walked = super::folder::walk(&full)?;

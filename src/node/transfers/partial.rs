@@ -180,7 +180,10 @@ mod tests {
             folder: false,
         };
         save(&data, "t1", &p).unwrap();
-        assert_eq!(resumable(&data, &dl, "t1", "peer", (10, false)), Some((p, 5)));
+        assert_eq!(
+            resumable(&data, &dl, "t1", "peer", (10, false)),
+            Some((p, 5))
+        );
         assert_eq!(resumable(&data, &dl, "t1", "other", (10, false)), None);
         assert_eq!(resumable(&data, &dl, "t1", "peer", (11, false)), None);
         assert_eq!(resumable(&data, &root, "t1", "peer", (10, false)), None);
