@@ -386,3 +386,58 @@ fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
         }]
     );
 }
+
+#[test]
+fn a_folder_is_one_card_counting_files_and_bytes() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::FileOffer {
+        verified: true,
+        transfer_id: "f1".into(),
+        from: "a1".into(),
+        name: "相册".into(),
+        size: 3_000_000,
+        mime: "inode/directory".into(),
+        folder: Some(lanchat::protocol::folder::FolderSummary {
+            files: 120,
+            folders: 4,
+        }),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("相册");
+    harness.get_by_label("📁");
+    harness.get_by_label_contains("Folder · 120 files, 4 folders · 3.0 MB");
+    harness.get_by_role_and_label(Role::Button, "Send a folder");
+    harness
+        .get_by_role_and_label(Role::Button, "Accept")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Accept {
+            transfer_id: "f1".into()
+        }]
+    );
+    fake.feed(Event::TransferStarted {
+        transfer_id: "f1".into(),
+        offset: 0,
+        total: 3_000_000,
+    });
+    fake.feed(Event::TransferProgress {
+        transfer_id: "f1".into(),
+        bytes: 1_500_000,
+        total: 3_000_000,
+        files: Some(57),
+    });
+    harness.run();
+    harness.get_by_label_contains("57 of 120 files · 1.5 MB of 3.0 MB");
+    fake.feed(Event::TransferDone {
+        transfer_id: "f1".into(),
+        path: "/tmp/相册".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("Saved in /tmp");
+}

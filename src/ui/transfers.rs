@@ -136,6 +136,11 @@ impl FileTransfer {
         }
     }
 
+    /// Whether this is a folder sent as one transfer.
+    pub fn is_folder(&self) -> bool {
+        self.folder.is_some() || self.mime == crate::protocol::mime::FOLDER
+    }
+
     /// Share done, 0.0..=1.0 (an empty file is done at once).
     pub fn fraction(&self) -> f32 {
         match &self.stage {
