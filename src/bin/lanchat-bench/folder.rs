@@ -17,10 +17,10 @@ use anyhow::{Context, Result, bail, ensure};
 use lanchat::node::{Command, Event};
 use serde_json::json;
 
+use crate::Report;
 use crate::procfs::run_dir;
 use crate::stats::{Row, median};
 use crate::transfer::{Pair, Scratch, settle};
-use crate::Report;
 
 /// Runs the scenario with `files` files.
 pub fn run(files: usize, rounds: usize) -> Result<Report> {
@@ -66,7 +66,10 @@ pub fn run(files: usize, rounds: usize) -> Result<Report> {
             "s",
         ),
         Row::vs("folder vs sending the tar alone", f, s, "s"),
-        Row::plain("files per second, folder", format!("{:.0}", files as f64 / f)),
+        Row::plain(
+            "files per second, folder",
+            format!("{:.0}", files as f64 / f),
+        ),
         Row::plain("rounds (medians of)", rounds.to_string()),
     ];
     Ok(Report {
@@ -123,7 +126,10 @@ fn send_folder(pair: &Pair, src: &Path, dl: &Path) -> Result<f64> {
     let t = Instant::now();
     let got = send_and_wait(pair, src)?;
     let secs = t.elapsed().as_secs_f64();
-    ensure!(got.parent() == Some(dl) && got.is_dir(), "landed at {got:?}");
+    ensure!(
+        got.parent() == Some(dl) && got.is_dir(),
+        "landed at {got:?}"
+    );
     fs::remove_dir_all(&got)?;
     Ok(secs)
 }
@@ -134,7 +140,13 @@ fn send_tar(pair: &Pair, root: &Path, dl: &Path) -> Result<(f64, f64)> {
     let out = root.join("unpacked");
     fs::create_dir_all(&out)?;
     let t = Instant::now();
-    tar(&["cf", &archive.to_string_lossy(), "-C", &root.to_string_lossy(), "tree"])?;
+    tar(&[
+        "cf",
+        &archive.to_string_lossy(),
+        "-C",
+        &root.to_string_lossy(),
+        "tree",
+    ])?;
     let sent = Instant::now();
     let got = send_and_wait(pair, &archive)?;
     let send_secs = sent.elapsed().as_secs_f64();

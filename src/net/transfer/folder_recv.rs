@@ -271,3 +271,52 @@ fn receive_one(
 fn write_failed(path: &Path, e: io::Error) -> Failure {
     Failure::from(format!("cannot write {}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::folder::Entry;
+
+    #[test]
+    fn a_resume_starts_at_the_first_file_not_in_its_place() {
+        let root = std::env::temp_dir().join(format!("lanchat-fresume-{}", uuid::Uuid::new_v4()));
+        let tree = root.join("gift.part");
+        fs::create_dir_all(tree.join("a")).unwrap();
+        let note = root.join("t.manifest.json");
+        let file = |path: &str, size| Entry {
+            path: path.into(),
+            size: Some(size),
+        };
+        let manifest = Manifest {
+            entries: vec![file("a/one", 3), file("empty", 0), file("a/two", 5)],
+        };
+        assert_eq!(
+            resume_offset(&tree, &note),
+            0,
+            "no manifest kept: from the start"
+        );
+        fs::write(&note, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        assert_eq!(resume_offset(&tree, &note), 0);
+        fs::write(tree.join(SCRATCH), b"12").unwrap();
+        assert_eq!(resume_offset(&tree, &note), 2, "inside the first file");
+        fs::write(tree.join(SCRATCH), b"123").unwrap();
+        assert_eq!(
+            resume_offset(&tree, &note),
+            2,
+            "all there, not checked: checked again"
+        );
+        fs::write(tree.join("a/one"), b"123").unwrap();
+        fs::remove_file(tree.join(SCRATCH)).unwrap();
+        assert_eq!(
+            resume_offset(&tree, &note),
+            3,
+            "the empty file is sent again"
+        );
+        fs::write(tree.join("empty"), b"").unwrap();
+        fs::write(tree.join(SCRATCH), b"4").unwrap();
+        assert_eq!(resume_offset(&tree, &note), 4);
+        fs::write(tree.join("a/two"), b"45678").unwrap();
+        assert_eq!(resume_offset(&tree, &note), 8, "all in place");
+        fs::remove_dir_all(root).unwrap();
+    }
+}
