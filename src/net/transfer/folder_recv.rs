@@ -199,8 +199,10 @@ fn refuse(job: &RecvJob, info: &FolderRecv, back: &mut FileWriter, reason: Strin
     Failure::mismatch(format!("refused the folder: {reason}"))
 }
 
-/// Creates every folder of the tree below `root` (and the parents of every file).
+/// Creates every folder of the tree below `root` (and the parents of every file), each
+/// once.
 fn make_tree(root: &Path, safe: &[SafeEntry]) -> Result<(), Failure> {
+    let mut made = std::collections::HashSet::new();
     for e in safe {
         let dir = match e.size {
             None => place(root, e),
@@ -209,8 +211,12 @@ fn make_tree(root: &Path, safe: &[SafeEntry]) -> Result<(), Failure> {
                 None => continue,
             },
         };
+        if made.contains(&dir) {
+            continue;
+        }
         fs::create_dir_all(&dir)
             .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        made.insert(dir);
     }
     Ok(())
 }
