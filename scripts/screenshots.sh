@@ -94,6 +94,7 @@ feed_bob() {
     sleep 0.5
     say "{\"cmd\":\"send_file\",\"to\":\"$ME\",\"path\":\"$WORK/poster.jpg\"}"
     say "{\"cmd\":\"send_file\",\"to\":\"$ME\",\"path\":\"$WORK/周五演示.pdf\"}"
+    say "{\"cmd\":\"send_file\",\"to\":\"$ME\",\"path\":\"$WORK/演示素材\"}"
     sleep 600
 }
 feed_carlos() {
@@ -108,6 +109,11 @@ feed_carlos() {
 /usr/bin/convert -size 640x400 gradient:'#ff9966-#ff5e62' -gravity center -pointsize 56 \
     -fill white -annotate 0 'Friday demo\nRoom 301' "$WORK/poster.jpg"
 { printf '%%PDF-1.4\n'; head -c 180000 /dev/urandom; } >"$WORK/周五演示.pdf"
+# And a folder, sent as one transfer: nested, an empty file and an empty folder.
+mkdir -p "$WORK/演示素材/图片" "$WORK/演示素材/空"
+for i in 1 2 3; do head -c $((i * 40000)) /dev/urandom >"$WORK/演示素材/图片/slide-$i.png"; done
+printf 'agenda\n' >"$WORK/演示素材/议程.txt"
+: >"$WORK/演示素材/notes.md"
 
 echo "window and 5 headless peers on 127.0.0.1, discovery port $PORT"
 LANCHAT_TOUR=$WORK RUST_LOG=lanchat=info env -u WAYLAND_DISPLAY \
@@ -133,6 +139,7 @@ shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
 shot files-dark.png dark Bob
+shot folder-light.png light Bob
 shot search-dark.png dark 王小明 search=301
 shot small-dark.png dark 王小明 size=640x420
 shot chooser-dark.png dark Bob attach

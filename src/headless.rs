@@ -204,7 +204,8 @@ mod tests {
                 verified: false,
                 name: "a.png".into(),
                 size: 5,
-                mime: "image/png".into()
+                mime: "image/png".into(),
+                folder: None,
             }),
             json!({"event":"file_offer","transfer_id":"t1","from":"p","verified":false,
                    "name":"a.png","size":5,"mime":"image/png"})
@@ -215,9 +216,34 @@ mod tests {
                 to: "p".into(),
                 name: "a.png".into(),
                 size: 5,
-                mime: "image/png".into()
+                mime: "image/png".into(),
+                folder: None,
             }),
             json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"a.png","size":5,"mime":"image/png"})
+        );
+        assert_eq!(
+            v(&Event::OfferSent {
+                transfer_id: t().into(),
+                to: "p".into(),
+                name: "相册".into(),
+                size: 5,
+                mime: "inode/directory".into(),
+                folder: Some(crate::protocol::folder::FolderSummary {
+                    files: 2,
+                    folders: 1
+                }),
+            }),
+            json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"相册","size":5,
+                   "mime":"inode/directory","folder":{"files":2,"folders":1}})
+        );
+        assert_eq!(
+            v(&Event::TransferProgress {
+                transfer_id: t().into(),
+                bytes: 3,
+                total: 5,
+                files: Some(1),
+            }),
+            json!({"event":"transfer_progress","transfer_id":"t1","bytes":3,"total":5,"files":1})
         );
         assert_eq!(
             v(&Event::TransferStarted {
@@ -231,7 +257,8 @@ mod tests {
             v(&Event::TransferProgress {
                 transfer_id: t().into(),
                 bytes: 3,
-                total: 5
+                total: 5,
+                files: None,
             }),
             json!({"event":"transfer_progress","transfer_id":"t1","bytes":3,"total":5})
         );

@@ -58,6 +58,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         name: "报告.pdf".into(),
         size: 2_000_000,
         mime: "application/pdf".into(),
+        folder: None,
     });
     harness.run();
     harness
@@ -87,6 +88,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         transfer_id: "t1".into(),
         bytes: 1_000_000,
         total: 2_000_000,
+        files: None,
     });
     harness.run();
     harness.get_by_label_contains("1.0 MB of 2.0 MB");
@@ -125,6 +127,7 @@ fn declining_and_a_failed_transfer_say_what_happened() {
         name: "big.iso".into(),
         size: 4_000_000_000,
         mime: "application/octet-stream".into(),
+        folder: None,
     });
     harness.run();
     harness
@@ -261,6 +264,7 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
         name: "视频.mp4".into(),
         size: 9_000_000,
         mime: "video/mp4".into(),
+        folder: None,
     };
     fake.feed(offer("t3"));
     harness.run();
@@ -352,6 +356,7 @@ fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
         name: "照片.png".into(),
         size: 5_000_000,
         mime: "image/png".into(),
+        folder: None,
     });
     fake.feed(Event::TransferStarted {
         transfer_id: "t5".into(),
@@ -380,4 +385,59 @@ fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
             transfer_id: "t5".into()
         }]
     );
+}
+
+#[test]
+fn a_folder_is_one_card_counting_files_and_bytes() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::FileOffer {
+        verified: true,
+        transfer_id: "f1".into(),
+        from: "a1".into(),
+        name: "相册".into(),
+        size: 3_000_000,
+        mime: "inode/directory".into(),
+        folder: Some(lanchat::protocol::folder::FolderSummary {
+            files: 120,
+            folders: 4,
+        }),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "张三, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("相册");
+    harness.get_by_label("📁");
+    harness.get_by_label_contains("Folder · 120 files, 4 folders · 3.0 MB");
+    harness.get_by_role_and_label(Role::Button, "Send a folder");
+    harness
+        .get_by_role_and_label(Role::Button, "Accept")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Accept {
+            transfer_id: "f1".into()
+        }]
+    );
+    fake.feed(Event::TransferStarted {
+        transfer_id: "f1".into(),
+        offset: 0,
+        total: 3_000_000,
+    });
+    fake.feed(Event::TransferProgress {
+        transfer_id: "f1".into(),
+        bytes: 1_500_000,
+        total: 3_000_000,
+        files: Some(57),
+    });
+    harness.run();
+    harness.get_by_label_contains("57 of 120 files · 1.5 MB of 3.0 MB");
+    fake.feed(Event::TransferDone {
+        transfer_id: "f1".into(),
+        path: "/tmp/相册".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("Saved in /tmp");
 }

@@ -356,6 +356,17 @@ fn the_paperclip_opens_lanchats_own_chooser_where_the_desktop_has_none() {
 }
 
 #[test]
+fn the_folder_button_opens_lanchats_own_folder_chooser_where_the_desktop_has_none() {
+    let (mut harness, _fake) = chat_with_zhang_checked(false);
+    harness
+        .get_by_role_and_label(Role::Button, "Send a folder")
+        .click();
+    harness.run();
+    harness.get_by_label_contains("drop files and folders on the window");
+    harness.get_by_label_contains("Send a folder to 张三");
+}
+
+#[test]
 fn a_link_in_a_message_opens_in_the_browser() {
     let (mut harness, fake) = chat_with_zhang();
     fake.feed(message("a1", "m1", "https://example.com/报告 是新的"));

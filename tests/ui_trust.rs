@@ -278,6 +278,7 @@ fn an_offer_from_a_peer_never_verified_says_so() {
             name: format!("{id}.pdf"),
             size: 1000,
             mime: "application/pdf".into(),
+            folder: None,
         });
     }
     harness.run();

@@ -15,6 +15,8 @@ pub enum TransferReport {
         outgoing: bool,
         /// Bytes done, resumed ones included.
         bytes: u64,
+        /// A folder: files done so far.
+        files: Option<u64>,
     },
     /// The receiver verified the hash and stored the file.
     Done {

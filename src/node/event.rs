@@ -225,7 +225,12 @@ pub enum Event {
         /// Size in bytes.
         size: u64,
         /// Media type (`image/png`, ...); pictures can be shown inline.
+        /// `inode/directory` for a folder.
         mime: String,
+        /// A folder sent as one transfer: its files and folders (`size` is the sum of
+        /// the files). Absent for a file.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        folder: Option<crate::protocol::folder::FolderSummary>,
     },
     /// A peer offers a file: answer with `accept` or `decline` (or it is accepted at once
     /// with `--auto-accept`, or from a verified peer with `set_auto_accept`
@@ -243,6 +248,10 @@ pub enum Event {
         size: u64,
         /// Media type as the sender guessed it, checked for shape.
         mime: String,
+        /// A whole folder (`size` is the sum of its files): how many files and folders
+        /// it holds. Absent for a file.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        folder: Option<crate::protocol::folder::FolderSummary>,
     },
     /// The offer was accepted; bytes start moving from `offset` (non-zero: a resume).
     TransferStarted {
@@ -261,6 +270,9 @@ pub enum Event {
         bytes: u64,
         /// File size.
         total: u64,
+        /// A folder: the files done so far (of `folder.files` in the offer).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        files: Option<u64>,
     },
     /// The receiver checked the hash over the whole file and stored it.
     TransferDone {

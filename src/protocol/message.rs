@@ -86,6 +86,10 @@ pub enum LinkMsg {
         size: u64,
         /// Media type guessed by the sender (`image/png`), for previews.
         mime: String,
+        /// Present when the offer is a whole folder (`size` is then the sum of its
+        /// files): how many files and folders its manifest will list.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        folder: Option<super::folder::FolderSummary>,
     },
     /// "Send it, starting at `offset`" (the bytes already on disk from an earlier try).
     FileAccept {
@@ -286,6 +290,7 @@ mod tests {
                     name: "照片.png".into(),
                     size: 5_000_000_000,
                     mime: "image/png".into(),
+                    folder: None,
                 },
                 json!({"type":"file_offer","transfer_id":t(),"name":"照片.png","size":5_000_000_000u64,"mime":"image/png"}),
             ),

@@ -9,6 +9,9 @@ pub const SNIFF_LEN: usize = 16;
 /// The fallback type.
 pub const OCTET_STREAM: &str = "application/octet-stream";
 
+/// A folder sent as one transfer.
+pub const FOLDER: &str = "inode/directory";
+
 const MAGIC: [(&[u8], &str); 9] = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xFF\xD8\xFF", "image/jpeg"),

@@ -7,6 +7,7 @@
 //! - [`beacon`]: what discovery datagrams say (`hello`, `here`, `bye`, `shout`).
 //! - [`signed`]: datagrams as they travel: a beacon signed by its sender's key.
 //! - [`freshness`]: which signed datagrams are new (replay and staleness guard).
+//! - [`folder`]: folders as one transfer: the offer's summary, the manifest, its checks.
 //! - [`sanitize`]: file names from the wire made into one safe path component.
 //! - [`mime`]: media types of offered files (magic bytes, then extension).
 //! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
@@ -16,6 +17,7 @@
 //! `docs/PROTOCOL.md` describes the same formats for people writing other clients.
 
 pub mod beacon;
+pub mod folder;
 pub mod frame;
 pub mod freshness;
 pub mod hash;

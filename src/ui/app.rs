@@ -263,9 +263,10 @@ impl App {
                         self.backend.send(Command::SendFile { to, path });
                     }
                 }
-                Picked::Unavailable(peer, why) => {
+                Picked::Unavailable(peer, why, folder) => {
                     let name = self.state.title(&ConvKey::Peer(peer.clone()));
-                    self.view.chooser = Some(Chooser::open(peer, &name, why, None));
+                    let chooser = Chooser::open(peer, &name, why, (None, folder));
+                    self.view.chooser = Some(chooser);
                 }
             }
         }

@@ -33,17 +33,32 @@ impl std::fmt::Debug for Chooser {
 }
 
 impl Chooser {
-    /// Opens at the home folder (else the working directory), for files to `peer`, titled
-    /// with the peer's `name`.
-    pub fn open(peer: String, name: &str, why: String, start: Option<PathBuf>) -> Chooser {
+    /// Opens at the home folder (else the working directory), for files (or with
+    /// `folder`, one folder) to `peer`, titled with the peer's `name`. Folders selected
+    /// among files are sent too, each as one transfer.
+    pub fn open(
+        peer: String,
+        name: &str,
+        why: String,
+        (start, folder): (Option<PathBuf>, bool),
+    ) -> Chooser {
         let start = start
             .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
             .unwrap_or_default();
-        let mut dialog = egui_file::FileDialog::open_file()
+        let (dialog, title) = match folder {
+            true => (
+                egui_file::FileDialog::select_folder(),
+                format!("Send a folder to {name}"),
+            ),
+            false => (
+                egui_file::FileDialog::open_file().multi_select(true),
+                format!("Send files to {name}"),
+            ),
+        };
+        let mut dialog = dialog
             .initial_path(start)
-            .title(&format!("Send files to {name}"))
+            .title(&title)
             .open_button_text("Send".into())
-            .multi_select(true)
             .show_rename(false)
             .show_new_folder(false)
             .default_size(DIALOG)
@@ -69,7 +84,7 @@ pub fn show(ctx: &egui::Context, chooser: &mut Chooser, actions: &mut Vec<Action
                 ui.label(
                     RichText::new(
                         "This desktop has no file chooser lanchat can use, so here is \
-                         lanchat's own. You can also drop files on the window.",
+                         lanchat's own. You can also drop files and folders on the window.",
                     )
                     .strong(),
                 )
@@ -83,7 +98,7 @@ pub fn show(ctx: &egui::Context, chooser: &mut Chooser, actions: &mut Vec<Action
         if files.is_empty() {
             files.extend(dialog.path().map(PathBuf::from));
         }
-        for path in files.into_iter().filter(|p| p.is_file()) {
+        for path in files.into_iter().filter(|p| p.is_file() || p.is_dir()) {
             actions.push(Action::Core(Command::SendFile {
                 to: chooser.peer.clone(),
                 path,

@@ -42,6 +42,15 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
                         _ => verdict_text(&verdict),
                     });
                 if let ConvKey::Peer(peer) = &conv {
+                    let folder = ui
+                        .add(egui::Button::new("📁").min_size(egui::vec2(36.0, 36.0)))
+                        .on_hover_text("Send a whole folder (or drop it on the window)");
+                    folder.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, "Send a folder")
+                    });
+                    if folder.clicked() {
+                        actions.push(Action::PickFolder(peer.clone()));
+                    }
                     let attach = ui
                         .add(egui::Button::new("📎").min_size(egui::vec2(36.0, 36.0)))
                         .on_hover_text("Send a file or a picture (or drop it on the window)");

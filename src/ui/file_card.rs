@@ -1,6 +1,8 @@
 //! A file inside a bubble: name, size, a progress bar with rate and time left, and the
 //! buttons that fit where the transfer stands (Accept/Decline, Cancel, Retry, Show in
-//! folder). An offer from a peer you have not verified says so.
+//! folder). An offer from a peer you have not verified says so. A folder sent as one
+//! transfer is one card too: its files and folders counted, and files done beside the
+//! bytes.
 //! Pictures that arrived show as a thumbnail, decoded off the UI thread (`thumbs`).
 
 use std::path::PathBuf;
@@ -35,15 +37,16 @@ pub fn show(
     width: f32,
     actions: &mut Vec<Action>,
 ) {
+    let icon = match () {
+        _ if t.is_folder() => "📁",
+        _ if t.is_picture() => "🖼",
+        _ => "📄",
+    };
     ui.horizontal(|ui| {
-        ui.label(RichText::new(if t.is_picture() { "🖼" } else { "📄" }).size(22.0));
+        ui.label(RichText::new(icon).size(22.0));
         ui.vertical(|ui| {
             ui.label(RichText::new(&t.name).strong());
-            ui.label(
-                RichText::new(format!("{} · {}", human_size(t.size), t.mime))
-                    .small()
-                    .weak(),
-            );
+            ui.label(RichText::new(subtitle(t)).small().weak());
         });
     });
     let id = t.id.clone();
@@ -83,15 +86,19 @@ pub fn show(
             });
         }
         TransferStage::Moving { bytes, .. } => {
+            let files = t
+                .folder
+                .map(|f| format!("{} of {} files · ", f.done, f.files))
+                .unwrap_or_default();
             let line = match t.rate_and_eta(Instant::now()) {
                 Some((rate, eta)) => format!(
-                    "{} of {} · {}/s · {} left",
+                    "{files}{} of {} · {}/s · {} left",
                     human_size(*bytes),
                     human_size(t.size),
                     human_size(rate as u64),
                     human_eta(eta)
                 ),
-                None => format!("{} of {}", human_size(*bytes), human_size(t.size)),
+                None => format!("{files}{} of {}", human_size(*bytes), human_size(t.size)),
             };
             ui.add(egui::ProgressBar::new(t.fraction()).desired_width(width.min(320.0)));
             ui.horizontal(|ui| {
@@ -188,6 +195,24 @@ pub fn show(
                 });
             }
         }
+    }
+}
+
+/// What is under a card's name: size and type, or a folder's counts and size.
+fn subtitle(t: &FileTransfer) -> String {
+    let plural = |n: u64, one: &str, many: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    match t.folder {
+        Some(f) => format!(
+            "Folder · {}, {} · {}",
+            plural(f.files, "file", "files"),
+            plural(f.folders, "folder", "folders"),
+            human_size(t.size)
+        ),
+        None if t.is_folder() => format!("Folder · {}", human_size(t.size)),
+        None => format!("{} · {}", human_size(t.size), t.mime),
     }
 }
 

@@ -15,10 +15,11 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 /// What came back from the dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Picked {
-    /// Files chosen to send to this peer.
+    /// Files (or a folder) chosen to send to this peer.
     Files(String, Vec<PathBuf>),
-    /// There is no system dialog here, and why; the window offers its own.
-    Unavailable(String, String),
+    /// There is no system dialog here, and why (and whether a folder was asked for);
+    /// the window offers its own.
+    Unavailable(String, String, bool),
 }
 
 /// At most one dialog at a time; what it picked comes back through a channel.
@@ -50,11 +51,12 @@ impl FilePicker {
         picker
     }
 
-    /// Opens the dialog for files to send to `peer`, unless one is already open.
-    pub fn pick(&mut self, ctx: &egui::Context, peer: String) {
+    /// Opens the dialog for files (or, with `folder`, one folder) to send to `peer`,
+    /// unless one is already open.
+    pub fn pick(&mut self, ctx: &egui::Context, peer: String, folder: bool) {
         if !self.system {
             let why = "the system file chooser is switched off".to_owned();
-            let _ = self.tx.send(Picked::Unavailable(peer, why));
+            let _ = self.tx.send(Picked::Unavailable(peer, why, folder));
             return;
         }
         if self.open.as_ref().is_some_and(|t| !t.is_finished()) {
@@ -64,11 +66,11 @@ impl FilePicker {
         let spawned = std::thread::Builder::new()
             .name("ui-file-dialog".into())
             .spawn(move || {
-                let picked = match system_dialog() {
+                let picked = match system_dialog(folder) {
                     Ok(files) => Picked::Files(peer, files),
                     Err(why) => {
                         tracing::info!("no system file chooser ({why}); using lanchat's own");
-                        Picked::Unavailable(peer, why)
+                        Picked::Unavailable(peer, why, folder)
                     }
                 };
                 let _ = tx.send(picked);
@@ -80,6 +82,7 @@ impl FilePicker {
                 let _ = self.tx.send(Picked::Unavailable(
                     for_error,
                     format!("cannot start the file dialog's thread: {e}"),
+                    folder,
                 ));
             }
         }
@@ -94,15 +97,21 @@ impl FilePicker {
     }
 }
 
-/// The portal's dialog: the files chosen (none if cancelled), or why there is no dialog.
+/// The portal's dialog: the files (or with `folder` the folder) chosen, none if
+/// cancelled, or why there is no dialog.
 #[cfg(target_os = "linux")]
-fn system_dialog() -> Result<Vec<PathBuf>, String> {
+fn system_dialog(folder: bool) -> Result<Vec<PathBuf>, String> {
     use ashpd::desktop::ResponseError;
     use ashpd::desktop::file_chooser::OpenFileRequest;
     let answer = pollster::block_on(async {
         OpenFileRequest::default()
-            .title("Send files")
-            .multiple(true)
+            .title(if folder {
+                "Send a folder"
+            } else {
+                "Send files"
+            })
+            .directory(folder)
+            .multiple(!folder)
             .modal(true)
             .send()
             .await?
@@ -121,13 +130,21 @@ fn system_dialog() -> Result<Vec<PathBuf>, String> {
     }
 }
 
-/// The native dialog: the files chosen (none if cancelled).
+/// The native dialog: the files (or with `folder` the folder) chosen, none if cancelled.
 #[cfg(not(target_os = "linux"))]
-fn system_dialog() -> Result<Vec<PathBuf>, String> {
-    Ok(rfd::FileDialog::new()
-        .set_title("Send files")
-        .pick_files()
-        .unwrap_or_default())
+fn system_dialog(folder: bool) -> Result<Vec<PathBuf>, String> {
+    let dialog = rfd::FileDialog::new();
+    Ok(match folder {
+        true => dialog
+            .set_title("Send a folder")
+            .pick_folder()
+            .into_iter()
+            .collect(),
+        false => dialog
+            .set_title("Send files")
+            .pick_files()
+            .unwrap_or_default(),
+    })
 }
 
 impl Drop for FilePicker {

@@ -265,6 +265,7 @@ impl ChatState {
                 name,
                 size,
                 mime,
+                folder,
             } => {
                 let t = FileTransfer::offered(
                     transfer_id.to_string(),
@@ -273,7 +274,8 @@ impl ChatState {
                     name,
                     size,
                     mime,
-                );
+                )
+                .with_folder(folder);
                 let m = ChatMessage::file(&t, self.my_name(), crate::ui::timefmt::now_ms());
                 self.push(ConvKey::Peer(to.into()), m);
                 self.transfers.insert(transfer_id.into(), t);
@@ -285,6 +287,7 @@ impl ChatState {
                 name,
                 size,
                 mime,
+                folder,
             } => {
                 let t = FileTransfer::offered(
                     transfer_id.to_string(),
@@ -293,7 +296,8 @@ impl ChatState {
                     name,
                     size,
                     mime,
-                );
+                )
+                .with_folder(folder);
                 let m = ChatMessage::file(&t, self.name_of(&from), crate::ui::timefmt::now_ms());
                 self.transfers.insert(transfer_id.into(), t);
                 return self.arrive(ConvKey::Peer(from.into()), m, in_view);
@@ -308,9 +312,15 @@ impl ChatState {
                 }
             }
             Event::TransferProgress {
-                transfer_id, bytes, ..
+                transfer_id,
+                bytes,
+                files,
+                ..
             } => {
                 if let Some(t) = self.transfers.get_mut(transfer_id.as_str()) {
+                    if let (Some(f), Some(done)) = (t.folder.as_mut(), files) {
+                        f.done = done;
+                    }
                     t.progress(bytes, Instant::now());
                 }
             }

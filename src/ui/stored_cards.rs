@@ -44,6 +44,7 @@ impl FileTransfer {
             size: t.size,
             mime: t.mime.clone(),
             stage,
+            folder: None, // history keeps no counts; `mime` still says it is a folder
         }
     }
 }

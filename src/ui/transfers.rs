@@ -64,6 +64,31 @@ pub struct FileTransfer {
     pub mime: String,
     /// Where it stands.
     pub stage: TransferStage,
+    /// A folder sent as one transfer: its counts (`name` is the folder's, `size` the
+    /// sum of its files).
+    pub folder: Option<FolderCount>,
+}
+
+/// What a folder's card counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderCount {
+    /// Files in the folder.
+    pub files: u64,
+    /// Folders below it.
+    pub folders: u64,
+    /// Files done so far.
+    pub done: u64,
+}
+
+impl FolderCount {
+    /// The counts of an offer's summary, none done.
+    pub fn of(summary: crate::protocol::folder::FolderSummary) -> Self {
+        FolderCount {
+            files: summary.files,
+            folders: summary.folders,
+            done: 0,
+        }
+    }
 }
 
 impl FileTransfer {
@@ -84,7 +109,14 @@ impl FileTransfer {
             size,
             mime,
             stage: TransferStage::Offered,
+            folder: None,
         }
+    }
+
+    /// The same, for a folder with these counts (none: a file).
+    pub fn with_folder(mut self, summary: Option<crate::protocol::folder::FolderSummary>) -> Self {
+        self.folder = summary.map(FolderCount::of);
+        self
     }
 
     /// Bytes started moving from `offset`.
@@ -102,6 +134,11 @@ impl FileTransfer {
             TransferStage::Moving { bytes: b, .. } => *b = bytes,
             _ => self.started(bytes, now),
         }
+    }
+
+    /// Whether this is a folder sent as one transfer.
+    pub fn is_folder(&self) -> bool {
+        self.folder.is_some() || self.mime == crate::protocol::mime::FOLDER
     }
 
     /// Share done, 0.0..=1.0 (an empty file is done at once).

@@ -44,6 +44,9 @@ pub enum Action {
     CloseSearch,
     /// Choose files to send to this peer (the system's file chooser, else lanchat's own).
     PickFiles(String),
+    /// Choose a folder to send to this peer, as one transfer (the system's folder
+    /// chooser, else lanchat's own).
+    PickFolder(String),
     /// Open a web link from a message with the desktop's browser.
     OpenUrl(String),
     /// Show or hide the left panel.

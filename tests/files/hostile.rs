@@ -53,6 +53,11 @@ impl DataConn {
         }
     }
 
+    /// Any sealed frame (a folder's manifest).
+    pub fn frame(&mut self, body: &[u8]) {
+        self.out.write_frame(body).expect("write a frame");
+    }
+
     /// `file_end` with `hash`.
     pub fn end(&mut self, hash: &str) {
         let end = LinkMsg::FileEnd {
@@ -116,6 +121,7 @@ impl FakePeer {
             name: name.into(),
             size: data.len() as u64,
             mime: String::new(),
+            folder: None,
         });
         let offset = loop {
             match self.recv() {

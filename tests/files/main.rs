@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod folders;
 mod hostile;
 mod in_history;
 mod proxy;

@@ -25,14 +25,14 @@ use lanchat::trust::transport::TAG_LEN;
 const CUT: u64 = 3_000_000;
 
 /// Bob receives (auto-accepting) behind a proxy; Alice knows him only through it.
-struct Behind {
-    dir: TempDir,
-    a: TestNode,
-    b: TestNode,
-    proxy: CutProxy,
+pub struct Behind {
+    pub dir: TempDir,
+    pub a: TestNode,
+    pub b: TestNode,
+    pub proxy: CutProxy,
 }
 
-fn behind_proxy(tag: &str, retry_attempts: u32) -> Behind {
+pub fn behind_proxy(tag: &str, retry_attempts: u32) -> Behind {
     behind_proxy_with(tag, retry_attempts, Duration::from_millis(20))
 }
 
@@ -82,7 +82,7 @@ fn data_bytes(id: &str, bytes: &[u8], offset: u64) -> u64 {
     data_head_bytes(id, offset) + rest + chunks * (4 + TAG_LEN as u64) + sealed_end
 }
 
-fn started(n: &mut TestNode, id: &str) -> u64 {
+pub fn started(n: &mut TestNode, id: &str) -> u64 {
     let ev = n.wait(
         "transfer_started",
         |e| matches!(e, Event::TransferStarted { transfer_id, .. } if transfer_id == id),
@@ -93,7 +93,7 @@ fn started(n: &mut TestNode, id: &str) -> u64 {
     offset
 }
 
-fn interrupted(n: &mut TestNode, id: &str) -> (u32, Option<u64>) {
+pub fn interrupted(n: &mut TestNode, id: &str) -> (u32, Option<u64>) {
     let ev = n.wait(
         "transfer_interrupted",
         |e| matches!(e, Event::TransferInterrupted { transfer_id, .. } if transfer_id == id),

@@ -45,6 +45,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
         name: "half.bin".into(),
         size: data.len() as u64,
         mime: String::new(),
+        folder: None,
     };
     let is_offer = |e: &Event| matches!(e, Event::FileOffer { .. });
     m.send(&offer);
@@ -111,6 +112,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
         name: "never.bin".into(),
         size: 10,
         mime: String::new(),
+        folder: None,
     });
     b.wait("second file_offer", is_offer);
     b.send(Command::Accept {

@@ -20,8 +20,11 @@
 //! - `flood`: 50 000 datagrams/s for 10 s: round trip meanwhile, memory after.
 //! - `idle`: one headless node alone: CPU, wake-ups, memory.
 //! - `transfer`: a 1 GiB file-to-file transfer beside raw TCP copies (docs/TRANSFERS.md).
+//! - `folder`: 10 000 small files as one folder transfer beside the same tree as a tar
+//!   archive (made, sent, unpacked) (docs/TRANSFERS.md).
 
 mod discovery;
+mod folder;
 mod inproc;
 mod load;
 mod procfs;
@@ -90,6 +93,15 @@ enum Scenario {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// A folder of many small files beside the same tree sent as one tar archive.
+    Folder {
+        /// Files in the tree (100 per sub-folder).
+        #[arg(long, default_value_t = 10_000)]
+        files: usize,
+        /// Timed rounds (after one warm-up round).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// A file-to-file transfer beside raw TCP copies of the same file.
     Transfer {
         /// File size in MiB.
@@ -126,6 +138,7 @@ fn main() -> Result<()> {
         Scenario::Flood { rate, seconds } => load::flood(rate, seconds),
         Scenario::Idle { seconds } => load::idle(seconds),
         Scenario::Transfer { size_mib, rounds } => transfer::run(size_mib, rounds),
+        Scenario::Folder { files, rounds } => folder::run(files, rounds),
     }?;
     print_table(&report.scenario, &report.rows);
     let path = write_json(&report)?;

@@ -39,7 +39,7 @@ use crate::stats::{Row, median};
 use crate::{Report, free_udp_port};
 
 /// Removes the scratch folder, also on an error.
-struct Scratch(PathBuf);
+pub struct Scratch(pub PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -191,7 +191,7 @@ pub fn run(size_mib: u64, rounds: usize) -> Result<Report> {
 /// Writes back every dirty page, so no copy is timed while the one before it is still
 /// being written to disk (received files are deleted, but pages under write-back still
 /// load the disk).
-fn settle() {
+pub fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
@@ -267,14 +267,15 @@ fn raw_copy(src: &Path, dst: &Path, size: u64, reserved: bool) -> Result<PathBuf
 }
 
 /// Alice sends, Bob auto-accepts; both loopback nodes on a discovery port of their own.
-struct Pair {
-    alice: NodeHandle,
-    bob: NodeHandle,
-    bob_id: String,
+pub struct Pair {
+    pub alice: NodeHandle,
+    pub bob: NodeHandle,
+    pub bob_id: String,
 }
 
 impl Pair {
-    fn start(root: &Path) -> Result<Pair> {
+    /// Both nodes on loopback, Bob's downloads in `<root>/downloads`.
+    pub fn start(root: &Path) -> Result<Pair> {
         let port = free_udp_port()?;
         let mut ca = Config::loopback(root.join("alice"), port);
         ca.interval = Duration::from_millis(200);

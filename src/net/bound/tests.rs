@@ -87,6 +87,7 @@ fn no_stop_waits_on_a_peer() {
         name: "f".into(),
         size: 1 << 20,
         offset: 0,
+        folder: None,
     };
     io.start_recv(StreamId(7), job, conn).expect("stream");
     held.push(theirs);

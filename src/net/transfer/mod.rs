@@ -24,10 +24,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+mod folder_recv;
+mod folder_send;
 mod recv;
 mod send;
 
 pub use super::report::{Failure, FailureKind, StreamId, TransferReport};
+pub use folder_recv::{FolderRecv, resume_offset};
+pub use folder_send::FolderSend;
 pub use recv::{RECV_BUF, RecvJob, reserve, spawn_recv};
 pub use send::{SendJob, send_range, spawn_send};
 
@@ -209,6 +213,8 @@ pub(super) struct Progress<'a> {
     outgoing: bool,
     tx: &'a Sender<NetInput>,
     last: Instant,
+    /// A folder: files done so far, sent along.
+    pub(super) files: Option<u64>,
 }
 
 impl<'a> Progress<'a> {
@@ -219,6 +225,7 @@ impl<'a> Progress<'a> {
             outgoing,
             tx,
             last,
+            files: None,
         }
     }
 
@@ -234,6 +241,7 @@ impl<'a> Progress<'a> {
                 transfer_id: self.transfer_id.to_owned(),
                 outgoing: self.outgoing,
                 bytes,
+                files: self.files,
             }));
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+use super::folder_recv::{FolderRecv, receive_folder};
 use super::{Failure, IO_TIMEOUT, Progress, StreamId, StreamThread, promote};
 use crate::net::conn::{Conn, FileReader, FileWriter};
 use crate::net::input::NetInput;
@@ -37,6 +38,9 @@ pub struct RecvJob {
     pub size: u64,
     /// Bytes already in `.part`; the stream starts there.
     pub offset: u64,
+    /// A folder: `part` is then the `.part` folder, `size` the sum of its files and
+    /// `offset` the folder stream's ([`super::resume_offset`]).
+    pub folder: Option<FolderRecv>,
 }
 
 /// Receives the sealed chunks of `job` from `conn` (secure, and which already read the
@@ -70,6 +74,9 @@ fn receive(
     let part = job.part.display();
     let _ = conn.set_idle_timeout(Some(IO_TIMEOUT));
     let (mut back, mut stream) = conn.into_file_stream().map_err(|e| e.to_string())?;
+    if let Some(info) = &job.folder {
+        return receive_folder(job, info, (&mut back, &mut stream), cancel, tx);
+    }
     let mut file = File::options()
         .read(true)
         .write(true)

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use super::folder_send::{FolderSend, send_folder};
 use super::{Failure, IO_TIMEOUT, PROGRESS_EVERY, Progress, StreamId, StreamThread, hash_prefix};
 use crate::net::conn::{FileReader, FileWriter, Stopper};
 use crate::net::input::NetInput;
@@ -38,8 +39,10 @@ pub struct SendJob {
     pub offset: u64,
     /// The receiver's link port.
     pub addr: SocketAddr,
-    /// Bytes per second at most (`None`: as fast as the network goes).
+    /// Bytes per second at most (`None`: as fast as the network goes). Single files only.
     pub rate_limit: Option<u64>,
+    /// A folder: its manifest and files (`path` is then the folder, `size` the sum).
+    pub folder: Option<Arc<FolderSend>>,
 }
 
 /// Starts streaming `job` on a thread named `xfer-send`, proving `keys`; reports to `tx`
@@ -72,22 +75,27 @@ pub fn spawn_send(
 }
 
 /// What a sending thread works with besides its job.
-struct Ours<'a> {
+pub(super) struct Ours<'a> {
     keys: &'a KeyPair,
     handshakes: &'a HandshakeStats,
-    cancel: &'a AtomicBool,
-    tx: &'a Sender<NetInput>,
+    pub(super) cancel: &'a AtomicBool,
+    pub(super) tx: &'a Sender<NetInput>,
 }
 
 fn send(job: &SendJob, ours: &Ours<'_>, slot: &Mutex<Option<Stopper>>) -> Result<(), Failure> {
     let path = job.path.display();
-    let mut file = File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?;
-    let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
-    if len != job.size {
-        return Err(Failure::changed(format!(
-            "{path} changed since it was offered ({} bytes then, {len} now)",
-            job.size
-        )));
+    let file = match &job.folder {
+        Some(_) => None,
+        None => Some(File::open(&job.path).map_err(|e| format!("cannot open {path}: {e}"))?),
+    };
+    if let Some(file) = &file {
+        let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+        if len != job.size {
+            return Err(Failure::changed(format!(
+                "{path} changed since it was offered ({} bytes then, {len} now)",
+                job.size
+            )));
+        }
     }
     let (mut conn, _) =
         secure::connect(job.addr, CONNECT_TIMEOUT, ours.keys, &job.peer).map_err(|e| {
@@ -108,6 +116,14 @@ fn send(job: &SendJob, ours: &Ours<'_>, slot: &Mutex<Option<Stopper>>) -> Result
     conn.send(&head)
         .map_err(|e| Failure::broken(format!("cannot send file_data: {}", e.kind)))?;
     let (mut out, mut back) = conn.into_file_stream().map_err(|e| e.to_string())?;
+    let (Some(mut file), None) = (file, &job.folder) else {
+        let folder = job
+            .folder
+            .as_deref()
+            .expect("a folder when there is no file");
+        let conn = (&mut out, &mut back);
+        return send_folder(&job.transfer_id, job.offset, folder, conn, ours);
+    };
     let hash = if job.offset == 0 {
         // Hashed as it is read, while each chunk is still in the cache.
         let mut hasher = FileHasher::new();
@@ -144,7 +160,7 @@ fn send(job: &SendJob, ours: &Ours<'_>, slot: &Mutex<Option<Stopper>>) -> Result
 }
 
 /// The receiver's answer after `file_end`, within [`IO_TIMEOUT`] (the socket's timeout).
-fn read_verdict(back: &mut FileReader) -> Result<LinkMsg, String> {
+pub(super) fn read_verdict(back: &mut FileReader) -> Result<LinkMsg, String> {
     let body = back.read_frame().map_err(|e| match e.label() {
         "truncated" => "the connection closed before the final frame".to_owned(),
         _ => format!("waiting for the final frame: {e}"),
@@ -223,7 +239,7 @@ fn copy_out(
 }
 
 /// Reads until `buf` is full or the file ends; returns how many bytes.
-fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {

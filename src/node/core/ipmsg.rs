@@ -284,6 +284,7 @@ impl<P: Port> Core<P> {
                 transfer_id: id.into_string(),
                 outgoing,
                 bytes,
+                files: None,
             };
             return self
                 .transfers

@@ -292,6 +292,14 @@ impl<P: Port> Core<P> {
 
     /// `send_file` to a visitor.
     pub(super) fn web_send_file(&mut self, origin: Origin, peer: &PeerId, path: &Path, now: Now) {
+        if path.is_dir() {
+            let e = format!(
+                "send_file: {} is a folder; a browser takes files one by one (send its files, or an archive of it)",
+                path.display()
+            );
+            self.out.reply(Some(origin), Event::error(e));
+            return;
+        }
         let visitor = self.web.visitor(peer).cloned();
         let to = (peer, visitor.as_ref());
         if let Err(e) = self.web.files.offer(to, path, now, &mut self.out) {

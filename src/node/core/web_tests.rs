@@ -297,6 +297,17 @@ fn a_file_sent_to_a_visitor_is_done_once_their_browser_fetched_it() {
     };
     core.handle_command(ME, missing, t0);
     assert!(matches!(&drain(&events)[..], [Event::Error { .. }]));
+
+    // A browser takes files one by one: a folder is refused, saying so.
+    let folder = Command::SendFile {
+        to: "小红".into(),
+        path: dir.0.clone(),
+    };
+    core.handle_command(ME, folder, t0);
+    assert!(
+        matches!(&drain(&events)[..], [Event::Error { message }] if message.contains("is a folder")),
+        "a folder to a visitor"
+    );
 }
 
 #[test]

@@ -72,6 +72,7 @@ impl Ipmsg {
                         name: o.name.clone(),
                         size: o.size,
                         mime: String::new(),
+                        folder: None,
                     };
                     self.files.refetch_reset(&id);
                     return Carried::Reoffer(again);
@@ -322,6 +323,7 @@ impl Ipmsg {
                     name: o.name.clone(),
                     size: o.size,
                     mime: String::new(),
+                    folder: None,
                 },
             });
         }

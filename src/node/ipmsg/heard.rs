@@ -256,6 +256,7 @@ impl Ipmsg {
                             name: file.name,
                             size: file.size,
                             mime: String::new(),
+                            folder: None,
                         },
                     });
                 }

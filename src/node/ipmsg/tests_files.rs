@@ -51,6 +51,7 @@ fn recv_job(id: &TransferId, offset: u64) -> RecvJob {
         name: "blob.bin".into(),
         size: 200_000,
         offset,
+        folder: None,
     }
 }
 

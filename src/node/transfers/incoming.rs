@@ -18,11 +18,13 @@ use super::part::check_space;
 use super::partial;
 use super::{Ctx, MAX_TRANSFERS, TransferEnd, Transfers, new_record, report_end};
 use crate::config::AutoAccept;
+use crate::net::transfer::FolderRecv;
 use crate::net::transfer::{RecvJob, StreamId};
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
 use crate::node::out::{Action, Out, Record, Route};
 use crate::protocol::beacon::valid_id;
+use crate::protocol::folder::{self, FolderSummary};
 use crate::protocol::{DeclineCode, LinkMsg, PeerId, TransferId, mime, sanitize};
 
 /// A `file_offer` as it came off the wire (nothing in it is trusted yet).
@@ -31,6 +33,7 @@ pub(super) struct Offer {
     pub(super) name: String,
     pub(super) size: u64,
     pub(super) mime: String,
+    pub(super) folder: Option<FolderSummary>,
 }
 
 /// A file offered to us.
@@ -40,6 +43,8 @@ pub(super) struct Incoming {
     pub(super) name: String,
     pub(super) size: u64,
     pub(super) state: InState,
+    /// A folder: what its offer announced.
+    pub(super) folder: Option<FolderSummary>,
 }
 
 impl Incoming {
@@ -85,6 +90,7 @@ impl Transfers {
             name,
             size,
             mime,
+            folder,
         } = offer;
         let refuse = |code, reason: &str| LinkMsg::FileDecline {
             transfer_id: id.to_string(),
@@ -142,7 +148,10 @@ impl Transfers {
             );
         }
         let name = sanitize::file_name(&name);
-        let mime = mime::from_wire(&mime, &name);
+        let mime = match folder {
+            Some(_) => mime::FOLDER.to_owned(),
+            None => mime::from_wire(&mime, &name),
+        };
         let what = (name.as_str(), size, mime.as_str());
         out.record(Record::NewTransfer(new_record(
             &id,
@@ -160,14 +169,29 @@ impl Transfers {
             name: name.clone(),
             size,
             mime,
+            folder,
         });
         let incoming = Incoming {
             peer: peer.clone(),
             name,
             size,
             state: InState::Offered,
+            folder,
         };
         self.incoming.insert(id.clone(), incoming);
+        if let Some(f) = folder.filter(|f| f.entries() > folder::MAX_ENTRIES) {
+            let reason = format!(
+                "the folder holds {} files and folders; the limit is {}",
+                f.entries(),
+                folder::MAX_ENTRIES
+            );
+            return self.decline_with(
+                &id,
+                TransferEnd::declined(DeclineCode::TooLarge, reason),
+                ctx,
+                out,
+            );
+        }
         if let Some(max) = self.settings.max_file_size.filter(|max| size > *max) {
             let reason = format!("the file is {size} bytes; the limit is {max} bytes");
             self.discard_partial(peer, &id);
@@ -179,7 +203,8 @@ impl Transfers {
             );
         }
         let s = &self.settings;
-        let resumes = partial::resumable(&s.data_dir, &s.download_dir, &id, peer, size).is_some();
+        let kind = (size, folder.is_some());
+        let resumes = partial::resumable(&s.data_dir, &s.download_dir, &id, peer, kind).is_some();
         let auto = match s.auto_accept {
             AutoAccept::Everyone => true,
             AutoAccept::Verified => verified,
@@ -202,6 +227,7 @@ impl Transfers {
             );
         }
         let (peer, size, name) = (inc.peer.clone(), inc.size, inc.name.clone());
+        let is_folder = inc.folder.is_some();
         let dir = self.settings.download_dir.clone();
         let prepared = fs::create_dir_all(&dir)
             .map_err(|e| {
@@ -210,7 +236,7 @@ impl Transfers {
                     format!("cannot create {}: {e}", dir.display()),
                 )
             })
-            .and_then(|()| self.prepare_part(id, &peer, &name, size));
+            .and_then(|()| self.prepare_part(id, &peer, (&name, size), is_folder));
         let (part, offset) = match prepared {
             Ok(p) => p,
             Err(end) => return self.decline_with(id, end, ctx, out),
@@ -385,6 +411,10 @@ impl Transfers {
             name: inc.name.clone(),
             size: inc.size,
             offset,
+            folder: inc.folder.map(|summary| FolderRecv {
+                summary,
+                manifest_note: partial::manifest_path(&data_dir, id),
+            }),
         };
         inc.state = InState::Streaming(stream);
         Some((stream, job))

@@ -22,10 +22,12 @@
 //! - `incoming`: offers to us, accept, decline, cancel, the data connection; `resume`:
 //!   a download's breaks and waits, the receiver's Retry.
 //! - `reports`: what the stream threads say (progress, done, broken or final).
-//! - `part`: a download's `.part` and the free space;
+//! - `folder`: a folder to send, read from the disk (its manifest).
+//! - `part`: a download's `.part` (a `.part` folder for a folder) and the free space;
 //!   `partial`: resume notes; `download_dir`: the folder.
 
 mod download_dir;
+mod folder;
 mod incoming;
 mod outgoing;
 mod part;
@@ -199,12 +201,14 @@ impl Transfers {
                 name,
                 size,
                 mime,
+                folder,
             } => {
                 let offer = incoming::Offer {
                     id: transfer_id.into(),
                     name,
                     size,
                     mime,
+                    folder,
                 };
                 self.on_offer(route, peer, offer, ctx, out);
                 Then::Done

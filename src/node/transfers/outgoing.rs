@@ -5,13 +5,15 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use super::{Ctx, MAX_TRANSFERS, TransferEnd, Transfers, new_record, report_end};
-use crate::net::transfer::{SendJob, StreamId};
+use crate::net::transfer::{FolderSend, SendJob, StreamId};
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
 use crate::node::out::{Action, Out, Record, Route};
+use crate::protocol::folder::FolderSummary;
 use crate::protocol::{LinkMsg, PeerId, TransferId, hash, mime, sanitize};
 
 /// A file we offered.
@@ -27,6 +29,15 @@ pub(super) struct Outgoing {
     pub(super) fruitless: u32,
     /// The offset of the last `file_accept`: a larger one means the last try moved bytes.
     pub(super) last_offset: Option<u64>,
+    /// A folder sent as one transfer (`path` is the folder, `size` the sum of its files).
+    pub(super) folder: Option<Arc<FolderSend>>,
+}
+
+impl Outgoing {
+    /// What the offer says about the folder, if it is one.
+    pub(super) fn summary(&self) -> Option<FolderSummary> {
+        self.folder.as_ref().map(|f| f.manifest.summary())
+    }
 }
 
 impl Outgoing {
@@ -107,6 +118,7 @@ impl Transfers {
             name: o.name.clone(),
             size: o.size,
             mime: o.mime.clone(),
+            folder: o.summary(),
         });
     }
 
@@ -119,6 +131,9 @@ impl Transfers {
         peer: &PeerId,
         path: &Path,
     ) -> Result<(TransferId, Outgoing), String> {
+        if super::folder::is_folder(path) {
+            return self.outgoing_folder(peer, path);
+        }
         let (size, mtime, head) = inspect(path)?;
         let shown = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = sanitize::file_name(shown.as_deref().unwrap_or_default());
@@ -140,6 +155,41 @@ impl Transfers {
             state: OutState::Queued,
             fruitless: 0,
             last_offset: None,
+            folder: None,
+        };
+        Ok((id.into(), out))
+    }
+
+    /// [`Self::outgoing_for`] a folder: its id covers every path, size and modification
+    /// time in it, so a changed folder is another transfer.
+    fn outgoing_folder(
+        &self,
+        peer: &PeerId,
+        path: &Path,
+    ) -> Result<(TransferId, Outgoing), String> {
+        let full = crate::platform::dirs::canonicalize(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let walked = super::folder::walk(&full)?;
+        let shown = full.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = sanitize::file_name(shown.as_deref().unwrap_or_default());
+        let size = walked.send.manifest.total();
+        let id = hash::transfer_id(&[
+            self.settings.me.as_bytes(),
+            peer.as_bytes(),
+            full.to_string_lossy().as_bytes(),
+            &size.to_le_bytes(),
+            &walked.fingerprint,
+        ]);
+        let out = Outgoing {
+            peer: peer.clone(),
+            path: full,
+            name,
+            size,
+            mime: mime::FOLDER.to_owned(),
+            state: OutState::Queued,
+            fruitless: 0,
+            last_offset: None,
+            folder: Some(Arc::new(walked.send)),
         };
         Ok((id.into(), out))
     }
@@ -163,6 +213,9 @@ impl Transfers {
         for (id, attempt) in back {
             self.requeue(&id, attempt, out);
         }
+        if let Route::Ipmsg(_) = route {
+            self.refuse_folders(peer, "IPMsg", out);
+        }
         for (id, o) in self
             .outgoing
             .iter_mut()
@@ -173,11 +226,30 @@ impl Transfers {
                 name: o.name.clone(),
                 size: o.size,
                 mime: o.mime.clone(),
+                folder: o.summary(),
             };
             out.send(route, offer);
             o.state = OutState::Offered(route);
         }
         false
+    }
+
+    /// Ends the queued folder offers to `peer`, whose client (`what`) has no folder
+    /// transfers: nothing was offered yet, so nothing is sent.
+    fn refuse_folders(&mut self, peer: &str, what: &str, out: &mut Out) {
+        let folders: Vec<TransferId> = self
+            .outgoing
+            .iter()
+            .filter(|(_, o)| o.peer == *peer && o.folder.is_some() && o.state == OutState::Queued)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in folders {
+            self.outgoing.remove(&id);
+            let reason = format!(
+                "{what} peers cannot receive a folder; send its files, or an archive of it"
+            );
+            report_end(&id, TransferEnd::failed(reason), out);
+        }
     }
 
     /// The receiver accepted: the bytes go on a data connection of their own.
@@ -245,6 +317,7 @@ impl Transfers {
             offset,
             addr,
             rate_limit,
+            folder: o.folder.clone(),
         };
         let total = o.size;
         out.record(Record::TransferStarted(id.clone(), offset));

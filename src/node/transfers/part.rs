@@ -14,17 +14,18 @@ use crate::protocol::{DeclineCode, PeerId, TransferId, sanitize};
 impl Transfers {
     /// The `.part` to write and the bytes it already holds: an earlier try's, or a new
     /// empty one under a free name (claimed with `create_new`, so two offers of one name
-    /// never share a file), with its resume note.
+    /// never share a file), with its resume note. For a `folder` the `.part` is a
+    /// folder (claimed with `create_dir`), and the bytes are the folder stream's.
     pub(super) fn prepare_part(
         &self,
         id: &TransferId,
         peer: &PeerId,
-        name: &str,
-        size: u64,
+        (name, size): (&str, u64),
+        folder: bool,
     ) -> Result<(PathBuf, u64), TransferEnd> {
         let (data, dir) = (&self.settings.data_dir, &self.settings.download_dir);
         let failed = |reason: String| TransferEnd::declined(DeclineCode::Failed, reason);
-        if let Some((p, offset)) = partial::resumable(data, dir, id, peer, size) {
+        if let Some((p, offset)) = partial::resumable(data, dir, id, peer, (size, folder)) {
             tracing::info!(transfer_id = %id, offset, part = %p.part.display(), "resuming");
             return Ok((p.part, offset));
         }
@@ -46,15 +47,28 @@ impl Transfers {
             if dir.join(&candidate).exists() {
                 continue; // the final name is taken: keep the pair together
             }
-            match File::options().write(true).create_new(true).open(&part) {
-                Ok(_) => {
+            let claimed = match folder {
+                true => fs::create_dir(&part),
+                false => File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&part)
+                    .map(drop),
+            };
+            match claimed {
+                Ok(()) => {
                     let note = Partial {
                         part: part.clone(),
                         from: peer.to_string(),
                         size,
+                        folder,
                     };
                     partial::save(data, id, &note).map_err(|e| {
-                        let _ = fs::remove_file(&part);
+                        let _ = if folder {
+                            fs::remove_dir(&part)
+                        } else {
+                            fs::remove_file(&part)
+                        };
                         failed(format!(
                             "cannot write the resume note in {}: {e}",
                             data.display()

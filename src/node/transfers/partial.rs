@@ -26,14 +26,25 @@ pub struct Partial {
     pub part: PathBuf,
     /// Sender peer id.
     pub from: String,
-    /// File size.
+    /// File size (a folder: the sum of its files).
     pub size: u64,
+    /// Whether `part` is the `.part` folder of a folder transfer.
+    #[serde(default)]
+    pub folder: bool,
 }
 
 /// Where the note for `transfer_id` lives. The id must be a valid wire id (checked by
 /// the caller), so it is a safe file name.
 pub fn note_path(data_dir: &Path, transfer_id: &str) -> PathBuf {
     data_dir.join("partial").join(format!("{transfer_id}.json"))
+}
+
+/// Where a folder download keeps its checked manifest, beside its note (not a note
+/// itself: its stem is not a valid id, so [`sweep`] passes it by).
+pub fn manifest_path(data_dir: &Path, transfer_id: &str) -> PathBuf {
+    data_dir
+        .join("partial")
+        .join(format!("{transfer_id}.manifest.json"))
 }
 
 /// Writes the note (directory created as needed).
@@ -45,20 +56,32 @@ pub fn save(data_dir: &Path, transfer_id: &str, p: &Partial) -> io::Result<PathB
 }
 
 /// The resumable download for this offer, with the bytes already in its `.part`: only
-/// when the note matches sender and size and the `.part` is still in `download_dir`.
+/// when the note matches sender, size and kind (`folder`) and the `.part` is still in
+/// `download_dir`. A folder's offset is where its files stand on disk
+/// ([`crate::net::transfer::resume_offset`]).
 pub fn resumable(
     data_dir: &Path,
     download_dir: &Path,
     transfer_id: &str,
     from: &str,
-    size: u64,
+    (size, folder): (u64, bool),
 ) -> Option<(Partial, u64)> {
     let bytes = fs::read(note_path(data_dir, transfer_id)).ok()?;
     let p: Partial = serde_json::from_slice(&bytes).ok()?;
-    if p.from != from || p.size != size || p.part.parent() != Some(download_dir) {
+    if p.from != from || p.size != size || p.folder != folder {
         return None;
     }
-    let len = fs::metadata(&p.part).ok().filter(|m| m.is_file())?.len();
+    if p.part.parent() != Some(download_dir) {
+        return None;
+    }
+    let meta = fs::symlink_metadata(&p.part).ok()?;
+    let len = match folder {
+        true if meta.is_dir() => {
+            crate::net::transfer::resume_offset(&p.part, &manifest_path(data_dir, transfer_id))
+        }
+        false if meta.is_file() => meta.len(),
+        _ => return None,
+    };
     Some((p, len.min(size)))
 }
 
@@ -84,12 +107,21 @@ pub fn discard(data_dir: &Path, transfer_id: &str) {
     remove_note(&note_path(data_dir, transfer_id));
 }
 
-/// Deletes a note and the `.part` it names (only if that is a `.part`).
+/// Deletes a note and the `.part` it names (only if that is a `.part`: a file, or for
+/// a folder transfer the `.part` folder it made), and a folder's kept manifest.
 fn remove_note(note: &Path) {
     if let Some(p) = read_note(note)
         && p.part.extension().is_some_and(|e| e == "part")
     {
-        let _ = fs::remove_file(p.part);
+        let is_dir = fs::symlink_metadata(&p.part).is_ok_and(|m| m.is_dir());
+        let _ = match (p.folder, is_dir) {
+            (true, true) => fs::remove_dir_all(&p.part),
+            (false, false) => fs::remove_file(&p.part),
+            _ => Ok(()),
+        };
+    }
+    if let Some(stem) = note.file_stem().and_then(|s| s.to_str()) {
+        let _ = fs::remove_file(note.with_file_name(format!("{stem}.manifest.json")));
     }
     let _ = fs::remove_file(note);
 }
@@ -145,13 +177,17 @@ mod tests {
             part: part.clone(),
             from: "peer".into(),
             size: 10,
+            folder: false,
         };
         save(&data, "t1", &p).unwrap();
-        assert_eq!(resumable(&data, &dl, "t1", "peer", 10), Some((p, 5)));
-        assert_eq!(resumable(&data, &dl, "t1", "other", 10), None);
-        assert_eq!(resumable(&data, &dl, "t1", "peer", 11), None);
-        assert_eq!(resumable(&data, &root, "t1", "peer", 10), None);
-        assert_eq!(resumable(&data, &dl, "t2", "peer", 10), None);
+        assert_eq!(
+            resumable(&data, &dl, "t1", "peer", (10, false)),
+            Some((p, 5))
+        );
+        assert_eq!(resumable(&data, &dl, "t1", "other", (10, false)), None);
+        assert_eq!(resumable(&data, &dl, "t1", "peer", (11, false)), None);
+        assert_eq!(resumable(&data, &root, "t1", "peer", (10, false)), None);
+        assert_eq!(resumable(&data, &dl, "t2", "peer", (10, false)), None);
         discard(&data, "t1");
         assert!(!part.exists() && !note_path(&data, "t1").exists());
         fs::remove_dir_all(root).unwrap();
@@ -169,6 +205,7 @@ mod tests {
                 part: part.to_path_buf(),
                 from: "peer".into(),
                 size: 10,
+                folder: false,
             };
             save(&data, id, &p).unwrap()
         };

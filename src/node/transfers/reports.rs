@@ -20,6 +20,7 @@ impl Transfers {
                 transfer_id,
                 outgoing,
                 bytes,
+                files,
             } => {
                 let id = TransferId::from(transfer_id);
                 let total = if outgoing {
@@ -36,6 +37,7 @@ impl Transfers {
                         transfer_id: id,
                         bytes,
                         total,
+                        files,
                     });
                 }
             }

@@ -264,6 +264,7 @@ fn declines_carry_their_reason_as_a_code_and_offer_no_retry() {
         name: "big.bin".into(),
         size: 9,
         mime: String::new(),
+        folder: None,
     };
     f.transfers.on_message(L1, &bob, offer, ctx, &mut out);
     let acts = out.take();
@@ -299,4 +300,48 @@ fn declines_carry_their_reason_as_a_code_and_offer_no_retry() {
         a,
         Action::Record(Record::TransferState(_, TransferState::Declined))
     )));
+}
+
+#[test]
+fn a_folder_to_an_ipmsg_peer_ends_in_words_and_a_file_still_goes() {
+    let t0 = Now::read();
+    let mut f = fixture("folder-ipmsg", t0);
+    let folder = f.dir.join("相册");
+    std::fs::create_dir_all(folder.join("空")).unwrap();
+    std::fs::write(folder.join("a.txt"), b"abc").unwrap();
+    let file = f.dir.join("one.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let ipmsg = Route::Ipmsg(std::net::SocketAddrV4::new(Ipv4Addr::LOCALHOST, 2425));
+    let route = Up(Some(ipmsg));
+    let ctx = Ctx {
+        routes: &route,
+        peers: &f.peers,
+        now: t0,
+    };
+    let mut out = Out::default();
+    let bob = PeerId::from(BOB);
+    f.transfers
+        .send_file(origin(), bob.clone(), &folder, ctx, &mut out);
+    let acts = out.take();
+    assert!(
+        acts.iter().any(
+            |a| matches!(a, Action::Emit(Event::OfferSent { folder: Some(s), mime, .. })
+            if s.files == 1 && s.folders == 1 && mime == "inode/directory")
+        ),
+        "{acts:?}"
+    );
+    let failed: Vec<String> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::Emit(Event::TransferFailed { end, .. }) => Some(end.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failed.len() == 1 && failed[0].contains("IPMsg peers cannot receive a folder"),
+        "{failed:?}"
+    );
+    assert_eq!(said(&acts), ["failed: failed"], "nothing offered");
+    f.transfers.send_file(origin(), bob, &file, ctx, &mut out);
+    assert_eq!(said(&out.take()), [format!("file_offer on {ipmsg:?}")]);
 }

@@ -99,6 +99,7 @@ impl Files {
             size,
             mime,
             verified: false, // a browser visitor has no key
+            folder: None,
         });
         self.uploads.insert(
             id.clone(),
@@ -263,6 +264,7 @@ impl Files {
             name: name.clone(),
             size,
             mime: mime.clone(),
+            folder: None,
         });
         let offer = FileOffer {
             path: path.to_owned(),
@@ -388,6 +390,7 @@ impl Files {
                 transfer_id: id,
                 bytes,
                 total,
+                files: None,
             });
         }
     }

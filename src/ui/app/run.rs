@@ -71,7 +71,8 @@ impl App {
                 self.state.search = None;
                 self.view.search.clear();
             }
-            Action::PickFiles(peer) => self.picker.pick(ctx, peer),
+            Action::PickFiles(peer) => self.picker.pick(ctx, peer, false),
+            Action::PickFolder(peer) => self.picker.pick(ctx, peer, true),
             Action::Verify(peer) => {
                 self.backend
                     .send(Command::SafetyCode { peer: peer.clone() });
