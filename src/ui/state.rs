@@ -168,7 +168,7 @@ impl ChatState {
                     },
                 );
             }
-            Event::Delivered { msg_id, to } => {
+            Event::Delivered { msg_id, to, .. } => {
                 self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Delivered);
             }
             Event::SendFailed { msg_id, to, reason } => {
@@ -181,12 +181,21 @@ impl ChatState {
             Event::DeliveryResumed { to } => {
                 self.waiting.remove(to.as_str());
             }
+            // Rooms are not in the window yet (issue 14 item 4): their messages are in
+            // history and reach the headless front end.
+            Event::Message { room: Some(_), .. }
+            | Event::RoomCreated { .. }
+            | Event::RoomJoined { .. }
+            | Event::RoomChanged { .. }
+            | Event::RoomLeft { .. }
+            | Event::Rooms { .. } => {}
             Event::Message {
                 from,
                 from_name,
                 msg_id,
                 text,
                 sent_at,
+                room: None,
             } => {
                 self.heard(&from);
                 let m = received(msg_id.into(), from_name, text, sent_at, None);

@@ -15,6 +15,7 @@
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
 //! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
+//! - `rooms`: room commands, a `send` to a room, a change someone made.
 //! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// Every route to a peer (a macro, so that it borrows the two fields it reads and not
@@ -48,6 +49,7 @@ mod frames;
 mod history;
 mod inputs;
 mod ipmsg;
+mod rooms;
 mod timers;
 mod web;
 
@@ -65,6 +67,7 @@ use super::ipmsg::Ipmsg;
 use super::links::Links;
 use super::out::{Out, Route, Routes};
 use super::presence::{Known, Me, Presence, Reach};
+use super::rooms::Rooms;
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
 use super::web::Web;
@@ -86,6 +89,8 @@ pub(super) struct Core<P: Port> {
     chat: Chat,
     transfers: Transfers,
     ipmsg: Ipmsg,
+    /// The rooms we are in.
+    rooms: Rooms,
     /// Browser visitors, while the page for browsers is on.
     web: Web,
     traffic: Traffic,
@@ -137,6 +142,11 @@ impl<P: Port> Core<P> {
             table: loaded.peers,
             trust: loaded.trust,
         };
+        let stored_rooms = loaded.store.rooms().unwrap_or_else(|e| {
+            tracing::error!("cannot load the rooms: {e}");
+            Vec::new()
+        });
+        let rooms = Rooms::new(Arc::clone(&keys), stored_rooms);
         let presence = Presence::new(me, keys, known, config.interval, reach, now);
         let mut core = Core {
             port,
@@ -147,6 +157,7 @@ impl<P: Port> Core<P> {
             chat: Chat::new(loaded.outbox),
             transfers,
             ipmsg,
+            rooms,
             web: Web::default(),
             traffic: Traffic::default(),
             store_problem: loaded.problem,
