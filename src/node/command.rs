@@ -115,7 +115,8 @@ pub enum Command {
     /// after row `after` (to page forward from an old message: pass the largest `id` you
     /// have), or by `error`.
     History {
-        /// Conversation: a peer, or `everyone`.
+        /// Conversation: a peer, `everyone`, or a room id (also accepted as `with`).
+        #[serde(alias = "with")]
         peer: String,
         /// Most messages in the page (at most [`MAX_PAGE`]).
         #[serde(default = "default_limit")]
