@@ -105,7 +105,10 @@ fn three_nodes_make_a_room_talk_rename_and_leave() {
         .iter()
         .map(|m| m["text"].as_str().unwrap())
         .collect();
-    assert!(texts.contains(&"hello room") && texts.contains(&"hi from bob"), "{texts:?}");
+    assert!(
+        texts.contains(&"hello room") && texts.contains(&"hi from bob"),
+        "{texts:?}"
+    );
     c.cmd(json!({"cmd":"search","query":"bob"}));
     let s = c.wait("search_results", |v| v["event"] == "search_results");
     assert!(
@@ -142,7 +145,8 @@ fn three_nodes_make_a_room_talk_rename_and_leave() {
     let r = b.wait("rooms", |v| v["event"] == "rooms");
     assert_eq!(r["rooms"], json!([]));
     assert!(
-        b.wait_for(std::time::Duration::ZERO, &|v: &Value| v["text"] == "after bob")
+        b.wait_for(std::time::Duration::ZERO, &|v: &Value| v["text"]
+            == "after bob")
             .is_none()
     );
 }
@@ -173,7 +177,9 @@ fn a_member_killed_gets_what_was_said_meanwhile_exactly_once() {
     }
     // Bob has all of Alice's, so they were sent.
     for i in (0..N).step_by(2) {
-        b.wait("alice's", |v| v["event"] == "message" && v["text"] == format!("a{i}"));
+        b.wait("alice's", |v| {
+            v["event"] == "message" && v["text"] == format!("a{i}")
+        });
     }
 
     let mut c = spawn(&dir, "carol", port);

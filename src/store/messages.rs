@@ -269,7 +269,9 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut stmt = tx.prepare_cached(MARK_DELIVERED).map_err(err)?;
-            let mut room = tx.prepare_cached(super::rooms::MARK_DELIVERED).map_err(err)?;
+            let mut room = tx
+                .prepare_cached(super::rooms::MARK_DELIVERED)
+                .map_err(err)?;
             for (peer, msg_id) in acked {
                 if stmt
                     .execute(params![peer.as_ref(), me, msg_id.as_ref()])

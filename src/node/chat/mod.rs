@@ -273,10 +273,12 @@ impl Chat {
     pub fn admit(&mut self, chats: &[InChat], now: Instant) -> Vec<Admit> {
         chats
             .iter()
-            .map(|c| match self.inbox.admit(c.route, &c.msg_id, &c.text, now) {
-                Admit::Store => c.verdict.clone().unwrap_or(Admit::Store),
-                other => other,
-            })
+            .map(
+                |c| match self.inbox.admit(c.route, &c.msg_id, &c.text, now) {
+                    Admit::Store => c.verdict.clone().unwrap_or(Admit::Store),
+                    other => other,
+                },
+            )
             .collect()
     }
 

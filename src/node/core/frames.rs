@@ -103,7 +103,10 @@ impl<P: Port> Core<P> {
                 room,
                 change,
             } => {
-                let verdict = room.as_deref().and_then(|r| self.room_verdict(&peer, r));
+                let verdict = match (&room, &change) {
+                    (Some(r), None) => self.room_verdict(&peer, r),
+                    _ => None, // a change is checked as a change
+                };
                 let chat = InChat {
                     route: Route::Link(link),
                     peer,

@@ -272,6 +272,8 @@ mod fake;
 #[cfg(test)]
 mod history_tests;
 #[cfg(test)]
+mod rooms_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod web_tests;

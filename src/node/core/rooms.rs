@@ -288,7 +288,13 @@ impl<P: Port> Core<P> {
     /// A room change `peer` sent on `route` as message `c.msg_id`: checked, stored with
     /// the room after it, told, acknowledged; refused (counted) when it is not signed
     /// by a member.
-    pub(super) fn on_room_change(&mut self, route: Route, peer: PeerId, chat: InChat, c: RoomChange) {
+    pub(super) fn on_room_change(
+        &mut self,
+        route: Route,
+        peer: PeerId,
+        chat: InChat,
+        c: RoomChange,
+    ) {
         let nack = |permanent: bool, reason: String| LinkMsg::Nack {
             msg_id: chat.msg_id.to_string(),
             permanent,
@@ -305,7 +311,9 @@ impl<P: Port> Core<P> {
         let applied = if c.msg_id == chat.msg_id.as_str() {
             self.rooms.check_change(&peer, &c)
         } else {
-            Err(Take::Refuse("a room change under another message id".to_owned()))
+            Err(Take::Refuse(
+                "a room change under another message id".to_owned(),
+            ))
         };
         let applied = match applied {
             Ok(a) => a,

@@ -246,7 +246,10 @@ impl Rooms {
                 ChangeOp::Create | ChangeOp::Add => {
                     refuse(format!("a room change for {} without us", c.room))
                 }
-                _ => Err(Take::NotYet(format!("does not know the room {} yet", c.room))),
+                _ => Err(Take::NotYet(format!(
+                    "does not know the room {} yet",
+                    c.room
+                ))),
             };
         };
         if known_key.is_none() {
