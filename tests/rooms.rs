@@ -224,3 +224,43 @@ fn a_member_killed_gets_what_was_said_meanwhile_exactly_once() {
     let r = c.wait("rooms", |v| v["event"] == "rooms");
     assert_eq!(r["rooms"][0]["id"], json!(room), "carol is still in it");
 }
+
+/// Two members who never met (their discovery ports differ, so no beacon of one reaches
+/// the other) reach each other through the addresses the room carries.
+#[test]
+fn members_who_never_met_reach_each_other_by_the_rooms_addresses() {
+    let dir = TempDir::new("rooms-never-met");
+    let (p1, p2) = (free_udp_port(), free_udp_port());
+    // Alice meets Bob on one port, then moves to another, where she meets Carol.
+    let mut a = spawn(&dir, "alice", p1);
+    let mut b = spawn(&dir, "bob", p1);
+    meet(&mut a, &["bob"]);
+    a.cmd(json!({"cmd":"quit"}));
+    a.wait("stopped", |v| v["event"] == "stopped");
+    let _ = a.child.wait();
+    let mut a = spawn(&dir, "alice", p2);
+    let mut c = spawn(&dir, "carol", p2);
+    meet(&mut a, &["carol"]);
+
+    let room = make_room(&mut a, &mut b, &mut c);
+    b.cmd(json!({"cmd":"peers"}));
+    let peers = b.wait("peers", |v| v["event"] == "peers");
+    assert!(
+        !peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(c.id)),
+        "bob has never seen carol's beacons"
+    );
+    b.cmd(json!({"cmd":"send","to":room,"text":"hi carol, we never met"}));
+    let got = c.wait("bob's message", |v| {
+        v["event"] == "message" && v["text"] == "hi carol, we never met"
+    });
+    assert_eq!(got["from"], json!(b.id));
+    assert_eq!(got["room"], json!(room));
+    c.cmd(json!({"cmd":"send","to":room,"text":"hi bob"}));
+    b.wait("carol's answer", |v| {
+        v["event"] == "message" && v["text"] == "hi bob" && v["from"] == json!(c.id)
+    });
+}
