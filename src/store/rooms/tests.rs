@@ -59,7 +59,7 @@ fn a_room_message_is_one_row_and_one_delivery_per_member() {
         Some(&r),
     )
     .unwrap();
-    assert_eq!(s.rooms().unwrap(), [r.clone()]);
+    assert_eq!(s.rooms().unwrap(), std::slice::from_ref(&r));
     assert_eq!(s.history(&r.id, None, 10).unwrap().len(), 1);
     assert!(s.unacked(10).unwrap().is_empty(), "not a direct message");
     assert_eq!(s.room_unacked(10).unwrap().len(), 2);
