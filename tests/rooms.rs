@@ -264,3 +264,26 @@ fn members_who_never_met_reach_each_other_by_the_rooms_addresses() {
         v["event"] == "message" && v["text"] == "hi bob" && v["from"] == json!(c.id)
     });
 }
+
+/// A file sent to a room is offered to each member, who each take it on their own.
+#[test]
+fn a_file_sent_to_a_room_is_offered_to_each_member() {
+    let dir = TempDir::new("rooms-file");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "room notes").unwrap();
+    a.cmd(json!({"cmd":"send_file","to":room,"path":file}));
+    for m in [&mut b, &mut c] {
+        let offer = m.wait("file_offer", |v| v["event"] == "file_offer");
+        assert_eq!(offer["name"], "notes.txt");
+        m.cmd(json!({"cmd":"accept","transfer_id":offer["transfer_id"]}));
+        let done = m.wait("transfer_done", |v| v["event"] == "transfer_done");
+        let path = done["path"].as_str().expect("where it landed");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "room notes");
+    }
+}

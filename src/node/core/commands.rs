@@ -91,6 +91,9 @@ impl<P: Port> Core<P> {
                 after,
             } => self.answer_history(origin, &peer, before, after, limit),
             Command::Search { query, limit } => self.answer_search(origin, query, limit),
+            Command::SendFile { to, path } if crate::protocol::room::is_room_id(&to) => {
+                self.room_send_file(origin, &to, &path, now);
+            }
             Command::SendFile { to, path } => match self.presence.table().resolve(&to) {
                 Ok(p) if crate::node::web::is_visitor(&p.id) => {
                     let peer = p.id.clone();

@@ -108,6 +108,34 @@ impl<P: Port> Core<P> {
         self.carry_out(now);
     }
 
+    /// `send_file` to a room: one offer to each member (transfers' own send, per member;
+    /// each answers, accepts or declines its own).
+    pub(super) fn room_send_file(
+        &mut self,
+        origin: Origin,
+        room: &str,
+        path: &std::path::Path,
+        now: Now,
+    ) {
+        let members = match self.rooms.joined(room) {
+            Ok(r) => self.rooms.recipients(r),
+            Err(e) => {
+                let e = Event::error(format!("send_file: {e}"));
+                return self.out.reply(Some(origin), e);
+            }
+        };
+        for member in members {
+            let peer = PeerId::from(member);
+            let ctx = ctx!(self, now);
+            if self
+                .transfers
+                .send_file(origin, peer.clone(), path, ctx, &mut self.out)
+            {
+                self.dial(&peer, now);
+            }
+        }
+    }
+
     /// Signs our change `op` of a room (`room` as it is after it; for `leave`, as it was)
     /// and sends it to the members. Returns the room as it is now.
     fn publish(
