@@ -44,6 +44,7 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                      people who are offline.",
                 );
             }
+            ConvKey::Room(id) => super::rooms::header(ui, state, id, actions),
             ConvKey::Peer(id) => match state.peers.get(id) {
                 Some(p) => {
                     let presence = Presence::of(p.online, &p.status);

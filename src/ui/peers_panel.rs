@@ -1,6 +1,6 @@
 //! The left panel: you (name editable in place, status, this computer's name), Settings,
-//! Network and "Let a browser join…", the search box, then the Everyone room and the
-//! people, online first, each with their presence and unread count, or when they were
+//! Network and "Let a browser join…", the search box, then the Everyone room, the rooms
+//! (and "New room…"), and the people, online first, each with their presence and unread count, or when they were
 //! last heard if offline. While a search is open, its results take the place of the list.
 
 use egui::{Color32, RichText};
@@ -180,6 +180,17 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         &everyone,
         actions,
     );
+    super::rooms::list(ui, state, actions, |ui, conv, title, detail, actions| {
+        row(
+            ui,
+            state,
+            conv,
+            None,
+            (title, RichText::new(title).into()),
+            detail,
+            actions,
+        );
+    });
     ui.add_space(4.0);
     let peers = state.peers_sorted();
     if peers.is_empty() {

@@ -50,6 +50,8 @@ pub enum Action {
     ToggleSidebar,
     /// Open (true) or close the "Let a browser join…" window.
     ShowWebJoin(bool),
+    /// Open the room dialog ("New room…", "Add people…", "Rename…"), or close it.
+    RoomDialog(Option<super::rooms::RoomDialog>),
     /// Send the composer's text to each online peer, one direct message each (a shout
     /// too long for one datagram).
     SendToEach(String),
@@ -88,6 +90,8 @@ pub struct View {
     pub chooser: Option<Chooser>,
     /// The "Let a browser join…" window is open.
     pub web_join: bool,
+    /// The room dialog, while open.
+    pub room_dialog: Option<super::rooms::RoomDialog>,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
     pub opened: Vec<String>,
 }

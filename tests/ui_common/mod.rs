@@ -10,7 +10,7 @@ use lanchat::node::{Command, Event, PeerInfo};
 use lanchat::ui::{App, Backend};
 
 pub fn is_query(c: &Command) -> bool {
-    matches!(c, Command::Peers | Command::History { .. })
+    matches!(c, Command::Peers | Command::Rooms | Command::History { .. })
 }
 
 pub struct Fake {

@@ -34,6 +34,7 @@ impl App {
             Action::Open(path) => self.open(path.display().to_string()),
             Action::OpenUrl(url) => self.open(url),
             Action::ShowWebJoin(open) => self.view.web_join = open,
+            Action::RoomDialog(d) => self.view.room_dialog = d,
             Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
             Action::SendToEach(text) => {
                 for p in self.state.peers.values().filter(|p| p.online) {
@@ -107,6 +108,7 @@ impl App {
             self.state.error = Some(format!("cannot apply the network settings: {e}"));
         }
         self.backend.send(Command::Peers);
+        self.backend.send(Command::Rooms);
         // The new core starts with the command line's folder; the saved one goes again.
         if let Some(cmd) = self
             .backend
