@@ -72,6 +72,10 @@ impl Applied {
     }
 }
 
+/// Most rooms known at once (in them or left): a peer cannot grow our memory by making
+/// rooms with us in them.
+pub const MAX_ROOMS: usize = 1000;
+
 /// The rooms part (see the module documentation).
 pub struct Rooms {
     keys: Arc<KeyPair>,
@@ -154,6 +158,9 @@ impl Rooms {
         me: Member,
         members: Vec<Member>,
     ) -> Result<StoredRoom, String> {
+        if self.rooms.len() >= MAX_ROOMS {
+            return Err(format!("you are in {MAX_ROOMS} rooms already"));
+        }
         let name = room_name(name)?;
         let mut all = vec![me];
         for m in members {
@@ -235,12 +242,17 @@ impl Rooms {
         let me = self.me();
         let Some(room) = known else {
             return match c.op {
+                ChangeOp::Create | ChangeOp::Add
+                    if self.rooms.len() >= MAX_ROOMS && !self.rooms.contains_key(&c.room) =>
+                {
+                    refuse(format!("in {MAX_ROOMS} rooms already"))
+                }
                 ChangeOp::Create | ChangeOp::Add if c.members.iter().any(|m| m.id == me) => {
                     Ok(Applied::Joined(StoredRoom {
                         id: c.room.clone(),
                         name: room_name(&c.name).unwrap_or_else(|_| "room".to_owned()),
                         joined: true,
-                        members: c.members.clone(),
+                        members: c.members.iter().map(tidy).collect(),
                     }))
                 }
                 ChangeOp::Create | ChangeOp::Add => {
@@ -260,7 +272,7 @@ impl Rooms {
             ChangeOp::Create | ChangeOp::Add => {
                 for m in &c.members {
                     if !after.members.iter().any(|a| a.id == m.id) {
-                        after.members.push(m.clone());
+                        after.members.push(tidy(m));
                     }
                 }
                 after.members.truncate(MAX_MEMBERS);
@@ -288,6 +300,26 @@ pub fn info(r: &StoredRoom) -> RoomInfo {
                 name: m.name.clone(),
             })
             .collect(),
+    }
+}
+
+/// A member as another peer described them, made safe to keep and show: a clean name of
+/// at most [`MAX_ROOM_NAME`] characters, an address only if it is an IPv4 address.
+fn tidy(m: &Member) -> Member {
+    let name: String = crate::protocol::beacon::clean_name(&m.name)
+        .chars()
+        .take(MAX_ROOM_NAME)
+        .collect();
+    let addr = m
+        .addr
+        .parse::<std::net::Ipv4Addr>()
+        .map_or_else(|_| String::new(), |a| a.to_string());
+    Member {
+        id: m.id.clone(),
+        name,
+        key: m.key.clone(),
+        addr,
+        port: m.port,
     }
 }
 

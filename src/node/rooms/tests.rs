@@ -115,6 +115,20 @@ fn a_member_who_left_is_gone_and_cannot_speak() {
 }
 
 #[test]
+fn what_a_peer_says_of_members_is_tidied() {
+    let (rooms, alice, bob, mut room) = setup();
+    room.members[1].name = format!("bo\u{7}b{}", "x".repeat(500));
+    room.members[1].addr = "not an address".into();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(Applied::Joined(r)) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    let b = r.members.iter().find(|m| m.id == bob.peer_id()).unwrap();
+    assert!(b.name.starts_with("bob") && b.name.chars().count() == MAX_ROOM_NAME);
+    assert_eq!(b.addr, "");
+}
+
+#[test]
 fn our_own_commands_check_names_and_membership() {
     let (mut rooms, _alice, _bob, room) = setup();
     assert!(rooms.renamed(&room.id, "x").is_err(), "not in it");
