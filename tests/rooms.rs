@@ -181,8 +181,16 @@ fn a_member_killed_gets_what_was_said_meanwhile_exactly_once() {
             v["event"] == "message" && v["text"] == format!("a{i}")
         });
     }
+    // A change made meanwhile reaches her too.
+    b.cmd(json!({"cmd":"room_rename","room":room,"name":"while away"}));
+    a.wait("renamed", |v| {
+        v["event"] == "room_changed" && v["room"]["name"] == "while away"
+    });
 
     let mut c = spawn(&dir, "carol", port);
+    c.wait("the rename said while she was away", |v| {
+        v["event"] == "room_changed" && v["room"]["name"] == "while away" && v["by"] == json!(b.id)
+    });
     let mut got: Vec<String> = Vec::new();
     while got.len() < N {
         let m = c.wait("a message said while carol was away", |v| {
