@@ -15,7 +15,8 @@
 //!   burst of frames, the one path every link frame takes; `timers`: housekeeping.
 //! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
-//! - `rooms`: room commands, a `send` to a room, a change someone made.
+//! - `rooms`: room commands, a `send` to a room; `rooms_in`: a room message or change
+//!   someone sent.
 //! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// Every route to a peer (a macro, so that it borrows the two fields it reads and not
@@ -50,6 +51,7 @@ mod history;
 mod inputs;
 mod ipmsg;
 mod rooms;
+mod rooms_in;
 mod timers;
 mod web;
 
