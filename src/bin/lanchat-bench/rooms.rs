@@ -64,7 +64,7 @@ fn one_size(n: usize, rounds: usize) -> Result<(f64, f64)> {
     };
     let (mut room_ms, mut direct_ms) = (Vec::new(), Vec::new());
     for round in 0..=rounds {
-        let t = deliveries(&sender, &[room.clone()], n)?;
+        let t = deliveries(&sender, std::slice::from_ref(&room), n)?;
         let d = deliveries(&sender, &ids, n)?;
         if round > 0 {
             room_ms.push(t.as_secs_f64() * 1e3);
