@@ -48,7 +48,7 @@ pub struct RoomDelivery {
     pub text: String,
     /// The signed change, for a change.
     pub change: Option<Box<RoomChange>>,
-    /// Already written to a link once.
+    /// Already written to a link once (stored as `sent`, not `pending`).
     pub sent: bool,
 }
 
@@ -111,7 +111,7 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO room_outbox (member, msg_id, room, sent_at, text, change, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (member, msg_id) DO NOTHING",
                 )
                 .map_err(err)?;
@@ -127,7 +127,8 @@ impl Store {
                         d.room,
                         d.sent_at as i64,
                         d.text,
-                        change
+                        change,
+                        if d.sent { "sent" } else { "pending" }
                     ])
                     .map_err(err)?;
             }

@@ -224,6 +224,12 @@ impl Chat {
             .collect()
     }
 
+    /// Whether a message queued now for `to` would go out at once (its route is up, it is
+    /// not held, its window is open), so it can be stored as `sent` straight away.
+    pub fn goes_at_once(&self, to: &str, route_up: bool) -> bool {
+        route_up && !self.holds.is_held(to) && self.outbox.window_open(to, 0)
+    }
+
     /// Whether the outbox has room for `n` more entries.
     pub fn has_room(&self, n: usize) -> Result<(), String> {
         if self.outbox.len() + n > MAX_OUTBOX {

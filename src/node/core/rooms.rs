@@ -14,6 +14,7 @@ use crate::node::chat::outbox::OutMsg;
 use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::fanout::Origin;
+use crate::node::out::Routes;
 use crate::node::peer::Protocol;
 use crate::node::rooms::info;
 use crate::protocol::room::{ChangeOp, Member, RoomChange, new_room_id};
@@ -177,6 +178,7 @@ impl<P: Port> Core<P> {
         let members = self.rooms.recipients(to);
         self.chat.has_room(members.len())?;
         let change = change.map(Box::new);
+        // Stored as `sent` where it goes out at once: one store write, not two.
         let deliveries: Vec<RoomDelivery> = members
             .iter()
             .map(|m| RoomDelivery {
@@ -186,7 +188,7 @@ impl<P: Port> Core<P> {
                 sent_at: now.wall,
                 text: text.clone(),
                 change: change.clone(),
-                sent: false,
+                sent: self.chat.goes_at_once(m, routes!(self).route(m).is_some()),
             })
             .collect();
         let me = self.presence.me();
@@ -214,7 +216,7 @@ impl<P: Port> Core<P> {
                 room: Some(d.room),
                 change: d.change,
                 sent_on: None,
-                stored_sent: false,
+                stored_sent: d.sent,
             })
             .collect();
         let unrouted = self
