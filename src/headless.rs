@@ -309,6 +309,7 @@ mod tests {
         let delivered = |m: &str| Event::Delivered {
             msg_id: m.into(),
             to: "p".into(),
+            peer: None,
         };
         for e in [
             delivered("a"),
@@ -366,7 +367,8 @@ mod tests {
         assert_eq!(
             v(&Event::Delivered {
                 msg_id: "m".into(),
-                to: "p".into()
+                to: "p".into(),
+                peer: None,
             }),
             json!({"event":"delivered","msg_id":"m","to":"p"})
         );
@@ -436,6 +438,7 @@ mod tests {
         assert_eq!(v(&Event::Stopped), json!({"event":"stopped"}));
         assert_eq!(
             v(&Event::Message {
+                room: None,
                 from: "p".into(),
                 from_name: "张三".into(),
                 msg_id: "m".into(),

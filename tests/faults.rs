@@ -731,6 +731,104 @@ fn cable_pulled_10000_messages_arrive_once_in_order() {
     drop((sender, receiver));
 }
 
+// ---- a room over cut links ---------------------------------------------------------
+
+/// Issue 14: two members say 500 room messages each to a third whose links to them go
+/// through cutting proxies. The third gets each once, in order per author, and each
+/// author hears its `delivered` from the third once per message.
+#[test]
+fn proxy_cuts_1000_room_messages_arrive_once_in_order_per_author() {
+    const EACH: usize = 500;
+    let mut rng = Rng::from_env("room_proxy_cuts");
+    let dirs = [
+        TempDir::new("room-fault-a"),
+        TempDir::new("room-fault-b"),
+        TempDir::new("room-fault-r"),
+    ];
+    let ports = [free_udp_port(), free_udp_port(), free_udp_port()];
+    let mut a = TestNode::start("a", &dirs[0].0, ports[0]);
+    let mut b = TestNode::start("b", &dirs[1].0, ports[1]);
+    let r = TestNode::start("r", &dirs[2].0, ports[2]);
+    let to_r = SocketAddr::from((Ipv4Addr::LOCALHOST, r.port));
+    let proxies = [
+        CuttingProxy::start(to_r, Rng(rng.next() | 1)),
+        CuttingProxy::start(to_r, Rng(rng.next() | 1)),
+    ];
+    // Each discovery port hears of r at its own proxy, and of the other member directly.
+    let keys = [0, 1, 2].map(|i| node_keys(&dirs[i].0));
+    let udp = broadcaster();
+    let say = |to: u16, k: usize, name: &str, port: u16| {
+        udp.send_to(
+            &here_beacon(&keys[k], name, port, 600_000),
+            loopback_broadcast(to),
+        )
+        .expect("send a beacon");
+    };
+    say(ports[0], 2, "r", proxies[0].addr.port());
+    say(ports[0], 1, "b", b.port);
+    say(ports[1], 2, "r", proxies[1].addr.port());
+    say(ports[1], 0, "a", a.port);
+    a.wait_joined(&r.id);
+    a.wait_joined(&b.id);
+    b.wait_joined(&r.id);
+    b.wait_joined(&a.id);
+
+    a.send(lanchat::node::Command::RoomCreate {
+        name: "faults".into(),
+        members: vec![b.id.clone(), r.id.clone()],
+    });
+    let room = match a.wait("room_created", |e| matches!(e, Event::RoomCreated { .. })) {
+        Event::RoomCreated { room } => room.id,
+        _ => unreachable!(),
+    };
+    b.wait("room_joined", |e| matches!(e, Event::RoomJoined { .. }));
+    for i in 0..EACH {
+        a.chat(&room, &format!("a{i}"));
+        b.chat(&room, &format!("b{i}"));
+    }
+    let (mut from_a, mut from_b) = (HashSet::new(), HashSet::new());
+    let mut next = [0usize; 2];
+    let end = Instant::now() + ALL_DELIVERED;
+    while from_a.len() < EACH || from_b.len() < EACH || next != [EACH, EACH] {
+        let left = end.saturating_duration_since(Instant::now());
+        let delivered = |e: Event, set: &mut HashSet<String>| match e {
+            Event::Delivered {
+                msg_id,
+                peer: Some(p),
+                ..
+            } if p == r.id => assert!(set.insert(msg_id.to_string()), "{msg_id} twice"),
+            Event::Error { message } => panic!("{message}"),
+            _ => {}
+        };
+        select! {
+            recv(a.handle.events) -> e => delivered(e.expect("a runs"), &mut from_a),
+            recv(b.handle.events) -> e => delivered(e.expect("b runs"), &mut from_b),
+            recv(r.handle.events) -> e => {
+                if let Event::Message { text, room: Some(_), .. } = e.expect("r runs") {
+                    let who = usize::from(text.starts_with('b'));
+                    let i: usize = text[1..].parse().expect("a number");
+                    assert_eq!(i, next[who], "{text} arrived when {} was due", next[who]);
+                    next[who] += 1;
+                }
+            },
+            default(left) => panic!(
+                "after {ALL_DELIVERED:?}: delivered {} + {}, received {next:?}, cuts {} + {}",
+                from_a.len(), from_b.len(),
+                proxies[0].cuts.load(Ordering::Relaxed), proxies[1].cuts.load(Ordering::Relaxed)
+            ),
+        }
+    }
+    let cuts = proxies
+        .iter()
+        .map(|p| p.cuts.load(Ordering::Relaxed))
+        .sum::<u64>();
+    println!("room_proxy_cuts: {} room messages, {cuts} cuts", 2 * EACH);
+    assert!(
+        cuts >= 2,
+        "the links were cut only {cuts} times: the test tested little"
+    );
+}
+
 // ---- the soak: every fault at once, for half an hour ------------------------------
 
 /// Follows both sides of the soak: what the sender saw delivered, and what each run of

@@ -164,6 +164,8 @@ impl FakePeer {
             msg_id: msg_id.into(),
             sent_at: 1,
             text: format!("text of {msg_id}"),
+            room: None,
+            change: None,
         });
         assert_eq!(
             self.link.recv(),

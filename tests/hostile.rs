@@ -617,6 +617,8 @@ fn tcp_chat_text_over_limit_is_refused_for_good_and_the_link_stays() {
         msg_id: "big".into(),
         sent_at: 1,
         text: "x".repeat(lanchat::protocol::message::MAX_TEXT_LEN + 1),
+        room: None,
+        change: None,
     });
     loop {
         match peer.recv() {

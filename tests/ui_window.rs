@@ -132,6 +132,7 @@ fn our_message_gets_its_delivered_mark() {
     fake.feed(Event::Delivered {
         msg_id: "m9".into(),
         to: "a1".into(),
+        peer: None,
     });
     harness.run();
     harness.get_by_label_contains("delivered at");

@@ -21,13 +21,45 @@ fn default_limit() -> usize {
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
     /// Send a direct message. `to` is a peer id, a name unique among online peers, or a
-    /// unique id prefix. Answered by `sent`, later `delivered`, or `error`.
+    /// unique id prefix; or a room id (then each member gets it, and `delivered` comes
+    /// once per member). Answered by `sent`, later `delivered`, or `error`.
     Send {
         /// Recipient.
         to: String,
         /// The message.
         text: String,
     },
+    /// Make a room of us and `members` (peers as for `send`, each with a known key).
+    /// Answered by `room_created`; each member gets `room_joined`.
+    RoomCreate {
+        /// Its name.
+        name: String,
+        /// Who is in it besides us.
+        members: Vec<String>,
+    },
+    /// Add people to a room we are in. Answered by `room_changed`; they get
+    /// `room_joined`, the others `room_changed`.
+    RoomAdd {
+        /// The room id.
+        room: String,
+        /// Who to add (as for `send`).
+        members: Vec<String>,
+    },
+    /// Rename a room we are in. Answered by `room_changed` (everyone in it gets one).
+    RoomRename {
+        /// The room id.
+        room: String,
+        /// Its new name.
+        name: String,
+    },
+    /// Leave a room: the others are told, nothing more reaches us from it. Answered by
+    /// `room_left`.
+    RoomLeave {
+        /// The room id.
+        room: String,
+    },
+    /// The rooms we are in. Answered by `rooms`.
+    Rooms,
     /// Broadcast one datagram to Everyone (best effort). Answered by `shout_sent` or
     /// `error` (e.g. too long for one datagram).
     Shout {
@@ -83,7 +115,8 @@ pub enum Command {
     /// after row `after` (to page forward from an old message: pass the largest `id` you
     /// have), or by `error`.
     History {
-        /// Conversation: a peer, or `everyone`.
+        /// Conversation: a peer, `everyone`, or a room id (also accepted as `with`).
+        #[serde(alias = "with")]
         peer: String,
         /// Most messages in the page (at most [`MAX_PAGE`]).
         #[serde(default = "default_limit")]

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::peer::{PeerInfo, Protocol};
+use super::rooms::RoomInfo;
 use super::status::NetStatus;
 use super::transfer_end::TransferEnd;
 use crate::config::AutoAccept;
@@ -108,12 +109,16 @@ pub enum Event {
         /// The text, for front ends that show their own messages.
         text: String,
     },
-    /// The recipient acknowledged a message.
+    /// The recipient acknowledged a message (a room message: one member did, one
+    /// `delivered` per member).
     Delivered {
         /// Message id.
         msg_id: MsgId,
-        /// Recipient peer id.
+        /// Recipient peer id, or the room id.
         to: PeerId,
+        /// For a room message: the member who has it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
     },
     /// The recipient refused a message for good (too long for it, a field it does not
     /// take): it is not sent again, and the messages after it go on.
@@ -141,8 +146,38 @@ pub enum Event {
         /// The peer.
         to: PeerId,
     },
-    /// A direct message arrived (each `msg_id` is reported once).
+    /// We made a room (`room_create`).
+    RoomCreated {
+        /// The room.
+        room: RoomInfo,
+    },
+    /// Someone made a room with us in it, or added us to one.
+    RoomJoined {
+        /// The room.
+        room: RoomInfo,
+    },
+    /// A room we are in changed: members added or gone, a new name.
+    RoomChanged {
+        /// The room as it is now.
+        room: RoomInfo,
+        /// Who changed it (a peer id; ours for our own change).
+        by: PeerId,
+    },
+    /// We left a room (`room_leave`): nothing more is sent to us or by us in it.
+    RoomLeft {
+        /// The room's id.
+        room: String,
+    },
+    /// The answer to `rooms`: the rooms we are in.
+    Rooms {
+        /// Each room.
+        rooms: Vec<RoomInfo>,
+    },
+    /// A direct or room message arrived (each `msg_id` is reported once).
     Message {
+        /// The room it was said in (absent: a direct message to us).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
         /// Sender peer id.
         from: PeerId,
         /// Sender's name at the time.

@@ -31,6 +31,7 @@ mod links;
 mod out;
 mod peer;
 mod presence;
+pub mod rooms;
 pub mod status;
 mod transfer_end;
 mod transfers;

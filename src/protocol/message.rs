@@ -41,8 +41,14 @@ pub enum LinkMsg {
         msg_id: String,
         /// Milliseconds since the Unix epoch at the sender.
         sent_at: u64,
-        /// The message.
+        /// The message (for a room change: what it did, in words).
         text: String,
+        /// The room it was said in (absent: a direct message).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        /// A signed change of that room, instead of words (`docs/PROTOCOL.md`, "Rooms").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<Box<super::room::RoomChange>>,
     },
     /// "I have stored your message": the sender may mark it delivered.
     Ack {
@@ -267,6 +273,8 @@ mod tests {
             msg_id: "m1".into(),
             sent_at: 1_700_000_000_000,
             text: "你好 hi".into(),
+            room: None,
+            change: None,
         };
         assert_eq!(
             wire(&m),
@@ -437,6 +445,8 @@ mod tests {
             msg_id: "m".into(),
             sent_at: 0,
             text: text.clone(),
+            room: None,
+            change: None,
         })
         .unwrap();
         assert!(matches!(LinkMsg::decode(&body), Ok(LinkMsg::Chat { text: t, .. }) if t == text));

@@ -12,6 +12,7 @@
 //! - [`mime`]: media types of offered files (magic bytes, then extension).
 //! - [`hash`]: the whole-file hash in `file_end`, and transfer ids.
 //! - [`ids`]: peer, message and transfer ids as types (strings on the wire).
+//! - [`room`]: room ids, members and signed room changes.
 //! - [`ipmsg`]: IP Messenger / iptux / FeiQ packets (`docs/IPMSG.md`).
 //!
 //! `docs/PROTOCOL.md` describes the same formats for people writing other clients.
@@ -25,6 +26,7 @@ pub mod ids;
 pub mod ipmsg;
 pub mod message;
 pub mod mime;
+pub mod room;
 pub mod sanitize;
 pub mod signed;
 

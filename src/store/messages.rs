@@ -41,7 +41,7 @@ pub enum MsgState {
 }
 
 impl Direction {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Direction::In => "in",
             Direction::Out => "out",
@@ -58,7 +58,7 @@ impl Direction {
 }
 
 impl MsgState {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             MsgState::Pending => "pending",
             MsgState::Sent => "sent",
@@ -130,11 +130,11 @@ pub struct StoredMessage {
 // each is one index lookup. Without the author SQLite can only use the conversation and
 // walks all of it: with 10 000 messages to one peer, that walk was most of a message's
 // round trip (`docs/BENCHMARKS.md`).
-const INSERT: &str = "INSERT INTO messages
+pub(super) const INSERT: &str = "INSERT INTO messages
      (peer, msg_id, dir, author, author_name, sent_at, text, state)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
      ON CONFLICT (peer, author, msg_id) DO NOTHING";
-const INDEX: &str = "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)";
+pub(super) const INDEX: &str = "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)";
 
 pub(super) const MARK_SENT: &str = "UPDATE messages SET state = 'sent'
      WHERE peer = ?1 AND author = ?2 AND msg_id = ?3 AND dir = 'out' AND state = 'pending'";
@@ -218,6 +218,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM messages
              WHERE state IN ('pending', 'sent') AND peer <> 'everyone'
+               AND peer NOT LIKE 'room-%'
              ORDER BY id LIMIT ?1"
         );
         self.query_messages(&sql, params![limit as i64])
@@ -239,9 +240,18 @@ impl Store {
             let mut stmt = tx
                 .prepare_cached(MARK_SENT)
                 .map_err(|e| classify(&self.path, e))?;
+            let mut room = tx
+                .prepare_cached(super::rooms::MARK_SENT)
+                .map_err(|e| classify(&self.path, e))?;
             for id in msg_ids {
-                stmt.execute(params![peer, me, id.as_ref()])
-                    .map_err(|e| classify(&self.path, e))?;
+                if stmt
+                    .execute(params![peer, me, id.as_ref()])
+                    .map_err(|e| classify(&self.path, e))?
+                    == 0
+                {
+                    room.execute(params![peer, id.as_ref()])
+                        .map_err(|e| classify(&self.path, e))?;
+                }
             }
         }
         tx.commit().map_err(|e| classify(&self.path, e))
@@ -259,9 +269,18 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut stmt = tx.prepare_cached(MARK_DELIVERED).map_err(err)?;
+            let mut room = tx
+                .prepare_cached(super::rooms::MARK_DELIVERED)
+                .map_err(err)?;
             for (peer, msg_id) in acked {
-                stmt.execute(params![peer.as_ref(), me, msg_id.as_ref()])
-                    .map_err(err)?;
+                if stmt
+                    .execute(params![peer.as_ref(), me, msg_id.as_ref()])
+                    .map_err(err)?
+                    == 0
+                {
+                    room.execute(params![peer.as_ref(), msg_id.as_ref()])
+                        .map_err(err)?;
+                }
             }
         }
         tx.commit().map_err(err)
@@ -280,6 +299,13 @@ impl Store {
         self.conn
             .prepare_cached(MARK_FAILED)
             .and_then(|mut s| s.execute(params![peer, me, msg_id, reason]))
+            .and_then(|n| match n {
+                0 => self
+                    .conn
+                    .prepare_cached(super::rooms::MARK_FAILED)
+                    .and_then(|mut s| s.execute(params![peer, msg_id, reason])),
+                n => Ok(n),
+            })
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }

@@ -134,8 +134,50 @@ CREATE TABLE reach (
 );
 ";
 
+/// Version 6 (issue 14): rooms, their members, and the room outbox.
+///
+/// A room's messages are in `messages` like any conversation, `peer` being the room id
+/// (`room-` and 32 hex digits), so history, search and duplicates work as for direct
+/// messages. Ours are sent to each member: `room_outbox` holds one row per member and
+/// message, with its own state (`pending`, `sent`, `delivered`, `failed`), and the body to
+/// send again after a restart (`text`, and `change`, the signed room change as JSON, for a
+/// change). `room_members` carries what each member needs to be reached (key, last
+/// address and link port); `rooms.joined` is 0 once we left (the room stays known, so its
+/// late messages are refused).
+const V6: &str = "
+CREATE TABLE rooms (
+    id     TEXT    PRIMARY KEY,
+    name   TEXT    NOT NULL,
+    joined INTEGER NOT NULL
+);
+CREATE TABLE room_members (
+    room TEXT    NOT NULL,
+    peer TEXT    NOT NULL,
+    name TEXT    NOT NULL,
+    key  TEXT    NOT NULL,
+    addr TEXT    NOT NULL,
+    port INTEGER NOT NULL,
+    pos  INTEGER NOT NULL,
+    PRIMARY KEY (room, peer)
+);
+CREATE TABLE room_outbox (
+    id      INTEGER PRIMARY KEY,
+    member  TEXT    NOT NULL,
+    msg_id  TEXT    NOT NULL,
+    room    TEXT    NOT NULL,
+    sent_at INTEGER NOT NULL,
+    text    TEXT    NOT NULL,
+    change  TEXT,
+    state   TEXT    NOT NULL
+            CHECK (state IN ('pending', 'sent', 'delivered', 'failed')),
+    reason  TEXT,
+    UNIQUE (member, msg_id)
+);
+CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

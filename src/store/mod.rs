@@ -11,6 +11,7 @@
 //!   outbox), history pages and full-text search.
 //! - `peers`: known peers, so they show as offline with their last-seen time, with their
 //!   keys; the keys the user verified; our own id's change (v1 → v2).
+//! - `rooms`: rooms, their members, and one outbox row per member of our room messages.
 //! - `transfers`: file transfers and their progress, so a broken one can resume.
 //! - `reach`: the addresses presence reaches by unicast (reach by address).
 //!
@@ -22,6 +23,7 @@ mod messages;
 pub mod migrations;
 mod peers;
 mod reach;
+mod rooms;
 mod search;
 mod transfers;
 
@@ -35,6 +37,7 @@ use thiserror::Error;
 pub use messages::{Direction, MsgState, NewMessage, StoredMessage};
 pub use peers::{KnownPeer, TrustedKey};
 pub use reach::ReachAddr;
+pub use rooms::{RoomDelivery, StoredRoom};
 pub use transfers::{Transfer, TransferState};
 
 /// The file name of the database inside the data directory.

@@ -60,6 +60,7 @@ impl App {
             .map(|c| Prefs::load(&c.data_dir))
             .unwrap_or_default();
         let _ = backend.commands.send(Command::Peers);
+        let _ = backend.commands.send(Command::Rooms);
         if let Some(c) = backend.config() {
             let cmds = [
                 prefs.download_dir_command(None, c),
@@ -178,6 +179,7 @@ impl App {
         web_join::window(&ctx, &self.state, &self.view, &mut actions);
         reach_dialog::window(&ctx, &self.state, &mut self.view, &mut actions);
         verify::window(&ctx, &self.state, &self.view, &mut actions);
+        super::rooms::window(&ctx, &self.state, &mut self.view, &mut actions);
         self.shell.ui(&ctx);
         if let Some(c) = &mut self.view.chooser
             && !chooser::show(&ctx, c, &mut actions)
@@ -219,6 +221,13 @@ impl App {
                 let summary = match arrival.conv {
                     ConvKey::Everyone => format!("{} (to Everyone)", arrival.from_name),
                     ConvKey::Peer(_) => arrival.from_name,
+                    ConvKey::Room(_) => {
+                        format!(
+                            "{} in {}",
+                            arrival.from_name,
+                            self.state.title(&arrival.conv)
+                        )
+                    }
                 };
                 self.shell
                     .notify(Some(arrival.conv), &summary, &arrival.text);
@@ -239,9 +248,11 @@ impl App {
         if dropped.is_empty() {
             return;
         }
-        let ConvKey::Peer(to) = self.state.selected.clone() else {
-            self.state.error =
-                Some("files go to one peer: open a conversation with them, then drop it".into());
+        let (ConvKey::Peer(to) | ConvKey::Room(to)) = self.state.selected.clone() else {
+            self.state.error = Some(
+                "files go to a person or a room: open a conversation with them, then drop it"
+                    .into(),
+            );
             return;
         };
         for path in dropped {

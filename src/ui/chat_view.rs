@@ -102,6 +102,7 @@ pub fn show(
                 (_, Some(c)) if c.is_window() => "Loading…",
                 (ConvKey::Everyone, _) => "Say something to everyone on the network",
                 (ConvKey::Peer(_), _) => "No messages yet",
+                (ConvKey::Room(_), _) => "No messages yet: everyone in the room gets what you say",
             };
             ui.label(RichText::new(hint).weak());
         });

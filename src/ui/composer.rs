@@ -41,7 +41,7 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
                         Err(Blocked::Empty) => "Type a message first".to_owned(),
                         _ => verdict_text(&verdict),
                     });
-                if let ConvKey::Peer(peer) = &conv {
+                if let ConvKey::Peer(peer) | ConvKey::Room(peer) = &conv {
                     let folder = ui
                         .add(egui::Button::new("📁").min_size(egui::vec2(36.0, 36.0)))
                         .on_hover_text("Send a whole folder (or drop it on the window)");
@@ -79,7 +79,7 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &mut View, actions: &mut
                 draft.clear();
                 actions.push(Action::Core(match &conv {
                     ConvKey::Everyone => Command::Shout { text },
-                    ConvKey::Peer(to) => Command::Send {
+                    ConvKey::Peer(to) | ConvKey::Room(to) => Command::Send {
                         to: to.clone(),
                         text,
                     },
@@ -132,7 +132,7 @@ fn advice(
                 hint(ui, &text, false);
             }
         }
-        (Err(Blocked::Empty), _) => {}
+        (Err(Blocked::Empty), _) | (Ok(()), ConvKey::Room(_)) => {}
         (Err(_), _) => {
             hint(ui, &verdict_text(verdict), true);
         }

@@ -44,6 +44,7 @@ pub fn show(ui: &mut egui::Ui, state: &ChatState, view: &View, actions: &mut Vec
                          read it. It is signed, so nobody can send one under your name.",
                     );
             }
+            ConvKey::Room(id) => super::rooms::header(ui, state, id, actions),
             ConvKey::Peer(id) => match state.peers.get(id) {
                 Some(p) => {
                     let presence = Presence::of(p.online, &p.status);

@@ -4,7 +4,7 @@
 use super::transfers::{FileTransfer, TransferStage};
 use crate::store::{Direction, EVERYONE, MsgState, StoredMessage};
 
-/// Which conversation: the Everyone room or one peer (by id).
+/// Which conversation: the Everyone room, one peer (by id) or a room (by id).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum ConvKey {
     /// Broadcast shouts, best effort.
@@ -12,6 +12,8 @@ pub enum ConvKey {
     Everyone,
     /// Direct messages with the peer of this id.
     Peer(String),
+    /// A room, by its id.
+    Room(String),
 }
 
 impl ConvKey {
@@ -19,6 +21,8 @@ impl ConvKey {
     pub fn from_peer(peer: &str) -> ConvKey {
         if peer == EVERYONE {
             ConvKey::Everyone
+        } else if crate::protocol::room::is_room_id(peer) {
+            ConvKey::Room(peer.to_owned())
         } else {
             ConvKey::Peer(peer.to_owned())
         }
@@ -28,7 +32,7 @@ impl ConvKey {
     pub fn peer(&self) -> String {
         match self {
             ConvKey::Everyone => EVERYONE.to_owned(),
-            ConvKey::Peer(id) => id.clone(),
+            ConvKey::Peer(id) | ConvKey::Room(id) => id.clone(),
         }
     }
 }

@@ -24,6 +24,7 @@
 //!   its bubble, `thumbs` decodes pictures off the UI thread, `stored_cards` brings
 //!   transfers back from history as cards; `picker`: the system's file chooser, and
 //!   `chooser` lanchat's own where there is none; `search`: history search.
+//! - `rooms`: rooms in the left panel, the room header and the room dialog.
 
 pub mod app;
 mod backend;
@@ -46,6 +47,7 @@ mod peers_panel;
 mod picker;
 mod presence;
 mod reach_dialog;
+mod rooms;
 mod rows;
 mod search;
 pub mod send_check;

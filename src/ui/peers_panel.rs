@@ -1,8 +1,9 @@
 //! The left panel: you (name editable in place, status, this computer's name), Settings,
 //! Network, "Let a browser join…" and "Add by address…", the search box, then the
-//! Everyone room and the people, online first, each with their presence, whether they are
-//! verified (a menu on the row offers "Verify…") and unread count, or when they were last
-//! heard if offline. While a search is open, its results take the place of the list.
+//! Everyone room, the rooms (and "New room…"), and the people, online first, each with
+//! their presence, whether they are verified (a menu on the row offers "Verify…") and
+//! unread count, or when they were last heard if offline. While a search is open, its
+//! results take the place of the list.
 
 use egui::{Color32, RichText};
 
@@ -188,6 +189,17 @@ fn list(ui: &mut egui::Ui, state: &ChatState, actions: &mut Vec<Action>) {
         &everyone,
         actions,
     );
+    super::rooms::list(ui, state, actions, |ui, conv, title, detail, actions| {
+        row(
+            ui,
+            state,
+            conv,
+            None,
+            (title, RichText::new(title).into()),
+            detail,
+            actions,
+        );
+    });
     ui.add_space(4.0);
     let peers = state.peers_sorted();
     if peers.is_empty() {

@@ -28,6 +28,8 @@ pub enum Blocked {
     },
     /// The core has not said `ready` yet, or has stopped.
     NotRunning,
+    /// A room we are not in (we left it).
+    NotInRoom,
 }
 
 impl std::fmt::Display for Blocked {
@@ -37,6 +39,7 @@ impl std::fmt::Display for Blocked {
             Blocked::UnknownPeer => {
                 f.write_str("This peer is unknown: it has not been heard on the network")
             }
+            Blocked::NotInRoom => f.write_str("You are not in this room"),
             Blocked::TooLong { remove } => {
                 write!(f, "Too long: remove {} to send it", characters(*remove))
             }
@@ -65,6 +68,11 @@ impl ChatState {
                 remove: to_remove(text, |t| t.len() <= MAX_TEXT_LEN),
             }),
             ConvKey::Peer(_) => Ok(()),
+            ConvKey::Room(id) if !self.rooms.contains_key(id) => Err(Blocked::NotInRoom),
+            ConvKey::Room(_) if text.len() > MAX_TEXT_LEN => Err(Blocked::TooLong {
+                remove: to_remove(text, |t| t.len() <= MAX_TEXT_LEN),
+            }),
+            ConvKey::Room(_) => Ok(()),
             ConvKey::Everyone if shout_datagram_len(me, text) > MAX_DATAGRAM => {
                 Err(Blocked::ShoutTooLong {
                     remove: to_remove(text, |t| shout_datagram_len(me, t) <= MAX_DATAGRAM),

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 pub use super::conversation::{ChatMessage, ConvKey, Conversation, Mark, PAGE, Paging};
 use super::transfers::{FileTransfer, TransferStage};
+use crate::node::rooms::RoomInfo;
 use crate::node::{Command, Event, NetStatus, PeerInfo};
 use crate::store::StoredMessage;
 
@@ -86,6 +87,8 @@ pub struct ChatState {
     /// Addresses reached by unicast that the user added (`peer_added`, until
     /// `peer_removed`), normalised.
     pub reach: std::collections::BTreeSet<String>,
+    /// The rooms we are in, by id.
+    pub rooms: HashMap<String, RoomInfo>,
 }
 
 /// A safety code to compare, as the core gave it.
@@ -159,7 +162,7 @@ impl ChatState {
             } => {
                 let from_name = self.my_name();
                 self.push(
-                    ConvKey::Peer(to.into()),
+                    ConvKey::from_peer(&to),
                     ChatMessage {
                         msg_id: msg_id.into(),
                         from_name,
@@ -171,8 +174,9 @@ impl ChatState {
                     },
                 );
             }
-            Event::Delivered { msg_id, to } => {
-                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Delivered);
+            // A room message shows delivered once the first member has it.
+            Event::Delivered { msg_id, to, .. } => {
+                self.set_mark(&ConvKey::from_peer(&to), &msg_id, Mark::Delivered);
             }
             Event::SendFailed { msg_id, to, reason } => {
                 self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
@@ -184,12 +188,40 @@ impl ChatState {
             Event::DeliveryResumed { to } => {
                 self.waiting.remove(to.as_str());
             }
+            Event::RoomCreated { room } | Event::RoomJoined { room } => {
+                self.rooms.insert(room.id.clone(), room);
+            }
+            Event::RoomChanged { room, .. } => {
+                self.rooms.insert(room.id.clone(), room);
+            }
+            Event::RoomLeft { room } => {
+                self.rooms.remove(&room);
+                if self.selected == ConvKey::Room(room) {
+                    self.selected = ConvKey::Everyone;
+                }
+            }
+            Event::Rooms { rooms } => {
+                self.rooms = rooms.into_iter().map(|r| (r.id.clone(), r)).collect();
+            }
+            Event::Message {
+                room: Some(room),
+                from,
+                from_name,
+                msg_id,
+                text,
+                sent_at,
+            } => {
+                self.heard(&from);
+                let m = received(msg_id.into(), from_name, text, sent_at, None);
+                return self.arrive(ConvKey::Room(room), m, in_view);
+            }
             Event::Message {
                 from,
                 from_name,
                 msg_id,
                 text,
                 sent_at,
+                room: None,
             } => {
                 self.heard(&from);
                 let m = received(msg_id.into(), from_name, text, sent_at, None);

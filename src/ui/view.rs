@@ -55,6 +55,8 @@ pub enum Action {
     ShowWebJoin(bool),
     /// Open (true) or close the "Add by address…" window.
     ShowReach(bool),
+    /// Open the room dialog ("New room…", "Add people…", "Rename…"), or close it.
+    RoomDialog(Option<super::rooms::RoomDialog>),
     /// Send the composer's text to each online peer, one direct message each (a shout
     /// too long for one datagram).
     SendToEach(String),
@@ -99,6 +101,8 @@ pub struct View {
     pub web_join: bool,
     /// The "Add by address…" window, while open: the address being typed.
     pub reach: Option<String>,
+    /// The room dialog, while open.
+    pub room_dialog: Option<super::rooms::RoomDialog>,
     /// Links and files the window opened (or, in tests, would have opened), newest last.
     pub opened: Vec<String>,
     /// The peer whose "Verify…" window is open.

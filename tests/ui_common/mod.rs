@@ -10,7 +10,7 @@ use lanchat::node::{Command, Event, PeerInfo};
 use lanchat::ui::{App, Backend};
 
 pub fn is_query(c: &Command) -> bool {
-    matches!(c, Command::Peers | Command::History { .. })
+    matches!(c, Command::Peers | Command::Rooms | Command::History { .. })
 }
 
 pub struct Fake {
@@ -107,6 +107,7 @@ pub fn peer(id: &str, name: &str) -> PeerInfo {
 
 pub fn message(from: &str, msg_id: &str, text: &str) -> Event {
     Event::Message {
+        room: None,
         from: from.into(),
         from_name: "张三".into(),
         msg_id: msg_id.into(),

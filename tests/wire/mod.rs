@@ -310,6 +310,8 @@ impl RawPeer {
             msg_id: msg_id.clone(),
             sent_at: 1,
             text: text.to_owned(),
+            room: None,
+            change: None,
         };
         if !self.try_send(&chat) {
             return false;

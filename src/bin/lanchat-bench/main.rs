@@ -19,6 +19,7 @@
 //! - `forged-peers`: one node among 1 000 forged peers: CPU, memory, round trip.
 //! - `flood`: 50 000 datagrams/s for 10 s: round trip meanwhile, memory after.
 //! - `idle`: one headless node alone: CPU, wake-ups, memory.
+//! - `rooms`: a room message to 10 and 50 members beside as many direct messages.
 //! - `transfer`: a 1 GiB file-to-file transfer beside raw TCP copies (docs/TRANSFERS.md).
 //! - `folder`: 10 000 small files as one folder transfer beside the same tree as a tar
 //!   archive (made, sent, unpacked) (docs/TRANSFERS.md).
@@ -28,6 +29,7 @@ mod folder;
 mod inproc;
 mod load;
 mod procfs;
+mod rooms;
 mod rtt;
 mod stats;
 mod transfer;
@@ -102,6 +104,15 @@ enum Scenario {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// A room message to N members beside N direct messages to the same peers.
+    Rooms {
+        /// Member counts, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "10,50")]
+        members: Vec<usize>,
+        /// Timed rounds (after one warm-up round).
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
     /// A file-to-file transfer beside raw TCP copies of the same file.
     Transfer {
         /// File size in MiB.
@@ -139,6 +150,7 @@ fn main() -> Result<()> {
         Scenario::Idle { seconds } => load::idle(seconds),
         Scenario::Transfer { size_mib, rounds } => transfer::run(size_mib, rounds),
         Scenario::Folder { files, rounds } => folder::run(files, rounds),
+        Scenario::Rooms { members, rounds } => rooms::run(&members, rounds),
     }?;
     print_table(&report.scenario, &report.rows);
     let path = write_json(&report)?;

@@ -157,6 +157,8 @@ fn frame_sizes() -> (usize, usize) {
         msg_id: id.clone(),
         sent_at: 1_795_000_000_000,
         text: TEXT.to_owned(),
+        room: None,
+        change: None,
     };
     let ack = LinkMsg::Ack { msg_id: id };
     (

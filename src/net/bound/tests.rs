@@ -70,6 +70,8 @@ fn no_stop_waits_on_a_peer() {
         msg_id: "m".into(),
         text: "x".repeat(16_000),
         sent_at: 0,
+        room: None,
+        change: None,
     };
     while io.write(2, &big).is_ok() {}
 

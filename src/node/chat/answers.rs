@@ -76,9 +76,19 @@ impl Chat {
                     // the message, whatever we record. If the record fails (or we crash
                     // before it), the message goes out again after a restart and the
                     // receiver drops the duplicate.
-                    out.emit(Event::Delivered {
-                        msg_id: m.msg_id,
-                        to: m.to,
+                    // A room message is delivered member by member: `to` is the room,
+                    // `peer` the member who has it.
+                    out.emit(match m.room {
+                        Some(room) => Event::Delivered {
+                            msg_id: m.msg_id,
+                            to: room.into(),
+                            peer: Some(m.to),
+                        },
+                        None => Event::Delivered {
+                            msg_id: m.msg_id,
+                            to: m.to,
+                            peer: None,
+                        },
                     });
                     self.released(&peer, now, out);
                     acked.push((peer.clone(), msg_id));

@@ -58,6 +58,11 @@ pub struct InChat {
     pub sent_at: u64,
     /// The text.
     pub text: String,
+    /// The room it was said in (absent: a direct message).
+    pub room: Option<String>,
+    /// What the rooms part said of it (a room message from a non-member, in a room not
+    /// known yet), if it is not to be stored whatever the inbox says.
+    pub verdict: Option<Admit>,
 }
 
 /// One `send` of a burst, checked: the message to store and queue, or why not.
@@ -136,6 +141,8 @@ impl Chat {
             to,
             sent_at: wall,
             text,
+            room: None,
+            change: None,
             sent_on: None,
             stored_sent: at_once,
         })
@@ -194,6 +201,43 @@ impl Chat {
         unrouted
     }
 
+    /// Queues the stored entries of one room message or change (one per member) and
+    /// writes them where a route is up. Returns the members with no route (to dial).
+    /// The caller checked [`Chat::has_room`] before storing them.
+    pub fn queue_room(
+        &mut self,
+        entries: Vec<OutMsg>,
+        routes: &dyn Routes,
+        now: Instant,
+        out: &mut Out,
+    ) -> Vec<PeerId> {
+        let mut peers: Vec<PeerId> = Vec::with_capacity(entries.len());
+        for m in entries {
+            peers.push(m.to.clone());
+            if let Err(e) = self.outbox.push(m) {
+                tracing::warn!("a room message stays in history only until restart: {e}");
+            }
+        }
+        peers
+            .into_iter()
+            .filter(|p| self.pump(p, routes.route(p), now, out))
+            .collect()
+    }
+
+    /// Whether a message queued now for `to` would go out at once (its route is up, it is
+    /// not held, its window is open), so it can be stored as `sent` straight away.
+    pub fn goes_at_once(&self, to: &str, route_up: bool) -> bool {
+        route_up && !self.holds.is_held(to) && self.outbox.window_open(to, 0)
+    }
+
+    /// Whether the outbox has room for `n` more entries.
+    pub fn has_room(&self, n: usize) -> Result<(), String> {
+        if self.outbox.len() + n > MAX_OUTBOX {
+            return Err(OutboxFull.to_string());
+        }
+        Ok(())
+    }
+
     /// Writes what the outbox holds for `peer` in its window to `route` (while the peer
     /// is held: one probe once its wait is over); `true` when something waits and there
     /// is no route (the core dials).
@@ -216,6 +260,8 @@ impl Chat {
                 msg_id: m.msg_id.into_string(),
                 sent_at: m.sent_at,
                 text: m.text,
+                room: m.room,
+                change: m.change,
             };
             out.send(route, chat);
         }
@@ -233,7 +279,12 @@ impl Chat {
     pub fn admit(&mut self, chats: &[InChat], now: Instant) -> Vec<Admit> {
         chats
             .iter()
-            .map(|c| self.inbox.admit(c.route, &c.msg_id, &c.text, now))
+            .map(
+                |c| match self.inbox.admit(c.route, &c.msg_id, &c.text, now) {
+                    Admit::Store => c.verdict.clone().unwrap_or(Admit::Store),
+                    other => other,
+                },
+            )
             .collect()
     }
 
@@ -276,6 +327,7 @@ impl Chat {
                     // Shown before the ack leaves, so by the time the sender hears
                     // "delivered" the front end has the message.
                     out.emit(Event::Message {
+                        room: c.room,
                         from: c.peer,
                         from_name,
                         msg_id: c.msg_id.clone(),

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::node::out::Route;
+use crate::protocol::room::RoomChange;
 use crate::protocol::{MsgId, PeerId};
 
 /// Messages per peer in flight (sent, not acknowledged) at once.
@@ -31,6 +32,10 @@ pub struct OutMsg {
     pub sent_at: u64,
     /// The text.
     pub text: String,
+    /// The room it was said in (absent: a direct message): one entry per member.
+    pub room: Option<String>,
+    /// A signed room change it carries instead of words.
+    pub change: Option<Box<RoomChange>>,
     /// The route it was last written to, if that route is still up.
     pub sent_on: Option<Route>,
     /// The store already has it as `sent` (written to a link once), so writing it again
@@ -182,6 +187,8 @@ mod tests {
             to: to.into(),
             sent_at: 0,
             text: "t".into(),
+            room: None,
+            change: None,
             sent_on: None,
             stored_sent: false,
         }

@@ -217,6 +217,8 @@ fn an_incoming_chat_is_shown_once_and_always_answered() {
             msg_id: "m1".into(),
             sent_at: 5,
             text: "hi".into(),
+            room: None,
+            verdict: None,
         }]
     };
     let mut out = Out::default();

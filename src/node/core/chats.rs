@@ -27,6 +27,7 @@ impl<P: Port> Core<P> {
                 self.presence
                     .get(&c.peer)
                     .map(|p| p.name.clone())
+                    .or_else(|| self.rooms.member(&c.peer).map(|m| m.name.clone()))
                     .unwrap_or_default()
             })
             .collect();
@@ -92,7 +93,7 @@ impl<P: Port> Core<P> {
 /// An incoming chat as a row.
 fn row<'a>(c: &'a InChat, name: &'a str) -> NewMessage<'a> {
     NewMessage {
-        peer: &c.peer,
+        peer: c.room.as_deref().unwrap_or(&c.peer),
         msg_id: &c.msg_id,
         dir: Direction::In,
         from: &c.peer,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::Core;
+use super::rooms::RoomCmd;
 use crate::config::Identity;
 use crate::net::Port;
 use crate::node::chat::{Chat, Checked};
@@ -36,6 +37,22 @@ impl<P: Port> Core<P> {
         let asked = Some(origin);
         match cmd {
             Command::Send { to, text } => return self.send_burst(vec![(origin, to, text)], now),
+            Command::RoomCreate { name, members } => {
+                return self.room_create(origin, &name, &members, now);
+            }
+            Command::RoomAdd { room, members } => {
+                return self.room_change(origin, RoomCmd::Add(room, members), now);
+            }
+            Command::RoomRename { room, name } => {
+                return self.room_change(origin, RoomCmd::Rename(room, name), now);
+            }
+            Command::RoomLeave { room } => {
+                return self.room_change(origin, RoomCmd::Leave(room), now);
+            }
+            Command::Rooms => {
+                let rooms = self.rooms.list();
+                self.out.reply(asked, Event::Rooms { rooms });
+            }
             Command::Shout { text } => self.shout(origin, text, now),
             Command::Peers => {
                 let peers = self.presence.table().list();
@@ -74,6 +91,9 @@ impl<P: Port> Core<P> {
                 after,
             } => self.answer_history(origin, &peer, before, after, limit),
             Command::Search { query, limit } => self.answer_search(origin, query, limit),
+            Command::SendFile { to, path } if crate::protocol::room::is_room_id(&to) => {
+                self.room_send_file(origin, &to, &path, now);
+            }
             Command::SendFile { to, path } => match self.presence.table().resolve(&to) {
                 Ok(p) if crate::node::web::is_visitor(&p.id) => {
                     let peer = p.id.clone();
@@ -150,6 +170,16 @@ impl<P: Port> Core<P> {
     /// each is checked on its own, the valid ones are stored in one transaction (all or
     /// none), then written to their routes, then answered in the order they came.
     pub(in crate::node) fn send_burst(&mut self, sends: Vec<(Origin, String, String)>, now: Now) {
+        // A room's messages go their own way (stored once, queued per member), in order.
+        let (to_rooms, sends): (Vec<_>, Vec<_>) = sends
+            .into_iter()
+            .partition(|(_, to, _)| crate::protocol::room::is_room_id(to));
+        for (origin, room, text) in to_rooms {
+            self.room_send(origin, &room, text, now);
+        }
+        if sends.is_empty() {
+            return;
+        }
         let mut checked: Vec<Checked> = Vec::with_capacity(sends.len());
         let mut ahead: HashMap<PeerId, usize> = HashMap::new();
         let mut taken = 0;
@@ -242,6 +272,10 @@ impl<P: Port> Core<P> {
             return;
         }
         if let Some(addr) = self.presence.dial_addr(peer) {
+            self.links.dial(peer, addr, now.at, &mut self.out);
+        } else if let Some(addr) = self.room_addr(peer) {
+            // A room member presence does not know (never met, another subnet): the
+            // address the room carries. The handshake proves who answers there.
             self.links.dial(peer, addr, now.at, &mut self.out);
         }
     }

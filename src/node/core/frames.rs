@@ -25,6 +25,8 @@ enum Sorted {
     Chat(InChat),
     /// An answer (ack, nack) for the burst.
     Answer(Answer),
+    /// A signed room change: ends the burst (what follows may depend on it).
+    RoomChange(InChat, Box<crate::protocol::room::RoomChange>),
     /// Nothing more to do (a late frame, a keepalive, a type we do not know).
     Heard,
     /// Anything else: ends the burst.
@@ -49,6 +51,13 @@ impl<P: Port> Core<P> {
                 Sorted::Chat(c) => chats.push(c),
                 Sorted::Answer(a) => answers.push(a),
                 Sorted::Heard => {}
+                Sorted::RoomChange(chat, change) => {
+                    self.burst_done(chats, answers, now);
+                    let (route, peer) = (chat.route, chat.peer.clone());
+                    self.on_room_change(route, peer, chat, *change);
+                    self.carry_out(now);
+                    return None;
+                }
                 Sorted::Other(link, arrived, msg) => {
                     self.burst_done(chats, answers, now);
                     self.on_frame(link, arrived, msg, now);
@@ -91,13 +100,27 @@ impl<P: Port> Core<P> {
                 msg_id,
                 sent_at,
                 text,
-            } => Sorted::Chat(InChat {
-                route: Route::Link(link),
-                peer,
-                msg_id: msg_id.into(),
-                sent_at,
-                text,
-            }),
+                room,
+                change,
+            } => {
+                let verdict = match (&room, &change) {
+                    (Some(r), None) => self.room_verdict(&peer, r),
+                    _ => None, // a change is checked as a change
+                };
+                let chat = InChat {
+                    route: Route::Link(link),
+                    peer,
+                    msg_id: msg_id.into(),
+                    sent_at,
+                    text,
+                    room,
+                    verdict,
+                };
+                match change {
+                    Some(change) => Sorted::RoomChange(chat, change),
+                    None => Sorted::Chat(chat),
+                }
+            }
             LinkMsg::Ack { msg_id } => Sorted::Answer(Answer::Ack {
                 peer,
                 msg_id: msg_id.into(),

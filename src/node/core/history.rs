@@ -84,6 +84,8 @@ pub(super) fn load(data_dir: &Path, now: Now, moved: Option<(&str, &str)>) -> Lo
                     to: m.peer.into(),
                     sent_at: m.sent_at,
                     text: m.text,
+                    room: None,
+                    change: None,
                     sent_on: None,
                     stored_sent: m.state == crate::store::MsgState::Sent,
                 };
@@ -93,6 +95,26 @@ pub(super) fn load(data_dir: &Path, now: Now, moved: Option<(&str, &str)>) -> Lo
             }
         }
         Err(e) => tracing::error!("cannot load the outbox: {e}"),
+    }
+    match store.room_unacked(MAX_OUTBOX.saturating_sub(outbox.len())) {
+        Ok(waiting) => {
+            for d in waiting {
+                let msg = OutMsg {
+                    msg_id: d.msg_id.into(),
+                    to: d.member.into(),
+                    sent_at: d.sent_at,
+                    text: d.text,
+                    room: Some(d.room),
+                    change: d.change,
+                    sent_on: None,
+                    stored_sent: d.sent,
+                };
+                if outbox.push(msg).is_err() {
+                    break;
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot load the room outbox: {e}"),
     }
     Loaded {
         store,
@@ -136,8 +158,8 @@ impl<P: Port> Core<P> {
         limit: usize,
     ) {
         let asked = Some(origin);
-        let chat = if peer == EVERYONE {
-            EVERYONE.to_owned()
+        let chat = if peer == EVERYONE || self.rooms.knows(peer) {
+            peer.to_owned()
         } else {
             match self.presence.table().resolve(peer) {
                 Ok(p) => p.id.to_string(),

@@ -16,6 +16,8 @@
 //! - `ipmsg`: what the IPMsg part hears and says, routed to and from the other parts.
 //! - `history`: the store at start, `history` and `search`.
 //! - `reach`: reach by address (`add_peer`, names resolved, unicast beacons due).
+//! - `rooms`: room commands, a `send` to a room; `rooms_in`: a room message or change
+//!   someone sent.
 //! - `web`: the page for browsers: on and off, its visitors, the web part's calls.
 
 /// Every route to a peer (a macro, so that it borrows the two fields it reads and not
@@ -50,6 +52,8 @@ mod history;
 mod inputs;
 mod ipmsg;
 mod reach;
+mod rooms;
+mod rooms_in;
 mod timers;
 mod web;
 
@@ -67,6 +71,7 @@ use super::ipmsg::Ipmsg;
 use super::links::Links;
 use super::out::{Out, Route, Routes};
 use super::presence::{Known, Me, Presence, Reach};
+use super::rooms::Rooms;
 use super::status::Traffic;
 use super::transfers::{Settings, Transfers};
 use super::web::Web;
@@ -88,6 +93,8 @@ pub(super) struct Core<P: Port> {
     chat: Chat,
     transfers: Transfers,
     ipmsg: Ipmsg,
+    /// The rooms we are in.
+    rooms: Rooms,
     /// Browser visitors, while the page for browsers is on.
     web: Web,
     traffic: Traffic,
@@ -142,6 +149,11 @@ impl<P: Port> Core<P> {
             table: loaded.peers,
             trust: loaded.trust,
         };
+        let stored_rooms = loaded.store.rooms().unwrap_or_else(|e| {
+            tracing::error!("cannot load the rooms: {e}");
+            Vec::new()
+        });
+        let rooms = Rooms::new(Arc::clone(&keys), stored_rooms);
         let presence = Presence::new(me, keys, known, config.interval, reach, now);
         let mut core = Core {
             port,
@@ -152,6 +164,7 @@ impl<P: Port> Core<P> {
             chat: Chat::new(loaded.outbox),
             transfers,
             ipmsg,
+            rooms,
             web: Web::default(),
             traffic: Traffic::default(),
             store_problem: loaded.problem,
@@ -273,6 +286,8 @@ mod fake;
 mod history_tests;
 #[cfg(test)]
 mod reach_tests;
+#[cfg(test)]
+mod rooms_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -149,7 +149,8 @@ fn a_visitor_is_a_peer_and_messages_go_both_ways_with_delivered() {
         drain(&events),
         [Event::Delivered {
             msg_id: msg_id.clone(),
-            to: peer.clone()
+            to: peer.clone(),
+            peer: None,
         }]
     );
     let history = core.store.history(&peer, None, 10).unwrap();

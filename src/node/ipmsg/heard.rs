@@ -239,6 +239,8 @@ impl Ipmsg {
                 msg_id: msg_id.clone(),
                 sent_at: now.wall,
                 text,
+                room: None,
+                verdict: None,
             }));
         } else if ack {
             self.ack(from, &msg_id, out);

@@ -132,6 +132,8 @@ fn another_client_s_absence_bit_means_away_and_utf8_is_noted() {
             msg_id: "m".into(),
             sent_at: 0,
             text: "日本語".into(),
+            room: None,
+            change: None,
         },
         t,
         &mut out,
@@ -301,6 +303,8 @@ fn chat(id: &str, text: &str) -> LinkMsg {
         msg_id: id.into(),
         sent_at: 0,
         text: text.into(),
+        room: None,
+        change: None,
     }
 }
 

@@ -218,6 +218,8 @@ impl Web {
             msg_id: MsgId::from(id),
             sent_at: wall,
             text,
+            room: None,
+            verdict: None,
         })
     }
 
@@ -243,6 +245,7 @@ impl Web {
                 msg_id,
                 sent_at,
                 text,
+                ..
             } => WebOutput::Message {
                 id: msg_id,
                 text,

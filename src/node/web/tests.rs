@@ -37,6 +37,8 @@ fn each_visit_has_its_own_route_and_a_stale_one_reaches_nobody() {
         msg_id: "m".into(),
         sent_at: 1,
         text: "x".into(),
+        room: None,
+        change: None,
     };
     web.send(stale, chat.clone(), &mut out);
     assert!(

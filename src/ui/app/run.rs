@@ -40,6 +40,7 @@ impl App {
                     self.backend.send(Command::NetStatus); // each address's state
                 }
             }
+            Action::RoomDialog(d) => self.view.room_dialog = d,
             Action::ToggleSidebar => self.view.sidebar_hidden = !self.view.sidebar_hidden,
             Action::SendToEach(text) => {
                 for p in self.state.peers.values().filter(|p| p.online) {
@@ -130,6 +131,7 @@ impl App {
             self.state.error = Some(format!("cannot apply the network settings: {e}"));
         }
         self.backend.send(Command::Peers);
+        self.backend.send(Command::Rooms);
         // The new core starts with the command line's folder and file rule; the saved
         // ones go again.
         if let Some(c) = self.backend.config() {

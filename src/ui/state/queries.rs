@@ -75,6 +75,10 @@ impl ChatState {
     pub fn title(&self, conv: &ConvKey) -> String {
         match conv {
             ConvKey::Everyone => "Everyone".to_owned(),
+            ConvKey::Room(id) => self
+                .rooms
+                .get(id)
+                .map_or_else(|| "a room you left".to_owned(), |r| r.name.clone()),
             ConvKey::Peer(id) => self
                 .peers
                 .get(id)

@@ -35,6 +35,7 @@ fn ready() -> Event {
 
 fn message(from: &str, id: &str) -> Event {
     Event::Message {
+        room: None,
         from: from.into(),
         from_name: "张三".into(),
         msg_id: id.into(),
@@ -104,6 +105,7 @@ fn sent_then_delivered() {
         Event::Delivered {
             msg_id: "m1".into(),
             to: "a1".into(),
+            peer: None,
         },
         true,
     );
@@ -113,6 +115,7 @@ fn sent_then_delivered() {
         Event::Delivered {
             msg_id: "old".into(),
             to: "zz".into(),
+            peer: None,
         },
         true,
     );

@@ -1,0 +1,139 @@
+//! Rooms in the core, the receiving side: whether a room message from a peer is taken,
+//! a change someone made (checked by the rooms part, stored with the room after it in one
+//! transaction, told, acknowledged), and where a member presence does not see may be
+//! dialled.
+
+use super::Core;
+use crate::net::Port;
+use crate::node::chat::InChat;
+use crate::node::chat::inbox::Admit;
+use crate::node::event::Event;
+use crate::node::out::Route;
+use crate::node::rooms::{Applied, Take, info};
+use crate::protocol::room::RoomChange;
+use crate::protocol::{LinkMsg, PeerId};
+use crate::store::{Direction, MsgState, NewMessage};
+
+/// How long a sender waits before sending again a room message or change for a room we
+/// do not know yet, in milliseconds.
+const NOT_YET_RETRY_MS: u64 = 2_000;
+
+impl<P: Port> Core<P> {
+    /// Whether a room chat from `peer` is taken (`None`: store it as any chat); a
+    /// refusal is counted.
+    pub(super) fn room_verdict(&mut self, peer: &str, room: &str) -> Option<Admit> {
+        match self.rooms.take_message(room, peer) {
+            Take::Yes => None,
+            Take::NotYet(why) => Some(Admit::NotNow(why)),
+            Take::Refuse(why) => {
+                self.count_refused();
+                tracing::info!(%peer, room, "room message refused: {why}");
+                Some(Admit::Refuse(why))
+            }
+        }
+    }
+
+    /// Where a room member presence does not see online may be reached: the address
+    /// and link port the room carries for them.
+    pub(super) fn room_addr(&self, peer: &str) -> Option<std::net::SocketAddr> {
+        if self.presence.get(peer).is_some_and(|p| p.online) {
+            return None;
+        }
+        let m = self.rooms.member(peer)?;
+        let ip: std::net::Ipv4Addr = m.addr.parse().ok()?;
+        (m.port != 0 && !ip.is_unspecified()).then(|| (ip, m.port).into())
+    }
+
+    fn count_refused(&mut self) {
+        *self
+            .traffic
+            .counters
+            .dropped
+            .entry("room_refused".to_owned())
+            .or_default() += 1;
+    }
+
+    /// A room change `peer` sent on `route` as message `c.msg_id`: checked, stored with
+    /// the room after it, told, acknowledged; refused (counted) when it is not signed
+    /// by a member.
+    pub(super) fn on_room_change(
+        &mut self,
+        route: Route,
+        peer: PeerId,
+        chat: InChat,
+        c: RoomChange,
+    ) {
+        let nack = |permanent: bool, reason: String| LinkMsg::Nack {
+            msg_id: chat.msg_id.to_string(),
+            permanent,
+            reason,
+            retry_ms: if permanent { 0 } else { NOT_YET_RETRY_MS },
+        };
+        let ack = LinkMsg::Ack {
+            msg_id: chat.msg_id.to_string(),
+        };
+        let room = c.room.clone();
+        if matches!(self.store.message(&room, &peer, &chat.msg_id), Ok(Some(_))) {
+            return self.out.send(route, ack); // stored before: a resend
+        }
+        let applied = if c.msg_id == chat.msg_id.as_str() {
+            self.rooms.check_change(&peer, &c)
+        } else {
+            Err(Take::Refuse(
+                "a room change under another message id".to_owned(),
+            ))
+        };
+        let applied = match applied {
+            Ok(a) => a,
+            Err(Take::NotYet(why)) => return self.out.send(route, nack(false, why)),
+            Err(other) => {
+                let why = match other {
+                    Take::Refuse(why) => why,
+                    _ => "refused".to_owned(),
+                };
+                self.count_refused();
+                tracing::warn!(%peer, room, "room change {} refused: {why}", why_of(&c));
+                return self.out.send(route, nack(true, why));
+            }
+        };
+        let author_name = c.author_entry().map_or("", |m| m.name.as_str());
+        let name = self
+            .presence
+            .get(&peer)
+            .map_or(author_name, |p| p.name.as_str())
+            .to_owned();
+        let text = crate::protocol::beacon::clean_name(&chat.text);
+        let row = NewMessage {
+            peer: &room,
+            msg_id: &chat.msg_id,
+            dir: Direction::In,
+            from: &peer,
+            from_name: &name,
+            text: &text,
+            sent_at: chat.sent_at,
+            state: MsgState::Received,
+        };
+        match self.store.take_room_change(&row, applied.room()) {
+            Ok(true) => {
+                let event = match &applied {
+                    Applied::Joined(r) => Event::RoomJoined { room: info(r) },
+                    Applied::Changed(r) => Event::RoomChanged {
+                        room: info(r),
+                        by: peer.clone(),
+                    },
+                };
+                self.rooms.commit(applied.room().clone());
+                self.out.emit(event);
+                self.out.send(route, ack);
+            }
+            Ok(false) => self.out.send(route, ack),
+            Err(e) if e.is_temporary() => self.out.send(route, nack(false, e.cause())),
+            Err(e) => self.out.send(route, nack(true, e.cause())),
+        }
+    }
+}
+
+/// What a refused change was, for the log.
+fn why_of(c: &RoomChange) -> String {
+    format!("{:?} of {} by {}", c.op, c.room, c.author)
+}

@@ -1,0 +1,341 @@
+//! Rooms, a part of the core: the rooms we are in (id, name, members with what each needs
+//! to be reached), the signed changes we make, and which changes and room messages from
+//! others we take.
+//!
+//! It owns no delivery of its own: a room message or change is one entry per member in
+//! chat's outbox (stored, acknowledged, resent, held like a direct message), and the core
+//! stores, queues and answers. This part decides: who a room message goes to (the members
+//! but us), whether a change is signed by a member (see `protocol::room`), what a room is
+//! after a change, and whether a room message comes from a member. Rooms we left stay
+//! known (so late messages in them are refused, not taken for a room not met yet).
+//!
+//! It must not: touch the store, a socket or a clock, or queue anything itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::protocol::room::{ChangeOp, MAX_MEMBERS, MAX_ROOM_NAME, Member, RoomChange};
+use crate::store::StoredRoom;
+use crate::trust::KeyPair;
+
+/// A member as front ends see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomPerson {
+    /// Peer id.
+    pub id: String,
+    /// Name when they were added.
+    pub name: String,
+}
+
+/// A room as front ends see it (`room_created`, `room_joined`, `rooms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomInfo {
+    /// The room id (`room-` and 32 hex digits).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Member peer ids, us included.
+    pub members: Vec<String>,
+    /// The members with their names, in the same order.
+    pub people: Vec<RoomPerson>,
+}
+
+/// How a room message from a peer is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Take {
+    /// From a member of a room we are in: store it.
+    Yes,
+    /// Refused for good (a permanent `nack`), with why.
+    Refuse(String),
+    /// Not now (a temporary `nack`): we do not know the room yet; its change may be on
+    /// its way from another member.
+    NotYet(String),
+}
+
+/// What a change from a peer did, once stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// We are in a room we were not in.
+    Joined(StoredRoom),
+    /// A room we are in changed.
+    Changed(StoredRoom),
+}
+
+impl Applied {
+    /// The room after the change.
+    pub fn room(&self) -> &StoredRoom {
+        match self {
+            Applied::Joined(r) | Applied::Changed(r) => r,
+        }
+    }
+}
+
+/// Most rooms known at once (in them or left): a peer cannot grow our memory by making
+/// rooms with us in them.
+pub const MAX_ROOMS: usize = 1000;
+
+/// The rooms part (see the module documentation).
+pub struct Rooms {
+    keys: Arc<KeyPair>,
+    rooms: HashMap<String, StoredRoom>,
+}
+
+impl Rooms {
+    /// The rooms history remembers, signing as `keys`.
+    pub fn new(keys: Arc<KeyPair>, stored: Vec<StoredRoom>) -> Self {
+        let rooms = stored.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Rooms { keys, rooms }
+    }
+
+    /// Our peer id.
+    fn me(&self) -> String {
+        self.keys.peer_id()
+    }
+
+    /// A room we are in.
+    pub fn get(&self, id: &str) -> Option<&StoredRoom> {
+        self.rooms.get(id).filter(|r| r.joined)
+    }
+
+    /// Whether `id` is a room we know (in it or left).
+    pub fn knows(&self, id: &str) -> bool {
+        self.rooms.contains_key(id)
+    }
+
+    /// The rooms we are in, for `rooms`, by name.
+    pub fn list(&self) -> Vec<RoomInfo> {
+        let mut v: Vec<RoomInfo> = self.rooms.values().filter(|r| r.joined).map(info).collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    /// A member's entry in any room we are in (to reach someone presence does not know).
+    pub fn member(&self, peer: &str) -> Option<&Member> {
+        self.rooms
+            .values()
+            .filter(|r| r.joined)
+            .find_map(|r| r.members.iter().find(|m| m.id == peer))
+    }
+
+    /// Who a message or change in `room` goes to: its members but us.
+    pub fn recipients(&self, room: &StoredRoom) -> Vec<String> {
+        let me = self.me();
+        room.members
+            .iter()
+            .filter(|m| m.id != me)
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// Our change of a room (`room` as it is after it, or before for `leave`), signed;
+    /// it travels as message `msg_id`.
+    pub fn change(&self, op: ChangeOp, room: &StoredRoom, msg_id: &str, at: u64) -> RoomChange {
+        let mut c = RoomChange {
+            room: room.id.clone(),
+            op,
+            name: room.name.clone(),
+            members: room.members.clone(),
+            author: self.me(),
+            at,
+            msg_id: msg_id.to_owned(),
+            sig: String::new(),
+        };
+        if op == ChangeOp::Leave {
+            let me = self.me();
+            c.members.retain(|m| m.id != me);
+        }
+        c.sign(&self.keys);
+        c
+    }
+
+    /// A new room named `name` of `me` and `members`; `id` is chosen by the caller.
+    pub fn create(
+        &self,
+        id: String,
+        name: &str,
+        me: Member,
+        members: Vec<Member>,
+    ) -> Result<StoredRoom, String> {
+        if self.rooms.len() >= MAX_ROOMS {
+            return Err(format!("you are in {MAX_ROOMS} rooms already"));
+        }
+        let name = room_name(name)?;
+        let mut all = vec![me];
+        for m in members {
+            if !all.iter().any(|a| a.id == m.id) {
+                all.push(m);
+            }
+        }
+        if all.len() > MAX_MEMBERS {
+            return Err(format!("a room has at most {MAX_MEMBERS} members"));
+        }
+        Ok(StoredRoom {
+            id,
+            name,
+            joined: true,
+            members: all,
+        })
+    }
+
+    /// `room` with `members` added (those already in it are left as they are).
+    pub fn added(&self, room: &str, members: Vec<Member>) -> Result<StoredRoom, String> {
+        let mut r = self.joined(room)?.clone();
+        for m in members {
+            if !r.members.iter().any(|a| a.id == m.id) {
+                r.members.push(m);
+            }
+        }
+        if r.members.len() > MAX_MEMBERS {
+            return Err(format!("a room has at most {MAX_MEMBERS} members"));
+        }
+        Ok(r)
+    }
+
+    /// `room` called `name`.
+    pub fn renamed(&self, room: &str, name: &str) -> Result<StoredRoom, String> {
+        let mut r = self.joined(room)?.clone();
+        r.name = room_name(name)?;
+        Ok(r)
+    }
+
+    /// A room we are in, or why not.
+    pub fn joined(&self, room: &str) -> Result<&StoredRoom, String> {
+        match self.rooms.get(room) {
+            Some(r) if r.joined => Ok(r),
+            Some(_) => Err(format!("you left the room {room}")),
+            None => Err(format!("no room {room}")),
+        }
+    }
+
+    /// The room as it is now (stored): ours to keep.
+    pub fn commit(&mut self, room: StoredRoom) {
+        self.rooms.insert(room.id.clone(), room);
+    }
+
+    /// Whether a room message from `from` in `room` is taken.
+    pub fn take_message(&self, room: &str, from: &str) -> Take {
+        match self.rooms.get(room) {
+            None => Take::NotYet(format!("does not know the room {room} yet")),
+            Some(r) if !r.joined => Take::Refuse(format!("has left the room {room}")),
+            Some(r) if r.members.iter().any(|m| m.id == from) => Take::Yes,
+            Some(_) => Take::Refuse(format!("{from} is not a member of the room {room}")),
+        }
+    }
+
+    /// Checks a change that came from `from` on its link: signed by its author, who is
+    /// `from` and a member (of our copy of the room, or of a new room that has us);
+    /// returns the room as it would be after it (stored by the core, then committed).
+    pub fn check_change(&self, from: &str, c: &RoomChange) -> Result<Applied, Take> {
+        let refuse = |why: String| Err(Take::Refuse(why));
+        if c.author != from {
+            return refuse(format!("a change by {} sent by {from}", c.author));
+        }
+        let known = self.rooms.get(&c.room).filter(|r| r.joined);
+        let known_key = known
+            .and_then(|r| r.members.iter().find(|m| m.id == c.author))
+            .map(|m| m.key.as_str());
+        if let Err(e) = c.verify(known_key) {
+            return refuse(format!("room change refused: {e}"));
+        }
+        let me = self.me();
+        let Some(room) = known else {
+            return match c.op {
+                ChangeOp::Create | ChangeOp::Add
+                    if self.rooms.len() >= MAX_ROOMS && !self.rooms.contains_key(&c.room) =>
+                {
+                    refuse(format!("in {MAX_ROOMS} rooms already"))
+                }
+                ChangeOp::Create | ChangeOp::Add if c.members.iter().any(|m| m.id == me) => {
+                    Ok(Applied::Joined(StoredRoom {
+                        id: c.room.clone(),
+                        name: room_name(&c.name).unwrap_or_else(|_| "room".to_owned()),
+                        joined: true,
+                        members: c.members.iter().map(tidy).collect(),
+                    }))
+                }
+                ChangeOp::Create | ChangeOp::Add => {
+                    refuse(format!("a room change for {} without us", c.room))
+                }
+                _ => Err(Take::NotYet(format!(
+                    "does not know the room {} yet",
+                    c.room
+                ))),
+            };
+        };
+        if known_key.is_none() {
+            return refuse(format!("{from} is not a member of the room {}", c.room));
+        }
+        let mut after = room.clone();
+        match c.op {
+            ChangeOp::Create | ChangeOp::Add => {
+                for m in &c.members {
+                    if !after.members.iter().any(|a| a.id == m.id) {
+                        after.members.push(tidy(m));
+                    }
+                }
+                after.members.truncate(MAX_MEMBERS);
+            }
+            ChangeOp::Rename => {
+                after.name = room_name(&c.name).map_err(Take::Refuse)?;
+            }
+            ChangeOp::Leave => after.members.retain(|m| m.id != c.author),
+        }
+        Ok(Applied::Changed(after))
+    }
+}
+
+/// A room as front ends see it.
+pub fn info(r: &StoredRoom) -> RoomInfo {
+    RoomInfo {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        members: r.members.iter().map(|m| m.id.clone()).collect(),
+        people: r
+            .members
+            .iter()
+            .map(|m| RoomPerson {
+                id: m.id.clone(),
+                name: m.name.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// A member as another peer described them, made safe to keep and show: a clean name of
+/// at most [`MAX_ROOM_NAME`] characters, an address only if it is an IPv4 address.
+fn tidy(m: &Member) -> Member {
+    let name: String = crate::protocol::beacon::clean_name(&m.name)
+        .chars()
+        .take(MAX_ROOM_NAME)
+        .collect();
+    let addr = m
+        .addr
+        .parse::<std::net::Ipv4Addr>()
+        .map_or_else(|_| String::new(), |a| a.to_string());
+    Member {
+        id: m.id.clone(),
+        name,
+        key: m.key.clone(),
+        addr,
+        port: m.port,
+    }
+}
+
+/// A room name, trimmed, not empty, at most [`MAX_ROOM_NAME`] characters.
+fn room_name(name: &str) -> Result<String, String> {
+    let name = crate::protocol::beacon::clean_name(name.trim());
+    if name.is_empty() {
+        return Err("the room name is empty".to_owned());
+    }
+    if name.chars().count() > MAX_ROOM_NAME {
+        return Err(format!(
+            "the room name is longer than {MAX_ROOM_NAME} characters"
+        ));
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! The rooms part alone: who may change a room, and what a room is after a change.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::trust::keys::test_pair;
+
+fn member(k: &KeyPair, name: &str) -> Member {
+    Member {
+        id: k.peer_id(),
+        name: name.into(),
+        key: k.public().to_base64(),
+        addr: "127.0.0.1".into(),
+        port: 4000,
+    }
+}
+
+/// Bob's part, and a room alice made of alice and bob (not yet known to bob).
+fn setup() -> (Rooms, KeyPair, KeyPair, StoredRoom) {
+    let (alice, bob) = (test_pair(1), test_pair(2));
+    let rooms = Rooms::new(Arc::new(test_pair(2)), Vec::new());
+    let alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
+    let room = alices
+        .create(
+            crate::protocol::room::new_room_id(),
+            "team",
+            member(&alice, "alice"),
+            vec![member(&bob, "bob")],
+        )
+        .unwrap();
+    (rooms, alice, bob, room)
+}
+
+fn signed(by: &KeyPair, room: &StoredRoom, op: ChangeOp) -> RoomChange {
+    Rooms::new(
+        Arc::new(KeyPair::from_secrets(
+            &by.ed25519_seed(),
+            by.x25519_secret(),
+        )),
+        Vec::new(),
+    )
+    .change(op, room, "m1", 1)
+}
+
+#[test]
+fn a_create_with_us_joins_and_one_without_us_is_refused() {
+    let (mut rooms, alice, _bob, room) = setup();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(Applied::Joined(r)) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    assert_eq!((r.name.as_str(), r.members.len()), ("team", 2));
+    rooms.commit(r);
+    assert_eq!(rooms.take_message(&room.id, &alice.peer_id()), Take::Yes);
+
+    let mut other = room.clone();
+    other.id = crate::protocol::room::new_room_id();
+    other.members.truncate(1);
+    let c = signed(&alice, &other, ChangeOp::Create);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Err(Take::Refuse(_))
+    ));
+}
+
+#[test]
+fn changes_for_a_room_not_known_yet_wait_and_relayed_ones_are_refused() {
+    let (rooms, alice, bob, room) = setup();
+    let c = signed(&alice, &room, ChangeOp::Rename);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Err(Take::NotYet(_))
+    ));
+    assert!(matches!(
+        rooms.take_message(&room.id, &alice.peer_id()),
+        Take::NotYet(_)
+    ));
+    // Alice's change sent by someone else.
+    let c = signed(&alice, &room, ChangeOp::Create);
+    assert!(matches!(
+        rooms.check_change(&bob.peer_id(), &c),
+        Err(Take::Refuse(_))
+    ));
+}
+
+#[test]
+fn a_member_who_left_is_gone_and_cannot_speak() {
+    let (mut rooms, alice, bob, room) = setup();
+    let carol = test_pair(3);
+    let mut with_carol = room.clone();
+    with_carol.members.push(member(&carol, "carol"));
+    let c = signed(&alice, &with_carol, ChangeOp::Create);
+    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    rooms.commit(a.room().clone());
+    let c = signed(&carol, &with_carol, ChangeOp::Leave);
+    let Ok(Applied::Changed(after)) = rooms.check_change(&carol.peer_id(), &c) else {
+        panic!("changed")
+    };
+    rooms.commit(after);
+    assert!(matches!(
+        rooms.take_message(&room.id, &carol.peer_id()),
+        Take::Refuse(_)
+    ));
+    let r = rooms.get(&room.id).unwrap();
+    assert_eq!(
+        rooms.recipients(r),
+        [alice.peer_id()],
+        "not to us, not to carol"
+    );
+    // Carol's second leave (or any change by her) is refused now.
+    assert!(rooms.check_change(&carol.peer_id(), &c).is_err());
+    let _ = bob;
+}
+
+#[test]
+fn what_a_peer_says_of_members_is_tidied() {
+    let (rooms, alice, bob, mut room) = setup();
+    room.members[1].name = format!("bo\u{7}b{}", "x".repeat(500));
+    room.members[1].addr = "not an address".into();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(Applied::Joined(r)) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    let b = r.members.iter().find(|m| m.id == bob.peer_id()).unwrap();
+    assert!(b.name.starts_with("bob") && b.name.chars().count() == MAX_ROOM_NAME);
+    assert_eq!(b.addr, "");
+}
+
+#[test]
+fn our_own_commands_check_names_and_membership() {
+    let (mut rooms, _alice, _bob, room) = setup();
+    assert!(rooms.renamed(&room.id, "x").is_err(), "not in it");
+    rooms.commit(room.clone());
+    assert!(rooms.renamed(&room.id, "  ").is_err());
+    assert!(
+        rooms
+            .renamed(&room.id, &"x".repeat(MAX_ROOM_NAME + 1))
+            .is_err()
+    );
+    assert_eq!(rooms.renamed(&room.id, " crew ").unwrap().name, "crew");
+    let mut left = room.clone();
+    left.joined = false;
+    rooms.commit(left);
+    assert!(rooms.joined(&room.id).unwrap_err().contains("left"));
+    assert!(rooms.list().is_empty());
+}

@@ -1,0 +1,131 @@
+//! The rooms schema step and the room outbox.
+
+use super::*;
+use crate::store::{Direction, MsgState};
+
+fn temp_store(tag: &str) -> (std::path::PathBuf, Store) {
+    let dir = std::env::temp_dir().join(format!("lanchat-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&dir.join(crate::store::HISTORY_FILE)).unwrap();
+    (dir, store)
+}
+
+fn room() -> StoredRoom {
+    StoredRoom {
+        id: "room-0123456789abcdef0123456789abcdef".into(),
+        name: "team".into(),
+        joined: true,
+        members: ["me", "bob", "carol"]
+            .map(|id| Member {
+                id: id.into(),
+                name: id.to_uppercase(),
+                key: format!("key-{id}"),
+                addr: "10.0.0.1".into(),
+                port: 4000,
+            })
+            .into(),
+    }
+}
+
+fn delivery(member: &str, msg_id: &str) -> RoomDelivery {
+    RoomDelivery {
+        member: member.into(),
+        msg_id: msg_id.into(),
+        room: room().id,
+        sent_at: 5,
+        text: "hi".into(),
+        change: None,
+        sent: false,
+    }
+}
+
+#[test]
+fn a_room_message_is_one_row_and_one_delivery_per_member() {
+    let (dir, mut s) = temp_store("rooms");
+    let r = room();
+    let row = NewMessage {
+        peer: &r.id,
+        msg_id: "m1",
+        dir: Direction::Out,
+        from: "me",
+        from_name: "ME",
+        text: "hi",
+        sent_at: 5,
+        state: MsgState::Sent,
+    };
+    s.send_room(
+        &row,
+        &[delivery("bob", "m1"), delivery("carol", "m1")],
+        Some(&r),
+    )
+    .unwrap();
+    assert_eq!(s.rooms().unwrap(), std::slice::from_ref(&r));
+    assert_eq!(s.history(&r.id, None, 10).unwrap().len(), 1);
+    assert!(s.unacked(10).unwrap().is_empty(), "not a direct message");
+    assert_eq!(s.room_unacked(10).unwrap().len(), 2);
+    // Chat's records fall through to the room outbox.
+    s.mark_sent("bob", "me", &["m1"]).unwrap();
+    s.mark_delivered_all("me", &[("carol", "m1")]).unwrap();
+    let left = s.room_unacked(10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].member == "bob" && left[0].sent);
+    assert!(s.mark_failed("bob", "me", "m1", "no").unwrap());
+    assert!(s.room_unacked(10).unwrap().is_empty());
+    assert_eq!(
+        s.room_states("m1").unwrap(),
+        [
+            ("bob".into(), "failed".into()),
+            ("carol".into(), "delivered".into())
+        ]
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_change_is_taken_once_with_the_room_after_it() {
+    let (dir, mut s) = temp_store("rooms-change");
+    let mut r = room();
+    let row = NewMessage {
+        peer: &r.id,
+        msg_id: "c1",
+        dir: Direction::In,
+        from: "bob",
+        from_name: "BOB",
+        text: "renamed",
+        sent_at: 5,
+        state: MsgState::Received,
+    };
+    r.name = "crew".into();
+    assert!(s.take_room_change(&row, &r).unwrap());
+    r.name = "other".into();
+    assert!(
+        !s.take_room_change(&row, &r).unwrap(),
+        "a resend changes nothing"
+    );
+    assert_eq!(s.rooms().unwrap()[0].name, "crew");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_4_with_messages_migrates_to_rooms() {
+    let dir = std::env::temp_dir().join(format!("lanchat-mig5-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(crate::store::HISTORY_FILE);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrations::migrate_to(&mut conn, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO messages (id, peer, msg_id, dir, author, author_name, sent_at, text, state)
+             VALUES (3, 'p', 'm1', 'out', 'me', 'Me', 1, 'pending one', 'pending');",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.unacked(10).unwrap()[0].msg_id, "m1");
+    assert!(s.rooms().unwrap().is_empty());
+    assert!(s.room_unacked(10).unwrap().is_empty());
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

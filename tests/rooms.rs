@@ -1,0 +1,297 @@
+//! Rooms through the real binary on loopback (issue 14): the headless contract with three
+//! nodes, and a member killed with SIGKILL who gets what was said meanwhile exactly once.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{ChildNode, TempDir, free_udp_port};
+use serde_json::{Value, json};
+
+fn spawn(dir: &TempDir, who: &str, port: u16) -> ChildNode {
+    ChildNode::loopback(who, &dir.join(who), port, "0.2")
+}
+
+fn meet(a: &mut ChildNode, names: &[&str]) {
+    for name in names {
+        a.wait(&format!("peer_joined {name}"), |v| {
+            v["event"] == "peer_joined" && v["peer"]["name"] == *name
+        });
+    }
+}
+
+fn ids(v: &Value) -> HashSet<String> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|m| m.as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// Makes a room of `a`, `b` and `c`; returns its id once both members joined.
+fn make_room(a: &mut ChildNode, b: &mut ChildNode, c: &mut ChildNode) -> String {
+    a.cmd(json!({"cmd":"room_create","name":"team","members":[b.id, c.id]}));
+    let created = a.wait("room_created", |v| v["event"] == "room_created");
+    let room = created["room"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["room"]["name"], "team");
+    let all: HashSet<String> = [&a.id, &b.id, &c.id].map(|s| s.clone()).into();
+    assert_eq!(ids(&created["room"]["members"]), all);
+    for m in [b, c] {
+        let joined = m.wait("room_joined", |v| v["event"] == "room_joined");
+        assert_eq!(joined["room"]["id"], json!(room));
+        assert_eq!(joined["room"]["name"], "team");
+        assert_eq!(ids(&joined["room"]["members"]), all);
+    }
+    room
+}
+
+#[test]
+fn three_nodes_make_a_room_talk_rename_and_leave() {
+    let dir = TempDir::new("rooms-3");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+
+    a.cmd(json!({"cmd":"send","to":room,"text":"hello room"}));
+    let sent = a.wait("sent", |v| v["event"] == "sent");
+    assert_eq!(sent["to"], json!(room));
+    let msg_id = sent["msg_id"].clone();
+    for m in [&mut b, &mut c] {
+        let got = m.wait("message", |v| v["event"] == "message");
+        assert_eq!(got["room"], json!(room));
+        assert_eq!(got["from"], json!(a.id));
+        assert_eq!(got["text"], "hello room");
+        assert_eq!(got["msg_id"], msg_id);
+    }
+    let mut delivered = HashSet::new();
+    for _ in 0..2 {
+        let d = a.wait("delivered", |v| {
+            v["event"] == "delivered" && v["msg_id"] == msg_id
+        });
+        assert_eq!(d["to"], json!(room));
+        delivered.insert(d["peer"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(delivered, [b.id.clone(), c.id.clone()].into());
+
+    // A member answers; the others get it.
+    b.cmd(json!({"cmd":"send","to":room,"text":"hi from bob"}));
+    for m in [&mut a, &mut c] {
+        m.wait("bob's message", |v| {
+            v["event"] == "message" && v["text"] == "hi from bob" && v["room"] == json!(room)
+        });
+    }
+
+    // Anyone renames; everyone hears it.
+    c.cmd(json!({"cmd":"room_rename","room":room,"name":"crew"}));
+    for m in [&mut a, &mut b, &mut c] {
+        m.wait("room_changed crew", |v| {
+            v["event"] == "room_changed" && v["room"]["name"] == "crew"
+        });
+    }
+    a.cmd(json!({"cmd":"rooms"}));
+    let rooms = a.wait("rooms", |v| v["event"] == "rooms");
+    assert_eq!(rooms["rooms"][0]["id"], json!(room));
+    assert_eq!(rooms["rooms"][0]["name"], "crew");
+
+    // History and search know the room.
+    c.cmd(json!({"cmd":"history","with":room}));
+    let h = c.wait("history", |v| v["event"] == "history");
+    let texts: Vec<&str> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.contains(&"hello room") && texts.contains(&"hi from bob"),
+        "{texts:?}"
+    );
+    c.cmd(json!({"cmd":"search","query":"bob"}));
+    let s = c.wait("search_results", |v| v["event"] == "search_results");
+    assert!(
+        s["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["peer"] == json!(room) && m["text"] == "hi from bob")
+    );
+
+    // Bob leaves: the others see him go, and he gets nothing more.
+    b.cmd(json!({"cmd":"room_leave","room":room}));
+    b.wait("room_left", |v| v["event"] == "room_left");
+    for m in [&mut a, &mut c] {
+        let ch = m.wait("room_changed without bob", |v| {
+            v["event"] == "room_changed" && v["by"] == json!(b.id)
+        });
+        assert!(!ids(&ch["room"]["members"]).contains(&b.id));
+    }
+    a.cmd(json!({"cmd":"send","to":room,"text":"after bob"}));
+    let sent = a.wait("sent", |v| v["event"] == "sent" && v["text"] == "after bob");
+    c.wait("after bob", |v| {
+        v["event"] == "message" && v["text"] == "after bob"
+    });
+    let d = a.wait("delivered to carol", |v| {
+        v["event"] == "delivered" && v["msg_id"] == sent["msg_id"]
+    });
+    assert_eq!(d["peer"], json!(c.id));
+    b.cmd(json!({"cmd":"send","to":room,"text":"still here?"}));
+    let e = b.wait("error", |v| v["event"] == "error");
+    assert!(e["message"].as_str().unwrap().contains("left"), "{e}");
+    // Bob heard nothing after he left (the rooms answer is the last word).
+    b.cmd(json!({"cmd":"rooms"}));
+    let r = b.wait("rooms", |v| v["event"] == "rooms");
+    assert_eq!(r["rooms"], json!([]));
+    assert!(
+        b.wait_for(std::time::Duration::ZERO, &|v: &Value| v["text"]
+            == "after bob")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_member_killed_gets_what_was_said_meanwhile_exactly_once() {
+    let dir = TempDir::new("rooms-kill");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    meet(&mut b, &["carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+
+    c.kill9();
+    a.wait("carol gone", |v| {
+        v["event"] == "peer_left" && v["id"] == json!(c.id)
+    });
+    const N: usize = 20;
+    for i in 0..N {
+        let (who, text) = if i % 2 == 0 {
+            (&mut a, format!("a{i}"))
+        } else {
+            (&mut b, format!("b{i}"))
+        };
+        who.cmd(json!({"cmd":"send","to":room,"text":text}));
+    }
+    // Bob has all of Alice's, so they were sent.
+    for i in (0..N).step_by(2) {
+        b.wait("alice's", |v| {
+            v["event"] == "message" && v["text"] == format!("a{i}")
+        });
+    }
+    // A change made meanwhile reaches her too.
+    b.cmd(json!({"cmd":"room_rename","room":room,"name":"while away"}));
+    a.wait("renamed", |v| {
+        v["event"] == "room_changed" && v["room"]["name"] == "while away"
+    });
+
+    let mut c = spawn(&dir, "carol", port);
+    c.wait("the rename said while she was away", |v| {
+        v["event"] == "room_changed" && v["room"]["name"] == "while away" && v["by"] == json!(b.id)
+    });
+    let mut got: Vec<String> = Vec::new();
+    while got.len() < N {
+        let m = c.wait("a message said while carol was away", |v| {
+            v["event"] == "message" && v["room"] == json!(room)
+        });
+        got.push(m["text"].as_str().unwrap().to_owned());
+    }
+    // Exactly once, and in order per author.
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), N, "{got:?}");
+    for author in ["a", "b"] {
+        let seq: Vec<usize> = got
+            .iter()
+            .filter(|t| t.starts_with(author))
+            .map(|t| t[1..].parse().unwrap())
+            .collect();
+        assert!(seq.windows(2).all(|w| w[0] < w[1]), "{author}: {seq:?}");
+    }
+    // Each sender hears carol's delivery of its own.
+    a.wait("delivered by carol", |v| {
+        v["event"] == "delivered" && v["peer"] == json!(c.id)
+    });
+    // And nothing comes twice: a restart of carol replays nothing.
+    c.cmd(json!({"cmd":"quit"}));
+    c.wait("stopped", |v| v["event"] == "stopped");
+    let _ = c.child.wait();
+    let mut c = spawn(&dir, "carol", port);
+    c.cmd(json!({"cmd":"history","with":room,"limit":1000}));
+    let h = c.wait("history", |v| v["event"] == "history");
+    let texts: Vec<&str> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .filter(|t| t.len() <= 3)
+        .collect();
+    assert_eq!(texts.len(), N, "{texts:?}");
+    c.cmd(json!({"cmd":"rooms"}));
+    let r = c.wait("rooms", |v| v["event"] == "rooms");
+    assert_eq!(r["rooms"][0]["id"], json!(room), "carol is still in it");
+}
+
+/// Two members who never met (their discovery ports differ, so no beacon of one reaches
+/// the other) reach each other through the addresses the room carries.
+#[test]
+fn members_who_never_met_reach_each_other_by_the_rooms_addresses() {
+    let dir = TempDir::new("rooms-never-met");
+    let (p1, p2) = (free_udp_port(), free_udp_port());
+    // Alice meets Bob on one port, then moves to another, where she meets Carol.
+    let mut a = spawn(&dir, "alice", p1);
+    let mut b = spawn(&dir, "bob", p1);
+    meet(&mut a, &["bob"]);
+    a.cmd(json!({"cmd":"quit"}));
+    a.wait("stopped", |v| v["event"] == "stopped");
+    let _ = a.child.wait();
+    let mut a = spawn(&dir, "alice", p2);
+    let mut c = spawn(&dir, "carol", p2);
+    meet(&mut a, &["carol"]);
+
+    let room = make_room(&mut a, &mut b, &mut c);
+    b.cmd(json!({"cmd":"peers"}));
+    let peers = b.wait("peers", |v| v["event"] == "peers");
+    assert!(
+        !peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(c.id)),
+        "bob has never seen carol's beacons"
+    );
+    b.cmd(json!({"cmd":"send","to":room,"text":"hi carol, we never met"}));
+    let got = c.wait("bob's message", |v| {
+        v["event"] == "message" && v["text"] == "hi carol, we never met"
+    });
+    assert_eq!(got["from"], json!(b.id));
+    assert_eq!(got["room"], json!(room));
+    c.cmd(json!({"cmd":"send","to":room,"text":"hi bob"}));
+    b.wait("carol's answer", |v| {
+        v["event"] == "message" && v["text"] == "hi bob" && v["from"] == json!(c.id)
+    });
+}
+
+/// A file sent to a room is offered to each member, who each take it on their own.
+#[test]
+fn a_file_sent_to_a_room_is_offered_to_each_member() {
+    let dir = TempDir::new("rooms-file");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "room notes").unwrap();
+    a.cmd(json!({"cmd":"send_file","to":room,"path":file}));
+    for m in [&mut b, &mut c] {
+        let offer = m.wait("file_offer", |v| v["event"] == "file_offer");
+        assert_eq!(offer["name"], "notes.txt");
+        m.cmd(json!({"cmd":"accept","transfer_id":offer["transfer_id"]}));
+        let done = m.wait("transfer_done", |v| v["event"] == "transfer_done");
+        let path = done["path"].as_str().expect("where it landed");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "room notes");
+    }
+}
