@@ -56,16 +56,17 @@ pub use super::greeting::{MAX_GREETING, MAX_GREETING_PER_ADDR};
 /// peer that neither accepts nor refuses is not taken for gone.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a probe that connected listens for the port closing under it (see `dying`).
+const PROBE_SETTLE: Duration = Duration::from_millis(300);
+
 /// Connects to `addr` and hangs up, on a thread of its own, and reports
-/// [`NetInput::Probed`]: `refused` only when the connection was refused (a reset: nothing
-/// listens there). Timeouts and other errors are not a refusal.
+/// [`NetInput::Probed`]: `refused` when the connection was refused (a reset: nothing
+/// listens there), or taken and then closed under us at once (a dying process's
+/// listener, see `dying`). Timeouts and other errors are not a refusal.
 pub fn probe(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result<JoinHandle<()>> {
     spawn_named("link-probe", move || {
         let refused = match TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) {
-            Ok(conn) => {
-                drop(conn); // hang up at once: the greeter counts it as closed
-                false
-            }
+            Ok(conn) => dying(&conn),
             Err(e) => e.kind() == io::ErrorKind::ConnectionRefused,
         };
         let _ = tx.send(NetInput::Probed {
@@ -74,6 +75,26 @@ pub fn probe(peer: PeerId, addr: SocketAddr, tx: Sender<NetInput>) -> io::Result
             refused,
         });
     })
+}
+
+/// Whether a port that took our probe's connection is closing: a killed process's
+/// sockets close one by one, so its link can close before its listener, which still
+/// completes our connect from its backlog and resets it a moment later. A live node's
+/// greeter stays silent, waiting for our handshake, until we hang up ([`PROBE_SETTLE`]).
+fn dying(conn: &TcpStream) -> bool {
+    use std::io::Read as _;
+    if conn.set_read_timeout(Some(PROBE_SETTLE)).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    match (&*conn).read(&mut byte) {
+        Ok(0) => true,
+        Err(e) => matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        ),
+        Ok(_) => false,
+    }
 }
 
 /// Dials `addr` on a thread of its own, runs the handshake as the initiator (only
