@@ -69,12 +69,26 @@ feed_wang() {
     send "Thanks! 我马上过去 🚀"
     sleep 600
 }
+# room NAME: the id of the room the headless peer NAME joined (once it has).
+room_of() {
+    for _ in $(seq 200); do
+        local id
+        id=$(grep -o '"event":"room_joined","room":{"id":"[^"]*"' "$WORK/$1.log" 2>/dev/null |
+            head -n 1 | sed 's/.*"id":"//; s/"$//')
+        [[ -n "$id" ]] && { printf '%s\n' "$id"; return; }
+        sleep 0.1
+    done
+}
 feed_alice() {
     wait_for_me Alice
     sleep 1
     send "Hey, are you coming to lunch? 🍜"
     sleep 1
     send "The build is green again ✅ nice work on the fix: https://ci.example.com/builds/4521"
+    # The window makes a room with Alice, 王小明 and Bob (the go script below).
+    local room
+    room=$(room_of Alice)
+    [[ -n "$room" ]] && say "{\"cmd\":\"send\",\"to\":\"$room\",\"text\":\"周五演示的幻灯片我放在共享盘了，大家看一下 👀\"}"
     sleep 600
 }
 feed_li() {
@@ -135,6 +149,8 @@ cat >"$WORK/go.tmp" <<SCRIPT
 {"cmd":"send","to":"Alice","text":"On my way, save me a seat!"}
 {"cmd":"web_start","port":0}
 {"cmd":"verify","peer":"王小明"}
+{"cmd":"room_create","name":"演示小组","members":["Alice","王小明","Bob"]}
+{"cmd":"add_peer","addr":"127.0.0.9"}
 shot conversation-dark.png dark 王小明
 shot everyone-dark.png dark Everyone
 shot network-dark.png dark Alice network
@@ -154,6 +170,9 @@ shot web-join-light.png light Everyone web
 shot web-join-dark.png dark Alice web
 shot verify-dark.png dark Alice verify
 shot verify-light.png light 李娜 verify
+shot room-light.png light 演示小组
+shot room-dark.png dark 演示小组
+shot reach-light.png light Everyone network reach
 SCRIPT
 mv "$WORK/go.tmp" "$WORK/go"
 

@@ -85,6 +85,9 @@ fn a_room_shows_unread_then_sends_renames_and_leaves_from_its_header() {
         .click();
     harness.run();
     harness.get_by_label("hello room");
+    // Several people speak in a room: the bubble says who (the peer's row and the room
+    // header name them too).
+    assert_eq!(harness.query_all_by_label("张三").count(), 3);
     harness.get_by_label("我, 张三");
 
     let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Message to team");

@@ -109,7 +109,8 @@ pub fn show(
         return;
     };
     let messages = &c.messages;
-    let everyone = conv == ConvKey::Everyone;
+    // Where several people speak, each bubble says who (Everyone, a room).
+    let show_senders = matches!(conv, ConvKey::Everyone | ConvKey::Room(_));
     let cv = view.conversations.views.entry(conv.clone()).or_default();
     let width = if cv.size.x > 0.0 {
         cv.size.x
@@ -119,7 +120,7 @@ pub fn show(
     cv.heights.sync(
         messages,
         c.shape,
-        |m| bubble::estimate(m, width, everyone),
+        |m| bubble::estimate(m, width, show_senders),
         |m| i64::from(chrono::Datelike::num_days_from_ce(&timefmt::day(m.sent_at))),
     );
     let jump = view
@@ -185,7 +186,7 @@ pub fn show(
             messages,
             origin,
             width,
-            everyone,
+            show_senders,
             highlight,
             state,
             thumbs,
@@ -252,7 +253,8 @@ struct Rows<'a> {
     /// Where the content starts on screen (offset 0).
     origin: egui::Pos2,
     width: f32,
-    everyone: bool,
+    /// Each bubble says who wrote it (Everyone, a room).
+    show_senders: bool,
     highlight: Option<&'a str>,
     state: &'a ChatState,
     thumbs: &'a Thumbs,
@@ -297,7 +299,7 @@ impl Rows<'_> {
         let r = bubble::bubble(
             &mut row,
             m,
-            self.everyone,
+            self.show_senders,
             marked,
             self.state,
             self.thumbs,

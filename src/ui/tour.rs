@@ -3,9 +3,10 @@
 //! The window waits for `<dir>/go`, a text file written by the script once its headless
 //! peers have chatted. Lines starting with `{` are headless-style commands the window sends
 //! as if typed (so its own bubbles appear); lines `shot FILE THEME CONVERSATION [network]
-//! [settings] [attach] [web] [verify] [search=WORDS] [size=WxH]` are scenes (the 📎 button
-//! pressed; "Let a browser join…" open; the "Verify…" window open for the conversation's
-//! peer; a search typed in the box; the window resized, else
+//! [settings] [attach] [web] [verify] [reach] [search=WORDS] [size=WxH]` are scenes (the
+//! 📎 button pressed; "Let a browser join…" open; the "Verify…" window open for the
+//! conversation's peer; "Add by address…" open; a search typed in the box; the window
+//! resized, else
 //! 1240×760). After a short settle the tour sets each scene up, waits for the
 //! frame (and the network snapshot) to arrive, saves a PNG through
 //! `ViewportCommand::Screenshot`, and closes the window after the last one.
@@ -40,6 +41,7 @@ struct Shot {
     attach: bool,
     web: bool,
     verify: bool,
+    reach: bool,
 }
 
 #[derive(Debug)]
@@ -175,6 +177,7 @@ impl Tour {
                 attach: flags.contains(&"attach"),
                 web: flags.contains(&"web"),
                 verify: flags.contains(&"verify"),
+                reach: flags.contains(&"reach"),
             });
         }
     }
@@ -185,6 +188,7 @@ fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut 
     view.show_network = shot.network;
     view.settings = None;
     view.web_join = shot.web;
+    view.reach = shot.reach.then(String::new);
     view.search.clear();
     state.search = None;
     if let Some(words) = &shot.search {
@@ -196,11 +200,14 @@ fn set_scene(shot: &Shot, state: &mut ChatState, view: &mut View, actions: &mut 
     let conv = if shot.conv == "Everyone" {
         Some(ConvKey::Everyone)
     } else {
-        state
-            .peers
-            .values()
-            .find(|p| p.name == shot.conv)
-            .map(|p| ConvKey::Peer(p.id.clone().into()))
+        let room = state.rooms.values().find(|r| r.name == shot.conv);
+        room.map(|r| ConvKey::Room(r.id.clone())).or_else(|| {
+            state
+                .peers
+                .values()
+                .find(|p| p.name == shot.conv)
+                .map(|p| ConvKey::Peer(p.id.clone().into()))
+        })
     };
     view.chooser = None;
     view.verify = None;
