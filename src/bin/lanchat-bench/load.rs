@@ -5,7 +5,12 @@
 //! number. The baseline is the same round trip measured just before the load.
 //!
 //! The in-process node sits on its own discovery port and learns the measured node
-//! from one forged beacon, so the load reaches only the node being measured.
+//! from one beacon signed with the measured node's own key (read from its data
+//! directory), so the load reaches only the node being measured. Forged peers and the
+//! flood's beacons are signed v2 datagrams under keys of their own, signed before the
+//! load starts, each counter once: the first pass through them makes the node check
+//! signatures (within its per-source budget), every later pass is a replay, dropped
+//! before any signature is checked.
 
 use std::net::UdpSocket;
 use std::sync::Arc;
@@ -19,6 +24,10 @@ use serde_json::{Value, json};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use lanchat::node::MAX_PEERS;
+use lanchat::protocol::PROTOCOL_VERSION;
+use lanchat::protocol::beacon::{Beacon, BeaconKind};
+use lanchat::protocol::signed;
+use lanchat::trust::{KeyPair, identity};
 
 use crate::inproc::InProc;
 use crate::procfs::{Line, Node, Usage, Window, run_dir, status_kib, wait_line};
@@ -60,7 +69,10 @@ impl Bench {
         measured.ready(&ready);
         let prober_port = free_udp_port()?;
         let prober = InProc::start(&dir.join("prober"), "prober", prober_port)?;
-        let beacon = here(&measured.id, "measured", measured.port, 600_000);
+        let key_file = dir.join("measured").join(identity::KEY_FILE);
+        let own = identity::load(&key_file)
+            .with_context(|| format!("the measured node's key {}", key_file.display()))?;
+        let beacon = here(&own, "measured", measured.port, 600_000, 1 << 40)?;
         broadcaster()?.send_to(&beacon, (LOOPBACK_BROADCAST, prober_port))?;
         prober.wait_joined(&measured.id)?;
         for _ in 0..20 {
@@ -100,12 +112,39 @@ impl Bench {
     }
 }
 
-/// A `here` beacon as a peer would send it.
-fn here(id: &str, name: &str, port: u16, interval_ms: u64) -> Vec<u8> {
-    json!({"lanchat":1,"kind":"here","id":id,"instance":"bench","name":name,
-           "host":"forged","port":port,"status":"online","interval_ms":interval_ms})
+/// A signed `here` beacon of `keys`' peer with counter `ctr`, stamped now.
+fn here(keys: &KeyPair, name: &str, port: u16, interval_ms: u64, ctr: u64) -> Result<Vec<u8>> {
+    let beacon = Beacon {
+        lanchat: PROTOCOL_VERSION,
+        id: keys.peer_id(),
+        instance: "bench".into(),
+        name: name.into(),
+        host: "forged".into(),
+        port,
+        status: "online".into(),
+        interval_ms,
+        unicast: None,
+        kind: BeaconKind::Here,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    Ok(signed::sign(&beacon, keys, ctr, u64::try_from(now)?)?)
+}
+
+/// A v1 beacon (JSON, unsigned), which a v2 node refuses as another version.
+fn v1_here(id: &str) -> Vec<u8> {
+    json!({"lanchat":1,"kind":"here","id":id,"instance":"bench","name":"v1",
+           "host":"forged","port":9,"status":"online","interval_ms":5000})
     .to_string()
     .into_bytes()
+}
+
+/// New identity keys.
+fn keys(n: usize) -> Result<Vec<KeyPair>> {
+    (0..n)
+        .map(|_| KeyPair::generate().map_err(|e| anyhow::anyhow!("random keys: {e}")))
+        .collect()
 }
 
 /// A UDP socket allowed to send to 127.255.255.255 (and nowhere else is ever used).
@@ -241,9 +280,17 @@ pub fn forged_peers(peers: usize, secs: u64) -> Result<Report> {
     let mut b = Bench::start("forged")?;
     let (base, _) = b.probe(Duration::from_secs(5))?;
     let rss_before = status_kib(b.measured.pid(), "VmRSS")?;
-    let payloads: Vec<Vec<u8>> = (0..peers)
-        .map(|i| here(&format!("forged{i:05}"), &format!("peer {i}"), 9, 5000))
-        .collect();
+    // One round of beacons every 5 s, each round signed afresh (a repeated datagram is a
+    // replay): enough rounds for the fill, the window and a margin.
+    let forged = keys(peers)?;
+    let rounds = secs / 5 + 4;
+    let mut payloads = Vec::with_capacity(peers * rounds as usize);
+    for round in 0..rounds {
+        for (i, k) in forged.iter().enumerate() {
+            payloads.push(here(k, &format!("peer {i}"), 9, 5000, round)?);
+        }
+    }
+    let ids: std::collections::HashSet<String> = forged.iter().map(KeyPair::peer_id).collect();
     let rate = (peers as u64) / 5;
     let blaster = Blaster::start(b.discovery_port, rate, payloads)?;
     // Every forged peer the table can hold is listed before measuring (one full round of
@@ -254,7 +301,7 @@ pub fn forged_peers(peers: usize, secs: u64) -> Result<Report> {
             l.2["event"] == "peer_joined"
                 && l.2["peer"]["id"]
                     .as_str()
-                    .is_some_and(|id| id.starts_with("forged"))
+                    .is_some_and(|id| ids.contains(id))
         })?;
     }
     let window = Window::start(b.measured.pid())?;
@@ -291,27 +338,29 @@ pub fn forged_peers(peers: usize, secs: u64) -> Result<Report> {
     })
 }
 
-/// `rate` datagrams per second for `secs`: a quarter each garbage, valid beacons from
-/// 1 000 ids, another protocol version, and valid JSON of the wrong shape.
+/// `rate` datagrams per second for `secs`: a quarter each garbage, signed beacons from
+/// 1 000 keys (20 counters each, so most sends are replays), protocol v1's unsigned
+/// beacons, and valid JSON of the wrong shape.
 pub fn flood(rate: u64, secs: u64) -> Result<Report> {
     let mut b = Bench::start("flood")?;
     let (base, _) = b.probe(Duration::from_secs(5))?;
     let pid = b.measured.pid();
     let rss_before = status_kib(pid, "VmRSS")?;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-    let mut payloads = Vec::with_capacity(4000);
-    for i in 0..1000 {
-        let len = 1 + (xorshift(&mut rng) % 1400) as usize;
-        payloads.push((0..len).map(|_| xorshift(&mut rng) as u8).collect());
-        payloads.push(here(&format!("flood{i:04}"), "flood", 9, 5000));
-        let mut v: Value = serde_json::from_slice(&here(&format!("v{i}"), "v2", 9, 5000))?;
-        v["lanchat"] = json!(2);
-        payloads.push(v.to_string().into_bytes());
-        payloads.push(
-            json!({"lanchat":1,"kind":"here","id":format!("s{i}"),"port":"many"})
-                .to_string()
-                .into_bytes(),
-        );
+    let flooders = keys(1000)?;
+    let mut payloads = Vec::with_capacity(4 * 20 * 1000);
+    for ctr in 0..20 {
+        for (i, k) in flooders.iter().enumerate() {
+            let len = 1 + (xorshift(&mut rng) % 1400) as usize;
+            payloads.push((0..len).map(|_| xorshift(&mut rng) as u8).collect());
+            payloads.push(here(k, "flood", 9, 5000, ctr)?);
+            payloads.push(v1_here(&format!("v{i}")));
+            payloads.push(
+                json!({"lanchat":1,"kind":"here","id":format!("s{i}"),"port":"many"})
+                    .to_string()
+                    .into_bytes(),
+            );
+        }
     }
     let before = b.counters()?;
     let blaster = Blaster::start(b.discovery_port, rate, payloads)?;
