@@ -39,9 +39,13 @@ pub fn no_replace_ways() -> &'static [NoReplace] {
 impl NoReplace {
     /// Renames `from` to `to`; `AlreadyExists` if `to` exists (nothing changed),
     /// `Unsupported` if this way does not work here (nothing changed), else the error.
+    /// A folder (a folder sent as one transfer) has no hard links: past `renameat2`, both
+    /// other ways claim the name as an empty folder instead (`rename_folder_over_claim`).
     pub fn rename(self, from: &Path, to: &Path) -> io::Result<()> {
+        let folder = from.is_dir();
         match self {
             NoReplace::Renameat2 => renameat2(from, to),
+            NoReplace::Link | NoReplace::Claim if folder => rename_folder_over_claim(from, to),
             NoReplace::Link => link_then_unlink(from, to),
             NoReplace::Claim => rename_over_claim(from, to),
         }
@@ -86,6 +90,23 @@ fn rename_over_claim(from: &Path, to: &Path) -> io::Result<()> {
     drop(File::options().write(true).create_new(true).open(to)?);
     fs::rename(from, to).inspect_err(|_| {
         let _ = fs::remove_file(to); // only our own empty claim
+    })
+}
+
+/// A folder: the name claimed as an empty folder (`create_dir` fails if the name exists),
+/// then the folder renamed onto its own empty claim, which a POSIX rename replaces
+/// atomically. Windows cannot rename onto a folder: there the claim is removed first, and
+/// a name taken in that instant makes the rename fail rather than replace anything. On a
+/// failure only our own claim is removed (`remove_dir` removes nothing that is not empty).
+fn rename_folder_over_claim(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir(to)?;
+    let renamed = if cfg!(windows) {
+        fs::remove_dir(to).and_then(|()| fs::rename(from, to))
+    } else {
+        fs::rename(from, to)
+    };
+    renamed.inspect_err(|_| {
+        let _ = fs::remove_dir(to);
     })
 }
 

@@ -43,6 +43,36 @@ fn promote_never_replaces_a_file() {
     }
 }
 
+/// A folder sent as one transfer lands the same way: never onto an existing folder or
+/// file, whatever ways the system has (the portable ones claim the name as a folder).
+#[test]
+fn promote_never_replaces_a_folder() {
+    for ways in &CHAINS[..3] {
+        let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(dir.join("相册")).unwrap();
+        fs::write(dir.join("相册").join("mine.jpg"), b"mine").unwrap();
+        fs::write(dir.join("相册 (1)"), b"a file of that name").unwrap();
+        let part = dir.join("相册.part");
+        fs::create_dir_all(part.join("sub")).unwrap();
+        fs::write(part.join("sub").join("new.jpg"), b"new").unwrap();
+        let path =
+            promote_with(ways, &part, &dir, "相册").unwrap_or_else(|e| panic!("{ways:?}: {e}"));
+        assert_eq!(path, dir.join("相册 (2)"), "{ways:?}");
+        assert!(!part.exists());
+        assert_eq!(fs::read(path.join("sub").join("new.jpg")).unwrap(), b"new");
+        assert_eq!(
+            fs::read(dir.join("相册").join("mine.jpg")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(
+            fs::read(dir.join("相册 (1)")).unwrap(),
+            b"a file of that name"
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 3, "no claim left");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 #[test]
 fn promote_takes_this_systems_ways() {
     let dir = std::env::temp_dir().join(format!("lanchat-promote-{}", uuid::Uuid::new_v4()));
