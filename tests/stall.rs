@@ -57,24 +57,7 @@ fn a_history_locked_by_another_program_delays_the_backlog_but_loses_and_repeats_
     a.wait("delivery_resumed", |e| {
         matches!(e, Event::DeliveryResumed { .. })
     });
-    let mut delivered = HashSet::new();
-    while delivered.len() < MESSAGES {
-        if let Event::Delivered { msg_id, .. } =
-            a.wait("delivered", |e| matches!(e, Event::Delivered { .. }))
-        {
-            assert!(delivered.insert(msg_id), "delivered once");
-        }
-    }
-    let mut texts = Vec::new();
-    while texts.len() < MESSAGES {
-        if let Event::Message { text, .. } =
-            b.wait("a message", |e| matches!(e, Event::Message { .. }))
-        {
-            texts.push(text);
-        }
-    }
-    let want: Vec<String> = (0..MESSAGES).map(|i| format!("m{i}")).collect();
-    assert_eq!(texts, want, "each once, in order");
+    backlog_arrives(&mut a, &mut b, MESSAGES);
     let late: Vec<Event> = b
         .drain()
         .into_iter()
@@ -132,8 +115,16 @@ fn a_full_disk_on_the_receiver_delays_the_backlog_and_freeing_it_delivers_everyt
 
     // Room again: everything arrives by itself, once, in order.
     std::fs::remove_file(&ballast).expect("free the disk");
+    backlog_arrives(&mut a, &mut b, MANY);
+    drop(b);
+    drop(a);
+}
+
+/// `a`'s messages `m0`..`m{n-1}` to `b` are each delivered once, and `b` shows them once,
+/// in order.
+fn backlog_arrives(a: &mut TestNode, b: &mut TestNode, n: usize) {
     let mut delivered = HashSet::new();
-    while delivered.len() < MANY {
+    while delivered.len() < n {
         if let Event::Delivered { msg_id, .. } =
             a.wait("delivered", |e| matches!(e, Event::Delivered { .. }))
         {
@@ -141,15 +132,13 @@ fn a_full_disk_on_the_receiver_delays_the_backlog_and_freeing_it_delivers_everyt
         }
     }
     let mut texts = Vec::new();
-    while texts.len() < MANY {
+    while texts.len() < n {
         if let Event::Message { text, .. } =
             b.wait("a message", |e| matches!(e, Event::Message { .. }))
         {
             texts.push(text);
         }
     }
-    let want: Vec<String> = (0..MANY).map(|i| format!("m{i}")).collect();
+    let want: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     assert_eq!(texts, want, "each once, in order");
-    drop(b);
-    drop(a);
 }
