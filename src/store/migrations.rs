@@ -176,8 +176,34 @@ CREATE TABLE room_outbox (
 CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
 ";
 
+/// Version 7 (issue 14): a room message's copy for a member who left the room before
+/// acknowledging it is `left` — dropped, never sent (also not after a restart), and not
+/// `failed`: nothing was refused. SQLite cannot change a `CHECK`, so the table is made
+/// again with its rows and ids.
+const V7: &str = "
+CREATE TABLE room_outbox_v7 (
+    id      INTEGER PRIMARY KEY,
+    member  TEXT    NOT NULL,
+    msg_id  TEXT    NOT NULL,
+    room    TEXT    NOT NULL,
+    sent_at INTEGER NOT NULL,
+    text    TEXT    NOT NULL,
+    change  TEXT,
+    state   TEXT    NOT NULL
+            CHECK (state IN ('pending', 'sent', 'delivered', 'failed', 'left')),
+    reason  TEXT,
+    UNIQUE (member, msg_id)
+);
+INSERT INTO room_outbox_v7 (id, member, msg_id, room, sent_at, text, change, state, reason)
+    SELECT id, member, msg_id, room, sent_at, text, change, state, reason FROM room_outbox;
+DROP TABLE room_outbox;
+ALTER TABLE room_outbox_v7 RENAME TO room_outbox;
+CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
+CREATE INDEX room_outbox_msg ON room_outbox (msg_id);
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,5 +1,5 @@
 //! Rooms (schema v6): the rooms we know with their members, and our room messages' outbox,
-//! one row per member (see `migrations::V6`).
+//! one row per member (see `migrations::V6` and `V7`).
 //!
 //! A room message is stored once in `messages` (its conversation is the room) and, for
 //! ours, once per member in `room_outbox`, in one transaction. The outbox updates of
@@ -19,6 +19,8 @@ pub(super) const MARK_DELIVERED: &str = "UPDATE room_outbox SET state = 'deliver
      WHERE member = ?1 AND msg_id = ?2 AND state IN ('pending', 'sent')";
 pub(super) const MARK_FAILED: &str = "UPDATE room_outbox SET state = 'failed', reason = ?3
      WHERE member = ?1 AND msg_id = ?2 AND state IN ('pending', 'sent')";
+const MARK_LEFT: &str = "UPDATE room_outbox SET state = 'left'
+     WHERE member = ?2 AND room = ?1 AND state IN ('pending', 'sent')";
 
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,12 +142,15 @@ impl Store {
     }
 
     /// Stores a change someone made (`row`, in the room's history) and the room after it,
-    /// in one transaction. Returns `false` (and changes nothing) when the change was
-    /// stored before: a resend.
+    /// in one transaction; for a `leave`, `left` is who left, and our copies of the
+    /// room's messages to them not yet acknowledged become `left` in the same transaction
+    /// (never sent, also not after a restart). Returns `false` (and changes nothing) when
+    /// the change was stored before: a resend.
     pub fn take_room_change(
         &mut self,
         row: &NewMessage<'_>,
         room: &StoredRoom,
+        left: Option<&str>,
     ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let err = |e| classify(&path, e);
@@ -154,6 +159,11 @@ impl Store {
             return Ok(false);
         }
         save_room(&tx, room).map_err(err)?;
+        if let Some(member) = left {
+            tx.prepare_cached(MARK_LEFT)
+                .and_then(|mut s| s.execute(params![room.id, member]))
+                .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(true)
     }
@@ -186,7 +196,7 @@ impl Store {
     }
 
     /// Each member's state of one of our room messages (`pending`, `sent`, `delivered`,
-    /// `failed`), by member.
+    /// `failed`, `left`), in the order they were queued.
     pub fn room_states(&self, msg_id: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.conn
             .prepare_cached("SELECT member, state FROM room_outbox WHERE msg_id = ?1 ORDER BY id")
