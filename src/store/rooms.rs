@@ -54,6 +54,18 @@ pub struct RoomDelivery {
     pub sent: bool,
 }
 
+/// Where one member's copy of one of our room messages stands (`history` of a room).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberDelivery {
+    /// The message.
+    pub msg_id: String,
+    /// The member it went to.
+    pub peer: String,
+    /// `pending` (not yet on a link), `sent` (no ack yet), `delivered`, `failed` (they
+    /// refused it for good) or `left` (they left the room before taking it: dropped).
+    pub state: String,
+}
+
 impl Store {
     /// Every room we know (in it or left), with its members.
     pub fn rooms(&self) -> Result<Vec<StoredRoom>, StoreError> {
@@ -205,6 +217,28 @@ impl Store {
                     .collect()
             })
             .map_err(|e| self.err(e))
+    }
+
+    /// Each member's state of each of `msg_ids` (ours, in a room), message by message in
+    /// the order given, members in the order they were queued.
+    pub fn room_deliveries<S: AsRef<str>>(
+        &self,
+        msg_ids: &[S],
+    ) -> Result<Vec<MemberDelivery>, StoreError> {
+        let mut all = Vec::new();
+        for id in msg_ids {
+            let id = id.as_ref();
+            all.extend(
+                self.room_states(id)?
+                    .into_iter()
+                    .map(|(peer, state)| MemberDelivery {
+                        msg_id: id.to_owned(),
+                        peer,
+                        state,
+                    }),
+            );
+        }
+        Ok(all)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Rooms in the window: their rows in the left panel (between Everyone and the people),
-//! the room's header (who is in it, "Add people…", "Rename…", "Leave") and the room
-//! dialog ("New room…", adding people, renaming). It reads `ChatState::rooms` and asks
+//! the room's header (who is in it, "Add people…", "Rename…", "Leave"), the room
+//! dialog ("New room…", adding people, renaming), and who among the members has each of
+//! our messages (`progress`, for the bubble's mark). It reads `ChatState::rooms` and asks
 //! through commands (`room_create`, `room_add`, `room_rename`, `room_leave`); what a room
 //! is stays the core's.
 
@@ -9,7 +10,7 @@ use std::collections::BTreeSet;
 use egui::RichText;
 
 use super::app::{Action, View};
-use super::state::{ChatState, ConvKey};
+use super::state::{ChatMessage, ChatState, ConvKey};
 use crate::node::Command;
 
 /// The room dialog, while open.
@@ -214,4 +215,62 @@ fn people(
 fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> bool {
     ui.add_enabled(enabled, egui::Button::new(RichText::new(label).strong()))
         .clicked()
+}
+
+/// Who has one of our room messages and whom it still waits for, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Members who acknowledged it.
+    pub have: Vec<String>,
+    /// Members it waits for.
+    pub waiting: Vec<String>,
+}
+
+impl Progress {
+    /// "1/3": how many of the members have it.
+    pub fn count(&self) -> String {
+        format!(
+            "{}/{}",
+            self.have.len(),
+            self.have.len() + self.waiting.len()
+        )
+    }
+
+    /// In words, for the tooltip and the accessible label.
+    pub fn words(&self, time: &str) -> String {
+        if self.waiting.is_empty() {
+            return format!("delivered to everyone at {time}: {}", self.have.join(", "));
+        }
+        let have = if self.have.is_empty() {
+            "nobody yet".to_owned()
+        } else {
+            self.have.join(", ")
+        };
+        format!(
+            "sent at {time}, delivered to {} of {}: {have}; waiting for {}",
+            self.have.len(),
+            self.have.len() + self.waiting.len(),
+            self.waiting.join(", ")
+        )
+    }
+}
+
+/// Where our message `m` in room `id` stands among the room's members now, us aside (one
+/// who left is neither waited for nor counted); `None` for a room we left, or one with
+/// nobody else in it.
+pub fn progress(state: &ChatState, id: &str, m: &ChatMessage) -> Option<Progress> {
+    let room = state.rooms.get(id)?;
+    let me = state.me.as_ref().map(|m| m.id.as_str());
+    let (have, waiting): (Vec<_>, Vec<_>) = room
+        .people
+        .iter()
+        .filter(|p| Some(p.id.as_str()) != me)
+        .partition(|p| m.delivered_to.contains(&p.id));
+    let names = |v: Vec<&crate::node::rooms::RoomPerson>| -> Vec<String> {
+        v.into_iter().map(|p| p.name.clone()).collect()
+    };
+    (!have.is_empty() || !waiting.is_empty()).then(|| Progress {
+        have: names(have),
+        waiting: names(waiting),
+    })
 }

@@ -222,6 +222,7 @@ mod tests {
             mark: Mark::Received,
             transfer: None,
             row: Some(id as i64),
+            delivered_to: Vec::new(),
         }
     }
 

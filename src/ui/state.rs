@@ -171,12 +171,20 @@ impl ChatState {
                         mark: Mark::Sent,
                         transfer: None,
                         row: None,
+                        delivered_to: Vec::new(),
                     },
                 );
             }
-            // A room message shows delivered once the first member has it.
-            Event::Delivered { msg_id, to, .. } => {
-                self.set_mark(&ConvKey::from_peer(&to), &msg_id, Mark::Delivered);
+            // A room message counts who has it; the bubble compares that with the
+            // members (see `room_delivery`).
+            Event::Delivered { msg_id, to, peer } => {
+                let conv = ConvKey::from_peer(&to);
+                match (&conv, peer) {
+                    (ConvKey::Room(_), Some(peer)) => {
+                        self.delivered_to(&conv, &msg_id, peer.into())
+                    }
+                    _ => self.set_mark(&conv, &msg_id, Mark::Delivered),
+                }
             }
             Event::SendFailed { msg_id, to, reason } => {
                 self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
@@ -254,6 +262,7 @@ impl ChatState {
                         mark: Mark::Shouted,
                         transfer: None,
                         row: None,
+                        delivered_to: Vec::new(),
                     },
                 );
             }
@@ -278,9 +287,16 @@ impl ChatState {
                 peer,
                 messages,
                 transfers,
+                deliveries,
                 before,
                 after,
-            } => self.load_page(&peer, messages, transfers, before, after),
+            } => {
+                self.load_page(&peer, messages, transfers, before, after);
+                let conv = ConvKey::from_peer(&peer);
+                for d in deliveries.into_iter().filter(|d| d.state == "delivered") {
+                    self.delivered_to(&conv, &d.msg_id, d.peer);
+                }
+            }
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => {
                 self.stopped = true;
@@ -442,6 +458,18 @@ impl ChatState {
         }
     }
 
+    /// Member `peer` has our room message `msg_id`.
+    fn delivered_to(&mut self, conv: &ConvKey, msg_id: &str, peer: String) {
+        if let Some(m) = self
+            .conversations
+            .get_mut(conv)
+            .and_then(|c| c.find_mut(msg_id))
+            && !m.delivered_to.contains(&peer)
+        {
+            m.delivered_to.push(peer);
+        }
+    }
+
     fn push(&mut self, conv: ConvKey, msg: ChatMessage) {
         self.conversations.entry(conv).or_default().arrive(msg);
     }
@@ -513,6 +541,7 @@ fn received(
         mark: Mark::Received,
         transfer,
         row: None,
+        delivered_to: Vec::new(),
     }
 }
 

@@ -35,6 +35,7 @@ fn live(id: &str) -> ChatMessage {
         mark: Mark::Received,
         transfer: None,
         row: None,
+        delivered_to: Vec::new(),
     }
 }
 

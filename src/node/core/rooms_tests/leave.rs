@@ -97,6 +97,32 @@ fn a_members_queued_copies_are_dropped_when_their_leave_arrives_also_after_a_res
                 ]
             );
         }
+        // `history` of the room says so, member by member.
+        let history = Command::History {
+            peer: room.clone(),
+            limit: 10,
+            before: None,
+            after: None,
+        };
+        core.handle_command(ME, history, t0);
+        let Some(Event::History { deliveries, .. }) = events
+            .try_iter()
+            .find(|e| matches!(e, Event::History { .. }))
+        else {
+            panic!("history")
+        };
+        let of_one: Vec<(&str, &str)> = deliveries
+            .iter()
+            .filter(|d| d.msg_id == said[0])
+            .map(|d| (d.peer.as_str(), d.state.as_str()))
+            .collect();
+        assert_eq!(
+            of_one,
+            [
+                (bob.peer_id().as_str(), "sent"),
+                (carol.peer_id().as_str(), "left")
+            ]
+        );
         // Her link drops and comes back: nothing of the room goes to her.
         let down = NetInput::LinkDown {
             link: 3,
