@@ -176,26 +176,35 @@ CREATE TABLE room_outbox (
 CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
 ";
 
-/// Version 7 (issue 14): a room message's copy for a member who left the room before
-/// acknowledging it is `left` — dropped, never sent (also not after a restart), and not
-/// `failed`: nothing was refused. SQLite cannot change a `CHECK`, so the table is made
-/// again with its rows and ids.
+/// Version 7 (issue 14): a room message's body is stored once, not once per member
+/// (`room_bodies`: its text and, for a change, the signed change, ~150 bytes a member:
+/// 100 rooms of 50 were 40 MB), and a member's copy can be `left` — dropped because they
+/// left the room before acknowledging it, never sent (also not after a restart), and not
+/// `failed`: nothing was refused. SQLite cannot change a `CHECK`, so `room_outbox` is
+/// made again with its rows and ids.
 const V7: &str = "
+CREATE TABLE room_bodies (
+    msg_id  TEXT    PRIMARY KEY,
+    room    TEXT    NOT NULL,
+    sent_at INTEGER NOT NULL,
+    text    TEXT    NOT NULL,
+    change  TEXT
+);
+INSERT INTO room_bodies (msg_id, room, sent_at, text, change)
+    SELECT msg_id, room, sent_at, text, change FROM room_outbox
+    WHERE id IN (SELECT MIN(id) FROM room_outbox GROUP BY msg_id);
 CREATE TABLE room_outbox_v7 (
     id      INTEGER PRIMARY KEY,
     member  TEXT    NOT NULL,
     msg_id  TEXT    NOT NULL,
     room    TEXT    NOT NULL,
-    sent_at INTEGER NOT NULL,
-    text    TEXT    NOT NULL,
-    change  TEXT,
     state   TEXT    NOT NULL
             CHECK (state IN ('pending', 'sent', 'delivered', 'failed', 'left')),
     reason  TEXT,
     UNIQUE (member, msg_id)
 );
-INSERT INTO room_outbox_v7 (id, member, msg_id, room, sent_at, text, change, state, reason)
-    SELECT id, member, msg_id, room, sent_at, text, change, state, reason FROM room_outbox;
+INSERT INTO room_outbox_v7 (id, member, msg_id, room, state, reason)
+    SELECT id, member, msg_id, room, state, reason FROM room_outbox;
 DROP TABLE room_outbox;
 ALTER TABLE room_outbox_v7 RENAME TO room_outbox;
 CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');

@@ -2,7 +2,8 @@
 //! one row per member (see `migrations::V6` and `V7`).
 //!
 //! A room message is stored once in `messages` (its conversation is the room) and, for
-//! ours, once per member in `room_outbox`, in one transaction. The outbox updates of
+//! ours, its body once in `room_bodies` (to send it again) and its state once per member
+//! in `room_outbox`, in one transaction. The outbox updates of
 //! `messages` (`mark_sent`, `mark_delivered_all`, `mark_failed`) fall through to
 //! `room_outbox` when no direct message matches, so chat's records need no room case.
 
@@ -122,28 +123,34 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         insert_row(&tx, row).map_err(err)?;
         {
-            let mut insert = tx
+            // The body once (every delivery of one message carries the same), then a
+            // row per member.
+            let mut body = tx
                 .prepare_cached(
-                    "INSERT INTO room_outbox (member, msg_id, room, sent_at, text, change, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (member, msg_id) DO NOTHING",
+                    "INSERT INTO room_bodies (msg_id, room, sent_at, text, change)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (msg_id) DO NOTHING",
                 )
                 .map_err(err)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO room_outbox (member, msg_id, room, state)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (member, msg_id) DO NOTHING",
+                )
+                .map_err(err)?;
+            let mut bodies_done: Option<&str> = None;
             for d in deliveries {
-                let change = d
-                    .change
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).expect("a change always serialises"));
+                if bodies_done != Some(d.msg_id.as_str()) {
+                    let change = d
+                        .change
+                        .as_ref()
+                        .map(|c| serde_json::to_string(c).expect("a change always serialises"));
+                    body.execute(params![d.msg_id, d.room, d.sent_at as i64, d.text, change])
+                        .map_err(err)?;
+                    bodies_done = Some(d.msg_id.as_str());
+                }
+                let state = if d.sent { "sent" } else { "pending" };
                 insert
-                    .execute(params![
-                        d.member,
-                        d.msg_id,
-                        d.room,
-                        d.sent_at as i64,
-                        d.text,
-                        change,
-                        if d.sent { "sent" } else { "pending" }
-                    ])
+                    .execute(params![d.member, d.msg_id, d.room, state])
                     .map_err(err)?;
             }
         }
@@ -186,8 +193,9 @@ impl Store {
     pub fn room_unacked(&self, limit: usize) -> Result<Vec<RoomDelivery>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT member, msg_id, room, sent_at, text, change, state FROM room_outbox
-                 WHERE state IN ('pending', 'sent') ORDER BY id LIMIT ?1",
+                "SELECT o.member, o.msg_id, o.room, b.sent_at, b.text, b.change, o.state
+                 FROM room_outbox o JOIN room_bodies b ON b.msg_id = o.msg_id
+                 WHERE o.state IN ('pending', 'sent') ORDER BY o.id LIMIT ?1",
             )
             .and_then(|mut s| {
                 s.query_map([limit as i64], |r| {

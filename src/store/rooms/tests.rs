@@ -194,6 +194,11 @@ fn a_leave_makes_the_copies_waiting_for_whoever_left_left_and_no_others() {
         ]
     );
     assert_eq!(s.room_states("m1").unwrap()[1].1, "delivered", "kept");
+    let bodies: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM room_bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 3, "one body a message, not one a member");
     // A late ack from her changes nothing.
     s.mark_delivered_all("me", &[("carol", "m2")]).unwrap();
     assert_eq!(s.room_states("m2").unwrap()[1].1, "left");
@@ -219,6 +224,7 @@ fn version_6_room_outbox_migrates_keeping_its_rows() {
     let s = Store::open(&path).unwrap();
     let waiting = s.room_unacked(10).unwrap();
     assert!(waiting.len() == 1 && waiting[0].member == "bob" && waiting[0].sent);
+    assert_eq!((waiting[0].text.as_str(), waiting[0].sent_at), ("hi", 5));
     assert_eq!(
         s.room_states("m1").unwrap(),
         [
