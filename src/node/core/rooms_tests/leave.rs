@@ -1,6 +1,7 @@
 //! A member who leaves stops receiving: what waits for them is dropped when their leave
-//! arrives (also from the store, so not sent after a restart), our own leave lets what we
-//! said before it go and nothing after, and in a room we left nothing more is taken.
+//! arrives (also from the store, so not sent after a restart), and only their own signed
+//! leave on their own link does that; our own leave lets what we said before it go and
+//! nothing after; in a room we left nothing more is taken.
 
 use super::*;
 use crate::protocol::room::Member;
@@ -267,5 +268,75 @@ fn in_a_room_we_left_nothing_more_is_taken() {
         !events
             .try_iter()
             .any(|e| matches!(e, Event::Message { .. } | Event::RoomChanged { .. }))
+    );
+}
+
+#[test]
+fn nobody_but_the_member_can_make_us_drop_what_waits_for_them() {
+    let dir = TempDir::new("core-room-forged-leave");
+    let t0 = Now::read();
+    let (bob, carol, dave) = (test_pair(0xb6), test_pair(0xc6), test_pair(0xd6));
+    let (mut core, events) = core_in(&dir.0, t0);
+    core.announce_start(t0);
+    linked(&mut core, &bob, "bob", 1, t0);
+    linked(&mut core, &carol, "carol", 2, t0);
+    linked(&mut core, &dave, "dave", 3, t0);
+    core.port.written.clear();
+    let create = Command::RoomCreate {
+        name: "team".into(),
+        members: vec![bob.peer_id(), carol.peer_id()],
+    };
+    core.handle_command(ME, create, t0);
+    let room = room_of(&events);
+    let stored = core.rooms.get(&room).expect("ours").clone();
+    let down = NetInput::LinkDown {
+        link: 2,
+        reason: "carol went away".into(),
+    };
+    feed(&mut core, down, t0);
+    let send = Command::Send {
+        to: room.clone(),
+        text: "for carol too".into(),
+    };
+    core.handle_command(ME, send, t0);
+    let waiting = core.chat.outbox().queued(&carol.peer_id());
+    assert_eq!(waiting, 2, "the create and the message");
+    core.port.written.clear();
+
+    // Dave forges carol's leave under his own key, then passes on one she really
+    // signed; bob, a member, cannot leave for her either.
+    let mut forged = change_by(&dave, &stored, ChangeOp::Leave, "f1");
+    if let LinkMsg::Chat {
+        change: Some(c), ..
+    } = &mut forged
+    {
+        c.author = carol.peer_id();
+    }
+    frame(&mut core, 3, forged, t0);
+    frame(
+        &mut core,
+        3,
+        change_by(&carol, &stored, ChangeOp::Leave, "f2"),
+        t0,
+    );
+    let hers = change_by(&carol, &stored, ChangeOp::Leave, "f3");
+    frame(&mut core, 1, hers, t0);
+    let refusals: Vec<LinkMsg> = [3, 1]
+        .into_iter()
+        .flat_map(|l| take_written(&mut core, l))
+        .collect();
+    assert!(
+        refusals.len() == 3 && refusals.iter().all(|m| is_nack(m, true)),
+        "{refusals:?}"
+    );
+    assert_eq!(core.chat.outbox().queued(&carol.peer_id()), waiting);
+    assert_eq!(core.rooms.get(&room).unwrap().members.len(), 3);
+    assert!(
+        core.store
+            .room_unacked(10)
+            .unwrap()
+            .iter()
+            .any(|d| d.member == carol.peer_id()),
+        "her copies are still stored to send"
     );
 }
