@@ -22,6 +22,14 @@ pub(super) const MARK_FAILED: &str = "UPDATE room_outbox SET state = 'failed', r
      WHERE member = ?1 AND msg_id = ?2 AND state IN ('pending', 'sent')";
 const MARK_LEFT: &str = "UPDATE room_outbox SET state = 'left'
      WHERE member = ?2 AND room = ?1 AND state IN ('pending', 'sent')";
+// A body is kept only to send it again: once no copy waits, it goes (the text stays in
+// the history row).
+pub(super) const FORGET_BODY: &str = "DELETE FROM room_bodies WHERE msg_id = ?1
+     AND NOT EXISTS (SELECT 1 FROM room_outbox
+                     WHERE msg_id = ?1 AND state IN ('pending', 'sent'))";
+const FORGET_ROOM_BODIES: &str = "DELETE FROM room_bodies WHERE room = ?1
+     AND NOT EXISTS (SELECT 1 FROM room_outbox o
+                     WHERE o.msg_id = room_bodies.msg_id AND o.state IN ('pending', 'sent'))";
 
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +189,9 @@ impl Store {
         if let Some(member) = left {
             tx.prepare_cached(MARK_LEFT)
                 .and_then(|mut s| s.execute(params![room.id, member]))
+                .map_err(err)?;
+            tx.prepare_cached(FORGET_ROOM_BODIES)
+                .and_then(|mut s| s.execute([&room.id]))
                 .map_err(err)?;
         }
         tx.commit().map_err(err)?;

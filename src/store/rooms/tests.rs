@@ -78,6 +78,11 @@ fn a_room_message_is_one_row_and_one_delivery_per_member() {
             ("carol".into(), "delivered".into())
         ]
     );
+    let bodies: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM room_bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 0, "answered by all: nothing left to send again");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -199,6 +204,18 @@ fn a_leave_makes_the_copies_waiting_for_whoever_left_left_and_no_others() {
         .query_row("SELECT COUNT(*) FROM room_bodies", [], |r| r.get(0))
         .unwrap();
     assert_eq!(bodies, 3, "one body a message, not one a member");
+    // Bob has m1 now: no copy of it waits, its body goes (its text is in history).
+    s.mark_delivered_all("me", &[("bob", "m1")]).unwrap();
+    let bodies: Vec<String> = s
+        .conn
+        .prepare("SELECT msg_id FROM room_bodies ORDER BY msg_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(bodies, ["m2", "o1"]);
+    assert_eq!(s.history(&r.id, None, 10).unwrap()[0].text, "hi");
     // A late ack from her changes nothing.
     s.mark_delivered_all("me", &[("carol", "m2")]).unwrap();
     assert_eq!(s.room_states("m2").unwrap()[1].1, "left");
