@@ -65,6 +65,15 @@ pub fn bubble(
 ) -> egui::Response {
     let mine = m.is_mine();
     let transfer = m.transfer.as_ref().and_then(|id| state.transfers.get(id));
+    let room = match &state.selected {
+        ConvKey::Room(id) if mine && transfer.is_none() => rooms::progress(state, id, m),
+        _ => None,
+    };
+    // A count ("2/49") beside the mark while members are missing.
+    let footer_width = match &room {
+        Some(p) if !p.waiting.is_empty() => FOOTER_WIDTH + 30.0,
+        _ => FOOTER_WIDTH,
+    };
     let max_width = ui.available_width() * BUBBLE_WIDTH;
     let layout = if mine {
         Layout::right_to_left(Align::TOP)
@@ -123,7 +132,7 @@ pub fn bubble(
                     .size()
                     .x
                     .max(sender.as_ref().map_or(0.0, |g| g.size().x))
-                    .max(FOOTER_WIDTH);
+                    .max(footer_width);
                 let width = if transfer.is_some() { 340.0 } else { width };
                 ui.set_width(width.min(max_width));
                 ui.with_layout(Layout::top_down(Align::Min), |ui| {
@@ -159,12 +168,6 @@ pub fn bubble(
                         }
                     }
                     let failure = state.failures.get(&m.msg_id).map(String::as_str);
-                    let room = match &state.selected {
-                        ConvKey::Room(id) if mine && transfer.is_none() => {
-                            rooms::progress(state, id, m)
-                        }
-                        _ => None,
-                    };
                     footer(ui, m, waiting(state, m), failure, room.as_ref());
                 });
             })
