@@ -6,7 +6,7 @@
 use super::*;
 use crate::protocol::room::Member;
 
-/// The create `keys`' owner made of a room `name` with `members`, as `room` to sign.
+/// A room `keys`' owner made, of them and `members` (to sign its changes with).
 fn room_with(keys: &KeyPair, members: Vec<Member>) -> StoredRoom {
     let mut all = vec![Member {
         id: keys.peer_id(),
