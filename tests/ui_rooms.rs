@@ -241,7 +241,7 @@ fn a_room_page_from_history_shows_each_messages_members() {
     };
     fake.feed(Event::History {
         peer: ROOM.into(),
-        messages: vec![ours(1, "h1"), ours(2, "h2")],
+        messages: vec![ours(1, "h1"), ours(2, "h2"), ours(3, "h3")],
         transfers: Vec::new(),
         deliveries: vec![
             state("h1", "a1", "delivered"),
@@ -250,6 +250,9 @@ fn a_room_page_from_history_shows_each_messages_members() {
             state("h2", "a1", "delivered"),
             state("h2", "a2", "sent"),
             state("h2", "a3", "pending"),
+            state("h3", "a1", "delivered"),
+            state("h3", "a2", "failed"),
+            state("h3", "a3", "delivered"),
         ],
         before: None,
         after: None,
@@ -258,4 +261,37 @@ fn a_room_page_from_history_shows_each_messages_members() {
     harness.get_by_label_contains("delivered to everyone at");
     harness.get_by_label("1/3");
     harness.get_by_label_contains("waiting for 李四, 王五");
+    harness.get_by_label("2/3");
+    harness.get_by_label_contains("delivered to 2 of 3: 张三, 王五; refused by 李四");
+}
+
+#[test]
+fn a_member_who_refused_our_room_message_is_named_and_not_waited_for() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomCreated {
+        room: room_of_four(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team")
+        .click();
+    harness.run();
+    fake.feed(Event::Sent {
+        msg_id: "s1".into(),
+        to: ROOM.into(),
+        sent_at: 1_790_000_000_000,
+        text: "a long one".into(),
+    });
+    fake.feed(delivered("s1", "a1"));
+    fake.feed(Event::SendFailed {
+        msg_id: "s1".into(),
+        to: "a2".into(),
+        reason: "too long for me".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("delivered to 1 of 3: 张三; waiting for 王五; refused by 李四");
+    fake.feed(delivered("s1", "a3"));
+    harness.run();
+    harness.get_by_label("2/3");
+    harness.get_by_label_contains("delivered to 2 of 3: 张三, 王五; refused by 李四");
 }

@@ -71,7 +71,7 @@ pub fn bubble(
     };
     // A count ("2/49") beside the mark while members are missing.
     let footer_width = match &room {
-        Some(p) if !p.waiting.is_empty() => FOOTER_WIDTH + 30.0,
+        Some(p) if !p.all() => FOOTER_WIDTH + 30.0,
         _ => FOOTER_WIDTH,
     };
     let max_width = ui.available_width() * BUBBLE_WIDTH;
@@ -226,7 +226,8 @@ enum MarkIcon {
 /// Time and delivery mark, right-aligned under the text: 🕓 waiting (the peer is offline,
 /// or cannot take it now), ✓ sent, ✓✓ delivered, ! not delivered (`failure`: why),
 /// painted. In a room (`room`: who has it), ✓ and a count ("1/3") while members are
-/// missing, ✓✓ once all have it. The words are in the tooltip.
+/// missing, ✓✓ once all have it, ! and the count when the missing ones refused it. The
+/// words are in the tooltip.
 fn footer(
     ui: &mut egui::Ui,
     m: &ChatMessage,
@@ -238,8 +239,11 @@ fn footer(
     let mut count = None;
     let (icon, meaning) = match (m.mark, room) {
         (Mark::Pending | Mark::Sent | Mark::Delivered, Some(p)) => {
-            let icon = if p.waiting.is_empty() {
+            let icon = if p.all() {
                 MarkIcon::DoubleTick
+            } else if p.waiting.is_empty() {
+                count = Some(p.count());
+                MarkIcon::Failed // no one is waited for, and someone refused it
             } else {
                 count = Some(p.count());
                 MarkIcon::Tick

@@ -74,6 +74,8 @@ pub struct ChatMessage {
     pub row: Option<i64>,
     /// Ours in a room: the members who have it (acknowledged), peer ids.
     pub delivered_to: Vec<String>,
+    /// Ours in a room: the members who refused it for good, peer ids.
+    pub refused_by: Vec<String>,
 }
 
 impl ChatMessage {
@@ -102,6 +104,7 @@ impl ChatMessage {
             transfer: Some(t.id.clone()),
             row: None,
             delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 
@@ -123,6 +126,7 @@ impl ChatMessage {
             transfer: None,
             row: Some(m.id),
             delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 }

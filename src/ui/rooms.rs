@@ -217,28 +217,36 @@ fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> bool {
         .clicked()
 }
 
-/// Who has one of our room messages and whom it still waits for, by name.
+/// Who has one of our room messages, who refused it and whom it still waits for, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Members who acknowledged it.
     pub have: Vec<String>,
+    /// Members who refused it for good.
+    pub refused: Vec<String>,
     /// Members it waits for.
     pub waiting: Vec<String>,
 }
 
 impl Progress {
+    /// Members it went to, now.
+    fn total(&self) -> usize {
+        self.have.len() + self.refused.len() + self.waiting.len()
+    }
+
+    /// Whether every member has it.
+    pub fn all(&self) -> bool {
+        self.have.len() == self.total()
+    }
+
     /// "1/3": how many of the members have it.
     pub fn count(&self) -> String {
-        format!(
-            "{}/{}",
-            self.have.len(),
-            self.have.len() + self.waiting.len()
-        )
+        format!("{}/{}", self.have.len(), self.total())
     }
 
     /// In words, for the tooltip and the accessible label.
     pub fn words(&self, time: &str) -> String {
-        if self.waiting.is_empty() {
+        if self.all() {
             return format!("delivered to everyone at {time}: {}", self.have.join(", "));
         }
         let have = if self.have.is_empty() {
@@ -246,12 +254,18 @@ impl Progress {
         } else {
             self.have.join(", ")
         };
-        format!(
-            "sent at {time}, delivered to {} of {}: {have}; waiting for {}",
+        let mut words = format!(
+            "sent at {time}, delivered to {} of {}: {have}",
             self.have.len(),
-            self.have.len() + self.waiting.len(),
-            self.waiting.join(", ")
-        )
+            self.total()
+        );
+        if !self.waiting.is_empty() {
+            words += &format!("; waiting for {}", self.waiting.join(", "));
+        }
+        if !self.refused.is_empty() {
+            words += &format!("; refused by {}", self.refused.join(", "));
+        }
+        words
     }
 }
 
@@ -261,16 +275,20 @@ impl Progress {
 pub fn progress(state: &ChatState, id: &str, m: &ChatMessage) -> Option<Progress> {
     let room = state.rooms.get(id)?;
     let me = state.me.as_ref().map(|m| m.id.as_str());
-    let (have, waiting): (Vec<_>, Vec<_>) = room
-        .people
-        .iter()
-        .filter(|p| Some(p.id.as_str()) != me)
-        .partition(|p| m.delivered_to.contains(&p.id));
-    let names = |v: Vec<&crate::node::rooms::RoomPerson>| -> Vec<String> {
-        v.into_iter().map(|p| p.name.clone()).collect()
+    let mut p = Progress {
+        have: Vec::new(),
+        refused: Vec::new(),
+        waiting: Vec::new(),
     };
-    (!have.is_empty() || !waiting.is_empty()).then(|| Progress {
-        have: names(have),
-        waiting: names(waiting),
-    })
+    for person in room.people.iter().filter(|p| Some(p.id.as_str()) != me) {
+        let to = if m.delivered_to.contains(&person.id) {
+            &mut p.have
+        } else if m.refused_by.contains(&person.id) {
+            &mut p.refused
+        } else {
+            &mut p.waiting
+        };
+        to.push(person.name.clone());
+    }
+    (p.total() > 0).then_some(p)
 }

@@ -223,6 +223,7 @@ mod tests {
             transfer: None,
             row: Some(id as i64),
             delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 

@@ -172,6 +172,7 @@ impl ChatState {
                         transfer: None,
                         row: None,
                         delivered_to: Vec::new(),
+                        refused_by: Vec::new(),
                     },
                 );
             }
@@ -186,8 +187,18 @@ impl ChatState {
                     _ => self.set_mark(&conv, &msg_id, Mark::Delivered),
                 }
             }
+            // A room message's copy refused by one member (`to`) is that member's.
             Event::SendFailed { msg_id, to, reason } => {
-                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
+                let direct = ConvKey::Peer(to.to_string());
+                if self
+                    .conversations
+                    .get(&direct)
+                    .is_some_and(|c| c.position(&msg_id).is_some())
+                {
+                    self.set_mark(&direct, &msg_id, Mark::Failed);
+                } else {
+                    self.refused_by(&msg_id, to.into());
+                }
                 self.failures.insert(msg_id.into(), reason);
             }
             Event::DeliveryWaiting { to, reason } => {
@@ -263,6 +274,7 @@ impl ChatState {
                         transfer: None,
                         row: None,
                         delivered_to: Vec::new(),
+                        refused_by: Vec::new(),
                     },
                 );
             }
@@ -293,9 +305,7 @@ impl ChatState {
             } => {
                 self.load_page(&peer, messages, transfers, before, after);
                 let conv = ConvKey::from_peer(&peer);
-                for d in deliveries.into_iter().filter(|d| d.state == "delivered") {
-                    self.delivered_to(&conv, &d.msg_id, d.peer);
-                }
+                self.room_page(&conv, deliveries);
             }
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => {
@@ -458,18 +468,6 @@ impl ChatState {
         }
     }
 
-    /// Member `peer` has our room message `msg_id`.
-    fn delivered_to(&mut self, conv: &ConvKey, msg_id: &str, peer: String) {
-        if let Some(m) = self
-            .conversations
-            .get_mut(conv)
-            .and_then(|c| c.find_mut(msg_id))
-            && !m.delivered_to.contains(&peer)
-        {
-            m.delivered_to.push(peer);
-        }
-    }
-
     fn push(&mut self, conv: ConvKey, msg: ChatMessage) {
         self.conversations.entry(conv).or_default().arrive(msg);
     }
@@ -542,10 +540,12 @@ fn received(
         transfer,
         row: None,
         delivered_to: Vec::new(),
+        refused_by: Vec::new(),
     }
 }
 
 mod queries;
+mod room_marks;
 #[cfg(test)]
 mod tests;
 

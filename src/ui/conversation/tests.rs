@@ -36,6 +36,7 @@ fn live(id: &str) -> ChatMessage {
         transfer: None,
         row: None,
         delivered_to: Vec::new(),
+        refused_by: Vec::new(),
     }
 }
 
