@@ -146,3 +146,27 @@ fn our_own_commands_check_names_and_membership() {
     assert!(rooms.joined(&room.id).unwrap_err().contains("left"));
     assert!(rooms.list().is_empty());
 }
+
+#[test]
+fn after_we_left_only_being_added_again_is_taken() {
+    let (mut rooms, alice, _bob, room) = setup();
+    let mut left = room.clone();
+    left.joined = false;
+    rooms.commit(left);
+    assert!(
+        matches!(rooms.take_message(&room.id, &alice.peer_id()), Take::Refuse(why) if why.contains("left")),
+        "a message in it: refused for good, not 'not yet'"
+    );
+    for op in [ChangeOp::Create, ChangeOp::Rename, ChangeOp::Leave] {
+        let c = signed(&alice, &room, op);
+        assert!(
+            matches!(rooms.check_change(&alice.peer_id(), &c), Err(Take::Refuse(why)) if why.contains("left")),
+            "{op:?} of a room we left"
+        );
+    }
+    let c = signed(&alice, &room, ChangeOp::Add);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Ok(Applied::Joined(_))
+    ));
+}
