@@ -12,6 +12,7 @@
 //! It must not: touch the store, a socket or a clock, or queue anything itself.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -117,6 +118,34 @@ impl Rooms {
             .values()
             .filter(|r| r.joined)
             .find_map(|r| r.members.iter().find(|m| m.id == peer))
+    }
+
+    /// The members of the rooms we are in, us aside, each once, at most `limit`: whom to
+    /// dial at start (see `Core::rooms_start`).
+    pub fn all_members(&self, limit: usize) -> Vec<String> {
+        let me = self.me();
+        let mut seen = std::collections::HashSet::new();
+        let mut ids: Vec<&StoredRoom> = self.rooms.values().filter(|r| r.joined).collect();
+        ids.sort_by(|a, b| a.id.cmp(&b.id));
+        ids.iter()
+            .flat_map(|r| r.members.iter())
+            .filter(|m| m.id != me && seen.insert(m.id.as_str()))
+            .take(limit)
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// Our rooms with `peer`'s entry brought up to date with where an authenticated link
+    /// just showed it (see [`seen_at`]): the rooms that changed, to store, then commit.
+    pub fn seen_at(&self, peer: &str, addr: Ipv4Addr, port: u16) -> Vec<StoredRoom> {
+        self.rooms
+            .values()
+            .filter(|r| r.joined)
+            .filter_map(|r| {
+                let mut r = r.clone();
+                seen_at(&mut r, peer, addr, port).then_some(r)
+            })
+            .collect()
     }
 
     /// Who a message or change in `room` goes to: its members but us.
@@ -303,6 +332,36 @@ pub fn info(r: &StoredRoom) -> RoomInfo {
     }
 }
 
+/// `peer`'s entry in `room` brought up to date with where a link showed it: `addr` (the
+/// link's remote address) and `port` (the link port it said; 0: unknown). An entry with no
+/// usable address (empty, unspecified: a member bound to 0.0.0.0 cannot say which of its
+/// addresses others know it by) takes both; an entry at the same address takes the new
+/// port (the member restarted). Another usable address is left alone: it is how whoever
+/// wrote it reaches the member. Returns whether the entry changed.
+pub fn seen_at(room: &mut StoredRoom, peer: &str, addr: Ipv4Addr, port: u16) -> bool {
+    let Some(m) = room.members.iter_mut().find(|m| m.id == peer) else {
+        return false;
+    };
+    let known = m
+        .addr
+        .parse::<Ipv4Addr>()
+        .ok()
+        .filter(|a| !a.is_unspecified());
+    let port = if port == 0 { m.port } else { port };
+    match known {
+        None => {
+            m.addr = addr.to_string();
+            m.port = port;
+            true
+        }
+        Some(a) if a == addr && m.port != port => {
+            m.port = port;
+            true
+        }
+        Some(_) => false,
+    }
+}
+
 /// A member as another peer described them, made safe to keep and show: a clean name of
 /// at most [`MAX_ROOM_NAME`] characters, an address only if it is an IPv4 address.
 fn tidy(m: &Member) -> Member {
@@ -312,7 +371,7 @@ fn tidy(m: &Member) -> Member {
         .collect();
     let addr = m
         .addr
-        .parse::<std::net::Ipv4Addr>()
+        .parse::<Ipv4Addr>()
         .map_or_else(|_| String::new(), |a| a.to_string());
     Member {
         id: m.id.clone(),
