@@ -62,6 +62,7 @@ impl<P: Port> Core<P> {
                 self.dial(&peer, now);
             }
         }
+        self.carry_out(now);
     }
 
     /// `peer` said hello on a link from `addr`, listening on link port `port`: its entries
