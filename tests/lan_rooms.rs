@@ -166,4 +166,19 @@ fn a_room_across_a_router_reaches_members_who_never_met_and_one_who_was_killed()
         let from = m.id.clone();
         said(&mut d, &room, &from, text);
     }
+
+    // carol's history of the room, across her kill: everything once.
+    c.cmd(json!({"cmd":"history","with":room,"limit":1000}));
+    let h = c.wait("history", |v| v["event"] == "history");
+    let texts: Vec<&str> = h["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["text"].as_str().expect("text"))
+        .collect();
+    let once: HashSet<&str> = texts.iter().copied().collect();
+    assert_eq!(once.len(), texts.len(), "{texts:?}");
+    for text in ["hi carol, we never met", "hi bob", "a0", "b9", "dave here"] {
+        assert!(once.contains(text), "{text} in {texts:?}");
+    }
 }

@@ -72,6 +72,19 @@ impl Lan {
             .collect()
     }
 
+    /// Host `host`'s cable in (`true`) or out: `ip link set eth0 up|down` inside it.
+    pub fn cable(&self, host: usize, plugged: bool) {
+        let (ns, state) = (
+            format!("{}{host}", self.prefix),
+            if plugged { "up" } else { "down" },
+        );
+        let ok = Process::new("ip")
+            .args(["-n", &ns, "link", "set", "eth0", state])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip link set eth0 {state} in {ns}");
+    }
+
     /// `lanchat --headless` in host `host` with its default binding (the host's only
     /// other interface is its cable), a 0.3 s interval, its data in `data`, and `extra`.
     pub fn node(&self, host: usize, data: &Path, name: &str, extra: &[&str]) -> ChildNode {
