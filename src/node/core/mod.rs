@@ -288,6 +288,8 @@ mod history_tests;
 #[cfg(test)]
 mod reach_tests;
 #[cfg(test)]
+mod rooms_addr_tests;
+#[cfg(test)]
 mod rooms_tests;
 #[cfg(test)]
 mod tests;

@@ -67,23 +67,22 @@ impl<P: Port> Core<P> {
 
     /// `peer` said hello on a link from `addr`, listening on link port `port`: its entries
     /// in our rooms are brought up to date (`rooms::seen_at`: filled in where empty, the
-    /// port renewed after a restart) and stored.
+    /// port renewed after a restart) and stored. Only `peer`'s own entries change, and
+    /// only from a link its key was proved on.
     pub(super) fn room_member_seen(&mut self, peer: &str, addr: Ipv4Addr, port: u16) {
-        // A loopback address means "this host": only worth keeping (and passing on in a
-        // change) when we live on loopback ourselves.
+        let renewed = self.rooms.seen_at(peer, addr, port);
+        if renewed.is_empty() {
+            return;
+        }
         let on_loopback = self
             .port
             .sockets()
             .link
             .is_some_and(|a| a.ip().is_loopback());
-        if addr.is_unspecified()
-            || addr.is_broadcast()
-            || addr.is_multicast()
-            || (addr.is_loopback() && !on_loopback)
-        {
+        if !crate::node::rooms::worth_keeping(addr, on_loopback) {
             return;
         }
-        for room in self.rooms.seen_at(peer, addr, port) {
+        for room in renewed {
             match self.store.update_room(&room) {
                 Ok(()) => self.rooms.commit(room),
                 Err(e) => {

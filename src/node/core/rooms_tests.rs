@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use crossbeam_channel::{Receiver, unbounded};
 
-use super::fake::{FakePort, LINK_PORT, ME, TempDir, core_in};
+use super::fake::{FakePort, ME, TempDir, core_in};
 use super::*;
 use crate::net::{LinkId, NetInput};
 use crate::node::command::Command;
@@ -16,14 +16,20 @@ use crate::protocol::{LinkMsg, PROTOCOL_VERSION};
 use crate::store::StoredRoom;
 use crate::trust::keys::test_pair;
 
-fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
+pub(super) fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
     let (_tx, none): (_, Receiver<NetInput<&'static str>>) = unbounded();
     core.handle_input(input, &none, now);
 }
 
 /// A peer with keys `keys` connects to us and says hello: it is known, with its key,
 /// and link `link` is its route.
-fn linked(core: &mut Core<FakePort>, keys: &KeyPair, name: &str, link: LinkId, now: Now) {
+pub(super) fn linked(
+    core: &mut Core<FakePort>,
+    keys: &KeyPair,
+    name: &str,
+    link: LinkId,
+    now: Now,
+) {
     let accepted = NetInput::Accepted {
         conn: Box::new("a conn"),
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_000 + link as u16)),
@@ -44,7 +50,7 @@ fn linked(core: &mut Core<FakePort>, keys: &KeyPair, name: &str, link: LinkId, n
     );
 }
 
-fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
+pub(super) fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
     feed(
         core,
         NetInput::Frame {
@@ -57,7 +63,7 @@ fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
 }
 
 /// What was written on `link` since the last call (then forgotten).
-fn take_written(core: &mut Core<FakePort>, link: LinkId) -> Vec<LinkMsg> {
+pub(super) fn take_written(core: &mut Core<FakePort>, link: LinkId) -> Vec<LinkMsg> {
     let (mine, rest) = std::mem::take(&mut core.port.written)
         .into_iter()
         .partition(|(l, _)| *l == link);
@@ -85,7 +91,7 @@ fn room_of(events: &Receiver<Event>) -> String {
 }
 
 /// A change of `room` signed by `keys` (the author), carried as a chat.
-fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
+pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
     let mut c = RoomChange {
         room: room.id.clone(),
         op,
@@ -336,103 +342,4 @@ fn an_absent_member_gets_a_room_message_once_when_back_also_after_a_restart() {
     drop(core);
     let (core, _events) = core_in(&dir.0, t0);
     assert!(core.chat.outbox().is_empty(), "delivered is delivered");
-}
-
-/// bob bound to 0.0.0.0 writes himself into his room with no address: we fill in where
-/// his link came from (and keep carol's address as bob wrote it), store it, dial the
-/// members at the next start, and renew bob's port when he comes back on another.
-#[test]
-fn a_member_written_with_no_address_is_filled_in_from_its_link_and_dialled_at_start() {
-    let dir = TempDir::new("core-room-addr");
-    let t0 = Now::read();
-    let (bob, carol) = (test_pair(0xb3), test_pair(0xc3));
-    let entry = |keys: &KeyPair, addr: &str, port: u16| crate::protocol::room::Member {
-        id: keys.peer_id(),
-        name: "someone".into(),
-        key: keys.public().to_base64(),
-        addr: addr.into(),
-        port,
-    };
-    let at = |core: &Core<FakePort>, room: &str, id: &str| {
-        let r = core.rooms.get(room).expect("in the room");
-        let m = r.members.iter().find(|m| m.id == id).expect("a member");
-        (m.addr.clone(), m.port)
-    };
-    let room = {
-        let (mut core, events) = core_in(&dir.0, t0);
-        core.announce_start(t0);
-        linked(&mut core, &bob, "bob", 1, t0);
-        core.port.written.clear();
-        let me = crate::protocol::room::Member {
-            id: core.presence.me().id.to_string(),
-            name: "me".into(),
-            key: core.presence.key().to_base64(),
-            addr: "127.0.0.1".into(),
-            port: LINK_PORT,
-        };
-        let room = StoredRoom {
-            id: crate::protocol::room::new_room_id(),
-            name: "team".into(),
-            joined: true,
-            members: vec![entry(&bob, "", 4001), me, entry(&carol, "10.9.9.9", 4002)],
-        };
-        frame(
-            &mut core,
-            1,
-            change_by(&bob, &room, ChangeOp::Create, "c1"),
-            t0,
-        );
-        let w = take_written(&mut core, 1);
-        assert!(matches!(&w[..], [LinkMsg::Ack { .. }]), "{w:?}");
-        assert!(
-            events
-                .try_iter()
-                .any(|e| matches!(e, Event::RoomJoined { .. }))
-        );
-        assert_eq!(
-            at(&core, &room.id, &bob.peer_id()),
-            ("127.0.0.1".into(), 4001)
-        );
-        assert_eq!(
-            at(&core, &room.id, &carol.peer_id()),
-            ("10.9.9.9".into(), 4002),
-            "as bob wrote it"
-        );
-        room.id
-    };
-
-    // At the next start: bob's address was stored; both members are dialled.
-    let (mut core, _events) = core_in(&dir.0, t0);
-    assert_eq!(at(&core, &room, &bob.peer_id()), ("127.0.0.1".into(), 4001));
-    core.announce_start(t0);
-    let dialled: Vec<(String, SocketAddr)> = core
-        .port
-        .dials
-        .iter()
-        .map(|(p, a)| (p.to_string(), *a))
-        .collect();
-    assert!(
-        dialled.contains(&(bob.peer_id(), SocketAddr::from((Ipv4Addr::LOCALHOST, 4001)))),
-        "{dialled:?}"
-    );
-    assert!(
-        dialled.contains(&(carol.peer_id(), SocketAddr::from(([10, 9, 9, 9], 4002)))),
-        "{dialled:?}"
-    );
-
-    // bob back on another link port: renewed.
-    let hello = NetInput::Accepted {
-        conn: Box::new("a conn"),
-        remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_100)),
-        key: bob.public(),
-        first: LinkMsg::Hello {
-            id: bob.peer_id(),
-            name: "bob".into(),
-            version: PROTOCOL_VERSION,
-            instance: "bob-2".into(),
-            port: 4999,
-        },
-    };
-    feed(&mut core, hello, t0);
-    assert_eq!(at(&core, &room, &bob.peer_id()), ("127.0.0.1".into(), 4999));
 }

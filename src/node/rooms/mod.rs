@@ -21,6 +21,9 @@ use crate::protocol::room::{ChangeOp, MAX_MEMBERS, MAX_ROOM_NAME, Member, RoomCh
 use crate::store::StoredRoom;
 use crate::trust::KeyPair;
 
+mod addrs;
+pub use addrs::{seen_at, worth_keeping};
+
 /// A member as front ends see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoomPerson {
@@ -329,36 +332,6 @@ pub fn info(r: &StoredRoom) -> RoomInfo {
                 name: m.name.clone(),
             })
             .collect(),
-    }
-}
-
-/// `peer`'s entry in `room` brought up to date with where a link showed it: `addr` (the
-/// link's remote address) and `port` (the link port it said; 0: unknown). An entry with no
-/// usable address (empty, unspecified: a member bound to 0.0.0.0 cannot say which of its
-/// addresses others know it by) takes both; an entry at the same address takes the new
-/// port (the member restarted). Another usable address is left alone: it is how whoever
-/// wrote it reaches the member. Returns whether the entry changed.
-pub fn seen_at(room: &mut StoredRoom, peer: &str, addr: Ipv4Addr, port: u16) -> bool {
-    let Some(m) = room.members.iter_mut().find(|m| m.id == peer) else {
-        return false;
-    };
-    let known = m
-        .addr
-        .parse::<Ipv4Addr>()
-        .ok()
-        .filter(|a| !a.is_unspecified());
-    let port = if port == 0 { m.port } else { port };
-    match known {
-        None => {
-            m.addr = addr.to_string();
-            m.port = port;
-            true
-        }
-        Some(a) if a == addr && m.port != port => {
-            m.port = port;
-            true
-        }
-        Some(_) => false,
     }
 }
 

@@ -212,3 +212,20 @@ fn only_the_rooms_we_are_in_are_renewed_and_everyone_is_dialled_once_but_us() {
     assert!(!all.contains(&bob.peer_id()));
     assert_eq!(rooms.all_members(1).len(), 1);
 }
+
+#[test]
+fn where_a_link_came_from_is_kept_unless_it_says_nothing_or_this_host_to_others() {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    assert!(worth_keeping(ip("10.78.1.10"), false));
+    assert!(
+        worth_keeping(ip("127.0.0.1"), true),
+        "all of us on loopback"
+    );
+    assert!(
+        !worth_keeping(ip("127.0.0.1"), false),
+        "this host, to others"
+    );
+    for nothing in ["0.0.0.0", "255.255.255.255", "224.0.0.1"] {
+        assert!(!worth_keeping(ip(nothing), true), "{nothing}");
+    }
+}
