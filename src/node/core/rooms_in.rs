@@ -40,14 +40,16 @@ impl<P: Port> Core<P> {
     }
 
     /// Where a room member presence does not see online may be reached: the address
-    /// and link port the room carries for them.
+    /// and link port the room carries for them (a loopback address only, where we are
+    /// confined to loopback: what a room says never takes us off it).
     pub(super) fn room_addr(&self, peer: &str) -> Option<std::net::SocketAddr> {
         if self.presence.get(peer).is_some_and(|p| p.online) {
             return None;
         }
         let m = self.rooms.member(peer)?;
-        let ip: std::net::Ipv4Addr = m.addr.parse().ok()?;
-        (m.port != 0 && !ip.is_unspecified()).then(|| (ip, m.port).into())
+        let ip: Ipv4Addr = m.addr.parse().ok()?;
+        let confined = self.presence.loopback_only() && !ip.is_loopback();
+        (m.port != 0 && !ip.is_unspecified() && !confined).then(|| (ip, m.port).into())
     }
 
     /// At start: dials the members of our rooms (at most [`START_DIALS`]) where the rooms
