@@ -6,35 +6,46 @@
 
 use std::net::Ipv4Addr;
 
+use crate::protocol::room::Member;
 use crate::store::StoredRoom;
 
-/// `peer`'s entry in `room` brought up to date with where a link showed it: `addr` (the
-/// link's remote address) and `port` (the link port it said; 0: unknown). An entry with no
-/// usable address (empty, unspecified: a member bound to 0.0.0.0 cannot say which of its
-/// addresses others know it by) takes both; an entry at the same address takes the new
-/// port (the member restarted). Another usable address is left alone: it is how whoever
-/// wrote it reaches the member. Returns whether the entry changed.
+/// `peer`'s entry in `room` brought up to date with where a link showed it (see
+/// [`renewed`]). Returns whether the entry changed.
 pub fn seen_at(room: &mut StoredRoom, peer: &str, addr: Ipv4Addr, port: u16) -> bool {
     let Some(m) = room.members.iter_mut().find(|m| m.id == peer) else {
         return false;
     };
+    match renewed(m, addr, port) {
+        Some(new) => {
+            *m = new;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Member `m` as a link shows it now: `addr` (the link's remote address) and `port` (the
+/// link port it said; 0: unknown), or `None` when its entry stays as it is. An entry
+/// with no usable address (empty, unspecified: a member bound to 0.0.0.0 cannot say
+/// which of its addresses others know it by) takes both; an entry at the same address
+/// takes the new port (the member restarted). Another usable address is left alone: it
+/// is how whoever wrote it reaches the member.
+pub fn renewed(m: &Member, addr: Ipv4Addr, port: u16) -> Option<Member> {
     let known = m
         .addr
         .parse::<Ipv4Addr>()
         .ok()
         .filter(|a| !a.is_unspecified());
     let port = if port == 0 { m.port } else { port };
+    let fresh = |addr: Ipv4Addr, port| Member {
+        addr: addr.to_string(),
+        port,
+        ..m.clone()
+    };
     match known {
-        None => {
-            m.addr = addr.to_string();
-            m.port = port;
-            true
-        }
-        Some(a) if a == addr && m.port != port => {
-            m.port = port;
-            true
-        }
-        Some(_) => false,
+        None => Some(fresh(addr, port)),
+        Some(a) if a == addr && m.port != port => Some(fresh(a, port)),
+        Some(_) => None,
     }
 }
 

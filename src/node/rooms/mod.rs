@@ -6,8 +6,9 @@
 //! chat's outbox (stored, acknowledged, resent, held like a direct message), and the core
 //! stores, queues and answers. This part decides: who a room message goes to (the members
 //! but us), whether a change is signed by a member (see `protocol::room`), what a room is
-//! after a change, and whether a room message comes from a member. Rooms we left stay
-//! known (so late messages in them are refused, not taken for a room not met yet).
+//! after a change, whether a room message comes from a member, and members' addresses
+//! renewed from their links (`addrs`). Rooms we left stay known (so late messages in them
+//! are refused, not taken for a room not met yet).
 //!
 //! It must not: touch the store, a socket or a clock, or queue anything itself.
 
@@ -139,16 +140,21 @@ impl Rooms {
     }
 
     /// Our rooms with `peer`'s entry brought up to date with where an authenticated link
-    /// just showed it (see [`seen_at`]): the rooms that changed, to store, then commit.
+    /// just showed it (see [`addrs::renewed`]): the rooms that changed, to store, then
+    /// commit.
     pub fn seen_at(&self, peer: &str, addr: Ipv4Addr, port: u16) -> Vec<StoredRoom> {
-        self.rooms
-            .values()
-            .filter(|r| r.joined)
-            .filter_map(|r| {
+        let mut changed = Vec::new();
+        for r in self.rooms.values().filter(|r| r.joined) {
+            let Some(i) = r.members.iter().position(|m| m.id == peer) else {
+                continue;
+            };
+            if let Some(m) = addrs::renewed(&r.members[i], addr, port) {
                 let mut r = r.clone();
-                seen_at(&mut r, peer, addr, port).then_some(r)
-            })
-            .collect()
+                r.members[i] = m;
+                changed.push(r);
+            }
+        }
+        changed
     }
 
     /// Who a message or change in `room` goes to: its members but us.
