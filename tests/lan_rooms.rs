@@ -10,7 +10,9 @@
 //! - carol adds dave, who never met alice or bob: he reaches both. alice's own entry in the
 //!   room is empty (a node bound to 0.0.0.0 cannot say which of its addresses others
 //!   know it by), so this works only because carol filled it in from the link alice's
-//!   room change came on (docs/PROTOCOL.md, rooms: addresses).
+//!   room change came on (docs/PROTOCOL.md, rooms: addresses);
+//! - bob and carol, both killed and started again, still reach each other: each binds the
+//!   link port it had last time, where the other's copy of the room says it is.
 //!
 //! Needs root and iproute2 (`common::netns`: skipped where namespaces cannot be made,
 //! unless `LANCHAT_REQUIRE_LAN=1`). Nothing here touches the root namespace.
@@ -68,9 +70,9 @@ fn a_room_across_a_router_reaches_members_who_never_met_and_one_who_was_killed()
         return;
     };
     let dir = TempDir::new("lan-rooms");
-    let carol_dir = dir.join("carol");
+    let (bob_dir, carol_dir) = (dir.join("bob"), dir.join("carol"));
     let mut a = node(&lan, ALICE, &dir.join("alice"), "alice");
-    let mut b = node(&lan, BOB, &dir.join("bob"), "bob");
+    let mut b = node(&lan, BOB, &bob_dir, "bob");
     let mut c = node(&lan, CAROL, &carol_dir, "carol");
     let mut d = node(&lan, DAVE, &dir.join("dave"), "dave");
     meet(&mut a, &b.id);
@@ -167,7 +169,20 @@ fn a_room_across_a_router_reaches_members_who_never_met_and_one_who_was_killed()
         said(&mut d, &room, &from, text);
     }
 
-    // carol's history of the room, across her kill: everything once.
+    // bob and carol both killed and back: neither hears the other's beacons, and each
+    // finds the other where the room says, their link ports being those of last time.
+    let (bob, ports) = (b.id.clone(), (b.port, c.port));
+    b.kill9();
+    c.kill9();
+    let mut b = node(&lan, BOB, &bob_dir, "bob");
+    let mut c = node(&lan, CAROL, &carol_dir, "carol");
+    assert_eq!((b.port, c.port), ports, "the link ports of last time");
+    b.cmd(json!({"cmd":"send","to":room,"text":"both back"}));
+    said(&mut c, &room, &bob, "both back");
+    c.cmd(json!({"cmd":"send","to":room,"text":"so I see"}));
+    said(&mut b, &room, &carol, "so I see");
+
+    // carol's history of the room, across her kills: everything once.
     c.cmd(json!({"cmd":"history","with":room,"limit":1000}));
     let h = c.wait("history", |v| v["event"] == "history");
     let texts: Vec<&str> = h["messages"]
@@ -178,7 +193,14 @@ fn a_room_across_a_router_reaches_members_who_never_met_and_one_who_was_killed()
         .collect();
     let once: HashSet<&str> = texts.iter().copied().collect();
     assert_eq!(once.len(), texts.len(), "{texts:?}");
-    for text in ["hi carol, we never met", "hi bob", "a0", "b9", "dave here"] {
+    for text in [
+        "hi carol, we never met",
+        "hi bob",
+        "a0",
+        "b9",
+        "dave here",
+        "both back",
+    ] {
         assert!(once.contains(text), "{text} in {texts:?}");
     }
 }
