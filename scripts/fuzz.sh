@@ -5,8 +5,8 @@
 # fuzz.sh --cmin [TARGET...]        minimise the kept corpus (cargo fuzz cmin)
 #
 # Targets (default: all): frame_decoder, beacon_parser, message_parser, ipmsg_packet,
-# web_request, signed_datagram, noise_handshake, sealed_frames. Pure parsers only: no
-# sockets, nothing leaves the process. Installs cargo-fuzz if missing. Uses a nightly
+# web_request, signed_datagram, noise_handshake, sealed_frames, folder_manifest. Pure
+# parsers only: no sockets, nothing leaves the process. Installs cargo-fuzz if missing. Uses a nightly
 # toolchain when rustup has one, else stable with RUSTC_BOOTSTRAP=1 (libFuzzer builds
 # need a few -Z flags; nothing else is nightly-only).
 #
@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 all=(frame_decoder beacon_parser message_parser ipmsg_packet web_request signed_datagram
-  noise_handshake sealed_frames)
+  noise_handshake sealed_frames folder_manifest)
 mode=short
 case ${1:-} in
 --long)

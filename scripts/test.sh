@@ -3,10 +3,10 @@
 # the window), platform code confined (scripts/check-platform.sh), then every test twice
 # (the native paths, then --features portable: the ones Windows and macOS take) — unit,
 # loopback, headless contract, window (egui_kittest), files, history, hostile inputs,
-# faults, the namespace LAN tests and the real-iptux IPMsg test (required when run as root; --test installs
-# iptux, Xvfb and xdotool for it), the web page in a real Chromium — then the Debian
-# package (built from the debug binary, checked, installed into a throw-away root) and a
-# short fuzzing run of every parser.
+# faults, the namespace LAN tests and the real-iptux IPMsg test (required when run as
+# root; --test installs iptux, Xvfb and xdotool for it), the web page in a real
+# Chromium — then the Debian package (built from the debug binary, checked, installed
+# into a throw-away root) and a short fuzzing run of every parser.
 # Nothing here sends traffic outside loopback or the test's own network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,13 +32,11 @@ step "cargo test (LANCHAT_REQUIRE_LAN=${LANCHAT_REQUIRE_LAN:-0})"
 cargo test --locked
 
 # The paths Windows and macOS take (stops by a flag where shutdown() wakes nothing, the
-# portable no-replace rename, the loopback multicast group, ...), on Linux. A feature and
-# not --cfg: it rebuilds lanchat and its tests only, not every dependency. Every suite
-# that touches sockets, files and stops; the window's, the namespace LAN's and the real
-# iptux's are the native run's (docs/PLATFORMS.md).
-step "cargo test --features portable (the Windows/macOS paths on Linux)"
-cargo test --locked --features portable --lib --test loopback --test hostile --test files \
-  --test headless --test history --test web --test faults --test ipmsg --test stall
+# portable no-replace rename, the loopback multicast group, ...), on Linux: the whole suite
+# again, the window's, the namespace LAN's and the real iptux's included. A feature and
+# not --cfg: it rebuilds lanchat and its tests only, not every dependency.
+step "cargo test --features portable (the Windows/macOS paths on Linux, every suite)"
+cargo test --locked --features portable
 
 step "the page for browsers in Chromium (scripts/web-e2e.sh)"
 scripts/web-e2e.sh

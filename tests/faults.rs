@@ -787,6 +787,8 @@ struct SoakWatch {
     sender: Receiver<Tagged>,
     receiver: Receiver<Tagged>,
     delivered: HashSet<String>,
+    /// The message ids of the `sent` lines, in the order the messages were said.
+    sent: Vec<String>,
     shown: Vec<Vec<usize>>,
 }
 
@@ -827,10 +829,29 @@ impl SoakWatch {
     /// Waits until `promised` messages are delivered; how long that took. A `delivered`
     /// line a killed sender had not flushed is lost with it, though the delivery is in its
     /// store: after 2 s without news the sender's history says which are delivered.
+    ///
+    /// A recovery slower than [`SLOW_RECOVERY`] is written down as it happens: the wall
+    /// clock (to find it in the children's logs) and what the sender's `net_status` says
+    /// of its links and of the messages it still holds.
     fn settle(&mut self, promised: usize, sender: &mut KillableChild, peer: &str) -> Duration {
         let t = Instant::now();
         let end = t + ALL_DELIVERED;
+        let mut told = false;
         while self.delivered.len() < promised {
+            if !told && t.elapsed() >= SLOW_RECOVERY {
+                told = true;
+                sender.send(&json!({"cmd":"net_status"}));
+                let status = self.expect("net_status", |v| v["event"] == "net_status");
+                println!(
+                    "soak: slow recovery at {} UTC: {} of {promised} delivered after {:.1?}; \
+                     the sender's links {} and delivery {}",
+                    wall_clock(),
+                    self.delivered.len(),
+                    t.elapsed(),
+                    status["links"],
+                    status["delivery"]
+                );
+            }
             let quiet = (Instant::now() + Duration::from_secs(2)).min(end);
             if self.until(quiet, |v| v["event"] == "delivered").is_none() {
                 if Instant::now() >= end {
@@ -850,8 +871,15 @@ impl SoakWatch {
         t.elapsed()
     }
 
-    /// Adds what the sender's stored conversation with `peer` marks delivered.
+    /// Adds what the sender's stored conversation with `peer` marks delivered, reading it
+    /// back from the newest page only as far as the oldest message not yet seen
+    /// delivered (reading the whole conversation took seconds per pass late in a run).
     fn delivered_by_history(&mut self, sender: &mut KillableChild, peer: &str) {
+        let oldest_missing = self
+            .sent
+            .iter()
+            .find(|id| !self.delivered.contains(*id))
+            .cloned();
         let mut before: Option<i64> = None;
         loop {
             let mut cmd = json!({"cmd":"history","peer":peer,"limit":1000});
@@ -863,11 +891,16 @@ impl SoakWatch {
             let msgs = page["messages"].as_array().expect("messages");
             let Some(first) = msgs.first() else { return };
             before = first["id"].as_i64();
+            let mut reached = false;
             for m in msgs {
+                let id = m["msg_id"].as_str().expect("msg_id");
+                reached |= oldest_missing.as_deref() == Some(id);
                 if m["dir"] == "out" && m["state"] == "delivered" {
-                    self.delivered
-                        .insert(m["msg_id"].as_str().expect("msg_id").to_owned());
+                    self.delivered.insert(id.to_owned());
                 }
+            }
+            if reached {
+                return;
             }
         }
     }
@@ -882,6 +915,9 @@ fn soak_send(sender: &mut KillableChild, watch: &mut SoakWatch, to: &str, from: 
     for _ in 0..n {
         let v = watch.expect("sent", |v| v["event"] == "sent" || v["event"] == "error");
         assert_eq!(v["event"], "sent", "{v}");
+        watch
+            .sent
+            .push(v["msg_id"].as_str().expect("msg_id").to_owned());
     }
 }
 
@@ -944,6 +980,7 @@ fn soak_cuts_kills_and_a_full_disk_lose_and_repeat_nothing() {
         sender: s_rx,
         receiver: r_rx,
         delivered: HashSet::new(),
+        sent: Vec::new(),
         shown: vec![Vec::new()],
     };
     // Two discovery ports: the sender learns of the receiver only from its beacons (signed
@@ -997,8 +1034,15 @@ fn soak_cuts_kills_and_a_full_disk_lose_and_repeat_nothing() {
                 std::fs::remove_file(ballast).expect("free the disk");
             }
         }
-        println!("soak: {} promised, fault {kind} over", soak.promised);
+        println!(
+            "soak: {} promised, fault {kind} over at {} UTC",
+            soak.promised,
+            wall_clock()
+        );
         let took = watch.settle(soak.promised, &mut sender, &rx_id);
+        if took >= SLOW_RECOVERY {
+            println!("soak: fault {kind} took {took:.1?} to recover");
+        }
         soak.recoveries.push(took);
     }
     let history = full_history(&mut receiver, &watch.receiver, &tx_id);
@@ -1070,6 +1114,23 @@ impl Drop for Beacons {
             let _ = t.join();
         }
     }
+}
+
+/// A recovery this slow is written down as it happens (`SoakWatch::settle`).
+const SLOW_RECOVERY: Duration = Duration::from_secs(5);
+
+/// The time of day in UTC, `HH:MM:SS.mmm`, as the children's logs write it.
+fn wall_clock() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (secs, ms) = (now.as_secs() % 86_400, now.subsec_millis());
+    format!(
+        "{:02}:{:02}:{:02}.{ms:03}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// What a soak run came to.

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use lanchat::protocol::folder::{FolderSummary, Manifest};
 use lanchat::protocol::freshness::Freshness;
 use lanchat::protocol::ipmsg::{Charset, Packet};
 use lanchat::protocol::{Beacon, FrameDecoder, LinkMsg, signed};
@@ -176,4 +177,46 @@ fn sealed_frames_seeds() {
         }
     }
     assert_eq!(whole, 1, "the one valid stream opens whole");
+}
+
+#[test]
+fn folder_manifest_seeds() {
+    for (name, data) in inputs("folder_manifest") {
+        let Some((head, frames)) = data.split_at_checked(24) else {
+            continue;
+        };
+        let word = |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().unwrap());
+        let summary = FolderSummary {
+            files: word(0),
+            folders: word(1),
+        };
+        let mut manifest = Manifest::default();
+        let mut ended = false;
+        for frame in frames.split(|&b| b == b'\n') {
+            match manifest.push_part(frame, summary.entries()) {
+                Ok(last) => ended = last,
+                Err(_) => break,
+            }
+            if ended {
+                break;
+            }
+        }
+        if !ended {
+            continue;
+        }
+        if let Ok(safe) = manifest.check(summary, word(2)) {
+            for e in &safe {
+                assert!(
+                    e.parts
+                        .iter()
+                        .all(|p| p != ".." && !p.contains(['/', '\\'])),
+                    "{name}: {}",
+                    e.shown()
+                );
+            }
+            let total: u64 = safe.iter().filter_map(|e| e.size).sum();
+            assert_eq!(total, word(2), "{name}");
+        }
+        println!("{name}: ok");
+    }
 }

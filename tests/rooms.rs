@@ -1,5 +1,6 @@
 //! Rooms through the real binary on loopback (issue 14): the headless contract with three
-//! nodes, and a member killed with SIGKILL who gets what was said meanwhile exactly once.
+//! nodes, a member killed with SIGKILL who gets what was said meanwhile exactly once, and
+//! a member who left who gets nothing of what still waited for her.
 
 mod common;
 
@@ -294,4 +295,110 @@ fn a_file_sent_to_a_room_is_offered_to_each_member() {
         let path = done["path"].as_str().expect("where it landed");
         assert_eq!(std::fs::read_to_string(path).unwrap(), "room notes");
     }
+}
+
+/// `who` says `quit` and is gone.
+fn quit(who: &mut ChildNode) {
+    who.cmd(json!({"cmd":"quit"}));
+    who.wait("stopped", |v| v["event"] == "stopped");
+    let _ = who.child.wait();
+}
+
+/// How many room messages and changes `who` refused so far.
+fn refused(who: &mut ChildNode) -> u64 {
+    who.cmd(json!({"cmd":"net_status"}));
+    let s = who.wait("net_status", |v| v["event"] == "net_status");
+    s["counters"]["dropped"]["room_refused"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// `from` sends `to` a direct message and waits until `to` shows it and `from` hears it
+/// delivered: what `from` had queued for `to` before it went first, in order, so `to`
+/// has answered all of it, and `from` has taken those answers.
+fn sentinel(from: &mut ChildNode, to: &mut ChildNode, text: &str) {
+    from.cmd(json!({"cmd":"send","to":to.id,"text":text}));
+    let sent = from.wait("sent", |v| v["event"] == "sent" && v["text"] == text);
+    to.wait(text, |v| v["event"] == "message" && v["text"] == text);
+    from.wait("delivered", |v| {
+        v["event"] == "delivered" && v["msg_id"] == sent["msg_id"]
+    });
+}
+
+/// Alice says three things while Carol is away; Carol, back while Alice is down, leaves.
+/// When both are up, the copies Alice still had for Carol cross Carol's leave: whichever
+/// comes first, Carol stores none of them (she refuses them, for good), Alice hears no
+/// `delivered` from her for them, and each ends `failed` (refused before the leave
+/// arrived) or `left` (dropped when it did). After another restart of Alice nothing of
+/// them goes to Carol at all.
+#[test]
+fn a_member_who_left_gets_nothing_of_what_waited_for_her() {
+    let dir = TempDir::new("rooms-left");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+
+    quit(&mut c);
+    a.wait("carol gone", |v| {
+        v["event"] == "peer_left" && v["id"] == json!(c.id)
+    });
+    let mut said = Vec::new();
+    for text in ["one", "two", "three"] {
+        a.cmd(json!({"cmd":"send","to":room,"text":text}));
+        let sent = a.wait("sent", |v| v["event"] == "sent" && v["text"] == text);
+        said.push(sent["msg_id"].as_str().unwrap().to_owned());
+        b.wait(text, |v| v["event"] == "message" && v["text"] == text);
+    }
+    quit(&mut a);
+
+    let mut c = spawn(&dir, "carol", port);
+    c.cmd(json!({"cmd":"room_leave","room":room}));
+    c.wait("room_left", |v| v["event"] == "room_left");
+    b.wait("carol left", |v| {
+        v["event"] == "room_changed" && v["by"] == json!(c.id)
+    });
+
+    let mut a = spawn(&dir, "alice", port);
+    a.wait("carol's leave", |v| {
+        v["event"] == "room_changed" && v["by"] == json!(c.id)
+    });
+    sentinel(&mut a, &mut c, "after your leave");
+    a.cmd(json!({"cmd":"history","with":room}));
+    let h = a.wait("history", |v| v["event"] == "history");
+    for id in &said {
+        let carols: Vec<&str> = h["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .filter(|d| d["msg_id"] == json!(id) && d["peer"] == json!(c.id))
+            .map(|d| d["state"].as_str().unwrap())
+            .collect();
+        assert!(
+            matches!(carols[..], ["failed" | "left"]),
+            "{id}: {carols:?} in {h}"
+        );
+    }
+    c.cmd(json!({"cmd":"history","with":room}));
+    let h = c.wait("carol's history", |v| v["event"] == "history");
+    let texts: Vec<&str> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        !texts.iter().any(|t| ["one", "two", "three"].contains(t)),
+        "carol stored none of it: {texts:?}"
+    );
+
+    // Alice again after a restart: nothing of the room goes to Carol any more.
+    let before = refused(&mut c);
+    quit(&mut a);
+    let mut a = spawn(&dir, "alice", port);
+    meet(&mut a, &["carol"]);
+    sentinel(&mut a, &mut c, "after a restart");
+    assert_eq!(refused(&mut c), before, "nothing more came to be refused");
 }

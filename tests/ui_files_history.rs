@@ -180,6 +180,7 @@ fn stored_history_loads_at_start_with_its_marks() {
             stored(3, "h3", Direction::Out, MsgState::Pending, "还没送到"),
         ],
         transfers: vec![],
+        deliveries: Vec::new(),
         before: None,
         after: None,
     });
@@ -206,6 +207,7 @@ fn stored_history_loads_at_start_with_its_marks() {
             "昨天的消息",
         )],
         transfers: vec![],
+        deliveries: Vec::new(),
         before: None,
         after: None,
     });

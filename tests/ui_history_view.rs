@@ -286,6 +286,7 @@ fn files_from_earlier_runs_come_back_as_cards_among_the_messages() {
         peer: "a1".into(),
         messages: messages.clone(),
         transfers,
+        deliveries: Vec::new(),
         before: None,
         after: None,
     };

@@ -142,3 +142,156 @@ fn a_room_shows_unread_then_sends_renames_and_leaves_from_its_header() {
         "the room is gone from the list"
     );
 }
+
+/// Us and three others, as the core tells the window.
+fn room_of_four() -> RoomInfo {
+    let people = [
+        ("me0000000000", "林晓"),
+        ("a1", "张三"),
+        ("a2", "李四"),
+        ("a3", "王五"),
+    ]
+    .map(|(id, name)| RoomPerson {
+        id: id.into(),
+        name: name.into(),
+    });
+    RoomInfo {
+        id: ROOM.into(),
+        name: "team".into(),
+        members: people.iter().map(|p| p.id.clone()).collect(),
+        people: people.into(),
+    }
+}
+
+fn delivered(msg_id: &str, peer: &str) -> Event {
+    Event::Delivered {
+        msg_id: msg_id.into(),
+        to: ROOM.into(),
+        peer: Some(peer.into()),
+    }
+}
+
+#[test]
+fn our_room_message_counts_who_has_it_and_names_who_is_waited_for() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomCreated {
+        room: room_of_four(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team")
+        .click();
+    harness.run();
+    fake.feed(Event::Sent {
+        msg_id: "s1".into(),
+        to: ROOM.into(),
+        sent_at: 1_790_000_000_000,
+        text: "hi all".into(),
+    });
+    fake.feed(delivered("s1", "a1"));
+    harness.run();
+    harness.get_by_label("1/3");
+    harness.get_by_label_contains("delivered to 1 of 3: 张三; waiting for 李四, 王五");
+
+    // The same member again changes nothing; another one counts.
+    fake.feed(delivered("s1", "a1"));
+    fake.feed(delivered("s1", "a2"));
+    harness.run();
+    harness.get_by_label("2/3");
+    harness.get_by_label_contains("delivered to 2 of 3: 张三, 李四; waiting for 王五");
+
+    // 王五 leaves: he is waited for no more, and everyone left has it.
+    let mut after = room_of_four();
+    after.members.pop();
+    after.people.pop();
+    fake.feed(Event::RoomChanged {
+        room: after,
+        by: "a3".into(),
+    });
+    harness.run();
+    assert!(harness.query_by_label("2/3").is_none(), "no count now");
+    harness.get_by_label_contains("delivered to everyone at");
+    harness.get_by_label_contains(": 张三, 李四");
+}
+
+#[test]
+fn a_room_page_from_history_shows_each_messages_members() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomCreated {
+        room: room_of_four(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team")
+        .click();
+    harness.run();
+    let ours = |id: i64, msg_id: &str| lanchat::store::StoredMessage {
+        peer: ROOM.into(),
+        msg_id: msg_id.into(),
+        dir: lanchat::store::Direction::Out,
+        from: "me0000000000".into(),
+        from_name: "林晓".into(),
+        state: lanchat::store::MsgState::Sent,
+        ..ui_common::stored(id)
+    };
+    let state = |msg_id: &str, peer: &str, state: &str| lanchat::store::MemberDelivery {
+        msg_id: msg_id.into(),
+        peer: peer.into(),
+        state: state.into(),
+    };
+    fake.feed(Event::History {
+        peer: ROOM.into(),
+        messages: vec![ours(1, "h1"), ours(2, "h2"), ours(3, "h3")],
+        transfers: Vec::new(),
+        deliveries: vec![
+            state("h1", "a1", "delivered"),
+            state("h1", "a2", "delivered"),
+            state("h1", "a3", "delivered"),
+            state("h2", "a1", "delivered"),
+            state("h2", "a2", "sent"),
+            state("h2", "a3", "pending"),
+            state("h3", "a1", "delivered"),
+            state("h3", "a2", "failed"),
+            state("h3", "a3", "delivered"),
+        ],
+        before: None,
+        after: None,
+    });
+    harness.run();
+    harness.get_by_label_contains("delivered to everyone at");
+    harness.get_by_label("1/3");
+    harness.get_by_label_contains("waiting for 李四, 王五");
+    harness.get_by_label("2/3");
+    harness.get_by_label_contains("delivered to 2 of 3: 张三, 王五; refused by 李四");
+}
+
+#[test]
+fn a_member_who_refused_our_room_message_is_named_and_not_waited_for() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomCreated {
+        room: room_of_four(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team")
+        .click();
+    harness.run();
+    fake.feed(Event::Sent {
+        msg_id: "s1".into(),
+        to: ROOM.into(),
+        sent_at: 1_790_000_000_000,
+        text: "a long one".into(),
+    });
+    fake.feed(delivered("s1", "a1"));
+    fake.feed(Event::SendFailed {
+        msg_id: "s1".into(),
+        to: "a2".into(),
+        reason: "too long for me".into(),
+    });
+    harness.run();
+    harness.get_by_label_contains("delivered to 1 of 3: 张三; waiting for 王五; refused by 李四");
+    fake.feed(delivered("s1", "a3"));
+    harness.run();
+    harness.get_by_label("2/3");
+    harness.get_by_label_contains("delivered to 2 of 3: 张三, 王五; refused by 李四");
+}

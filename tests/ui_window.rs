@@ -293,6 +293,7 @@ fn stored_history_is_asked_for_once_and_shown_before_live_messages() {
             reason: None,
         }],
         transfers: vec![],
+        deliveries: Vec::new(),
         before: None,
         after: None,
     });

@@ -10,7 +10,7 @@ use super::status::NetStatus;
 use super::transfer_end::TransferEnd;
 use crate::config::AutoAccept;
 use crate::protocol::{MsgId, PeerId, TransferId};
-use crate::store::{StoredMessage, Transfer};
+use crate::store::{MemberDelivery, StoredMessage, Transfer};
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,6 +233,10 @@ pub enum Event {
         /// page (see docs/HEADLESS.md), oldest first, each in its last recorded state:
         /// the file cards to show beside the messages.
         transfers: Vec<Transfer>,
+        /// For a room: where each member's copy of each of our messages in the page
+        /// stands (absent when there is none).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        deliveries: Vec<MemberDelivery>,
         /// The `before` of the request, echoed (absent when it had none).
         #[serde(skip_serializing_if = "Option::is_none")]
         before: Option<i64>,

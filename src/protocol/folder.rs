@@ -123,6 +123,22 @@ impl Manifest {
         parts
     }
 
+    /// Adds one manifest frame from the wire (`body`, a [`ManifestPart`] as JSON) to the
+    /// manifest read so far, keeping it within `most` entries (what the offer announced,
+    /// at most [`MAX_ENTRIES`]); whether it was the last frame, or why it is refused.
+    pub fn push_part(&mut self, body: &[u8], most: u64) -> Result<bool, String> {
+        let part: ManifestPart =
+            serde_json::from_slice(body).map_err(|e| format!("a bad manifest frame: {e}"))?;
+        let most = most.min(MAX_ENTRIES);
+        if (self.entries.len() + part.entries.len()) as u64 > most {
+            return Err(format!(
+                "the manifest lists more than the {most} entries offered"
+            ));
+        }
+        self.entries.extend(part.entries);
+        Ok(part.last)
+    }
+
     /// Checks a manifest from the wire against the offer (`summary`, `total` bytes) and
     /// returns its entries with safe paths, or why it is refused: a count or size that
     /// differs from the offer, too many entries, a path too long or too deep, an empty,
@@ -343,5 +359,29 @@ mod tests {
         assert_eq!(position(&sizes, 8), (3, 0));
         assert_eq!(position(&[0, 0], 0), (0, 0));
         assert_eq!(position(&[2, 0], 2), (1, 0));
+    }
+
+    #[test]
+    fn manifest_frames_are_read_within_the_offered_count() {
+        let m = manifest(vec![dir("a"), file("a/one", 3), file("two", 5)]);
+        let frames: Vec<Vec<u8>> = m
+            .parts()
+            .iter()
+            .map(|p| serde_json::to_vec(p).unwrap())
+            .collect();
+        let mut read = Manifest::default();
+        assert_eq!(read.push_part(&frames[0], 3), Ok(true));
+        assert_eq!(read, m);
+
+        let mut short = Manifest::default();
+        let err = short.push_part(&frames[0], 2).unwrap_err();
+        assert!(err.contains("more than the 2 entries"), "{err}");
+        let err = short.push_part(b"{\"entries\":7}", 3).unwrap_err();
+        assert!(err.starts_with("a bad manifest frame"), "{err}");
+
+        let mut two = Manifest::default();
+        let first = json!({"entries": [{"path": "a"}], "last": false}).to_string();
+        assert_eq!(two.push_part(first.as_bytes(), u64::MAX), Ok(false));
+        assert_eq!(two.entries.len(), 1, "a frame that is not the last is kept");
     }
 }

@@ -272,14 +272,18 @@ impl Store {
             let mut room = tx
                 .prepare_cached(super::rooms::MARK_DELIVERED)
                 .map_err(err)?;
+            let mut forget = tx.prepare_cached(super::rooms::FORGET_BODY).map_err(err)?;
             for (peer, msg_id) in acked {
                 if stmt
                     .execute(params![peer.as_ref(), me, msg_id.as_ref()])
                     .map_err(err)?
                     == 0
+                    && room
+                        .execute(params![peer.as_ref(), msg_id.as_ref()])
+                        .map_err(err)?
+                        > 0
                 {
-                    room.execute(params![peer.as_ref(), msg_id.as_ref()])
-                        .map_err(err)?;
+                    forget.execute([msg_id.as_ref()]).map_err(err)?;
                 }
             }
         }
@@ -303,7 +307,15 @@ impl Store {
                 0 => self
                     .conn
                     .prepare_cached(super::rooms::MARK_FAILED)
-                    .and_then(|mut s| s.execute(params![peer, msg_id, reason])),
+                    .and_then(|mut s| s.execute(params![peer, msg_id, reason]))
+                    .and_then(|n| {
+                        if n > 0 {
+                            self.conn
+                                .prepare_cached(super::rooms::FORGET_BODY)?
+                                .execute([msg_id])?;
+                        }
+                        Ok(n)
+                    }),
                 n => Ok(n),
             })
             .map(|n| n > 0)

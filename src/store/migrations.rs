@@ -176,8 +176,43 @@ CREATE TABLE room_outbox (
 CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
 ";
 
+/// Version 7 (issue 14): a room message's body is stored once, not once per member
+/// (`room_bodies`: its text and, for a change, the signed change, ~150 bytes a member:
+/// 100 rooms of 50 were 40 MB), and a member's copy can be `left` — dropped because they
+/// left the room before acknowledging it, never sent (also not after a restart), and not
+/// `failed`: nothing was refused. SQLite cannot change a `CHECK`, so `room_outbox` is
+/// made again with its rows and ids.
+const V7: &str = "
+CREATE TABLE room_bodies (
+    msg_id  TEXT    PRIMARY KEY,
+    room    TEXT    NOT NULL,
+    sent_at INTEGER NOT NULL,
+    text    TEXT    NOT NULL,
+    change  TEXT
+);
+INSERT INTO room_bodies (msg_id, room, sent_at, text, change)
+    SELECT msg_id, room, sent_at, text, change FROM room_outbox
+    WHERE id IN (SELECT MIN(id) FROM room_outbox GROUP BY msg_id);
+CREATE TABLE room_outbox_v7 (
+    id      INTEGER PRIMARY KEY,
+    member  TEXT    NOT NULL,
+    msg_id  TEXT    NOT NULL,
+    room    TEXT    NOT NULL,
+    state   TEXT    NOT NULL
+            CHECK (state IN ('pending', 'sent', 'delivered', 'failed', 'left')),
+    reason  TEXT,
+    UNIQUE (member, msg_id)
+);
+INSERT INTO room_outbox_v7 (id, member, msg_id, room, state, reason)
+    SELECT id, member, msg_id, room, state, reason FROM room_outbox;
+DROP TABLE room_outbox;
+ALTER TABLE room_outbox_v7 RENAME TO room_outbox;
+CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 'sent');
+CREATE INDEX room_outbox_msg ON room_outbox (msg_id);
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

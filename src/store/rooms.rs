@@ -1,8 +1,9 @@
 //! Rooms (schema v6): the rooms we know with their members, and our room messages' outbox,
-//! one row per member (see `migrations::V6`).
+//! one row per member (see `migrations::V6` and `V7`).
 //!
 //! A room message is stored once in `messages` (its conversation is the room) and, for
-//! ours, once per member in `room_outbox`, in one transaction. The outbox updates of
+//! ours, its body once in `room_bodies` (to send it again) and its state once per member
+//! in `room_outbox`, in one transaction. The outbox updates of
 //! `messages` (`mark_sent`, `mark_delivered_all`, `mark_failed`) fall through to
 //! `room_outbox` when no direct message matches, so chat's records need no room case.
 
@@ -19,6 +20,16 @@ pub(super) const MARK_DELIVERED: &str = "UPDATE room_outbox SET state = 'deliver
      WHERE member = ?1 AND msg_id = ?2 AND state IN ('pending', 'sent')";
 pub(super) const MARK_FAILED: &str = "UPDATE room_outbox SET state = 'failed', reason = ?3
      WHERE member = ?1 AND msg_id = ?2 AND state IN ('pending', 'sent')";
+const MARK_LEFT: &str = "UPDATE room_outbox SET state = 'left'
+     WHERE member = ?2 AND room = ?1 AND state IN ('pending', 'sent')";
+// A body is kept only to send it again: once no copy waits, it goes (the text stays in
+// the history row).
+pub(super) const FORGET_BODY: &str = "DELETE FROM room_bodies WHERE msg_id = ?1
+     AND NOT EXISTS (SELECT 1 FROM room_outbox
+                     WHERE msg_id = ?1 AND state IN ('pending', 'sent'))";
+const FORGET_ROOM_BODIES: &str = "DELETE FROM room_bodies WHERE room = ?1
+     AND NOT EXISTS (SELECT 1 FROM room_outbox o
+                     WHERE o.msg_id = room_bodies.msg_id AND o.state IN ('pending', 'sent'))";
 
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +61,18 @@ pub struct RoomDelivery {
     pub change: Option<Box<RoomChange>>,
     /// Already written to a link once (stored as `sent`, not `pending`).
     pub sent: bool,
+}
+
+/// Where one member's copy of one of our room messages stands (`history` of a room).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberDelivery {
+    /// The message.
+    pub msg_id: String,
+    /// The member it went to.
+    pub peer: String,
+    /// `pending` (not yet on a link), `sent` (no ack yet), `delivered`, `failed` (they
+    /// refused it for good) or `left` (they left the room before taking it: dropped).
+    pub state: String,
 }
 
 impl Store {
@@ -108,28 +131,34 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         insert_row(&tx, row).map_err(err)?;
         {
-            let mut insert = tx
+            // The body once (every delivery of one message carries the same), then a
+            // row per member.
+            let mut body = tx
                 .prepare_cached(
-                    "INSERT INTO room_outbox (member, msg_id, room, sent_at, text, change, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (member, msg_id) DO NOTHING",
+                    "INSERT INTO room_bodies (msg_id, room, sent_at, text, change)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (msg_id) DO NOTHING",
                 )
                 .map_err(err)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO room_outbox (member, msg_id, room, state)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (member, msg_id) DO NOTHING",
+                )
+                .map_err(err)?;
+            let mut bodies_done: Option<&str> = None;
             for d in deliveries {
-                let change = d
-                    .change
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).expect("a change always serialises"));
+                if bodies_done != Some(d.msg_id.as_str()) {
+                    let change = d
+                        .change
+                        .as_ref()
+                        .map(|c| serde_json::to_string(c).expect("a change always serialises"));
+                    body.execute(params![d.msg_id, d.room, d.sent_at as i64, d.text, change])
+                        .map_err(err)?;
+                    bodies_done = Some(d.msg_id.as_str());
+                }
+                let state = if d.sent { "sent" } else { "pending" };
                 insert
-                    .execute(params![
-                        d.member,
-                        d.msg_id,
-                        d.room,
-                        d.sent_at as i64,
-                        d.text,
-                        change,
-                        if d.sent { "sent" } else { "pending" }
-                    ])
+                    .execute(params![d.member, d.msg_id, d.room, state])
                     .map_err(err)?;
             }
         }
@@ -140,12 +169,15 @@ impl Store {
     }
 
     /// Stores a change someone made (`row`, in the room's history) and the room after it,
-    /// in one transaction. Returns `false` (and changes nothing) when the change was
-    /// stored before: a resend.
+    /// in one transaction; for a `leave`, `left` is who left, and our copies of the
+    /// room's messages to them not yet acknowledged become `left` in the same transaction
+    /// (never sent, also not after a restart). Returns `false` (and changes nothing) when
+    /// the change was stored before: a resend.
     pub fn take_room_change(
         &mut self,
         row: &NewMessage<'_>,
         room: &StoredRoom,
+        left: Option<&str>,
     ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let err = |e| classify(&path, e);
@@ -154,6 +186,14 @@ impl Store {
             return Ok(false);
         }
         save_room(&tx, room).map_err(err)?;
+        if let Some(member) = left {
+            tx.prepare_cached(MARK_LEFT)
+                .and_then(|mut s| s.execute(params![room.id, member]))
+                .map_err(err)?;
+            tx.prepare_cached(FORGET_ROOM_BODIES)
+                .and_then(|mut s| s.execute([&room.id]))
+                .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(true)
     }
@@ -173,8 +213,9 @@ impl Store {
     pub fn room_unacked(&self, limit: usize) -> Result<Vec<RoomDelivery>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT member, msg_id, room, sent_at, text, change, state FROM room_outbox
-                 WHERE state IN ('pending', 'sent') ORDER BY id LIMIT ?1",
+                "SELECT o.member, o.msg_id, o.room, b.sent_at, b.text, b.change, o.state
+                 FROM room_outbox o JOIN room_bodies b ON b.msg_id = o.msg_id
+                 WHERE o.state IN ('pending', 'sent') ORDER BY o.id LIMIT ?1",
             )
             .and_then(|mut s| {
                 s.query_map([limit as i64], |r| {
@@ -195,7 +236,7 @@ impl Store {
     }
 
     /// Each member's state of one of our room messages (`pending`, `sent`, `delivered`,
-    /// `failed`), by member.
+    /// `failed`, `left`), in the order they were queued.
     pub fn room_states(&self, msg_id: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.conn
             .prepare_cached("SELECT member, state FROM room_outbox WHERE msg_id = ?1 ORDER BY id")
@@ -204,6 +245,28 @@ impl Store {
                     .collect()
             })
             .map_err(|e| self.err(e))
+    }
+
+    /// Each member's state of each of `msg_ids` (ours, in a room), message by message in
+    /// the order given, members in the order they were queued.
+    pub fn room_deliveries<S: AsRef<str>>(
+        &self,
+        msg_ids: &[S],
+    ) -> Result<Vec<MemberDelivery>, StoreError> {
+        let mut all = Vec::new();
+        for id in msg_ids {
+            let id = id.as_ref();
+            all.extend(
+                self.room_states(id)?
+                    .into_iter()
+                    .map(|(peer, state)| MemberDelivery {
+                        msg_id: id.to_owned(),
+                        peer,
+                        state,
+                    }),
+            );
+        }
+        Ok(all)
     }
 }
 

@@ -7,6 +7,7 @@ use egui::{Align, Color32, Layout, RichText};
 use super::app::Action;
 use super::file_card;
 use super::links;
+use super::rooms;
 use super::state::{ChatMessage, ChatState, ConvKey, Mark};
 use super::thumbs::Thumbs;
 use super::timefmt;
@@ -64,6 +65,15 @@ pub fn bubble(
 ) -> egui::Response {
     let mine = m.is_mine();
     let transfer = m.transfer.as_ref().and_then(|id| state.transfers.get(id));
+    let room = match &state.selected {
+        ConvKey::Room(id) if mine && transfer.is_none() => rooms::progress(state, id, m),
+        _ => None,
+    };
+    // A count ("2/49") beside the mark while members are missing.
+    let footer_width = match &room {
+        Some(p) if !p.all() => FOOTER_WIDTH + 30.0,
+        _ => FOOTER_WIDTH,
+    };
     let max_width = ui.available_width() * BUBBLE_WIDTH;
     let layout = if mine {
         Layout::right_to_left(Align::TOP)
@@ -122,7 +132,7 @@ pub fn bubble(
                     .size()
                     .x
                     .max(sender.as_ref().map_or(0.0, |g| g.size().x))
-                    .max(FOOTER_WIDTH);
+                    .max(footer_width);
                 let width = if transfer.is_some() { 340.0 } else { width };
                 ui.set_width(width.min(max_width));
                 ui.with_layout(Layout::top_down(Align::Min), |ui| {
@@ -158,7 +168,7 @@ pub fn bubble(
                         }
                     }
                     let failure = state.failures.get(&m.msg_id).map(String::as_str);
-                    footer(ui, m, waiting(state, m), failure);
+                    footer(ui, m, waiting(state, m), failure, room.as_ref());
                 });
             })
             .response
@@ -215,10 +225,64 @@ enum MarkIcon {
 
 /// Time and delivery mark, right-aligned under the text: 🕓 waiting (the peer is offline,
 /// or cannot take it now), ✓ sent, ✓✓ delivered, ! not delivered (`failure`: why),
-/// painted. The words are in the tooltip.
-fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool, failure: Option<&str>) {
+/// painted. In a room (`room`: who has it), ✓ and a count ("1/3") while members are
+/// missing, ✓✓ once all have it, ! and the count when the missing ones refused it. The
+/// words are in the tooltip.
+fn footer(
+    ui: &mut egui::Ui,
+    m: &ChatMessage,
+    waiting: bool,
+    failure: Option<&str>,
+    room: Option<&rooms::Progress>,
+) {
     let time = timefmt::clock(m.sent_at);
-    let (icon, meaning) = match m.mark {
+    let mut count = None;
+    let (icon, meaning) = match (m.mark, room) {
+        (Mark::Pending | Mark::Sent | Mark::Delivered, Some(p)) => {
+            let icon = if p.all() {
+                MarkIcon::DoubleTick
+            } else if p.waiting.is_empty() {
+                count = Some(p.count());
+                MarkIcon::Failed // no one is waited for, and someone refused it
+            } else {
+                count = Some(p.count());
+                MarkIcon::Tick
+            };
+            (Some(icon), p.words(&time))
+        }
+        _ => footer_mark(m, &time, waiting, failure),
+    };
+    let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
+        ui.spacing_mut().item_spacing.x = 3.0;
+        let colour = match icon {
+            Some(MarkIcon::DoubleTick) => link_colour(ui.visuals().dark_mode),
+            Some(MarkIcon::Failed) => ui.visuals().error_fg_color,
+            _ => ui.visuals().weak_text_color(),
+        };
+        let mark = icon.map(|i| paint_mark(ui, i, colour));
+        let weak = ui.visuals().weak_text_color();
+        let count = count.map(|c| {
+            ui.add(egui::Label::new(RichText::new(c).small().color(weak)).selectable(false))
+        });
+        let time =
+            ui.add(egui::Label::new(RichText::new(time).small().color(weak)).selectable(false));
+        [mark, count]
+            .into_iter()
+            .flatten()
+            .fold(time, |all, r| all.union(r))
+    });
+    let r = r.inner.on_hover_text(&meaning);
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &meaning));
+}
+
+/// The mark and its words outside rooms.
+fn footer_mark(
+    m: &ChatMessage,
+    time: &str,
+    waiting: bool,
+    failure: Option<&str>,
+) -> (Option<MarkIcon>, String) {
+    match m.mark {
         Mark::Received => (None, format!("received at {time}")),
         Mark::Pending | Mark::Sent if waiting => (
             Some(MarkIcon::Clock),
@@ -240,27 +304,7 @@ fn footer(ui: &mut egui::Ui, m: &ChatMessage, waiting: bool, failure: Option<&st
             Some(MarkIcon::Tick),
             format!("sent to everyone online at {time}; broadcasts have no delivery receipts"),
         ),
-    };
-    let r = ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-        ui.spacing_mut().item_spacing.x = 3.0;
-        let colour = match m.mark {
-            Mark::Delivered => link_colour(ui.visuals().dark_mode),
-            Mark::Failed => ui.visuals().error_fg_color,
-            _ => ui.visuals().weak_text_color(),
-        };
-        let mark = icon.map(|i| paint_mark(ui, i, colour));
-        let time = ui.add(
-            egui::Label::new(
-                RichText::new(time)
-                    .small()
-                    .color(ui.visuals().weak_text_color()),
-            )
-            .selectable(false),
-        );
-        mark.map_or(time.clone(), |mark| time.union(mark))
-    });
-    let r = r.inner.on_hover_text(&meaning);
-    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &meaning));
+    }
 }
 
 /// Paints a mark in the footer's line and returns its place.

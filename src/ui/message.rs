@@ -72,6 +72,10 @@ pub struct ChatMessage {
     /// The store's row id, for a message read from history (the paging key); `None` for
     /// one reported live during this run.
     pub row: Option<i64>,
+    /// Ours in a room: the members who have it (acknowledged), peer ids.
+    pub delivered_to: Vec<String>,
+    /// Ours in a room: the members who refused it for good, peer ids.
+    pub refused_by: Vec<String>,
 }
 
 impl ChatMessage {
@@ -99,6 +103,8 @@ impl ChatMessage {
             },
             transfer: Some(t.id.clone()),
             row: None,
+            delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 
@@ -119,6 +125,8 @@ impl ChatMessage {
             sent_at: m.sent_at,
             transfer: None,
             row: Some(m.id),
+            delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Rooms in the window: their rows in the left panel (between Everyone and the people),
-//! the room's header (who is in it, "Add people…", "Rename…", "Leave") and the room
-//! dialog ("New room…", adding people, renaming). It reads `ChatState::rooms` and asks
+//! the room's header (who is in it, "Add people…", "Rename…", "Leave"), the room
+//! dialog ("New room…", adding people, renaming), and who among the members has each of
+//! our messages (`progress`, for the bubble's mark). It reads `ChatState::rooms` and asks
 //! through commands (`room_create`, `room_add`, `room_rename`, `room_leave`); what a room
 //! is stays the core's.
 
@@ -9,7 +10,7 @@ use std::collections::BTreeSet;
 use egui::RichText;
 
 use super::app::{Action, View};
-use super::state::{ChatState, ConvKey};
+use super::state::{ChatMessage, ChatState, ConvKey};
 use crate::node::Command;
 
 /// The room dialog, while open.
@@ -214,4 +215,80 @@ fn people(
 fn button(ui: &mut egui::Ui, label: &str, enabled: bool) -> bool {
     ui.add_enabled(enabled, egui::Button::new(RichText::new(label).strong()))
         .clicked()
+}
+
+/// Who has one of our room messages, who refused it and whom it still waits for, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Members who acknowledged it.
+    pub have: Vec<String>,
+    /// Members who refused it for good.
+    pub refused: Vec<String>,
+    /// Members it waits for.
+    pub waiting: Vec<String>,
+}
+
+impl Progress {
+    /// Members it went to, now.
+    fn total(&self) -> usize {
+        self.have.len() + self.refused.len() + self.waiting.len()
+    }
+
+    /// Whether every member has it.
+    pub fn all(&self) -> bool {
+        self.have.len() == self.total()
+    }
+
+    /// "1/3": how many of the members have it.
+    pub fn count(&self) -> String {
+        format!("{}/{}", self.have.len(), self.total())
+    }
+
+    /// In words, for the tooltip and the accessible label.
+    pub fn words(&self, time: &str) -> String {
+        if self.all() {
+            return format!("delivered to everyone at {time}: {}", self.have.join(", "));
+        }
+        let have = if self.have.is_empty() {
+            "nobody yet".to_owned()
+        } else {
+            self.have.join(", ")
+        };
+        let mut words = format!(
+            "sent at {time}, delivered to {} of {}: {have}",
+            self.have.len(),
+            self.total()
+        );
+        if !self.waiting.is_empty() {
+            words += &format!("; waiting for {}", self.waiting.join(", "));
+        }
+        if !self.refused.is_empty() {
+            words += &format!("; refused by {}", self.refused.join(", "));
+        }
+        words
+    }
+}
+
+/// Where our message `m` in room `id` stands among the room's members now, us aside (one
+/// who left is neither waited for nor counted); `None` for a room we left, or one with
+/// nobody else in it.
+pub fn progress(state: &ChatState, id: &str, m: &ChatMessage) -> Option<Progress> {
+    let room = state.rooms.get(id)?;
+    let me = state.me.as_ref().map(|m| m.id.as_str());
+    let mut p = Progress {
+        have: Vec::new(),
+        refused: Vec::new(),
+        waiting: Vec::new(),
+    };
+    for person in room.people.iter().filter(|p| Some(p.id.as_str()) != me) {
+        let to = if m.delivered_to.contains(&person.id) {
+            &mut p.have
+        } else if m.refused_by.contains(&person.id) {
+            &mut p.refused
+        } else {
+            &mut p.waiting
+        };
+        to.push(person.name.clone());
+    }
+    (p.total() > 0).then_some(p)
 }

@@ -222,6 +222,8 @@ mod tests {
             mark: Mark::Received,
             transfer: None,
             row: Some(id as i64),
+            delivered_to: Vec::new(),
+            refused_by: Vec::new(),
         }
     }
 

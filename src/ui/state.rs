@@ -171,15 +171,34 @@ impl ChatState {
                         mark: Mark::Sent,
                         transfer: None,
                         row: None,
+                        delivered_to: Vec::new(),
+                        refused_by: Vec::new(),
                     },
                 );
             }
-            // A room message shows delivered once the first member has it.
-            Event::Delivered { msg_id, to, .. } => {
-                self.set_mark(&ConvKey::from_peer(&to), &msg_id, Mark::Delivered);
+            // A room message counts who has it; the bubble compares that with the
+            // members (see `room_delivery`).
+            Event::Delivered { msg_id, to, peer } => {
+                let conv = ConvKey::from_peer(&to);
+                match (&conv, peer) {
+                    (ConvKey::Room(_), Some(peer)) => {
+                        self.delivered_to(&conv, &msg_id, peer.into())
+                    }
+                    _ => self.set_mark(&conv, &msg_id, Mark::Delivered),
+                }
             }
+            // A room message's copy refused by one member (`to`) is that member's.
             Event::SendFailed { msg_id, to, reason } => {
-                self.set_mark(&ConvKey::Peer(to.into()), &msg_id, Mark::Failed);
+                let direct = ConvKey::Peer(to.to_string());
+                if self
+                    .conversations
+                    .get(&direct)
+                    .is_some_and(|c| c.position(&msg_id).is_some())
+                {
+                    self.set_mark(&direct, &msg_id, Mark::Failed);
+                } else {
+                    self.refused_by(&msg_id, to.into());
+                }
                 self.failures.insert(msg_id.into(), reason);
             }
             Event::DeliveryWaiting { to, reason } => {
@@ -254,6 +273,8 @@ impl ChatState {
                         mark: Mark::Shouted,
                         transfer: None,
                         row: None,
+                        delivered_to: Vec::new(),
+                        refused_by: Vec::new(),
                     },
                 );
             }
@@ -278,9 +299,14 @@ impl ChatState {
                 peer,
                 messages,
                 transfers,
+                deliveries,
                 before,
                 after,
-            } => self.load_page(&peer, messages, transfers, before, after),
+            } => {
+                self.load_page(&peer, messages, transfers, before, after);
+                let conv = ConvKey::from_peer(&peer);
+                self.room_page(&conv, deliveries);
+            }
             Event::Error { message } => self.error = Some(message),
             Event::Stopped => {
                 self.stopped = true;
@@ -513,10 +539,13 @@ fn received(
         mark: Mark::Received,
         transfer,
         row: None,
+        delivered_to: Vec::new(),
+        refused_by: Vec::new(),
     }
 }
 
 mod queries;
+mod room_marks;
 #[cfg(test)]
 mod tests;
 

@@ -145,6 +145,7 @@ pub fn page(rows: std::ops::RangeInclusive<i64>, before: Option<i64>, after: Opt
         peer: "a1".into(),
         messages: rows.map(stored).collect(),
         transfers: vec![],
+        deliveries: Vec::new(),
         before,
         after,
     }

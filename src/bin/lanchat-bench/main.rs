@@ -20,6 +20,8 @@
 //! - `flood`: 50 000 datagrams/s for 10 s: round trip meanwhile, memory after.
 //! - `idle`: one headless node alone: CPU, wake-ups, memory.
 //! - `rooms`: a room message to 10 and 50 members beside as many direct messages.
+//! - `rooms-memory`: a node in 100 rooms of 50 beside one in none: RSS, start-up, store
+//!   size, and a room message to 49 away members beside a direct one.
 //! - `transfer`: a 1 GiB file-to-file transfer beside raw TCP copies (docs/TRANSFERS.md).
 //! - `folder`: 10 000 small files as one folder transfer beside the same tree as a tar
 //!   archive (made, sent, unpacked) (docs/TRANSFERS.md).
@@ -30,6 +32,7 @@ mod inproc;
 mod load;
 mod procfs;
 mod rooms;
+mod rooms_memory;
 mod rtt;
 mod stats;
 mod transfer;
@@ -113,6 +116,21 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// A node in many rooms beside the same node in none: memory, start-up, store size.
+    RoomsMemory {
+        /// Rooms the node is in.
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        /// Members of each room, the node included.
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+        /// Distinct synthetic people the rooms are made of.
+        #[arg(long, default_value_t = 500)]
+        people: usize,
+        /// Timed starts of each node (after one warm-up start each).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// A file-to-file transfer beside raw TCP copies of the same file.
     Transfer {
         /// File size in MiB.
@@ -151,6 +169,17 @@ fn main() -> Result<()> {
         Scenario::Transfer { size_mib, rounds } => transfer::run(size_mib, rounds),
         Scenario::Folder { files, rounds } => folder::run(files, rounds),
         Scenario::Rooms { members, rounds } => rooms::run(&members, rounds),
+        Scenario::RoomsMemory {
+            rooms,
+            members,
+            people,
+            rounds,
+        } => rooms_memory::run(&rooms_memory::Sizes {
+            rooms,
+            members,
+            people,
+            rounds,
+        }),
     }?;
     print_table(&report.scenario, &report.rows);
     let path = write_json(&report)?;

@@ -19,7 +19,7 @@ use super::{Failure, Progress, RecvJob, hash_prefix, promote};
 use crate::net::conn::{FileReader, FileWriter};
 use crate::net::input::NetInput;
 use crate::protocol::LinkMsg;
-use crate::protocol::folder::{self, FolderSummary, Manifest, ManifestPart, SafeEntry};
+use crate::protocol::folder::{self, FolderSummary, Manifest, SafeEntry};
 use crate::protocol::hash::FileHasher;
 use crate::trust::file_stream::CHUNK;
 
@@ -151,24 +151,15 @@ fn read_manifest_frames(
     stream: &mut FileReader,
     summary: FolderSummary,
 ) -> Result<Result<Manifest, String>, Failure> {
-    let most = summary.entries().min(folder::MAX_ENTRIES) as usize;
     let mut manifest = Manifest::default();
     loop {
         let body = stream
             .read_frame()
             .map_err(|e| Failure::broken(format!("waiting for the folder's manifest: {e}")))?;
-        let part: ManifestPart = match serde_json::from_slice(body) {
-            Ok(part) => part,
-            Err(e) => return Ok(Err(format!("a bad manifest frame: {e}"))),
-        };
-        if manifest.entries.len() + part.entries.len() > most {
-            return Ok(Err(format!(
-                "the manifest lists more than the {most} entries offered"
-            )));
-        }
-        manifest.entries.extend(part.entries);
-        if part.last {
-            return Ok(Ok(manifest));
+        match manifest.push_part(body, summary.entries()) {
+            Ok(true) => return Ok(Ok(manifest)),
+            Ok(false) => {}
+            Err(why) => return Ok(Err(why)),
         }
     }
 }

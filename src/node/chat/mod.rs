@@ -224,6 +224,24 @@ impl Chat {
             .collect()
     }
 
+    /// `peer` left `room`: what waits for it there is dropped (the store marked those
+    /// copies `left` already), and what waits for it elsewhere may take their place in
+    /// the window. Returns the dropped ids.
+    pub fn member_left(
+        &mut self,
+        peer: &str,
+        room: &str,
+        route: Option<Route>,
+        now: Instant,
+        out: &mut Out,
+    ) -> Vec<MsgId> {
+        let dropped = self.outbox.drop_room(peer, room);
+        if !dropped.is_empty() {
+            self.pump(peer, route, now, out);
+        }
+        dropped
+    }
+
     /// Whether a message queued now for `to` would go out at once (its route is up, it is
     /// not held, its window is open), so it can be stored as `sent` straight away.
     pub fn goes_at_once(&self, to: &str, route_up: bool) -> bool {

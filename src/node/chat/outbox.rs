@@ -87,6 +87,27 @@ impl Outbox {
         Some(msg)
     }
 
+    /// Removes what waits for `peer` in `room` (it left the room), in flight or not;
+    /// returns their ids. What waits for it elsewhere stays, in order.
+    pub fn drop_room(&mut self, peer: &str, room: &str) -> Vec<MsgId> {
+        let Some(q) = self.queues.get_mut(peer) else {
+            return Vec::new();
+        };
+        let mut dropped = Vec::new();
+        q.retain(|m| {
+            let gone = m.room.as_deref() == Some(room);
+            if gone {
+                dropped.push(m.msg_id.clone());
+            }
+            !gone
+        });
+        if q.is_empty() {
+            self.queues.remove(peer);
+        }
+        self.total -= dropped.len();
+        dropped
+    }
+
     /// The messages to write to `route` now: those among the peer's oldest `limit` (at
     /// most [`WINDOW`]) not yet on it. They are marked as sent on `route` (and as
     /// `stored_sent` from now on: the caller updates the store for those returned with
@@ -235,6 +256,37 @@ mod tests {
         o.ack("p", "m2");
         assert!(o.is_empty());
         assert!(!o.has_pending("p"));
+    }
+
+    #[test]
+    fn a_member_who_left_loses_that_rooms_copies_only() {
+        let mut o = Outbox::new();
+        let in_room = |id: &str, room: &str| OutMsg {
+            room: Some(room.into()),
+            ..msg("p", id)
+        };
+        o.push(in_room("r1", "room-a")).unwrap();
+        o.push(msg("p", "d1")).unwrap();
+        o.push(in_room("r2", "room-b")).unwrap();
+        o.push(in_room("r3", "room-a")).unwrap();
+        o.push(OutMsg {
+            room: Some("room-a".into()),
+            ..msg("q", "q1")
+        })
+        .unwrap();
+        assert_eq!(o.take_unsent("p", L1, WINDOW).len(), 4);
+        let dropped = o.drop_room("p", "room-a");
+        assert_eq!(ids_of(&dropped), ["r1", "r3"]);
+        assert_eq!(o.len(), 3);
+        assert_eq!(o.in_flight("p"), 2, "the direct message and room-b's");
+        assert!(o.drop_room("p", "room-a").is_empty(), "once");
+        assert_eq!(o.queued("q"), 1, "another member keeps theirs");
+        o.route_down(L1);
+        assert_eq!(ids(&o.take_unsent("p", L1, WINDOW)), ["d1", "r2"]);
+    }
+
+    fn ids_of(v: &[MsgId]) -> Vec<&str> {
+        v.iter().map(MsgId::as_str).collect()
     }
 
     #[test]

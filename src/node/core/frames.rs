@@ -54,7 +54,7 @@ impl<P: Port> Core<P> {
                 Sorted::RoomChange(chat, change) => {
                     self.burst_done(chats, answers, now);
                     let (route, peer) = (chat.route, chat.peer.clone());
-                    self.on_room_change(route, peer, chat, *change);
+                    self.on_room_change(route, peer, chat, *change, now);
                     self.carry_out(now);
                     return None;
                 }

@@ -14,7 +14,7 @@ use crate::node::event::Event;
 use crate::node::fanout::Origin;
 use crate::node::peer::{PeerInfo, PeerTrust, Protocol};
 use crate::node::presence::{MAX_PEERS, PeerTable, TrustBook};
-use crate::store::{EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
+use crate::store::{Direction, EVERYONE, Fallback, HISTORY_FILE, KnownPeer, Store};
 use crate::trust::PeerKey;
 
 /// What was loaded from the data directory at start.
@@ -179,13 +179,24 @@ impl<P: Port> Core<P> {
                 self.store
                     .transfers_between(&chat, since, until, MAX_PAGE)?
             };
-            Ok((messages, transfers))
+            let ours: Vec<&str> = messages
+                .iter()
+                .filter(|m| m.dir == Direction::Out)
+                .map(|m| m.msg_id.as_str())
+                .collect();
+            let deliveries = if self.rooms.knows(&chat) {
+                self.store.room_deliveries(&ours)?
+            } else {
+                Vec::new()
+            };
+            Ok((messages, transfers, deliveries))
         });
         let answer = match page {
-            Ok((messages, transfers)) => Event::History {
+            Ok((messages, transfers, deliveries)) => Event::History {
                 peer: chat,
                 messages,
                 transfers,
+                deliveries,
                 before,
                 after,
             },

@@ -157,6 +157,7 @@ fn history_and_search_event_shapes() {
                 created_at: 4,
                 updated_at: 6,
             }],
+            deliveries: Vec::new(),
             before: None,
             after: None,
         }),
@@ -170,6 +171,7 @@ fn history_and_search_event_shapes() {
             peer: "p".into(),
             messages: vec![],
             transfers: vec![],
+            deliveries: Vec::new(),
             before: Some(9),
             after: None,
         }),
@@ -181,10 +183,28 @@ fn history_and_search_event_shapes() {
             peer: "p".into(),
             messages: vec![],
             transfers: vec![],
+            deliveries: Vec::new(),
             before: None,
             after: Some(3),
         }),
         json!({"event":"history","peer":"p","messages":[],"transfers":[],"after":3})
+    );
+    assert_eq!(
+        v(&Event::History {
+            peer: "room-1".into(),
+            messages: vec![],
+            transfers: vec![],
+            deliveries: vec![crate::store::MemberDelivery {
+                msg_id: "m".into(),
+                peer: "c".into(),
+                state: "left".into(),
+            }],
+            before: None,
+            after: None,
+        }),
+        json!({"event":"history","peer":"room-1","messages":[],"transfers":[],
+            "deliveries":[{"msg_id":"m","peer":"c","state":"left"}]}),
+        "a room's page says where each member's copy stands"
     );
     assert_eq!(
         v(&Event::SearchResults {

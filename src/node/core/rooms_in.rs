@@ -1,6 +1,7 @@
 //! Rooms in the core, the receiving side: whether a room message from a peer is taken,
 //! a change someone made (checked by the rooms part, stored with the room after it in one
-//! transaction, told, acknowledged), where a member presence does not see may be dialled
+//! transaction, told, acknowledged; a `leave` also drops what still waits for whoever
+//! left, in the same transaction), where a member presence does not see may be dialled
 //! (and dialling them all at start), and members' addresses renewed from their links.
 
 use std::net::Ipv4Addr;
@@ -13,7 +14,7 @@ use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::out::{Route, Routes};
 use crate::node::rooms::{Applied, Take, info};
-use crate::protocol::room::RoomChange;
+use crate::protocol::room::{ChangeOp, RoomChange};
 use crate::protocol::{LinkMsg, PeerId};
 use crate::store::{Direction, MsgState, NewMessage, StoredRoom};
 
@@ -128,6 +129,7 @@ impl<P: Port> Core<P> {
         peer: PeerId,
         chat: InChat,
         c: RoomChange,
+        now: Now,
     ) {
         let nack = |permanent: bool, reason: String| LinkMsg::Nack {
             msg_id: chat.msg_id.to_string(),
@@ -179,8 +181,20 @@ impl<P: Port> Core<P> {
             sent_at: chat.sent_at,
             state: MsgState::Received,
         };
-        match self.store.take_room_change(&row, applied.room()) {
+        // Who left: their copies still queued here are dropped with the change.
+        let left = (c.op == ChangeOp::Leave && matches!(applied, Applied::Changed(_)))
+            .then_some(peer.as_str());
+        match self.store.take_room_change(&row, applied.room(), left) {
             Ok(true) => {
+                if left.is_some() {
+                    let route = routes!(self).route(&peer);
+                    let dropped = self
+                        .chat
+                        .member_left(&peer, &room, route, now.at, &mut self.out);
+                    if !dropped.is_empty() {
+                        tracing::info!(%peer, room, "{} queued copies dropped: they left", dropped.len());
+                    }
+                }
                 let event = match &applied {
                     Applied::Joined(r) => Event::RoomJoined { room: info(r) },
                     Applied::Changed(r) => Event::RoomChanged {

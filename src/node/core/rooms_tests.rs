@@ -343,3 +343,5 @@ fn an_absent_member_gets_a_room_message_once_when_back_also_after_a_restart() {
     let (core, _events) = core_in(&dir.0, t0);
     assert!(core.chat.outbox().is_empty(), "delivered is delivered");
 }
+
+mod leave;

@@ -270,6 +270,11 @@ impl Rooms {
         if c.author != from {
             return refuse(format!("a change by {} sent by {from}", c.author));
         }
+        // Only being added again brings us back into a room we left.
+        let left = self.rooms.get(&c.room).is_some_and(|r| !r.joined);
+        if left && c.op != ChangeOp::Add {
+            return refuse(format!("has left the room {}", c.room));
+        }
         let known = self.rooms.get(&c.room).filter(|r| r.joined);
         let known_key = known
             .and_then(|r| r.members.iter().find(|m| m.id == c.author))

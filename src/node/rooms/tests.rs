@@ -149,6 +149,30 @@ fn our_own_commands_check_names_and_membership() {
 }
 
 #[test]
+fn after_we_left_only_being_added_again_is_taken() {
+    let (mut rooms, alice, _bob, room) = setup();
+    let mut left = room.clone();
+    left.joined = false;
+    rooms.commit(left);
+    assert!(
+        matches!(rooms.take_message(&room.id, &alice.peer_id()), Take::Refuse(why) if why.contains("left")),
+        "a message in it: refused for good, not 'not yet'"
+    );
+    for op in [ChangeOp::Create, ChangeOp::Rename, ChangeOp::Leave] {
+        let c = signed(&alice, &room, op);
+        assert!(
+            matches!(rooms.check_change(&alice.peer_id(), &c), Err(Take::Refuse(why)) if why.contains("left")),
+            "{op:?} of a room we left"
+        );
+    }
+    let c = signed(&alice, &room, ChangeOp::Add);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Ok(Applied::Joined(_))
+    ));
+}
+
+#[test]
 fn a_members_address_is_filled_in_where_empty_and_its_port_renewed_at_the_same_address() {
     let (_rooms, alice, bob, mut room) = setup();
     let (a, b) = (alice.peer_id(), bob.peer_id());

@@ -78,6 +78,11 @@ fn a_room_message_is_one_row_and_one_delivery_per_member() {
             ("carol".into(), "delivered".into())
         ]
     );
+    let bodies: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM room_bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 0, "answered by all: nothing left to send again");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -97,10 +102,10 @@ fn a_change_is_taken_once_with_the_room_after_it() {
         state: MsgState::Received,
     };
     r.name = "crew".into();
-    assert!(s.take_room_change(&row, &r).unwrap());
+    assert!(s.take_room_change(&row, &r, None).unwrap());
     r.name = "other".into();
     assert!(
-        !s.take_room_change(&row, &r).unwrap(),
+        !s.take_room_change(&row, &r, None).unwrap(),
         "a resend changes nothing"
     );
     assert_eq!(s.rooms().unwrap()[0].name, "crew");
@@ -126,6 +131,124 @@ fn version_4_with_messages_migrates_to_rooms() {
     assert_eq!(s.unacked(10).unwrap()[0].msg_id, "m1");
     assert!(s.rooms().unwrap().is_empty());
     assert!(s.room_unacked(10).unwrap().is_empty());
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_leave_makes_the_copies_waiting_for_whoever_left_left_and_no_others() {
+    let (dir, mut s) = temp_store("rooms-leave");
+    let r = room();
+    let mut other = room();
+    other.id = "room-ffffffffffffffffffffffffffffffff".into();
+    fn out<'a>(room: &'a str, id: &'a str) -> NewMessage<'a> {
+        NewMessage {
+            peer: room,
+            msg_id: id,
+            dir: Direction::Out,
+            from: "me",
+            from_name: "ME",
+            text: "hi",
+            sent_at: 5,
+            state: MsgState::Sent,
+        }
+    }
+    for id in ["m1", "m2"] {
+        let ds = [delivery("bob", id), delivery("carol", id)];
+        s.send_room(&out(&r.id, id), &ds, None).unwrap();
+    }
+    let mut elsewhere = delivery("carol", "o1");
+    elsewhere.room = other.id.clone();
+    s.send_room(&out(&other.id, "o1"), &[elsewhere], Some(&other))
+        .unwrap();
+    s.mark_delivered_all("me", &[("carol", "m1")]).unwrap();
+
+    // Carol's leave arrives: her copies of m2 (waiting) go; m1 she has; o1 is another room.
+    let leave = NewMessage {
+        peer: &r.id,
+        msg_id: "c1",
+        dir: Direction::In,
+        from: "carol",
+        from_name: "CAROL",
+        text: "left the room",
+        sent_at: 6,
+        state: MsgState::Received,
+    };
+    let mut after = r.clone();
+    after.members.retain(|m| m.id != "carol");
+    assert!(s.take_room_change(&leave, &after, Some("carol")).unwrap());
+    let waiting: Vec<(String, String)> = s
+        .room_unacked(10)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.member, d.msg_id))
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            ("bob".into(), "m1".into()),
+            ("bob".into(), "m2".into()),
+            ("carol".into(), "o1".into())
+        ]
+    );
+    assert_eq!(
+        s.room_states("m2").unwrap(),
+        [
+            ("bob".into(), "pending".into()),
+            ("carol".into(), "left".into())
+        ]
+    );
+    assert_eq!(s.room_states("m1").unwrap()[1].1, "delivered", "kept");
+    let bodies: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM room_bodies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bodies, 3, "one body a message, not one a member");
+    // Bob has m1 now: no copy of it waits, its body goes (its text is in history).
+    s.mark_delivered_all("me", &[("bob", "m1")]).unwrap();
+    let bodies: Vec<String> = s
+        .conn
+        .prepare("SELECT msg_id FROM room_bodies ORDER BY msg_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(bodies, ["m2", "o1"]);
+    assert_eq!(s.history(&r.id, None, 10).unwrap()[0].text, "hi");
+    // A late ack from her changes nothing.
+    s.mark_delivered_all("me", &[("carol", "m2")]).unwrap();
+    assert_eq!(s.room_states("m2").unwrap()[1].1, "left");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_6_room_outbox_migrates_keeping_its_rows() {
+    let dir = std::env::temp_dir().join(format!("lanchat-mig7-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(crate::store::HISTORY_FILE);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrations::migrate_to(&mut conn, 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO room_outbox (id, member, msg_id, room, sent_at, text, change, state)
+             VALUES (4, 'bob', 'm1', 'room-x', 5, 'hi', NULL, 'sent'),
+                    (9, 'carol', 'm1', 'room-x', 5, 'hi', NULL, 'delivered');",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let waiting = s.room_unacked(10).unwrap();
+    assert!(waiting.len() == 1 && waiting[0].member == "bob" && waiting[0].sent);
+    assert_eq!((waiting[0].text.as_str(), waiting[0].sent_at), ("hi", 5));
+    assert_eq!(
+        s.room_states("m1").unwrap(),
+        [
+            ("bob".into(), "sent".into()),
+            ("carol".into(), "delivered".into())
+        ]
+    );
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,8 @@ fn live(id: &str) -> ChatMessage {
         mark: Mark::Received,
         transfer: None,
         row: None,
+        delivered_to: Vec::new(),
+        refused_by: Vec::new(),
     }
 }
 
