@@ -7,7 +7,7 @@
 #   testlan.sh down          delete everything this script created
 #   testlan.sh exec I CMD..  run CMD inside host I (tl-lanI)
 #   testlan.sh status        show what exists
-#   testlan.sh routed        two subnets joined by a router (below)
+#   testlan.sh routed [A [B]] two subnets joined by a router (below)
 #
 # Topology: the bridge lives in its own namespace (tl-lanbr), so NOTHING is
 # added to the root namespace and no packet can reach the real NIC. Each host
@@ -16,10 +16,12 @@
 # Idempotent: "up N" twice is a no-op; "up M" with M<N removes the extra hosts;
 # "down" twice is fine. Needs root and iproute2.
 #
-# "routed": two subnets, each a bridge with one host, joined by a router namespace
-# (tl-lanrt, ip_forward on) that holds both bridges: host tl-lan0 is 10.78.1.10/24
-# (gateway 10.78.1.1), host tl-lan1 is 10.78.2.10/24 (gateway 10.78.2.1). Broadcasts
-# stay on their subnet; unicast crosses the router. Again nothing in the root namespace.
+# "routed A B" (default 1 1): two subnets, each a bridge, joined by a router namespace
+# (tl-lanrt, ip_forward on) that holds both bridges. Hosts tl-lan0..tl-lan{A-1} are
+# 10.78.1.(10+i)/24 (gateway 10.78.1.1); the next B hosts are 10.78.2.(10+j)/24
+# (gateway 10.78.2.1): with the default, tl-lan0 is 10.78.1.10 and tl-lan1 10.78.2.10.
+# Broadcasts stay on their subnet; unicast crosses the router. Again nothing in the
+# root namespace.
 set -euo pipefail
 
 PREFIX="${TESTLAN_PREFIX:-tl-lan}"   # all namespace names start with this
@@ -90,28 +92,34 @@ cmd_up() {
 }
 
 cmd_routed() {
+  local a=${1:-1} b=${2:-1}
+  [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ && "$a" -ge 1 && "$b" -ge 1 && "$a" -le 50 && "$b" -le 50 ]] \
+    || die "usage: routed [A [B]] (1..50 hosts on each subnet)"
   [[ $EUID -eq 0 ]] || die "must run as root"
-  local rt="${PREFIX}rt" s ns br
+  local rt="${PREFIX}rt" s i ns br host
   if ! ns_exists "$rt"; then ip netns add "$rt"; fi
   ip -n "$rt" link set lo up
   ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1
   for s in 1 2; do
-    ns=$(host_ns "$((s - 1))")
     br="tl-rb$s"
     if ! ip -n "$rt" link show "$br" >/dev/null 2>&1; then
       ip -n "$rt" link add "$br" type bridge
     fi
     ip -n "$rt" addr replace "10.78.$s.1/24" dev "$br"
     ip -n "$rt" link set "$br" up
+  done
+  for ((i = 0; i < a + b; i++)); do
+    if ((i < a)); then s=1; host=$((10 + i)); else s=2; host=$((10 + i - a)); fi
+    ns=$(host_ns "$i")
     if ! ns_exists "$ns"; then ip netns add "$ns"; fi
     ip -n "$ns" link set lo up
     if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
-      ip -n "$rt" link del "tl-rv$s" 2>/dev/null || true   # stale half
-      ip -n "$rt" link add "tl-rv$s" type veth peer name eth0 netns "$ns"
+      ip -n "$rt" link del "tl-rv$i" 2>/dev/null || true   # stale half
+      ip -n "$rt" link add "tl-rv$i" type veth peer name eth0 netns "$ns"
     fi
-    ip -n "$rt" link set "tl-rv$s" master "$br"
-    ip -n "$rt" link set "tl-rv$s" up
-    ip -n "$ns" addr replace "10.78.$s.10/24" brd + dev eth0
+    ip -n "$rt" link set "tl-rv$i" master "tl-rb$s"
+    ip -n "$rt" link set "tl-rv$i" up
+    ip -n "$ns" addr replace "10.78.$s.$host/24" brd + dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route replace default via "10.78.$s.1"
   done
@@ -148,6 +156,6 @@ case "${1:-}" in
   down) cmd_down ;;
   exec) shift; cmd_exec "$@" ;;
   status) cmd_status ;;
-  routed) cmd_routed ;;
-  *) echo "usage: $0 up N | routed | down | exec I CMD... | status" >&2; exit 2 ;;
+  routed) shift; cmd_routed "$@" ;;
+  *) echo "usage: $0 up N | routed [A [B]] | down | exec I CMD... | status" >&2; exit 2 ;;
 esac

@@ -46,7 +46,8 @@ pub struct Config {
     /// Address to bind; `None` = all interfaces. A loopback address confines the node to
     /// this host: TCP on that address, beacons only to 127.255.255.255.
     pub bind: Option<Ipv4Addr>,
-    /// TCP port for links; 0 = any free port.
+    /// TCP port for links; 0 = the one of last time if it is free (the data directory's
+    /// `link-port`), else any free port.
     pub port: u16,
     /// UDP port shared by every instance for discovery.
     pub discovery_port: u16,

@@ -37,7 +37,7 @@ struct Cli {
     /// until removed (`remove_peer`, or "Remove" in the window).
     #[arg(long = "peer", value_name = "HOST[:PORT]")]
     peers: Vec<String>,
-    /// TCP port for links (0 = any free port).
+    /// TCP port for links (0 = the one of last time if free, else any free port).
     #[arg(long, default_value_t = 0, value_name = "P")]
     port: u16,
     /// UDP port for discovery, shared by every instance.

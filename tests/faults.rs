@@ -25,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::disk::{SmallDisk, fill};
+use common::netns::{self, Lan};
 use common::{DEADLINE, TempDir, TestNode, free_udp_port};
 use crossbeam_channel::{Receiver, select, unbounded};
 use lanchat::node::Event;
@@ -602,78 +603,27 @@ fn sender_killed_outbox_survives() {
 
 // ---- pulling the cable on a namespace LAN -----------------------------------------
 
-/// Two hosts on a private bridge (`scripts/testlan.sh`, a prefix of this test's own);
-/// torn down on drop. `None` (and a note on stderr) where namespaces cannot be made,
-/// unless `LANCHAT_REQUIRE_LAN=1`.
-struct NetnsLan {
-    prefix: String,
-}
-
-impl NetnsLan {
-    fn up(hosts: usize) -> Option<NetnsLan> {
-        let lan = NetnsLan {
-            prefix: format!("lbf{}-", std::process::id()),
-        };
-        let out = Process::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testlan.sh"))
-            .args(["up", &hosts.to_string()])
-            .env("TESTLAN_PREFIX", &lan.prefix)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(lan),
-            other => {
-                let why = match other {
-                    Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                    Err(e) => e.to_string(),
-                };
-                assert!(
-                    std::env::var("LANCHAT_REQUIRE_LAN").as_deref() != Ok("1"),
-                    "no namespace LAN: {why}"
-                );
-                eprintln!("skipped: no namespace LAN ({why})");
-                None
-            }
-        }
-    }
-
-    fn host(&self, i: usize) -> String {
-        format!("{}{i}", self.prefix)
-    }
-
-    /// `ip link set eth0 up|down` inside host `i`: the cable in or out.
-    fn cable(&self, i: usize, state: &str) {
-        let ok = Process::new("ip")
-            .args(["-n", &self.host(i), "link", "set", "eth0", state])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip link set eth0 {state} in {}", self.host(i));
-    }
-}
-
-impl Drop for NetnsLan {
-    fn drop(&mut self) {
-        let _ = Process::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testlan.sh"))
-            .arg("down")
-            .env("TESTLAN_PREFIX", &self.prefix)
-            .output();
-    }
-}
-
 /// The receiver's cable is pulled three times for two seconds while 10 000 messages
 /// stream in between two namespace hosts: nothing is lost, duplicated or reordered.
 #[test]
 fn cable_pulled_10000_messages_arrive_once_in_order() {
-    let Some(lan) = NetnsLan::up(2) else { return };
+    let test = "cable_pulled_10000_messages_arrive_once_in_order";
+    let Some(lan) = netns::or_skip(Lan::up(2, "bf"), test) else {
+        return;
+    };
     let mut rng = Rng::from_env("cable_pulled");
     let (rx_dir, tx_dir) = (
         TempDir::new("fault-cable-rx"),
         TempDir::new("fault-cable-tx"),
     );
     let (tx, rx) = unbounded();
-    let (h0, h1) = (lan.host(0), lan.host(1));
-    let receiver = KillableChild::start_in(&["ip", "netns", "exec", &h1], &[], &rx_dir.0, 1, &tx);
-    let mut sender = KillableChild::start_in(&["ip", "netns", "exec", &h0], &[], &tx_dir.0, 0, &tx);
+    let (h0, h1) = (lan.exec("0"), lan.exec("1"));
+    let (h0, h1): (Vec<&str>, Vec<&str>) = (
+        h0.iter().map(String::as_str).collect(),
+        h1.iter().map(String::as_str).collect(),
+    );
+    let receiver = KillableChild::start_in(&h1, &[], &rx_dir.0, 1, &tx);
+    let mut sender = KillableChild::start_in(&h0, &[], &tx_dir.0, 0, &tx);
     // Both children's events share one channel, each read by its own thread: the
     // sender's `peer_joined` can come through before the receiver's `ready` does, so
     // what the sender says meanwhile is kept and looked at first.
@@ -713,11 +663,11 @@ fn cable_pulled_10000_messages_arrive_once_in_order() {
                 order.see(v["text"].as_str().expect("text"));
                 if pull_at.first().is_some_and(|&k| order.next >= k) {
                     pull_at.remove(0);
-                    lan.cable(1, "down");
+                    lan.cable(1, false);
                     // The outage itself, not a wait for an outcome: the cable stays out
                     // for two seconds, longer than the peers' offline timeout.
                     std::thread::sleep(Duration::from_secs(2));
-                    lan.cable(1, "up");
+                    lan.cable(1, true);
                 }
             }
             (0, Some("delivered")) => {

@@ -2,83 +2,19 @@
 //! each running `lanchat --headless` with its default binding, two of them on one host.
 //! Discovery must go through the directed broadcast address 10.77.0.255.
 //!
-//! Needs root and iproute2. Where namespaces cannot be made the test says so on stderr
-//! and passes, unless `LANCHAT_REQUIRE_LAN=1` (set by `.ci/run`), where it fails.
-//! Nothing here touches the root namespace: the bridge lives in a namespace of its own.
+//! Needs root and iproute2 (`common::netns`: skipped where namespaces cannot be made,
+//! unless `LANCHAT_REQUIRE_LAN=1`). Nothing here touches the root namespace.
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command as Process;
-
+use common::netns::{self, Lan};
 use common::{ChildNode, TempDir};
 use serde_json::{Value, json};
 
-struct Lan {
-    script: PathBuf,
-    prefix: String,
-}
-
-impl Lan {
-    /// Brings up `n` hosts, or says why it cannot.
-    fn up(n: usize) -> Result<Lan, String> {
-        let uid = Process::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            return Err("not running as root".into());
-        }
-        let lan = Lan {
-            script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/testlan.sh"),
-            prefix: format!("lct{}-", std::process::id()),
-        };
-        let out = Process::new("bash")
-            .arg(&lan.script)
-            .args(["up", &n.to_string()])
-            .env("TESTLAN_PREFIX", &lan.prefix)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", lan.script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "testlan.sh up failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(lan)
-    }
-
-    fn exec(&self, host: usize) -> Vec<String> {
-        vec![
-            "ip".into(),
-            "netns".into(),
-            "exec".into(),
-            format!("{}{host}", self.prefix),
-        ]
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        let _ = Process::new("bash")
-            .arg(&self.script)
-            .arg("down")
-            .env("TESTLAN_PREFIX", &self.prefix)
-            .output();
-    }
-}
-
 fn node(lan: &Lan, host: usize, dir: &TempDir, name: &str) -> ChildNode {
-    let prefix = lan.exec(host);
-    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-    let data = dir.join(name);
     // Default binding on purpose: the namespace's only non-loopback interface is the
     // private bridge, and this is the code path users run.
-    ChildNode::spawn(
-        &prefix,
-        &["--interval", "0.3", "--data-dir", data.to_str().unwrap()],
-        name,
-    )
+    lan.node(host, &dir.join(name), name, &[])
 }
 
 fn joined(n: &mut ChildNode, name: &str, addr: &str) {
@@ -92,15 +28,9 @@ fn joined(n: &mut ChildNode, name: &str, addr: &str) {
 
 #[test]
 fn hosts_on_a_bridge_find_each_other_chat_shout_and_leave() {
-    let lan = match Lan::up(3) {
-        Ok(l) => l,
-        Err(why) => {
-            if std::env::var("LANCHAT_REQUIRE_LAN").as_deref() == Ok("1") {
-                panic!("LAN test required (LANCHAT_REQUIRE_LAN=1) but: {why}");
-            }
-            eprintln!("SKIPPED hosts_on_a_bridge_find_each_other_chat_shout_and_leave: {why}");
-            return;
-        }
+    let test = "hosts_on_a_bridge_find_each_other_chat_shout_and_leave";
+    let Some(lan) = netns::or_skip(Lan::up(3, "t"), test) else {
+        return;
     };
     let dir = TempDir::new("lan");
     let mut a1 = node(&lan, 0, &dir, "ann");

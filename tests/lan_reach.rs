@@ -5,76 +5,18 @@
 //! see each other, a message is delivered, and after both restart they find each other
 //! again with no address given.
 //!
-//! Needs root and iproute2. Where namespaces cannot be made the test says so on stderr
-//! and passes, unless `LANCHAT_REQUIRE_LAN=1`, where it fails. Nothing here touches the
-//! root namespace.
+//! Needs root and iproute2 (`common::netns`: skipped where namespaces cannot be made,
+//! unless `LANCHAT_REQUIRE_LAN=1`). Nothing here touches the root namespace.
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command as Process;
-
+use common::netns::{self, Lan};
 use common::{ChildNode, TempDir};
 use serde_json::{Value, json};
 
-struct Routed {
-    script: PathBuf,
-    prefix: String,
-}
-
-impl Routed {
-    fn up() -> Result<Routed, String> {
-        let uid = Process::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            return Err("not running as root".into());
-        }
-        let lan = Routed {
-            script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/testlan.sh"),
-            prefix: format!("lcr{}-", std::process::id()),
-        };
-        let out = Process::new("bash")
-            .arg(&lan.script)
-            .arg("routed")
-            .env("TESTLAN_PREFIX", &lan.prefix)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", lan.script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "testlan.sh routed failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(lan)
-    }
-
-    /// `lanchat --headless` in host `host` (0: 10.78.1.10, 1: 10.78.2.10).
-    fn node(&self, host: usize, data: &std::path::Path, name: &str) -> ChildNode {
-        let ns = format!("{}{host}", self.prefix);
-        ChildNode::spawn(
-            &["ip", "netns", "exec", &ns],
-            &[
-                "--no-ipmsg",
-                "--interval",
-                "0.3",
-                "--data-dir",
-                data.to_str().unwrap(),
-            ],
-            name,
-        )
-    }
-}
-
-impl Drop for Routed {
-    fn drop(&mut self) {
-        let _ = Process::new("bash")
-            .arg(&self.script)
-            .arg("down")
-            .env("TESTLAN_PREFIX", &self.prefix)
-            .output();
-    }
+/// `lanchat --headless` in host `host` (0: 10.78.1.10, 1: 10.78.2.10).
+fn node(lan: &Lan, host: usize, data: &std::path::Path, name: &str) -> ChildNode {
+    lan.node(host, data, name, &["--no-ipmsg"])
 }
 
 fn joined(name: &str, addr: &str) -> impl Fn(&Value) -> bool {
@@ -90,20 +32,14 @@ fn quit(mut n: ChildNode) {
 
 #[test]
 fn a_peer_behind_a_router_is_reached_by_address_and_remembered() {
-    let lan = match Routed::up() {
-        Ok(l) => l,
-        Err(why) => {
-            if std::env::var("LANCHAT_REQUIRE_LAN").as_deref() == Ok("1") {
-                panic!("LAN test required (LANCHAT_REQUIRE_LAN=1) but: {why}");
-            }
-            eprintln!("SKIPPED a_peer_behind_a_router_is_reached_by_address: {why}");
-            return;
-        }
+    let test = "a_peer_behind_a_router_is_reached_by_address_and_remembered";
+    let Some(lan) = netns::or_skip(Lan::routed(1, 1, "r"), test) else {
+        return;
     };
     let dir = TempDir::new("lan-reach");
     let (da, db) = (dir.join("ann"), dir.join("bob"));
-    let mut a = lan.node(0, &da, "ann");
-    let mut b = lan.node(1, &db, "bob");
+    let mut a = node(&lan, 0, &da, "ann");
+    let mut b = node(&lan, 1, &db, "bob");
 
     // Broadcast alone: bob has sent beacons, and ann heard none of them.
     a.cmd(json!({"cmd":"net_status"}));
@@ -138,8 +74,8 @@ fn a_peer_behind_a_router_is_reached_by_address_and_remembered() {
     // Both restart, bob first: ann tries him from history, and he her.
     quit(a);
     quit(b);
-    let mut b = lan.node(1, &db, "bob");
-    let mut a = lan.node(0, &da, "ann");
+    let mut b = node(&lan, 1, &db, "bob");
+    let mut a = node(&lan, 0, &da, "ann");
     a.wait("bob again", joined("bob", "10.78.2.10"));
     b.wait("ann again", joined("ann", "10.78.1.10"));
     b.cmd(json!({"cmd":"send","to":"ann","text":"still here"}));

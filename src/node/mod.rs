@@ -15,6 +15,7 @@
 //! - `web`: browser visitors as peers, their files, a returning visitor's history.
 //! - `core`: the glue that owns the parts, the store and the I/O port, and routes.
 //! - `out`: the actions and routes parts speak in; `clock`: the time they are given.
+//! - `link_port`: the link port of last time, tried first at start.
 //! - `fanout`: subscribers, commands stamped with who asked; `command`, `event`,
 //!   `peer`, `transfer_end`, `status`: the front ends' contract; `error`: why a node
 //!   could not start.
@@ -27,6 +28,7 @@ mod error;
 pub mod event;
 mod fanout;
 mod ipmsg;
+mod link_port;
 mod links;
 mod out;
 mod peer;
@@ -144,6 +146,34 @@ impl NodeHandle {
     }
 }
 
+/// Binds `at`; with no link port asked for, the one of last time first (peers and rooms
+/// that remember it reach us there after a restart), any free one if it is taken; the
+/// port bound is remembered for next time.
+fn bind(
+    at: Binding,
+    data_dir: &std::path::Path,
+    keys: &Arc<crate::trust::KeyPair>,
+    tx: crossbeam_channel::Sender<NetInput>,
+) -> Result<Io, NetError> {
+    if at.port != 0 {
+        return Io::bind(at, keys.clone(), tx);
+    }
+    let io = match link_port::last(data_dir) {
+        Some(port) => match Io::bind(Binding { port, ..at }, keys.clone(), tx.clone()) {
+            Err(NetError::Bind { addr, .. }) if addr.port() == port => {
+                tracing::info!(port, "the link port of last time is taken: another one");
+                Io::bind(at, keys.clone(), tx)?
+            }
+            other => other?,
+        },
+        None => Io::bind(at, keys.clone(), tx)?,
+    };
+    if let Some(link) = crate::net::Port::sockets(&io).link {
+        link_port::remember(data_dir, link.port());
+    }
+    Ok(io)
+}
+
 /// Starts a node: locks its data directory, loads (or makes) its identity key, binds its
 /// sockets and builds its core (errors are returned here, before any thread runs), then
 /// runs the core on a thread named `lanchat-core`. It says `ready` (its first event) once
@@ -163,7 +193,7 @@ pub fn start(config: Config) -> Result<Node, NodeError> {
         discovery_port: config.discovery_port,
         ipmsg_port: config.ipmsg_port,
     };
-    let io = Io::bind(binding, keys.clone(), input_tx)?;
+    let io = bind(binding, &config.data_dir, &keys, input_tx)?;
     let mut core = core::Core::new(config, lock, io, keys, Now::read())?;
     let thread = spawn_named("lanchat-core", move || {
         // The first subscriber hears `ready` and everything after it.

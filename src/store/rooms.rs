@@ -198,6 +198,15 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a room as it is now (its members' addresses brought up to date).
+    pub fn update_room(&mut self, room: &StoredRoom) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        save_room(&tx, room).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
     /// Our room deliveries not yet acknowledged, oldest first, at most `limit`: the room
     /// half of the outbox to reload at start. A change that does not parse (a damaged
     /// row) goes as its words only.

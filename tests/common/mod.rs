@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod disk;
+pub mod netns;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;

@@ -7,7 +7,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use serde_json::json;
 
 use super::common::{DEADLINE, TempDir};
-use super::{Lan, contains, joined, lan_or_skip, lines, skip};
+use super::{Lan, contains, joined, lan_or_skip, lines, node, skip};
 
 /// tcpdump on alice's cable (her veth's end on the bridge: a bridge device itself
 /// sees only what is flooded), writing every frame to its stdout as it comes, read here
@@ -100,8 +100,8 @@ fn a_capture_of_the_wire_shows_no_chat_text_file_name_or_file_bytes() {
     let body: Vec<u8> = file_bytes.as_bytes().repeat(300_000 / file_bytes.len());
     std::fs::write(&file, &body).expect("write the marker file");
 
-    let mut alice = lan.node(0, &dir.join("alice"), "alice", &[]);
-    let mut bob = lan.node(1, &dir.join("bob"), "bob", &["--auto-accept"]);
+    let mut alice = node(&lan, 0, &dir.join("alice"), "alice", &[]);
+    let mut bob = node(&lan, 1, &dir.join("bob"), "bob", &["--auto-accept"]);
     joined(&mut alice, &bob.id);
     joined(&mut bob, &alice.id);
 

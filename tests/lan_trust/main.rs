@@ -23,9 +23,9 @@ mod common;
 mod mallory;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
+use common::netns::{self, Lan, skip};
 use common::{ChildNode, DEADLINE, TempDir};
 use crossbeam_channel::{Receiver, unbounded};
 use serde_json::{Value, json};
@@ -36,95 +36,24 @@ const BOB: &str = "10.77.0.11";
 const BROADCAST: &str = "10.77.0.255";
 const DISCOVERY: u16 = 47474;
 
-struct Lan {
-    script: PathBuf,
-    prefix: String,
+/// `lanchat --headless` in host `host` (IPMsg off, downloads in the data dir), with
+/// `extra`.
+fn node(lan: &Lan, host: usize, data: &Path, name: &str, extra: &[&str]) -> ChildNode {
+    let downloads = data.join("downloads");
+    let mut args = vec![
+        "--no-ipmsg",
+        "--download-dir",
+        downloads.to_str().expect("UTF-8 temp path"),
+    ];
+    args.extend_from_slice(extra);
+    lan.node(host, data, name, &args)
 }
 
-impl Lan {
-    /// Brings up `n` hosts, or says why it cannot. Each test has its own `tag`, so tests
-    /// running at once never share a namespace.
-    fn up(n: usize, tag: char) -> Result<Lan, String> {
-        let uid = Process::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            return Err("not running as root".into());
-        }
-        let lan = Lan {
-            script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/testlan.sh"),
-            prefix: format!("lct{tag}{}-", std::process::id()),
-        };
-        let out = Process::new("bash")
-            .arg(&lan.script)
-            .args(["up", &n.to_string()])
-            .env("TESTLAN_PREFIX", &lan.prefix)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", lan.script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "testlan.sh up failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(lan)
-    }
-
-    /// `ip netns exec` into host `host` (or the bridge's namespace, `"br"`).
-    fn exec(&self, host: &str) -> Vec<String> {
-        ["ip", "netns", "exec"]
-            .map(str::to_owned)
-            .into_iter()
-            .chain([format!("{}{host}", self.prefix)])
-            .collect()
-    }
-
-    fn node(&self, host: usize, data: &Path, name: &str, extra: &[&str]) -> ChildNode {
-        let prefix = self.exec(&host.to_string());
-        let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-        let downloads = data.join("downloads");
-        let mut args = vec![
-            "--no-ipmsg",
-            "--interval",
-            "0.3",
-            "--data-dir",
-            data.to_str().expect("UTF-8 temp path"),
-            "--download-dir",
-            downloads.to_str().expect("UTF-8 temp path"),
-        ];
-        args.extend_from_slice(extra);
-        ChildNode::spawn(&prefix, &args, name)
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        let _ = Process::new("bash")
-            .arg(&self.script)
-            .arg("down")
-            .env("TESTLAN_PREFIX", &self.prefix)
-            .output();
-    }
-}
-
-/// The LAN, or `None` after saying why the test is skipped (a failure where the LAN is
-/// required).
+/// The LAN of `n` hosts, or `None` after saying why the test is skipped (a failure
+/// where the LAN is required). Each test has its own `tag`, so tests running at once
+/// never share a namespace.
 fn lan_or_skip(n: usize, tag: char, test: &str) -> Option<Lan> {
-    match Lan::up(n, tag) {
-        Ok(l) => Some(l),
-        Err(why) => {
-            skip(test, &why);
-            None
-        }
-    }
-}
-
-fn skip(test: &str, why: &str) {
-    if std::env::var("LANCHAT_REQUIRE_LAN").as_deref() == Ok("1") {
-        panic!("LAN test required (LANCHAT_REQUIRE_LAN=1) but: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
+    netns::or_skip(Lan::up(n, &format!("t{tag}")), test)
 }
 
 fn joined(n: &mut ChildNode, id: &str) -> Value {
@@ -175,8 +104,8 @@ fn a_key_changed_under_a_verified_name_is_reported_and_codes_agree() {
     };
     let dir = TempDir::new("lan-keys");
     let bob_dir = dir.join("bob");
-    let mut alice = lan.node(0, &dir.join("alice"), "alice", &[]);
-    let mut bob = lan.node(1, &bob_dir, "bob", &[]);
+    let mut alice = node(&lan, 0, &dir.join("alice"), "alice", &[]);
+    let mut bob = node(&lan, 1, &bob_dir, "bob", &[]);
     joined(&mut alice, &bob.id);
     joined(&mut bob, &alice.id);
 
@@ -203,7 +132,7 @@ fn a_key_changed_under_a_verified_name_is_reported_and_codes_agree() {
     lanchat::trust::identity::load_or_create(&other.0).expect("make another key");
     std::fs::copy(other.join("identity.key"), bob_dir.join("identity.key")).expect("replace");
     let old_id = bob.id.clone();
-    let mut bob = lan.node(1, &bob_dir, "bob", &[]);
+    let mut bob = node(&lan, 1, &bob_dir, "bob", &[]);
     assert_ne!(bob.id, old_id, "another key is another id");
 
     let warned = alice.wait("key_changed", |v| v["event"] == "key_changed");

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::common::{DEADLINE, TempDir};
-use super::{ALICE, BOB, BROADCAST, DISCOVERY, contains, joined, lan_or_skip, lines, wait_line};
+use super::{
+    ALICE, BOB, BROADCAST, DISCOVERY, contains, joined, lan_or_skip, lines, node, wait_line,
+};
 
 /// mallory's orders, from the test that starts it (environment variables).
 const MALLORY_ENV: &str = "LANCHAT_MALLORY";
@@ -191,8 +193,8 @@ fn replayed_and_tampered_presence_neither_diverts_nor_speaks_for_bob() {
         return;
     };
     let dir = TempDir::new("lan-mallory");
-    let mut alice = lan.node(0, &dir.join("alice"), "alice", &[]);
-    let mut bob = lan.node(1, &dir.join("bob"), "bob", &[]);
+    let mut alice = node(&lan, 0, &dir.join("alice"), "alice", &[]);
+    let mut bob = node(&lan, 1, &dir.join("bob"), "bob", &[]);
     joined(&mut alice, &bob.id);
     joined(&mut bob, &alice.id);
 

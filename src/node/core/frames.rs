@@ -261,6 +261,7 @@ impl<P: Port> Core<P> {
         if let (true, std::net::SocketAddr::V4(dialed)) = (outbound, remote) {
             self.presence.proven(&peer, dialed);
         }
+        self.room_member_seen(&peer, addr, port);
         self.carry_out(now); // the link it replaced is gone before anything goes out on this one
         self.route_up(&peer, route, now);
     }

@@ -219,6 +219,7 @@ impl<P: Port> Core<P> {
         self.ipmsg_start(sockets.ipmsg.problem);
         self.carry_out(now);
         self.reach_start(now);
+        self.rooms_start(now);
         if let Some(port) = self.config.web_port {
             self.web_start(None, port, now);
         }
@@ -286,6 +287,8 @@ mod fake;
 mod history_tests;
 #[cfg(test)]
 mod reach_tests;
+#[cfg(test)]
+mod rooms_addr_tests;
 #[cfg(test)]
 mod rooms_tests;
 #[cfg(test)]

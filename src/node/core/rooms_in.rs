@@ -1,8 +1,10 @@
 //! Rooms in the core, the receiving side: whether a room message from a peer is taken,
 //! a change someone made (checked by the rooms part, stored with the room after it in one
 //! transaction, told, acknowledged; a `leave` also drops what still waits for whoever
-//! left, in the same transaction), and where a member presence does not see may be
-//! dialled.
+//! left, in the same transaction), where a member presence does not see may be dialled
+//! (and dialling them all at start), and members' addresses renewed from their links.
+
+use std::net::Ipv4Addr;
 
 use super::Core;
 use crate::net::Port;
@@ -10,16 +12,18 @@ use crate::node::chat::InChat;
 use crate::node::chat::inbox::Admit;
 use crate::node::clock::Now;
 use crate::node::event::Event;
-use crate::node::out::Route;
-use crate::node::out::Routes;
+use crate::node::out::{Route, Routes};
 use crate::node::rooms::{Applied, Take, info};
 use crate::protocol::room::{ChangeOp, RoomChange};
 use crate::protocol::{LinkMsg, PeerId};
-use crate::store::{Direction, MsgState, NewMessage};
+use crate::store::{Direction, MsgState, NewMessage, StoredRoom};
 
 /// How long a sender waits before sending again a room message or change for a room we
 /// do not know yet, in milliseconds.
 const NOT_YET_RETRY_MS: u64 = 2_000;
+
+/// Most room members dialled at start (each dial is a thread for a moment).
+const START_DIALS: usize = 64;
 
 impl<P: Port> Core<P> {
     /// Whether a room chat from `peer` is taken (`None`: store it as any chat); a
@@ -37,14 +41,74 @@ impl<P: Port> Core<P> {
     }
 
     /// Where a room member presence does not see online may be reached: the address
-    /// and link port the room carries for them.
+    /// and link port the room carries for them (a loopback address only, where we are
+    /// confined to loopback: what a room says never takes us off it).
     pub(super) fn room_addr(&self, peer: &str) -> Option<std::net::SocketAddr> {
         if self.presence.get(peer).is_some_and(|p| p.online) {
             return None;
         }
         let m = self.rooms.member(peer)?;
-        let ip: std::net::Ipv4Addr = m.addr.parse().ok()?;
-        (m.port != 0 && !ip.is_unspecified()).then(|| (ip, m.port).into())
+        let ip: Ipv4Addr = m.addr.parse().ok()?;
+        let confined = self.presence.loopback_only() && !ip.is_loopback();
+        (m.port != 0 && !ip.is_unspecified() && !confined).then(|| (ip, m.port).into())
+    }
+
+    /// At start: dials the members of our rooms (at most [`START_DIALS`]) where the rooms
+    /// carry them, unless presence finds them first. A member who kept messages for us
+    /// while we were away may have no other way to us (another subnet, or our link port
+    /// changed with the restart): our link is its way, and our `hello` renews our address in
+    /// its rooms.
+    pub(super) fn rooms_start(&mut self, now: Now) {
+        for peer in self.rooms.all_members(START_DIALS) {
+            let peer = PeerId::from(peer);
+            if routes!(self).route(&peer).is_none() {
+                self.dial(&peer, now);
+            }
+        }
+        self.carry_out(now);
+    }
+
+    /// `peer` said hello on a link from `addr`, listening on link port `port`: its entries
+    /// in our rooms are brought up to date (`rooms::seen_at`: filled in where empty, the
+    /// port renewed after a restart) and stored. Only `peer`'s own entries change, and
+    /// only from a link its key was proved on.
+    pub(super) fn room_member_seen(&mut self, peer: &str, addr: Ipv4Addr, port: u16) {
+        let renewed = self.rooms.seen_at(peer, addr, port);
+        if renewed.is_empty() {
+            return;
+        }
+        let on_loopback = self
+            .port
+            .sockets()
+            .link
+            .is_some_and(|a| a.ip().is_loopback());
+        if !crate::node::rooms::worth_keeping(addr, on_loopback) {
+            return;
+        }
+        for room in renewed {
+            match self.store.update_room(&room) {
+                Ok(()) => self.rooms.commit(room),
+                Err(e) => {
+                    tracing::warn!(%peer, room = %room.id, "cannot store a member's address: {e}")
+                }
+            }
+        }
+    }
+
+    /// After a change of `room`: the entries of the members we have a link with are
+    /// brought up to date from their links (the change may have brought an entry with
+    /// no address, as a member bound to 0.0.0.0 writes itself).
+    fn room_members_linked(&mut self, room: &StoredRoom) {
+        for m in &room.members {
+            let Some(Route::Link(link)) = self.links.route(&m.id) else {
+                continue;
+            };
+            let Some(std::net::SocketAddr::V4(remote)) = self.links.remote(link) else {
+                continue;
+            };
+            let port = self.presence.get(&m.id).map_or(0, |p| p.port);
+            self.room_member_seen(&m.id, *remote.ip(), port);
+        }
     }
 
     fn count_refused(&mut self) {
@@ -139,6 +203,7 @@ impl<P: Port> Core<P> {
                     },
                 };
                 self.rooms.commit(applied.room().clone());
+                self.room_members_linked(applied.room());
                 self.out.emit(event);
                 self.out.send(route, ack);
             }

@@ -16,14 +16,20 @@ use crate::protocol::{LinkMsg, PROTOCOL_VERSION};
 use crate::store::StoredRoom;
 use crate::trust::keys::test_pair;
 
-fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
+pub(super) fn feed(core: &mut Core<FakePort>, input: NetInput<&'static str>, now: Now) {
     let (_tx, none): (_, Receiver<NetInput<&'static str>>) = unbounded();
     core.handle_input(input, &none, now);
 }
 
 /// A peer with keys `keys` connects to us and says hello: it is known, with its key,
 /// and link `link` is its route.
-fn linked(core: &mut Core<FakePort>, keys: &KeyPair, name: &str, link: LinkId, now: Now) {
+pub(super) fn linked(
+    core: &mut Core<FakePort>,
+    keys: &KeyPair,
+    name: &str,
+    link: LinkId,
+    now: Now,
+) {
     let accepted = NetInput::Accepted {
         conn: Box::new("a conn"),
         remote: SocketAddr::from((Ipv4Addr::LOCALHOST, 50_000 + link as u16)),
@@ -44,7 +50,7 @@ fn linked(core: &mut Core<FakePort>, keys: &KeyPair, name: &str, link: LinkId, n
     );
 }
 
-fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
+pub(super) fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
     feed(
         core,
         NetInput::Frame {
@@ -57,7 +63,7 @@ fn frame(core: &mut Core<FakePort>, link: LinkId, msg: LinkMsg, now: Now) {
 }
 
 /// What was written on `link` since the last call (then forgotten).
-fn take_written(core: &mut Core<FakePort>, link: LinkId) -> Vec<LinkMsg> {
+pub(super) fn take_written(core: &mut Core<FakePort>, link: LinkId) -> Vec<LinkMsg> {
     let (mine, rest) = std::mem::take(&mut core.port.written)
         .into_iter()
         .partition(|(l, _)| *l == link);
@@ -85,7 +91,7 @@ fn room_of(events: &Receiver<Event>) -> String {
 }
 
 /// A change of `room` signed by `keys` (the author), carried as a chat.
-fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
+pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
     let mut c = RoomChange {
         room: room.id.clone(),
         op,

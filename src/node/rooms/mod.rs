@@ -6,12 +6,14 @@
 //! chat's outbox (stored, acknowledged, resent, held like a direct message), and the core
 //! stores, queues and answers. This part decides: who a room message goes to (the members
 //! but us), whether a change is signed by a member (see `protocol::room`), what a room is
-//! after a change, and whether a room message comes from a member. Rooms we left stay
-//! known (so late messages in them are refused, not taken for a room not met yet).
+//! after a change, whether a room message comes from a member, and members' addresses
+//! renewed from their links (`addrs`). Rooms we left stay known (so late messages in them
+//! are refused, not taken for a room not met yet).
 //!
 //! It must not: touch the store, a socket or a clock, or queue anything itself.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,6 +21,9 @@ use serde::Serialize;
 use crate::protocol::room::{ChangeOp, MAX_MEMBERS, MAX_ROOM_NAME, Member, RoomChange};
 use crate::store::StoredRoom;
 use crate::trust::KeyPair;
+
+mod addrs;
+pub use addrs::{seen_at, worth_keeping};
 
 /// A member as front ends see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,6 +122,39 @@ impl Rooms {
             .values()
             .filter(|r| r.joined)
             .find_map(|r| r.members.iter().find(|m| m.id == peer))
+    }
+
+    /// The members of the rooms we are in, us aside, each once, at most `limit`: whom to
+    /// dial at start (see `Core::rooms_start`).
+    pub fn all_members(&self, limit: usize) -> Vec<String> {
+        let me = self.me();
+        let mut seen = std::collections::HashSet::new();
+        let mut ids: Vec<&StoredRoom> = self.rooms.values().filter(|r| r.joined).collect();
+        ids.sort_by(|a, b| a.id.cmp(&b.id));
+        ids.iter()
+            .flat_map(|r| r.members.iter())
+            .filter(|m| m.id != me && seen.insert(m.id.as_str()))
+            .take(limit)
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// Our rooms with `peer`'s entry brought up to date with where an authenticated link
+    /// just showed it (see [`addrs::renewed`]): the rooms that changed, to store, then
+    /// commit.
+    pub fn seen_at(&self, peer: &str, addr: Ipv4Addr, port: u16) -> Vec<StoredRoom> {
+        let mut changed = Vec::new();
+        for r in self.rooms.values().filter(|r| r.joined) {
+            let Some(i) = r.members.iter().position(|m| m.id == peer) else {
+                continue;
+            };
+            if let Some(m) = addrs::renewed(&r.members[i], addr, port) {
+                let mut r = r.clone();
+                r.members[i] = m;
+                changed.push(r);
+            }
+        }
+        changed
     }
 
     /// Who a message or change in `room` goes to: its members but us.
@@ -317,7 +355,7 @@ fn tidy(m: &Member) -> Member {
         .collect();
     let addr = m
         .addr
-        .parse::<std::net::Ipv4Addr>()
+        .parse::<Ipv4Addr>()
         .map_or_else(|_| String::new(), |a| a.to_string());
     Member {
         id: m.id.clone(),

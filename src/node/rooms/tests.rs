@@ -1,5 +1,6 @@
 //! The rooms part alone: who may change a room, and what a room is after a change.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use super::*;
@@ -169,4 +170,86 @@ fn after_we_left_only_being_added_again_is_taken() {
         rooms.check_change(&alice.peer_id(), &c),
         Ok(Applied::Joined(_))
     ));
+}
+
+#[test]
+fn a_members_address_is_filled_in_where_empty_and_its_port_renewed_at_the_same_address() {
+    let (_rooms, alice, bob, mut room) = setup();
+    let (a, b) = (alice.peer_id(), bob.peer_id());
+    let at = |room: &StoredRoom, id: &str| {
+        let m = room.members.iter().find(|m| m.id == id).expect("a member");
+        (m.addr.clone(), m.port)
+    };
+    let there: Ipv4Addr = "10.78.1.10".parse().unwrap();
+
+    // Written with no address, or the unspecified one (bound to 0.0.0.0): filled in.
+    for empty in ["", "0.0.0.0", "not an address"] {
+        room.members[0].addr = empty.into();
+        assert!(seen_at(&mut room, &a, there, 41_000), "{empty:?}");
+        assert_eq!(at(&room, &a), ("10.78.1.10".into(), 41_000));
+    }
+    // The same address, another port (a restart): the port renewed; the same port again:
+    // nothing to store; no port said: the one known kept.
+    assert!(seen_at(&mut room, &a, there, 42_000));
+    assert_eq!(at(&room, &a).1, 42_000);
+    assert!(!seen_at(&mut room, &a, there, 42_000));
+    room.members[0].addr = String::new();
+    assert!(seen_at(&mut room, &a, there, 0));
+    assert_eq!(at(&room, &a), ("10.78.1.10".into(), 42_000));
+
+    // Another usable address is how whoever wrote it reaches them: kept.
+    assert!(!seen_at(&mut room, &b, there, 43_000));
+    assert_eq!(at(&room, &b), ("127.0.0.1".into(), 4000));
+    // Not a member: nothing.
+    assert!(!seen_at(&mut room, &test_pair(9).peer_id(), there, 1));
+}
+
+#[test]
+fn only_the_rooms_we_are_in_are_renewed_and_everyone_is_dialled_once_but_us() {
+    let (mut rooms, alice, bob, mut room) = setup();
+    let carol = test_pair(3);
+    room.members[0].addr = String::new();
+    rooms.commit(room.clone());
+    let mut other = room.clone();
+    other.id = crate::protocol::room::new_room_id();
+    other.members.push(member(&carol, "carol"));
+    rooms.commit(other.clone());
+    let mut left = room.clone();
+    left.id = crate::protocol::room::new_room_id();
+    left.joined = false;
+    rooms.commit(left);
+
+    let there: Ipv4Addr = "10.0.0.7".parse().unwrap();
+    let mut renewed: Vec<String> = rooms
+        .seen_at(&alice.peer_id(), there, 4100)
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    renewed.sort();
+    let mut want = vec![room.id.clone(), other.id.clone()];
+    want.sort();
+    assert_eq!(renewed, want, "both rooms we are in, not the one we left");
+
+    let all = rooms.all_members(10);
+    assert_eq!(all.len(), 2, "alice and carol, once each, not us: {all:?}");
+    assert!(all.contains(&alice.peer_id()) && all.contains(&carol.peer_id()));
+    assert!(!all.contains(&bob.peer_id()));
+    assert_eq!(rooms.all_members(1).len(), 1);
+}
+
+#[test]
+fn where_a_link_came_from_is_kept_unless_it_says_nothing_or_this_host_to_others() {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    assert!(worth_keeping(ip("10.78.1.10"), false));
+    assert!(
+        worth_keeping(ip("127.0.0.1"), true),
+        "all of us on loopback"
+    );
+    assert!(
+        !worth_keeping(ip("127.0.0.1"), false),
+        "this host, to others"
+    );
+    for nothing in ["0.0.0.0", "255.255.255.255", "224.0.0.1"] {
+        assert!(!worth_keeping(ip(nothing), true), "{nothing}");
+    }
 }
