@@ -23,8 +23,10 @@ pkgs=(
 # (scripts/iptux-lab.sh). GTK comes with iptux, so this is only installed for tests.
 # tests/lan_trust/ captures a cable of its namespace LAN with tcpdump, to show that
 # nothing readable crosses it.
+# scripts/check-windows.sh compiles lanchat for Windows: MinGW's C compiler builds the C
+# inside ring and SQLite for that target (the Rust target itself is added below).
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(iptux xvfb xdotool xclip dbus tcpdump)
+  pkgs+=(iptux xvfb xdotool xclip dbus tcpdump gcc-mingw-w64-x86-64)
 fi
 # The browser end-to-end test of the page for browsers (scripts/web-e2e.sh): Debian's
 # Chromium (Playwright never downloads a browser of its own here), fonts for the Chinese
@@ -51,6 +53,14 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: installing Rust with rustup" >&2
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+fi
+
+# The Windows standard library for scripts/check-windows.sh (tests only).
+export PATH="$HOME/.cargo/bin:$PATH"
+if [[ "${1:-}" == "--test" ]] && command -v rustup >/dev/null 2>&1 &&
+  ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "setup: adding the Rust target x86_64-pc-windows-gnu" >&2
+  rustup target add x86_64-pc-windows-gnu
 fi
 
 # Playwright's Python client for scripts/web-e2e.sh (drives /usr/bin/chromium; no browser

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI checks, in the order that fails fastest: format, lints (with and without
-# the window), platform code confined (scripts/check-platform.sh), then every test twice
+# Everything CI checks, in the order that fails fastest: format, platform code confined
+# (scripts/check-platform.sh), the Windows build linted (scripts/check-windows.sh), lints
+# (with and without the window), then every test twice
 # (the native paths, then --features portable: the ones Windows and macOS take) — unit,
 # loopback, headless contract, window (egui_kittest), files, history, hostile inputs,
 # faults, the namespace LAN tests and the real-iptux IPMsg test (required when run as
@@ -20,6 +21,9 @@ cargo fmt --all -- --check
 
 step "platform code only in src/platform/, Linux-only crates out of the Windows/macOS graphs"
 scripts/check-platform.sh
+
+step "Windows: compiles and lints clean for x86_64-pc-windows-gnu (scripts/check-windows.sh)"
+scripts/check-windows.sh
 
 step "clippy, core only (no egui)"
 cargo clippy --locked --all-targets --no-default-features -- -D warnings

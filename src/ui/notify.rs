@@ -38,15 +38,6 @@ impl Drop for Notifier {
 const BODY_CHARS: usize = 200;
 
 impl Notifier {
-    /// A notifier that never shows anything (tests, screenshot tours).
-    pub fn disabled() -> Self {
-        Notifier {
-            tx: None,
-            thread: None,
-            disabled: true,
-        }
-    }
-
     /// Shows `body` from `summary`, without waiting.
     pub fn notify(&mut self, summary: &str, body: &str) {
         if self.disabled {
