@@ -245,7 +245,7 @@ impl Transfers {
             )));
         }
         let path = Path::new(&t.path);
-        let (id, out) = self
+        let (id, mut out) = self
             .outgoing_for(&t.peer.clone().into(), path)
             .map_err(changed)?;
         if id != t.id {
@@ -263,6 +263,7 @@ impl Transfers {
         if self.outgoing.len() >= MAX_TRANSFERS {
             return Err(failed(format!("{MAX_TRANSFERS} transfers are under way")));
         }
+        out.room = t.room;
         self.outgoing.insert(id, out);
         Ok(())
     }
