@@ -429,7 +429,9 @@ fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
         let who = json!(who);
         move |v: &Value| v["event"] == "offer_sent" && v["to"] == who
     };
-    let hers = a.wait("offer_sent to carol", offer_to(&c.id))["transfer_id"].clone();
+    let offer = a.wait("offer_sent to carol", offer_to(&c.id));
+    assert_eq!(offer["room"], json!(room), "made for the room");
+    let hers = offer["transfer_id"].clone();
     let bobs = a.wait("offer_sent to bob", offer_to(&b.id))["transfer_id"].clone();
     b.wait("bob's offer", |v| {
         v["event"] == "file_offer" && v["transfer_id"] == bobs
@@ -470,7 +472,10 @@ fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
         .find(|t| t["transfer_id"] == hers)
         .unwrap_or_else(|| panic!("her transfer in {h}"))
         .clone();
-    assert_eq!((&t["state"], &t["room"]), (&json!("cancelled"), &json!(room)));
+    assert_eq!(
+        (&t["state"], &t["room"]),
+        (&json!("cancelled"), &json!(room))
+    );
     assert!(
         c.wait_for(std::time::Duration::ZERO, &|v: &Value| {
             v["event"] == "transfer_started" || v["event"] == "transfer_done"

@@ -139,6 +139,7 @@ impl Transfers {
             size: o.size,
             mime: o.mime.clone(),
             folder: o.summary(),
+            room: o.room.clone(),
         });
     }
 

@@ -130,7 +130,10 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
     for t in &rows {
         s.save_transfer(t).unwrap();
     }
-    assert_eq!(s.transfer("queued").unwrap().unwrap().room.as_deref(), Some(team));
+    assert_eq!(
+        s.transfer("queued").unwrap().unwrap().room.as_deref(),
+        Some(team)
+    );
     let after = StoredRoom {
         id: team.into(),
         name: "team".into(),
@@ -175,7 +178,11 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
         .into_iter()
         .map(|t| t.id)
         .collect();
-    assert_eq!(unfinished, ["bobs", "direct", "elsewhere"], "not offered after a restart");
+    assert_eq!(
+        unfinished,
+        ["bobs", "direct", "elsewhere"],
+        "not offered after a restart"
+    );
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -203,9 +210,17 @@ fn version_7_transfers_migrate_as_direct_ones() {
     (want.bytes_done, want.created_at, want.updated_at) = (1, 5, 6);
     assert_eq!(s.unfinished_transfers().unwrap(), [want]);
     // A transfer made for a room keeps it.
-    s.save_transfer(&for_room("t2", "bob", Some("room-x"), TransferState::Offered))
-        .unwrap();
-    assert_eq!(s.transfer("t2").unwrap().unwrap().room.as_deref(), Some("room-x"));
+    s.save_transfer(&for_room(
+        "t2",
+        "bob",
+        Some("room-x"),
+        TransferState::Offered,
+    ))
+    .unwrap();
+    assert_eq!(
+        s.transfer("t2").unwrap().unwrap().room.as_deref(),
+        Some("room-x")
+    );
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

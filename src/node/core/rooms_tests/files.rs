@@ -92,7 +92,8 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
         frame(&mut core, 3, leave, t0);
         let w = take_written(&mut core, 3);
         assert!(
-            w.iter().any(|m| matches!(m, LinkMsg::FileCancel { transfer_id, reason }
+            w.iter()
+                .any(|m| matches!(m, LinkMsg::FileCancel { transfer_id, reason }
                 if *transfer_id == hers.to_string() && reason.contains("left the room"))),
             "she is told the offer is withdrawn: {w:?}"
         );
@@ -110,7 +111,11 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
         assert_eq!(ended, [(hers.clone(), why.clone())]);
         assert_eq!(why.to_string(), "cancelled by the receiver: left the room");
         assert_eq!(stored_state(&core, &hers).0, TransferState::Cancelled);
-        assert_eq!(stored_state(&core, &bobs).0, TransferState::Offered, "bob's stays");
+        assert_eq!(
+            stored_state(&core, &bobs).0,
+            TransferState::Offered,
+            "bob's stays"
+        );
         // An accept she sent before her leave reached us starts nothing.
         let late = LinkMsg::FileAccept {
             transfer_id: hers.to_string(),
