@@ -94,7 +94,7 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
         assert!(
             w.iter()
                 .any(|m| matches!(m, LinkMsg::FileCancel { transfer_id, reason }
-                if *transfer_id == hers.to_string() && reason.contains("left the room"))),
+                if transfer_id == hers.as_str() && reason.contains("left the room"))),
             "she is told the offer is withdrawn: {w:?}"
         );
         let ended: Vec<(TransferId, TransferEnd)> = events
@@ -133,7 +133,7 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
     let (mut core, events) = core_in(&dir.0, t0);
     core.announce_start(t0);
     let again: Vec<TransferId> = offers_sent(&events).into_iter().map(|(id, _)| id).collect();
-    assert_eq!(again, [bobs.clone()]);
+    assert_eq!(again, std::slice::from_ref(&bobs));
     linked(&mut core, &carol, "carol", 1, t0);
     assert!(offers(take_written(&mut core, 1)).is_empty());
     linked(&mut core, &bob, "bob", 2, t0);
