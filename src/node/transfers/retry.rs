@@ -150,7 +150,7 @@ impl Transfers {
                 }
             },
             NeedStored::Resume { id, peer, route } => {
-                match stored_outgoing(&id, Some(&peer), stored) {
+                match stored_outgoing(&id, Some(&peer), stored).and_then(not_decided) {
                     Ok(t) => self.revive_and_offer(t, ctx, out),
                     Err(reason) => {
                         let cancel = LinkMsg::FileCancel {
@@ -312,6 +312,18 @@ fn stored_outgoing(
         return Err(format!("{} was already delivered", t.name));
     }
     Ok(t)
+}
+
+/// A transfer someone ended on purpose (cancelled, declined) is not the receiver's to
+/// take up again: its `file_resume` undoes no decision (a member who left a room asks in
+/// vain for the room's files). Our own `retry` still may.
+fn not_decided(t: Transfer) -> Result<Transfer, String> {
+    match t.state {
+        TransferState::Cancelled | TransferState::Declined => {
+            Err(format!("{} was {}", t.name, t.state.as_str()))
+        }
+        _ => Ok(t),
+    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,19 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
                 .try_iter()
                 .any(|e| matches!(e, Event::TransferStarted { .. }))
         );
+        // Nor does asking for it again (a receiver's Retry): she is told no.
+        take_written(&mut core, 3);
+        let resume = LinkMsg::FileResume {
+            transfer_id: hers.to_string(),
+        };
+        frame(&mut core, 3, resume, t0);
+        let w = take_written(&mut core, 3);
+        assert!(
+            matches!(&w[..], [LinkMsg::FileCancel { transfer_id, reason }]
+                if transfer_id == hers.as_str() && reason == "plan.txt was cancelled"),
+            "{w:?}"
+        );
+        assert_eq!(stored_state(&core, &hers).0, TransferState::Cancelled);
         (bobs, hers)
     };
     // After a restart only bob's offer is taken up again, and only he is offered it.
