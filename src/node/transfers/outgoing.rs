@@ -352,35 +352,6 @@ impl Transfers {
         Some((stream, job))
     }
 
-    /// `peer` left `room`: every transfer of ours made for the room to them ends, cancelled
-    /// ("left the room"), an offer not yet answered as well as bytes moving; they are told
-    /// (`file_cancel`) if they have a route. Returns how many ended. History marks them in
-    /// the leave's own transaction (`Store::take_room_change`); this is the live half.
-    pub fn member_left(&mut self, peer: &str, room: &str, ctx: Ctx<'_>, out: &mut Out) -> usize {
-        let theirs: Vec<TransferId> = self
-            .outgoing
-            .iter()
-            .filter(|(_, o)| o.peer == *peer && o.room.as_deref() == Some(room))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let route = ctx.routes.route(peer);
-        for id in &theirs {
-            if let Some(route) = route {
-                let cancel = LinkMsg::FileCancel {
-                    transfer_id: id.to_string(),
-                    reason: "you left the room".into(),
-                };
-                out.send(route, cancel);
-            }
-            let end = TransferEnd::Cancelled {
-                by: super::Party::Receiver,
-                said: "left the room".into(),
-            };
-            self.end_outgoing(id, end, false, ctx, out);
-        }
-        theirs.len()
-    }
-
     /// The file an outgoing transfer sends.
     pub fn outgoing_path(&self, id: &TransferId) -> Option<&Path> {
         self.outgoing.get(id).map(|o| o.path.as_path())
