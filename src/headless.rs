@@ -218,8 +218,22 @@ mod tests {
                 size: 5,
                 mime: "image/png".into(),
                 folder: None,
+                room: None,
             }),
             json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"a.png","size":5,"mime":"image/png"})
+        );
+        assert_eq!(
+            v(&Event::OfferSent {
+                transfer_id: t().into(),
+                to: "p".into(),
+                name: "a.png".into(),
+                size: 5,
+                mime: "image/png".into(),
+                folder: None,
+                room: Some("room-1".into()),
+            }),
+            json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"a.png","size":5,
+                   "mime":"image/png","room":"room-1"})
         );
         assert_eq!(
             v(&Event::OfferSent {
@@ -232,6 +246,7 @@ mod tests {
                     files: 2,
                     folders: 1
                 }),
+                room: None,
             }),
             json!({"event":"offer_sent","transfer_id":"t1","to":"p","name":"相册","size":5,
                    "mime":"inode/directory","folder":{"files":2,"folders":1}})

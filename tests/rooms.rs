@@ -1,6 +1,7 @@
 //! Rooms through the real binary on loopback (issue 14): the headless contract with three
 //! nodes, a member killed with SIGKILL who gets what was said meanwhile exactly once, and
-//! a member who left who gets nothing of what still waited for her.
+//! a member who left who gets nothing of what still waited for her (messages, and the
+//! room's file offers).
 
 mod common;
 
@@ -401,4 +402,85 @@ fn a_member_who_left_gets_nothing_of_what_waited_for_her() {
     meet(&mut a, &["carol"]);
     sentinel(&mut a, &mut c, "after a restart");
     assert_eq!(refused(&mut c), before, "nothing more came to be refused");
+}
+
+/// Alice sends a file to the room while Carol is away; Carol, back, leaves before she
+/// answers the offer. Alice cancels Carol's offer ("left the room") whichever came first
+/// on the link, Bob's stays, and after a restart Alice offers Carol nothing again: her
+/// history keeps the transfer `cancelled`, made for the room.
+#[test]
+fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
+    let dir = TempDir::new("rooms-left-file");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+
+    quit(&mut c);
+    a.wait("carol gone", |v| {
+        v["event"] == "peer_left" && v["id"] == json!(c.id)
+    });
+    let file = dir.join("plan.txt");
+    std::fs::write(&file, "the plan").unwrap();
+    a.cmd(json!({"cmd":"send_file","to":room,"path":file}));
+    let offer_to = |who: &str| {
+        let who = json!(who);
+        move |v: &Value| v["event"] == "offer_sent" && v["to"] == who
+    };
+    let offer = a.wait("offer_sent to carol", offer_to(&c.id));
+    assert_eq!(offer["room"], json!(room), "made for the room");
+    let hers = offer["transfer_id"].clone();
+    let bobs = a.wait("offer_sent to bob", offer_to(&b.id))["transfer_id"].clone();
+    b.wait("bob's offer", |v| {
+        v["event"] == "file_offer" && v["transfer_id"] == bobs
+    });
+
+    let mut c = spawn(&dir, "carol", port);
+    c.cmd(json!({"cmd":"room_leave","room":room}));
+    c.wait("room_left", |v| v["event"] == "room_left");
+    let ended = a.wait("carol's offer cancelled", |v| {
+        v["event"] == "transfer_failed" && v["transfer_id"] == hers
+    });
+    assert_eq!(ended["kind"], "cancelled");
+    assert_eq!(ended["reason"], "cancelled by the receiver: left the room");
+    assert_eq!(ended["retry"], false);
+    assert!(
+        a.wait_for(std::time::Duration::ZERO, &|v: &Value| {
+            v["event"] == "transfer_failed" && v["transfer_id"] == bobs
+        })
+        .is_none(),
+        "bob's offer stays"
+    );
+
+    quit(&mut a);
+    let mut a = spawn(&dir, "alice", port);
+    meet(&mut a, &["carol"]);
+    sentinel(&mut a, &mut c, "after a restart");
+    assert!(
+        a.wait_for(std::time::Duration::ZERO, &offer_to(&c.id))
+            .is_none(),
+        "carol's offer is not taken up again"
+    );
+    a.cmd(json!({"cmd":"history","with":c.id}));
+    let h = a.wait("history with carol", |v| v["event"] == "history");
+    let t = h["transfers"]
+        .as_array()
+        .expect("transfers")
+        .iter()
+        .find(|t| t["transfer_id"] == hers)
+        .unwrap_or_else(|| panic!("her transfer in {h}"))
+        .clone();
+    assert_eq!(
+        (&t["state"], &t["room"]),
+        (&json!("cancelled"), &json!(room))
+    );
+    assert!(
+        c.wait_for(std::time::Duration::ZERO, &|v: &Value| {
+            v["event"] == "transfer_started" || v["event"] == "transfer_done"
+        })
+        .is_none(),
+        "carol received nothing"
+    );
 }

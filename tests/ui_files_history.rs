@@ -267,6 +267,7 @@ fn a_broken_transfer_shows_interrupted_and_retry_issues_the_command() {
         size: 9_000_000,
         mime: "video/mp4".into(),
         folder: None,
+        room: None,
     };
     fake.feed(offer("t3"));
     harness.run();

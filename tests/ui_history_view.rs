@@ -262,6 +262,7 @@ fn stored_transfer(id: &str, dir: Direction, name: &str, state: TransferState) -
         state,
         created_at: stored(4).sent_at,
         updated_at: stored(4).sent_at,
+        room: None,
     }
 }
 

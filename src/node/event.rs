@@ -270,6 +270,10 @@ pub enum Event {
         /// the files). Absent for a file.
         #[serde(skip_serializing_if = "Option::is_none")]
         folder: Option<crate::protocol::folder::FolderSummary>,
+        /// The room it was offered for (`send_file` to a room: one offer per member; the
+        /// member's leave cancels theirs). Absent for a direct send.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// A peer offers a file: answer with `accept` or `decline` (or it is accepted at once
     /// with `--auto-accept`, or from a verified peer with `set_auto_accept`

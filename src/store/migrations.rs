@@ -211,8 +211,16 @@ CREATE INDEX room_outbox_unacked ON room_outbox (id) WHERE state IN ('pending', 
 CREATE INDEX room_outbox_msg ON room_outbox (msg_id);
 ";
 
+/// Version 8 (issue 14): an outgoing transfer remembers the room it was offered for
+/// (`transfers.room`, the room id; `NULL` for a direct send and every transfer before), so
+/// a member's leave cancels what still waits for them of that room, also after a restart.
+const V8: &str = "
+ALTER TABLE transfers ADD COLUMN room TEXT;
+CREATE INDEX transfers_by_room ON transfers (room, peer) WHERE room IS NOT NULL;
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

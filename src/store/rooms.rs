@@ -170,7 +170,8 @@ impl Store {
 
     /// Stores a change someone made (`row`, in the room's history) and the room after it,
     /// in one transaction; for a `leave`, `left` is who left, and our copies of the
-    /// room's messages to them not yet acknowledged become `left` in the same transaction
+    /// room's messages to them not yet acknowledged become `left`, and our transfers made
+    /// for the room to them and not yet done become `cancelled`, in the same transaction
     /// (never sent, also not after a restart). Returns `false` (and changes nothing) when
     /// the change was stored before: a resend.
     pub fn take_room_change(
@@ -192,6 +193,9 @@ impl Store {
                 .map_err(err)?;
             tx.prepare_cached(FORGET_ROOM_BODIES)
                 .and_then(|mut s| s.execute([&room.id]))
+                .map_err(err)?;
+            tx.prepare_cached(super::transfers::CANCEL_LEFT)
+                .and_then(|mut s| s.execute(params![room.id, member]))
                 .map_err(err)?;
         }
         tx.commit().map_err(err)?;

@@ -85,6 +85,10 @@ pub struct Transfer {
     pub created_at: u64,
     /// Milliseconds since the Unix epoch.
     pub updated_at: u64,
+    /// The room an outgoing transfer was offered for (`send_file` to a room), if any:
+    /// the member's leave cancels it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 impl Transfer {
@@ -109,6 +113,7 @@ impl Transfer {
             state: TransferState::Offered,
             created_at: wall,
             updated_at: wall,
+            room: None,
         }
     }
 }
@@ -117,7 +122,14 @@ impl Transfer {
 const UNFINISHED: &str = "transfers.state IN ('offered', 'active', 'paused')";
 
 const COLUMNS: &str =
-    "id, peer, dir, name, size, mime, path, bytes_done, hash, state, created_at, updated_at";
+    "id, peer, dir, name, size, mime, path, bytes_done, hash, state, created_at, updated_at, room";
+
+/// Cancels every outgoing transfer to `?2` made for room `?1` that has not ended well
+/// (`done`) or been ended by someone (`declined`, `cancelled`): a member who left gets
+/// none of them, not after a restart, not on a Retry of one that gave up.
+pub(super) const CANCEL_LEFT: &str = "UPDATE transfers SET state = 'cancelled'
+     WHERE room = ?1 AND peer = ?2 AND dir = 'out'
+       AND state NOT IN ('done', 'declined', 'cancelled')";
 
 fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<Transfer> {
     Ok(Transfer {
@@ -137,6 +149,7 @@ fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<Transfer> {
         state: TransferState::parse(&r.get::<_, String>(9)?),
         created_at: r.get::<_, i64>(10)? as u64,
         updated_at: r.get::<_, i64>(11)? as u64,
+        room: r.get(12)?,
     })
 }
 
@@ -149,7 +162,7 @@ impl Store {
     pub fn save_transfer(&self, t: &Transfer) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO transfers ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (id) DO UPDATE SET
                  peer = excluded.peer, dir = excluded.dir, name = excluded.name,
                  size = excluded.size, mime = excluded.mime,
@@ -160,7 +173,7 @@ impl Store {
                  hash = excluded.hash, state = excluded.state,
                  created_at = CASE WHEN {UNFINISHED} THEN transfers.created_at
                                    ELSE excluded.created_at END,
-                 updated_at = excluded.updated_at"
+                 updated_at = excluded.updated_at, room = excluded.room"
         );
         self.conn
             .prepare_cached(&sql)
@@ -177,7 +190,8 @@ impl Store {
                     t.hash,
                     t.state.as_str(),
                     t.created_at as i64,
-                    t.updated_at as i64
+                    t.updated_at as i64,
+                    t.room
                 ])
             })
             .map(drop)

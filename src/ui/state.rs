@@ -324,6 +324,7 @@ impl ChatState {
                 size,
                 mime,
                 folder,
+                ..
             } => {
                 let t = FileTransfer::offered(
                     transfer_id.to_string(),

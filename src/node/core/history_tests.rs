@@ -156,6 +156,7 @@ fn history_and_search_event_shapes() {
                 state: TransferState::Done,
                 created_at: 4,
                 updated_at: 6,
+                room: None,
             }],
             deliveries: Vec::new(),
             before: None,

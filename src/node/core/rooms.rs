@@ -104,7 +104,8 @@ impl<P: Port> Core<P> {
     }
 
     /// `send_file` to a room: one offer to each member (transfers' own send, per member;
-    /// each answers, accepts or declines its own).
+    /// each answers, accepts or declines its own), each made for the room, so a member's
+    /// leave cancels theirs (`rooms_in`).
     pub(super) fn room_send_file(
         &mut self,
         origin: Origin,
@@ -122,9 +123,10 @@ impl<P: Port> Core<P> {
         for member in members {
             let peer = PeerId::from(member);
             let ctx = ctx!(self, now);
+            let for_room = (peer.clone(), Some(room));
             if self
                 .transfers
-                .send_file(origin, peer.clone(), path, ctx, &mut self.out)
+                .send_file_for(origin, for_room, path, ctx, &mut self.out)
             {
                 self.dial(&peer, now);
             }

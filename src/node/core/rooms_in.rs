@@ -1,8 +1,9 @@
 //! Rooms in the core, the receiving side: whether a room message from a peer is taken,
 //! a change someone made (checked by the rooms part, stored with the room after it in one
 //! transaction, told, acknowledged; a `leave` also drops what still waits for whoever
-//! left, in the same transaction), where a member presence does not see may be dialled
-//! (and dialling them all at start), and members' addresses renewed from their links.
+//! left, messages and the room's file offers, in the same transaction), where a member
+//! presence does not see may be dialled (and dialling them all at start), and members'
+//! addresses renewed from their links.
 
 use std::net::Ipv4Addr;
 
@@ -193,6 +194,11 @@ impl<P: Port> Core<P> {
                         .member_left(&peer, &room, route, now.at, &mut self.out);
                     if !dropped.is_empty() {
                         tracing::info!(%peer, room, "{} queued copies dropped: they left", dropped.len());
+                    }
+                    let ctx = ctx!(self, now);
+                    let ended = self.transfers.member_left(&peer, &room, ctx, &mut self.out);
+                    if ended > 0 {
+                        tracing::info!(%peer, room, "{ended} file offers cancelled: they left");
                     }
                 }
                 let event = match &applied {

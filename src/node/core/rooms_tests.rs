@@ -1,6 +1,6 @@
 //! Rooms through the whole core over a port that binds nothing: the fan-out to members,
 //! per-member `delivered`, duplicates, a forged change and a non-member refused, a member
-//! who left stops receiving, and an absent member who gets a room message once when back,
+//! who left stops receiving (messages, and the room's file offers), and an absent member who gets a room message once when back,
 //! also after a restart. Times are made up.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -344,4 +344,5 @@ fn an_absent_member_gets_a_room_message_once_when_back_also_after_a_restart() {
     assert!(core.chat.outbox().is_empty(), "delivered is delivered");
 }
 
+mod files;
 mod leave;

@@ -21,6 +21,7 @@
 //!   and `file_resume`, transfers taken up after a restart.
 //! - `incoming`: offers to us, accept, decline, cancel, the data connection; `resume`:
 //!   a download's breaks and waits, the receiver's Retry.
+//! - `rooms`: offers made for a room, ended when the member leaves it.
 //! - `reports`: what the stream threads say (progress, done, broken or final).
 //! - `folder`: a folder to send, read from the disk (its manifest).
 //! - `part`: a download's `.part` (a `.part` folder for a folder) and the free space;
@@ -35,6 +36,7 @@ pub mod partial;
 mod reports;
 mod resume;
 mod retry;
+mod rooms;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -31,6 +31,8 @@ pub(super) struct Outgoing {
     pub(super) last_offset: Option<u64>,
     /// A folder sent as one transfer (`path` is the folder, `size` the sum of its files).
     pub(super) folder: Option<Arc<FolderSend>>,
+    /// The room it was offered for (the member's leave cancels it), if any.
+    pub(super) room: Option<String>,
 }
 
 impl Outgoing {
@@ -76,14 +78,32 @@ impl Transfers {
         ctx: Ctx<'_>,
         out: &mut Out,
     ) -> bool {
-        let (id, o) = match self.outgoing_for(&peer, path) {
+        self.send_file_for(origin, (peer, None), path, ctx, out)
+    }
+
+    /// [`Self::send_file`] made for `room` (`send_file` to a room, once per member), or
+    /// for no room. An offer is the room's only while every send of it was to that room:
+    /// the same file sent to the member directly too is theirs whatever the room does.
+    pub fn send_file_for(
+        &mut self,
+        origin: Origin,
+        (peer, room): (PeerId, Option<&str>),
+        path: &Path,
+        ctx: Ctx<'_>,
+        out: &mut Out,
+    ) -> bool {
+        let (id, mut o) = match self.outgoing_for(&peer, path) {
             Ok(v) => v,
             Err(e) => {
                 out.reply(Some(origin), Event::error(format!("send_file: {e}")));
                 return false;
             }
         };
+        o.room = room.map(str::to_owned);
         if let Some(known) = self.outgoing.get_mut(&id) {
+            if known.room != o.room {
+                known.room = None;
+            }
             if matches!(known.state, OutState::Waiting { .. }) {
                 known.state = OutState::Queued;
                 known.fruitless = 0;
@@ -109,9 +129,9 @@ impl Transfers {
         };
         let what = (o.name.as_str(), o.size, o.mime.as_str());
         let path = o.path.display().to_string();
-        out.record(Record::NewTransfer(new_record(
-            id, &o.peer, false, what, path, ctx.now,
-        )));
+        let mut record = new_record(id, &o.peer, false, what, path, ctx.now);
+        record.room = o.room.clone();
+        out.record(Record::NewTransfer(record));
         out.emit(Event::OfferSent {
             transfer_id: id.clone(),
             to: o.peer.clone(),
@@ -119,6 +139,7 @@ impl Transfers {
             size: o.size,
             mime: o.mime.clone(),
             folder: o.summary(),
+            room: o.room.clone(),
         });
     }
 
@@ -156,6 +177,7 @@ impl Transfers {
             fruitless: 0,
             last_offset: None,
             folder: None,
+            room: None,
         };
         Ok((id.into(), out))
     }
@@ -190,6 +212,7 @@ impl Transfers {
             fruitless: 0,
             last_offset: None,
             folder: Some(Arc::new(walked.send)),
+            room: None,
         };
         Ok((id.into(), out))
     }

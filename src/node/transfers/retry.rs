@@ -150,7 +150,7 @@ impl Transfers {
                 }
             },
             NeedStored::Resume { id, peer, route } => {
-                match stored_outgoing(&id, Some(&peer), stored) {
+                match stored_outgoing(&id, Some(&peer), stored).and_then(not_decided) {
                     Ok(t) => self.revive_and_offer(t, ctx, out),
                     Err(reason) => {
                         let cancel = LinkMsg::FileCancel {
@@ -245,7 +245,7 @@ impl Transfers {
             )));
         }
         let path = Path::new(&t.path);
-        let (id, out) = self
+        let (id, mut out) = self
             .outgoing_for(&t.peer.clone().into(), path)
             .map_err(changed)?;
         if id != t.id {
@@ -263,6 +263,7 @@ impl Transfers {
         if self.outgoing.len() >= MAX_TRANSFERS {
             return Err(failed(format!("{MAX_TRANSFERS} transfers are under way")));
         }
+        out.room = t.room;
         self.outgoing.insert(id, out);
         Ok(())
     }
@@ -311,6 +312,18 @@ fn stored_outgoing(
         return Err(format!("{} was already delivered", t.name));
     }
     Ok(t)
+}
+
+/// A transfer someone ended on purpose (cancelled, declined) is not the receiver's to
+/// take up again: its `file_resume` undoes no decision (a member who left a room asks in
+/// vain for the room's files). Our own `retry` still may.
+fn not_decided(t: Transfer) -> Result<Transfer, String> {
+    match t.state {
+        TransferState::Cancelled | TransferState::Declined => {
+            Err(format!("{} was {}", t.name, t.state.as_str()))
+        }
+        _ => Ok(t),
+    }
 }
 
 #[cfg(test)]

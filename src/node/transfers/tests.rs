@@ -345,3 +345,5 @@ fn a_folder_to_an_ipmsg_peer_ends_in_words_and_a_file_still_goes() {
     f.transfers.send_file(origin(), bob, &file, ctx, &mut out);
     assert_eq!(said(&out.take()), [format!("file_offer on {ipmsg:?}")]);
 }
+
+mod rooms;

@@ -265,6 +265,7 @@ impl Files {
             size,
             mime: mime.clone(),
             folder: None,
+            room: None,
         });
         let offer = FileOffer {
             path: path.to_owned(),

@@ -124,6 +124,7 @@ mod tests {
             state: store::TransferState::Done,
             created_at: at,
             updated_at: at,
+            room: None,
         }
     }
 
