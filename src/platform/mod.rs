@@ -20,9 +20,12 @@
 //! - [`files`]: the no-replace rename, reserving disk blocks, `sendfile`, owner-only
 //!   files.
 //! - [`dirs`]: the data and download folders, paths as people see them, system fonts.
+//! - [`notify`]: who a desktop notification says it comes from (Windows' app id, macOS'
+//!   bundle).
 
 pub mod dirs;
 pub mod files;
+pub mod notify;
 pub mod sock;
 pub mod wake;
 

@@ -50,9 +50,11 @@ impl Notifier {
         if self.tx.is_none() {
             let (tx, rx) = unbounded::<Note>();
             let started = spawn_named("lanchat-notify", move || {
+                // Windows: the toast id registered for the user; macOS: the bundle set.
+                let app_id = crate::platform::notify::app_id();
                 let mut failed = false;
                 for note in rx {
-                    if let Err(e) = show(&note) {
+                    if let Err(e) = show(&note, app_id.as_deref()) {
                         if !failed {
                             tracing::warn!("cannot show a desktop notification: {e}");
                         }
@@ -78,11 +80,11 @@ impl Notifier {
     }
 }
 
-fn show(note: &Note) -> Result<(), notify_rust::error::Error> {
-    notify_rust::Notification::new()
-        .appname("lanchat")
-        .summary(&note.summary)
-        .body(&note.body)
-        .show()
-        .map(drop)
+/// Shows one note; on Windows under `app_id` when it is registered (see
+/// `platform::notify`), elsewhere the id is the bundle already set, or nothing.
+fn show(note: &Note, app_id: Option<&str>) -> Result<(), notify_rust::error::Error> {
+    let mut n = notify_rust::Notification::new();
+    n.appname("lanchat").summary(&note.summary).body(&note.body);
+    crate::platform::notify::with_app_id(&mut n, app_id);
+    n.show().map(drop)
 }
