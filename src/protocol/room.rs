@@ -85,6 +85,12 @@ pub struct RoomChange {
     pub at: u64,
     /// The message id the change travels under (binds the signature to one delivery).
     pub msg_id: String,
+    /// For `add`: the ids it adds (each among `members`). A receiver adds only these, not
+    /// everyone `members` lists that it lacks: the list may still hold someone who left
+    /// after its author wrote it, and must not bring them back. Empty (and absent on the
+    /// wire, so older changes still verify): the receiver takes the union, as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
     /// The author's signature, base64url (absent while it is made).
     #[serde(default)]
     pub sig: String,
@@ -102,6 +108,9 @@ pub enum ChangeError {
     /// The author is not among the members it carries (create, add, rename).
     #[error("the author {0} is not a member")]
     AuthorNotMember(String),
+    /// An id in `added` that the change's `members` do not list.
+    #[error("{0} is added but not listed as a member")]
+    AddedNotMember(String),
     /// No signature, or one that does not verify against the author's key.
     #[error("the signature of {0} does not verify")]
     BadSignature(String),
@@ -148,6 +157,16 @@ impl RoomChange {
         }
         for m in &self.members {
             member_key(m)?;
+        }
+        if self.added.len() > MAX_MEMBERS {
+            return Err(ChangeError::TooLarge("added"));
+        }
+        if let Some(id) = self
+            .added
+            .iter()
+            .find(|id| !self.members.iter().any(|m| &m.id == *id))
+        {
+            return Err(ChangeError::AddedNotMember(id.clone()));
         }
         let key_text = match (self.op, self.author_entry()) {
             (ChangeOp::Leave, _) => author_key,
@@ -209,6 +228,7 @@ mod tests {
             author: author.peer_id(),
             at: 1,
             msg_id: "m1".into(),
+            added: Vec::new(),
             sig: String::new(),
         };
         c.sign(author);

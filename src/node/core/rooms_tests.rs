@@ -100,6 +100,7 @@ pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id:
         author: keys.peer_id(),
         at: 1,
         msg_id: msg_id.into(),
+        added: Vec::new(),
         sig: String::new(),
     };
     if op == ChangeOp::Leave {

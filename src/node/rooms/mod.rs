@@ -168,8 +168,18 @@ impl Rooms {
     }
 
     /// Our change of a room (`room` as it is after it, or before for `leave`), signed;
-    /// it travels as message `msg_id`.
+    /// it travels as message `msg_id`. An `add` names whom it adds: those of `room` the
+    /// room as we hold it (not yet committed) lacks.
     pub fn change(&self, op: ChangeOp, room: &StoredRoom, msg_id: &str, at: u64) -> RoomChange {
+        let added = match (op, self.rooms.get(&room.id)) {
+            (ChangeOp::Add, Some(before)) => room
+                .members
+                .iter()
+                .filter(|m| !before.members.iter().any(|b| b.id == m.id))
+                .map(|m| m.id.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut c = RoomChange {
             room: room.id.clone(),
             op,
@@ -178,6 +188,7 @@ impl Rooms {
             author: self.me(),
             at,
             msg_id: msg_id.to_owned(),
+            added,
             sig: String::new(),
         };
         if op == ChangeOp::Leave {
@@ -270,9 +281,12 @@ impl Rooms {
         if c.author != from {
             return refuse(format!("a change by {} sent by {from}", c.author));
         }
-        // Only being added again brings us back into a room we left.
+        // Only being added again brings us back into a room we left: an add that names us
+        // (or, from before adds named whom they add, one that lists us).
+        let me = self.me();
         let left = self.rooms.get(&c.room).is_some_and(|r| !r.joined);
-        if left && c.op != ChangeOp::Add {
+        let adds_us = c.op == ChangeOp::Add && (c.added.is_empty() || c.added.contains(&me));
+        if left && !adds_us {
             return refuse(format!("has left the room {}", c.room));
         }
         let known = self.rooms.get(&c.room).filter(|r| r.joined);
@@ -282,7 +296,6 @@ impl Rooms {
         if let Err(e) = c.verify(known_key) {
             return refuse(format!("room change refused: {e}"));
         }
-        let me = self.me();
         let Some(room) = known else {
             return match c.op {
                 ChangeOp::Create | ChangeOp::Add
@@ -313,8 +326,12 @@ impl Rooms {
         let mut after = room.clone();
         match c.op {
             ChangeOp::Create | ChangeOp::Add => {
+                // Only whom an add names: anyone else its list holds that we lack may
+                // have left since (every add reaches every member by itself, so nobody
+                // is missed). An add that names nobody (older ones): the union.
+                let meant = |id: &String| c.added.is_empty() || c.added.contains(id);
                 for m in &c.members {
-                    if !after.members.iter().any(|a| a.id == m.id) {
+                    if !after.members.iter().any(|a| a.id == m.id) && meant(&m.id) {
                         after.members.push(tidy(m));
                     }
                 }

@@ -115,6 +115,84 @@ fn a_member_who_left_is_gone_and_cannot_speak() {
     let _ = bob;
 }
 
+/// An add its author wrote before a leave reached them still lists whoever left: it
+/// brings in only whom it names, so the one who left stays out; naming them brings
+/// them back.
+#[test]
+fn a_stale_add_does_not_bring_back_someone_who_left() {
+    let (mut rooms, alice, _bob, room) = setup();
+    let (carol, dave) = (test_pair(3), test_pair(4));
+    let mut with_carol = room.clone();
+    with_carol.members.push(member(&carol, "carol"));
+    let c = signed(&alice, &with_carol, ChangeOp::Create);
+    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    rooms.commit(a.room().clone());
+    let leave = signed(&carol, &with_carol, ChangeOp::Leave);
+    let Ok(after) = rooms.check_change(&carol.peer_id(), &leave) else {
+        panic!("left")
+    };
+    rooms.commit(after.room().clone());
+
+    // Alice adds dave from her list that still holds carol (her leave had not reached
+    // alice): the add names dave.
+    let mut stale = with_carol.clone();
+    stale.members.push(member(&dave, "dave"));
+    let add_by_alice = |added: Vec<String>| {
+        let mut c = signed(&alice, &stale, ChangeOp::Add);
+        c.added = added;
+        c.sign(&alice);
+        c
+    };
+    let c = add_by_alice(vec![dave.peer_id()]);
+    let Ok(Applied::Changed(r)) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("changed")
+    };
+    let ids: Vec<&str> = r.members.iter().map(|m| m.id.as_str()).collect();
+    assert!(ids.contains(&dave.peer_id().as_str()), "dave is added");
+    assert!(
+        !ids.contains(&carol.peer_id().as_str()),
+        "carol, who left, is not brought back by a list that still held her"
+    );
+    rooms.commit(r);
+
+    // Adding carol again, by name, is taken.
+    let c = add_by_alice(vec![carol.peer_id()]);
+    let Ok(Applied::Changed(r)) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("changed")
+    };
+    assert!(r.members.iter().any(|m| m.id == carol.peer_id()));
+
+    // An add naming someone it does not list is not well formed.
+    let c = add_by_alice(vec![test_pair(9).peer_id()]);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Err(Take::Refuse(why)) if why.contains("not listed")
+    ));
+}
+
+/// Our own add names whom it adds: the members the room as we hold it lacks.
+#[test]
+fn our_add_names_whom_it_adds() {
+    let (_bobs, _alice, bob, room) = setup();
+    let mut alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
+    alices.commit(room.clone());
+    let dave = test_pair(4);
+    let after = alices
+        .added(&room.id, vec![member(&dave, "dave"), member(&bob, "bob")])
+        .unwrap();
+    let c = alices.change(ChangeOp::Add, &after, "m2", 2);
+    assert_eq!(c.added, [dave.peer_id()], "bob was in it already");
+    assert!(c.verify(None).is_ok(), "signed with the names in it");
+    assert!(
+        alices
+            .change(ChangeOp::Rename, &after, "m3", 3)
+            .added
+            .is_empty()
+    );
+}
+
 #[test]
 fn what_a_peer_says_of_members_is_tidied() {
     let (rooms, alice, bob, mut room) = setup();
@@ -166,6 +244,21 @@ fn after_we_left_only_being_added_again_is_taken() {
         );
     }
     let c = signed(&alice, &room, ChangeOp::Add);
+    assert!(matches!(
+        rooms.check_change(&alice.peer_id(), &c),
+        Ok(Applied::Joined(_))
+    ));
+    // An add that names whom it adds brings us back only if it names us: one that
+    // still lists us from before we left is refused.
+    let mut c = signed(&alice, &room, ChangeOp::Add);
+    c.added = vec![alice.peer_id()];
+    c.sign(&alice);
+    assert!(
+        matches!(rooms.check_change(&alice.peer_id(), &c), Err(Take::Refuse(why)) if why.contains("left")),
+        "an add naming someone else"
+    );
+    c.added = vec![test_pair(2).peer_id()];
+    c.sign(&alice);
     assert!(matches!(
         rooms.check_change(&alice.peer_id(), &c),
         Ok(Applied::Joined(_))
