@@ -90,6 +90,38 @@ fn room_of(events: &Receiver<Event>) -> String {
         .expect("room_created")
 }
 
+/// A room "team" of us, bob (on link 1) and carol (on link 2), made and acknowledged
+/// by both; then carol's link goes down. Its id and the room as we hold it.
+pub(super) fn team_with_carol_away(
+    core: &mut Core<FakePort>,
+    events: &Receiver<Event>,
+    bob: &KeyPair,
+    carol: &KeyPair,
+    t0: Now,
+) -> (String, StoredRoom) {
+    core.announce_start(t0);
+    linked(core, bob, "bob", 1, t0);
+    linked(core, carol, "carol", 2, t0);
+    core.port.written.clear();
+    let create = Command::RoomCreate {
+        name: "team".into(),
+        members: vec![bob.peer_id(), carol.peer_id()],
+    };
+    core.handle_command(ME, create, t0);
+    let room = room_of(events);
+    let stored = core.rooms.get(&room).expect("ours").clone();
+    for link in [1, 2] {
+        let w = take_written(core, link);
+        frame(core, link, ack(&w[0]), t0);
+    }
+    let down = NetInput::LinkDown {
+        link: 2,
+        reason: "carol went away".into(),
+    };
+    feed(core, down, t0);
+    (room, stored)
+}
+
 /// A change of `room` signed by `keys` (the author), carried as a chat.
 pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
     let mut c = RoomChange {

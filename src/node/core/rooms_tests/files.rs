@@ -40,27 +40,8 @@ fn a_members_waiting_offer_of_a_room_file_is_cancelled_when_their_leave_arrives(
     let (bob, carol) = (test_pair(0xb7), test_pair(0xc7));
     let (bobs, hers) = {
         let (mut core, events) = core_in(&dir.0, t0);
-        core.announce_start(t0);
-        linked(&mut core, &bob, "bob", 1, t0);
-        linked(&mut core, &carol, "carol", 2, t0);
-        core.port.written.clear();
-        let create = Command::RoomCreate {
-            name: "team".into(),
-            members: vec![bob.peer_id(), carol.peer_id()],
-        };
-        core.handle_command(ME, create, t0);
-        let room = room_of(&events);
-        let stored = core.rooms.get(&room).expect("ours").clone();
-        for link in [1, 2] {
-            let w = take_written(&mut core, link);
-            frame(&mut core, link, ack(&w[0]), t0);
-        }
         // Carol is away when the file is sent to the room: her offer waits.
-        let down = NetInput::LinkDown {
-            link: 2,
-            reason: "carol went away".into(),
-        };
-        feed(&mut core, down, t0);
+        let (room, stored) = team_with_carol_away(&mut core, &events, &bob, &carol, t0);
         events.try_iter().for_each(drop);
         let send = Command::SendFile {
             to: room.clone(),

@@ -45,27 +45,8 @@ fn a_members_queued_copies_are_dropped_when_their_leave_arrives_also_after_a_res
     let (bob, carol) = (test_pair(0xb3), test_pair(0xc3));
     let room = {
         let (mut core, events) = core_in(&dir.0, t0);
-        core.announce_start(t0);
-        linked(&mut core, &bob, "bob", 1, t0);
-        linked(&mut core, &carol, "carol", 2, t0);
-        core.port.written.clear();
-        let create = Command::RoomCreate {
-            name: "team".into(),
-            members: vec![bob.peer_id(), carol.peer_id()],
-        };
-        core.handle_command(ME, create, t0);
-        let room = room_of(&events);
-        let stored = core.rooms.get(&room).expect("ours").clone();
-        for link in [1, 2] {
-            let w = take_written(&mut core, link);
-            frame(&mut core, link, ack(&w[0]), t0);
-        }
         // Carol goes away; three messages wait for her, and bob has not answered yet.
-        let down = NetInput::LinkDown {
-            link: 2,
-            reason: "carol went away".into(),
-        };
-        feed(&mut core, down, t0);
+        let (room, stored) = team_with_carol_away(&mut core, &events, &bob, &carol, t0);
         for text in ["one", "two", "three"] {
             let send = Command::Send {
                 to: room.clone(),
