@@ -219,8 +219,26 @@ ALTER TABLE transfers ADD COLUMN room TEXT;
 CREATE INDEX transfers_by_room ON transfers (room, peer) WHERE room IS NOT NULL;
 ";
 
+/// Version 9 (issue 14): where each of a room's changes stands in their order, so every
+/// member ends with the same room whatever order changes reach it in: the mark (signed
+/// `at`, author) of the change that set the name (`rooms.name_at`, `name_by`), and of the
+/// last change that brought each peer in or took them out (`room_marks`, one row per
+/// member and per peer who left). Rooms from before start with none: any change orders
+/// after them.
+const V9: &str = "
+ALTER TABLE rooms ADD COLUMN name_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN name_by TEXT NOT NULL DEFAULT '';
+CREATE TABLE room_marks (
+    room TEXT    NOT NULL,
+    peer TEXT    NOT NULL,
+    at   INTEGER NOT NULL,
+    by   TEXT    NOT NULL,
+    PRIMARY KEY (room, peer)
+) WITHOUT ROWID;
+";
+
 /// The schema steps, oldest first: `MIGRATIONS[0]` makes version 1.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The newest schema version this build knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -37,7 +37,7 @@ use thiserror::Error;
 pub use messages::{Direction, MsgState, NewMessage, StoredMessage};
 pub use peers::{KnownPeer, TrustedKey};
 pub use reach::ReachAddr;
-pub use rooms::{MemberDelivery, RoomDelivery, StoredRoom};
+pub use rooms::{Mark, MemberDelivery, RoomDelivery, StoredRoom};
 pub use transfers::{Transfer, TransferState};
 
 /// The file name of the database inside the data directory.

@@ -7,6 +7,8 @@
 //! `messages` (`mark_sent`, `mark_delivered_all`, `mark_failed`) fall through to
 //! `room_outbox` when no direct message matches, so chat's records need no room case.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Transaction, params};
 
 use super::messages::{INDEX, INSERT};
@@ -32,7 +34,7 @@ const FORGET_ROOM_BODIES: &str = "DELETE FROM room_bodies WHERE room = ?1
                      WHERE o.msg_id = room_bodies.msg_id AND o.state IN ('pending', 'sent'))";
 
 /// A room as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredRoom {
     /// The room id.
     pub id: String,
@@ -42,6 +44,22 @@ pub struct StoredRoom {
     pub joined: bool,
     /// Its members, in the order they joined, us included while we are in it.
     pub members: Vec<Member>,
+    /// The change that set the name (schema v9; the default before).
+    pub name_mark: Mark,
+    /// Per peer id, the last change that brought them in or took them out: members and
+    /// those who left (schema v9; none before, which orders before every change).
+    pub marks: BTreeMap<String, Mark>,
+}
+
+/// Where in the order of a room's changes one was made: its signed `at`, then its
+/// author's id to break ties. Comparing marks orders any two changes the same way at
+/// every member (see `node::rooms::order`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark {
+    /// Milliseconds since the Unix epoch at the author (the change's `at`).
+    pub at: u64,
+    /// The author's peer id.
+    pub by: String,
 }
 
 /// One member's copy of one of our room messages or changes, not yet acknowledged.
@@ -80,14 +98,18 @@ impl Store {
     pub fn rooms(&self) -> Result<Vec<StoredRoom>, StoreError> {
         let mut rooms: Vec<StoredRoom> = self
             .conn
-            .prepare_cached("SELECT id, name, joined FROM rooms ORDER BY id")
+            .prepare_cached("SELECT id, name, joined, name_at, name_by FROM rooms ORDER BY id")
             .and_then(|mut s| {
                 s.query_map([], |r| {
                     Ok(StoredRoom {
                         id: r.get(0)?,
                         name: r.get(1)?,
                         joined: r.get::<_, i64>(2)? != 0,
-                        members: Vec::new(),
+                        name_mark: Mark {
+                            at: r.get::<_, i64>(3)?.max(0) as u64,
+                            by: r.get(4)?,
+                        },
+                        ..StoredRoom::default()
                     })
                 })?
                 .collect()
@@ -109,6 +131,17 @@ impl Store {
                             addr: r.get(3)?,
                             port: r.get::<_, i64>(4)?.clamp(0, 65535) as u16,
                         })
+                    })?
+                    .collect()
+                })
+                .map_err(|e| self.err(e))?;
+            room.marks = self
+                .conn
+                .prepare_cached("SELECT peer, at, by FROM room_marks WHERE room = ?1")
+                .and_then(|mut s| {
+                    s.query_map([&room.id], |r| {
+                        let at = r.get::<_, i64>(1)?.max(0) as u64;
+                        Ok((r.get(0)?, Mark { at, by: r.get(2)? }))
                     })?
                     .collect()
                 })
@@ -298,10 +331,25 @@ fn insert_row(tx: &Transaction<'_>, m: &NewMessage<'_>) -> rusqlite::Result<Opti
 /// Writes a room and its members as they are now.
 fn save_room(tx: &Transaction<'_>, room: &StoredRoom) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO rooms (id, name, joined) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, joined = excluded.joined",
+        "INSERT INTO rooms (id, name, joined, name_at, name_by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, joined = excluded.joined,
+             name_at = excluded.name_at, name_by = excluded.name_by",
     )?
-    .execute(params![room.id, room.name, i64::from(room.joined)])?;
+    .execute(params![
+        room.id,
+        room.name,
+        i64::from(room.joined),
+        i64::try_from(room.name_mark.at).unwrap_or(i64::MAX),
+        room.name_mark.by
+    ])?;
+    tx.prepare_cached("DELETE FROM room_marks WHERE room = ?1")?
+        .execute([&room.id])?;
+    let mut mark =
+        tx.prepare_cached("INSERT INTO room_marks (room, peer, at, by) VALUES (?1, ?2, ?3, ?4)")?;
+    for (peer, m) in &room.marks {
+        let at = i64::try_from(m.at).unwrap_or(i64::MAX);
+        mark.execute(params![room.id, peer, at, m.by])?;
+    }
     tx.prepare_cached("DELETE FROM room_members WHERE room = ?1")?
         .execute([&room.id])?;
     let mut insert = tx.prepare_cached(

@@ -24,6 +24,7 @@ fn room() -> StoredRoom {
                 port: 4000,
             })
             .into(),
+        ..StoredRoom::default()
     }
 }
 
@@ -249,6 +250,58 @@ fn version_6_room_outbox_migrates_keeping_its_rows() {
             ("carol".into(), "delivered".into())
         ]
     );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rooms_marks_are_kept_and_replaced_with_it() {
+    let (dir, mut s) = temp_store("marks");
+    let mut r = room();
+    let mark = |at: u64, by: &str| Mark { at, by: by.into() };
+    r.name_mark = mark(7, "bob");
+    r.marks.insert("bob".into(), mark(3, "me"));
+    r.marks.insert("dave".into(), mark(9, "dave"));
+    s.update_room(&r).unwrap();
+    assert_eq!(s.rooms().unwrap(), std::slice::from_ref(&r));
+    // A later write replaces them (dave's mark goes with the room's).
+    r.marks.remove("dave");
+    r.name_mark = mark(u64::MAX, "carol");
+    s.update_room(&r).unwrap();
+    let back = s.rooms().unwrap();
+    assert_eq!(back[0].marks.len(), 1);
+    assert_eq!(
+        back[0].name_mark.at,
+        i64::MAX as u64,
+        "clamped, not wrapped"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn version_8_rooms_migrate_with_no_marks() {
+    let dir = std::env::temp_dir().join(format!("lanchat-mig9-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(crate::store::HISTORY_FILE);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrations::migrate_to(&mut conn, 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO rooms (id, name, joined) VALUES ('room-x', '项目组', 1);
+             INSERT INTO room_members (room, peer, name, key, addr, port, pos)
+             VALUES ('room-x', 'bob', 'Bob', 'k', '', 0, 0);",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let rooms = s.rooms().unwrap();
+    assert_eq!(
+        (rooms[0].name.as_str(), rooms[0].members.len()),
+        ("项目组", 1)
+    );
+    assert_eq!(rooms[0].name_mark, Mark::default());
+    assert!(rooms[0].marks.is_empty());
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

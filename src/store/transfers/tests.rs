@@ -145,6 +145,7 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
             addr: "10.0.0.2".into(),
             port: 4000,
         }],
+        ..StoredRoom::default()
     };
     let leave = NewMessage {
         peer: team,
