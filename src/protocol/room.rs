@@ -26,6 +26,15 @@ pub const ROOM_PREFIX: &str = "room-";
 /// Domain tag of a change's signature.
 const CHANGE_TAG: &[u8] = b"lanchat room change v1\0";
 
+/// Longest peer id a change may name in `name_by` (ids are 32 base32 characters; IPMsg
+/// and visitor ids are never members).
+const MAX_ID_LEN: usize = 64;
+
+/// Whether a number field is left off the wire (zero: unknown).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Whether `id` is shaped like a room id.
 pub fn is_room_id(id: &str) -> bool {
     id.strip_prefix(ROOM_PREFIX)
@@ -91,6 +100,14 @@ pub struct RoomChange {
     /// wire, so older changes still verify): the receiver takes the union, as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub added: Vec<String>,
+    /// For `add`: when the name it carries was set (`at` of the create or rename that set
+    /// it; 0 and absent when unknown), so a member who joins by it orders the renames that
+    /// reach them later as every other member does (see `node::rooms::order`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub name_at: u64,
+    /// For `add`: who set the name it carries (empty and absent when unknown).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name_by: String,
     /// The author's signature, base64url (absent while it is made).
     #[serde(default)]
     pub sig: String,
@@ -161,6 +178,9 @@ impl RoomChange {
         if self.added.len() > MAX_MEMBERS {
             return Err(ChangeError::TooLarge("added"));
         }
+        if self.name_by.len() > MAX_ID_LEN {
+            return Err(ChangeError::TooLarge("name_by"));
+        }
         if let Some(id) = self
             .added
             .iter()
@@ -229,6 +249,8 @@ mod tests {
             at: 1,
             msg_id: "m1".into(),
             added: Vec::new(),
+            name_at: 0,
+            name_by: String::new(),
             sig: String::new(),
         };
         c.sign(author);

@@ -144,10 +144,7 @@ impl<P: Port> Core<P> {
     ) -> Result<StoredRoom, String> {
         let msg_id = MsgId::random();
         let change = self.rooms.change(op, &room, &msg_id, now.wall);
-        let mut after = room.clone();
-        if op == ChangeOp::Leave {
-            after.joined = false;
-        }
+        let after = self.rooms.after_own(&change, room.clone());
         self.send_to_members(&room, &after, Some(change), text, msg_id, now)?;
         self.rooms.commit(after.clone());
         Ok(after)

@@ -52,6 +52,7 @@ fn a_member_written_with_no_address_is_filled_in_from_its_link_and_dialled_at_st
             name: "team".into(),
             joined: true,
             members: vec![entry(&bob, "", 4001), me, entry(&carol, "10.9.9.9", 4002)],
+            ..StoredRoom::default()
         };
         frame(
             &mut core,

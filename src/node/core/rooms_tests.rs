@@ -122,6 +122,8 @@ pub(super) fn team_with_carol_away(
     (room, stored)
 }
 
+static NEXT_AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A change of `room` signed by `keys` (the author), carried as a chat.
 pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id: &str) -> LinkMsg {
     let mut c = RoomChange {
@@ -130,9 +132,12 @@ pub(super) fn change_by(keys: &KeyPair, room: &StoredRoom, op: ChangeOp, msg_id:
         name: room.name.clone(),
         members: room.members.clone(),
         author: keys.peer_id(),
-        at: 1,
+        // Later at each call, as a member's changes are made one after another.
+        at: Now::read().wall + NEXT_AT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         msg_id: msg_id.into(),
         added: Vec::new(),
+        name_at: 0,
+        name_by: String::new(),
         sig: String::new(),
     };
     if op == ChangeOp::Leave {

@@ -23,6 +23,7 @@ use crate::store::StoredRoom;
 use crate::trust::KeyPair;
 
 mod addrs;
+pub mod order;
 pub use addrs::{seen_at, worth_keeping};
 
 /// A member as front ends see them.
@@ -169,9 +170,12 @@ impl Rooms {
 
     /// Our change of a room (`room` as it is after it, or before for `leave`), signed;
     /// it travels as message `msg_id`. An `add` names whom it adds: those of `room` the
-    /// room as we hold it (not yet committed) lacks.
-    pub fn change(&self, op: ChangeOp, room: &StoredRoom, msg_id: &str, at: u64) -> RoomChange {
-        let added = match (op, self.rooms.get(&room.id)) {
+    /// room as we hold it (not yet committed) lacks, and carries when the name was set.
+    /// Its `at` is `now`, or past the marks it follows if our clock is behind them
+    /// ([`order::own_at`]).
+    pub fn change(&self, op: ChangeOp, room: &StoredRoom, msg_id: &str, now: u64) -> RoomChange {
+        let before = self.rooms.get(&room.id);
+        let added: Vec<String> = match (op, before) {
             (ChangeOp::Add, Some(before)) => room
                 .members
                 .iter()
@@ -180,23 +184,60 @@ impl Rooms {
                 .collect(),
             _ => Vec::new(),
         };
+        let me = self.me();
+        let (name_at, name_by) = match (op, before) {
+            (ChangeOp::Add, Some(b)) => (b.name_mark.at, b.name_mark.by.clone()),
+            _ => (0, String::new()),
+        };
         let mut c = RoomChange {
             room: room.id.clone(),
             op,
             name: room.name.clone(),
             members: room.members.clone(),
-            author: self.me(),
-            at,
+            author: me.clone(),
+            at: order::own_at(before, op, &added, &me, now),
             msg_id: msg_id.to_owned(),
             added,
+            name_at,
+            name_by,
             sig: String::new(),
         };
         if op == ChangeOp::Leave {
-            let me = self.me();
             c.members.retain(|m| m.id != me);
         }
         c.sign(&self.keys);
         c
+    }
+
+    /// The room after our change `c` (made by [`Rooms::change`] from `room`): the same
+    /// rules as a member applies to it, so our copy and theirs agree; after a leave, the
+    /// room we left.
+    pub fn after_own(&self, c: &RoomChange, room: StoredRoom) -> StoredRoom {
+        let before = self.rooms.get(&c.room);
+        match (c.op, before) {
+            (ChangeOp::Leave, _) => StoredRoom {
+                joined: false,
+                ..room
+            },
+            (ChangeOp::Rename, Some(b)) => {
+                let mut after = b.clone();
+                order::rename(&mut after, c, room.name);
+                after
+            }
+            (ChangeOp::Add, Some(b)) => {
+                let mut after = b.clone();
+                order::add(&mut after, c, Member::clone);
+                after
+            }
+            _ => {
+                let (name_mark, marks) = order::first(c);
+                StoredRoom {
+                    name_mark,
+                    marks,
+                    ..room
+                }
+            }
+        }
     }
 
     /// A new room named `name` of `me` and `members`; `id` is chosen by the caller.
@@ -225,6 +266,7 @@ impl Rooms {
             name,
             joined: true,
             members: all,
+            ..StoredRoom::default()
         })
     }
 
@@ -293,6 +335,15 @@ impl Rooms {
         let known_key = known
             .and_then(|r| r.members.iter().find(|m| m.id == c.author))
             .map(|m| m.key.as_str());
+        if known.is_some() && known_key.is_none() && c.op == ChangeOp::Leave {
+            // Their leave may pass the add that brought them in, on its way from another
+            // member (it cannot be checked before: their key comes with it): not now, so
+            // it is taken once that add is (see `order`).
+            return Err(Take::NotYet(format!(
+                "{from} is not a member of the room {} yet",
+                c.room
+            )));
+        }
         if let Err(e) = c.verify(known_key) {
             return refuse(format!("room change refused: {e}"));
         }
@@ -304,11 +355,14 @@ impl Rooms {
                     refuse(format!("in {MAX_ROOMS} rooms already"))
                 }
                 ChangeOp::Create | ChangeOp::Add if c.members.iter().any(|m| m.id == me) => {
+                    let (name_mark, marks) = order::first(c);
                     Ok(Applied::Joined(StoredRoom {
                         id: c.room.clone(),
                         name: room_name(&c.name).unwrap_or_else(|_| "room".to_owned()),
                         joined: true,
                         members: c.members.iter().map(tidy).collect(),
+                        name_mark,
+                        marks,
                     }))
                 }
                 ChangeOp::Create | ChangeOp::Add => {
@@ -325,22 +379,15 @@ impl Rooms {
         }
         let mut after = room.clone();
         match c.op {
-            ChangeOp::Create | ChangeOp::Add => {
-                // Only whom an add names: anyone else its list holds that we lack may
-                // have left since (every add reaches every member by itself, so nobody
-                // is missed). An add that names nobody (older ones): the union.
-                let meant = |id: &String| c.added.is_empty() || c.added.contains(id);
-                for m in &c.members {
-                    if !after.members.iter().any(|a| a.id == m.id) && meant(&m.id) {
-                        after.members.push(tidy(m));
-                    }
-                }
-                after.members.truncate(MAX_MEMBERS);
-            }
+            // Only whom an add names, each only if the add is newer than what last took
+            // them out (`order`): anyone else its list holds that we lack may have left
+            // since (every add reaches every member by itself, so nobody is missed).
+            ChangeOp::Create | ChangeOp::Add => order::add(&mut after, c, tidy),
             ChangeOp::Rename => {
-                after.name = room_name(&c.name).map_err(Take::Refuse)?;
+                let name = room_name(&c.name).map_err(Take::Refuse)?;
+                order::rename(&mut after, c, name);
             }
-            ChangeOp::Leave => after.members.retain(|m| m.id != c.author),
+            ChangeOp::Leave => order::leave(&mut after, c),
         }
         Ok(Applied::Changed(after))
     }

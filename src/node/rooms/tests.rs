@@ -40,7 +40,14 @@ fn signed(by: &KeyPair, room: &StoredRoom, op: ChangeOp) -> RoomChange {
         )),
         Vec::new(),
     )
-    .change(op, room, "m1", 1)
+    .change(op, room, "m1", next_at())
+}
+
+/// A later time at each call: a test's changes are made one after another, as a member
+/// makes them (changes made at the same moment are `order`'s tests).
+fn next_at() -> u64 {
+    static AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    AT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[test]
@@ -345,4 +352,79 @@ fn where_a_link_came_from_is_kept_unless_it_says_nothing_or_this_host_to_others(
     for nothing in ["0.0.0.0", "255.255.255.255", "224.0.0.1"] {
         assert!(!worth_keeping(ip(nothing), true), "{nothing}");
     }
+}
+
+/// A rename made at the same moment as another, or reaching us after a later one, is
+/// ordered by its signed time (then author): every member keeps the later name. Ours is
+/// made past the name it replaces even when our clock is behind.
+#[test]
+fn renames_are_ordered_by_when_they_were_made_and_ours_by_what_it_replaces() {
+    let (mut rooms, alice, bob, room) = setup();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    rooms.commit(a.room().clone());
+    let alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
+    let rename = |name: &str, at: u64| {
+        let mut r = room.clone();
+        r.name = name.into();
+        alices.change(ChangeOp::Rename, &r, &format!("r{at}"), at)
+    };
+    let apply = |rooms: &mut Rooms, c: &RoomChange| {
+        let Ok(Applied::Changed(r)) = rooms.check_change(&alice.peer_id(), c) else {
+            panic!("taken")
+        };
+        rooms.commit(r);
+    };
+    apply(&mut rooms, &rename("later", 9_000));
+    apply(&mut rooms, &rename("earlier", 5_000));
+    assert_eq!(
+        rooms.get(&room.id).unwrap().name,
+        "later",
+        "the older rename lost"
+    );
+
+    // Bob (us) renames with a clock at 100: made at 9 001, so it wins everywhere.
+    let mine = rooms.renamed(&room.id, "ours").unwrap();
+    let c = rooms.change(ChangeOp::Rename, &mine, "r-ours", 100);
+    assert_eq!(c.at, 9_001);
+    let after = rooms.after_own(&c, mine);
+    assert_eq!((after.name.as_str(), after.name_mark.at), ("ours", 9_001));
+    assert_eq!(after.name_mark.by, bob.peer_id());
+}
+
+/// A leave can pass the add that brought its author in (they come by different links):
+/// not now, and taken once the add is.
+#[test]
+fn a_leave_that_passes_the_add_of_its_author_waits_for_it() {
+    let (mut rooms, alice, _bob, room) = setup();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    rooms.commit(a.room().clone());
+    let carol = test_pair(3);
+    let mut alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
+    alices.commit(room.clone());
+    let with_carol = alices
+        .added(&room.id, vec![member(&carol, "carol")])
+        .unwrap();
+    let add = alices.change(ChangeOp::Add, &with_carol, "m2", 10);
+    let carols = Rooms::new(Arc::new(test_pair(3)), Vec::new());
+    let leave = carols.change(ChangeOp::Leave, &with_carol, "m3", 20);
+
+    assert!(matches!(
+        rooms.check_change(&carol.peer_id(), &leave),
+        Err(Take::NotYet(why)) if why.contains("yet")
+    ));
+    let Ok(Applied::Changed(r)) = rooms.check_change(&alice.peer_id(), &add) else {
+        panic!("added")
+    };
+    rooms.commit(r);
+    let Ok(Applied::Changed(r)) = rooms.check_change(&carol.peer_id(), &leave) else {
+        panic!("the leave, again")
+    };
+    assert!(!r.members.iter().any(|m| m.id == carol.peer_id()));
+    assert_eq!(r.marks[&carol.peer_id()].at, 20);
 }

@@ -21,6 +21,7 @@ fn room_with(keys: &KeyPair, members: Vec<Member>) -> StoredRoom {
         name: "team".into(),
         joined: true,
         members: all,
+        ..StoredRoom::default()
     }
 }
 
