@@ -1,7 +1,8 @@
 //! Rooms through the real binary on loopback (issue 14): the headless contract with three
 //! nodes, a member killed with SIGKILL who gets what was said meanwhile exactly once, and
 //! a member who left who gets nothing of what still waited for her (messages, and the
-//! room's file offers).
+//! room's file offers), and renames that reach a member out of order ending the same
+//! everywhere.
 
 mod common;
 
@@ -483,4 +484,43 @@ fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
         .is_none(),
         "carol received nothing"
     );
+}
+
+/// Alice renames the room while Carol is away, then Bob renames it again; Carol comes back
+/// while Alice is down, so Bob's later rename reaches her first and Alice's earlier one
+/// only when Alice is back. Everyone ends with Bob's name (changes are ordered by when they
+/// were made, not by when they arrive: docs/PROTOCOL.md, Order).
+#[test]
+fn renames_that_reach_a_member_out_of_order_end_the_same_everywhere() {
+    let dir = TempDir::new("rooms-order");
+    let port = free_udp_port();
+    let mut a = spawn(&dir, "alice", port);
+    let mut b = spawn(&dir, "bob", port);
+    let mut c = spawn(&dir, "carol", port);
+    meet(&mut a, &["bob", "carol"]);
+    meet(&mut b, &["carol"]);
+    let room = make_room(&mut a, &mut b, &mut c);
+
+    c.kill9();
+    let renamed = |who: &mut ChildNode, name: &str, by: &str| {
+        who.wait(&format!("renamed {name}"), |v| {
+            v["event"] == "room_changed" && v["room"]["name"] == name && v["by"] == by
+        });
+    };
+    a.cmd(json!({"cmd":"room_rename","room":room,"name":"一组"}));
+    renamed(&mut b, "一组", &a.id);
+    b.cmd(json!({"cmd":"room_rename","room":room,"name":"二组"}));
+    renamed(&mut a, "二组", &b.id);
+    quit(&mut a);
+
+    let mut c = spawn(&dir, "carol", port);
+    renamed(&mut c, "二组", &b.id);
+    let mut a = spawn(&dir, "alice", port);
+    // Alice's rename arrives now, after Bob's later one: taken, and the name stays.
+    renamed(&mut c, "二组", &a.id);
+    for who in [&mut a, &mut b, &mut c] {
+        who.cmd(json!({"cmd":"rooms"}));
+        let r = who.wait("rooms", |v| v["event"] == "rooms");
+        assert_eq!(r["rooms"][0]["name"], "二组", "{}", who.id);
+    }
 }
