@@ -1,7 +1,8 @@
 //! The `lanchat` command: the window by default, `--headless` for JSON lines.
 //!
 //! On Windows the window build is a GUI program (no console window opens beside it);
-//! `--headless` there is for a parent that pipes stdin and stdout (docs/PLATFORMS.md).
+//! `--headless` there uses the handles a parent pipes, or else attaches to the console it
+//! was typed in (or opens one): `lanchat::platform::console`, docs/PLATFORMS.md.
 #![cfg_attr(feature = "gui", windows_subsystem = "windows")]
 
 use std::net::Ipv4Addr;
@@ -137,6 +138,8 @@ fn main() {
 
 fn run() -> Result<()> {
     let cli = Cli::parse();
+    // Before anything is written: the logs on stderr need the console too.
+    lanchat::platform::console::attach_for_headless(cli.headless);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

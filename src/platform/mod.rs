@@ -22,7 +22,10 @@
 //! - [`dirs`]: the data and download folders, paths as people see them, system fonts.
 //! - [`notify`]: who a desktop notification says it comes from (Windows' app id, macOS'
 //!   bundle).
+//! - [`console`]: a console for `--headless` typed at a Windows prompt (the window build
+//!   is a GUI program and starts without one); nothing elsewhere.
 
+pub mod console;
 pub mod dirs;
 pub mod files;
 pub mod notify;
