@@ -128,6 +128,7 @@ impl Cli {
 
 fn main() {
     if let Err(e) = run() {
+        lanchat::platform::console::attach_for_message();
         eprintln!("lanchat: error: {e}");
         for cause in e.chain().skip(1) {
             eprintln!("  caused by: {cause}");
@@ -137,7 +138,11 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // --help, --version or a wrong argument: clap prints it, which must be seen.
+        lanchat::platform::console::attach_for_message();
+        e.exit()
+    });
     // Before anything is written: the logs on stderr need the console too.
     lanchat::platform::console::attach_for_headless(cli.headless);
     tracing_subscriber::fmt()

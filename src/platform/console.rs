@@ -43,6 +43,17 @@ pub fn plan(headless: bool, stdin_usable: bool, stdout_usable: bool) -> Plan {
     }
 }
 
+/// Decides [`Plan`] before a message that must be seen (clap's help, version or usage
+/// error, or the error that ends a run) from whether stdout and stderr work: attach to the
+/// parent's console if either goes nowhere, but never open a window for a message.
+pub fn plan_message(stdout_usable: bool, stderr_usable: bool) -> Plan {
+    if stdout_usable && stderr_usable {
+        Plan::Leave
+    } else {
+        Plan::AttachToParent
+    }
+}
+
 /// What to do with one standard handle once a console is attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fix {
@@ -76,6 +87,14 @@ pub fn attach_for_headless(headless: bool) {
     let _ = headless;
 }
 
+/// Before printing a message that must be seen (see [`plan_message`]): on Windows'
+/// window build typed at a prompt, `lanchat --help`, `--version`, a wrong argument or an
+/// error that ends the run would otherwise print nowhere. Nothing elsewhere.
+pub fn attach_for_message() {
+    #[cfg(all(windows, feature = "gui"))]
+    win::attach_for_message();
+}
+
 // The one place in lanchat with `unsafe` (Cargo.toml's lints deny it everywhere else):
 // the console calls exist only as raw Win32 functions (windows-sys), with no safe
 // wrapper in a well-kept crate.
@@ -92,13 +111,25 @@ mod win {
         STD_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, SetStdHandle,
     };
 
-    use super::{Fix, Plan, fix, plan};
+    use super::{Fix, Plan, fix, plan, plan_message};
+
+    const IDS: [STD_HANDLE; 3] = [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE];
 
     pub(super) fn attach_for_headless(headless: bool) {
-        let ids = [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE];
+        let usable = IDS.map(|id| is_usable(std_handle(id)));
+        apply(plan(headless, usable[0], usable[1]));
+    }
+
+    pub(super) fn attach_for_message() {
+        let usable = IDS.map(|id| is_usable(std_handle(id)));
+        apply(plan_message(usable[1], usable[2]));
+    }
+
+    fn apply(plan: Plan) {
+        let ids = IDS;
         let before = ids.map(std_handle);
         let usable = before.map(is_usable);
-        let attached = match plan(headless, usable[0], usable[1]) {
+        let attached = match plan {
             Plan::Leave => return,
             // SAFETY: AttachConsole takes a process id (here the documented
             // ATTACH_PARENT_PROCESS) and no pointers; on failure it only returns 0.
@@ -191,6 +222,14 @@ mod tests {
     #[test]
     fn headless_with_only_stdout_attaches_to_the_parent_but_opens_no_window() {
         assert_eq!(plan(true, false, true), Plan::AttachToParent);
+    }
+
+    #[test]
+    fn a_message_attaches_to_the_parent_only_where_it_would_go_nowhere() {
+        assert_eq!(plan_message(true, true), Plan::Leave);
+        for (out, err) in [(false, false), (false, true), (true, false)] {
+            assert_eq!(plan_message(out, err), Plan::AttachToParent);
+        }
     }
 
     #[test]
