@@ -347,6 +347,7 @@ impl ChatState {
                 size,
                 mime,
                 folder,
+                room: _,
             } => {
                 let t = FileTransfer::offered(
                     transfer_id.to_string(),
