@@ -206,6 +206,7 @@ mod tests {
                 size: 5,
                 mime: "image/png".into(),
                 folder: None,
+                room: None,
             }),
             json!({"event":"file_offer","transfer_id":"t1","from":"p","verified":false,
                    "name":"a.png","size":5,"mime":"image/png"})

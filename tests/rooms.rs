@@ -292,10 +292,31 @@ fn a_file_sent_to_a_room_is_offered_to_each_member() {
     for m in [&mut b, &mut c] {
         let offer = m.wait("file_offer", |v| v["event"] == "file_offer");
         assert_eq!(offer["name"], "notes.txt");
+        assert_eq!(offer["room"], room, "offered in the room: {offer}");
+        assert_eq!(offer["from"], a.id);
         m.cmd(json!({"cmd":"accept","transfer_id":offer["transfer_id"]}));
         let done = m.wait("transfer_done", |v| v["event"] == "transfer_done");
         let path = done["path"].as_str().expect("where it landed");
         assert_eq!(std::fs::read_to_string(path).unwrap(), "room notes");
+        // The room's history has it, with its room; the sender's direct one does not.
+        m.cmd(json!({"cmd":"history","peer":room}));
+        let h = m.wait("room history", |v| {
+            v["event"] == "history" && v["peer"] == room
+        });
+        let ts = h["transfers"].as_array().expect("transfers");
+        assert!(
+            ts.iter()
+                .any(|t| t["transfer_id"] == offer["transfer_id"] && t["room"] == room),
+            "{h}"
+        );
+        m.cmd(json!({"cmd":"history","peer":a.id}));
+        let h = m.wait("alice's history", |v| {
+            v["event"] == "history" && v["peer"] == a.id
+        });
+        assert!(
+            !h.to_string()
+                .contains(offer["transfer_id"].as_str().unwrap())
+        );
     }
 }
 

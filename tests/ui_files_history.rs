@@ -59,6 +59,7 @@ fn a_file_offer_is_a_card_with_accept_then_progress_then_saved() {
         size: 2_000_000,
         mime: "application/pdf".into(),
         folder: None,
+        room: None,
     });
     harness.run();
     harness
@@ -128,6 +129,7 @@ fn declining_and_a_failed_transfer_say_what_happened() {
         size: 4_000_000_000,
         mime: "application/octet-stream".into(),
         folder: None,
+        room: None,
     });
     harness.run();
     harness
@@ -360,6 +362,7 @@ fn a_receiver_waiting_for_the_sender_can_ask_it_to_retry() {
         size: 5_000_000,
         mime: "image/png".into(),
         folder: None,
+        room: None,
     });
     fake.feed(Event::TransferStarted {
         transfer_id: "t5".into(),
@@ -404,6 +407,7 @@ fn a_folder_is_one_card_counting_files_and_bytes() {
             files: 120,
             folders: 4,
         }),
+        room: None,
     });
     harness.run();
     harness

@@ -1,6 +1,7 @@
 //! Rooms in the window (issue 14 item 4), through the real widgets with a fake core: the
 //! room sits between Everyone and the people with its unread count, "New room…" makes
-//! one, its header adds people, renames and leaves, and the composer sends to it.
+//! one, its header adds people, renames and leaves, and the composer sends to it; a file
+//! a member offers in the room is a card in the room, live and from history.
 #![cfg(feature = "gui")]
 
 mod ui_common;
@@ -294,4 +295,83 @@ fn a_member_who_refused_our_room_message_is_named_and_not_waited_for() {
     harness.run();
     harness.get_by_label("2/3");
     harness.get_by_label_contains("delivered to 2 of 3: 张三, 王五; refused by 李四");
+}
+
+#[test]
+fn a_file_offered_in_a_room_is_a_card_in_the_room_naming_who_offered_it() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomJoined {
+        room: room_of_four(),
+    });
+    // 李四 is no peer we know yet: the room names them.
+    fake.feed(Event::FileOffer {
+        verified: false,
+        transfer_id: "t1".into(),
+        from: "a2".into(),
+        name: "报告.pdf".into(),
+        size: 2_000_000,
+        mime: "application/pdf".into(),
+        folder: None,
+        room: Some(ROOM.into()),
+    });
+    harness.run();
+    assert!(
+        harness.query_by_label_contains("李四, 1 unread").is_none(),
+        "not a direct conversation"
+    );
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team, 1 unread")
+        .click();
+    harness.run();
+    harness.get_by_label("报告.pdf");
+    assert!(
+        harness.query_all_by_label("李四").count() >= 1,
+        "the card says who offered it"
+    );
+    harness
+        .get_by_role_and_label(Role::Button, "Accept")
+        .click();
+    harness.run();
+    assert_eq!(
+        fake.user_commands(),
+        [Command::Accept {
+            transfer_id: "t1".into()
+        }]
+    );
+}
+
+#[test]
+fn a_file_offered_in_a_room_comes_back_from_history_in_the_room() {
+    let (mut harness, fake) = window();
+    fake.feed(Event::RoomCreated {
+        room: room_of_four(),
+    });
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "👥 team")
+        .click();
+    harness.run();
+    let mut t = lanchat::store::Transfer::offered(
+        ("t9", "a3", lanchat::store::Direction::In),
+        ("纪要.txt", 12, "text/plain"),
+        "/tmp/纪要.txt".into(),
+        1_790_000_000_000,
+    );
+    t.state = lanchat::store::TransferState::Done;
+    t.room = Some(ROOM.into());
+    fake.feed(Event::History {
+        peer: ROOM.into(),
+        messages: Vec::new(),
+        transfers: vec![t],
+        deliveries: Vec::new(),
+        before: None,
+        after: None,
+    });
+    harness.run();
+    harness.get_by_label("纪要.txt");
+    harness.get_by_label_contains("Saved in /tmp");
+    assert!(
+        harness.query_all_by_label("王五").count() >= 1,
+        "named by who offered it, not by the room"
+    );
 }

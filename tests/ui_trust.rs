@@ -279,6 +279,7 @@ fn an_offer_from_a_peer_never_verified_says_so() {
             size: 1000,
             mime: "application/pdf".into(),
             folder: None,
+            room: None,
         });
     }
     harness.run();

@@ -295,6 +295,11 @@ pub enum Event {
         /// it holds. Absent for a file.
         #[serde(skip_serializing_if = "Option::is_none")]
         folder: Option<crate::protocol::folder::FolderSummary>,
+        /// The room it was offered in (the sender sent it to a room we are in, and is a
+        /// member of it): show it there. Absent for a direct offer, and for a room we are
+        /// not in or the sender is not a member of (then it is a direct offer).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// The offer was accepted; bytes start moving from `offset` (non-zero: a resume).
     TransferStarted {

@@ -96,6 +96,11 @@ pub enum LinkMsg {
         /// files): how many files and folders its manifest will list.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         folder: Option<super::folder::FolderSummary>,
+        /// The room it is offered in (`send_file` to a room: one offer per member), absent
+        /// for a direct offer. A label only: the receiver shows the file in the room if it
+        /// is in that room and the sender is a member of it, else as a direct offer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// "Send it, starting at `offset`" (the bytes already on disk from an earlier try).
     FileAccept {
@@ -299,8 +304,22 @@ mod tests {
                     size: 5_000_000_000,
                     mime: "image/png".into(),
                     folder: None,
+                    room: None,
                 },
                 json!({"type":"file_offer","transfer_id":t(),"name":"照片.png","size":5_000_000_000u64,"mime":"image/png"}),
+            ),
+            (
+                // Offered in a room: the room rides along; absent above for older peers.
+                LinkMsg::FileOffer {
+                    transfer_id: t(),
+                    name: "plan.pdf".into(),
+                    size: 10,
+                    mime: "application/pdf".into(),
+                    folder: None,
+                    room: Some("room-0123456789abcdef0123456789abcdef".into()),
+                },
+                json!({"type":"file_offer","transfer_id":t(),"name":"plan.pdf","size":10,
+                       "mime":"application/pdf","room":"room-0123456789abcdef0123456789abcdef"}),
             ),
             (
                 LinkMsg::FileAccept {

@@ -85,8 +85,9 @@ pub struct Transfer {
     pub created_at: u64,
     /// Milliseconds since the Unix epoch.
     pub updated_at: u64,
-    /// The room an outgoing transfer was offered for (`send_file` to a room), if any:
-    /// the member's leave cancels it.
+    /// The room a transfer was offered for (`send_file` to a room), if any: ours, the
+    /// member's leave cancels it; theirs (kept only for a room we are in whose member the
+    /// sender is), it shows in the room.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
 }
@@ -248,9 +249,11 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Transfers with `peer` (a conversation) created in `[since, until)` (Unix
+    /// Transfers with `peer` (a direct conversation) created in `[since, until)` (Unix
     /// milliseconds; `until` `None` = up to now), oldest first, at most `limit` (the
-    /// newest of them): the file cards that belong beside a page of messages.
+    /// newest of them): the file cards that belong beside a page of messages. Ours made
+    /// for a room are among them (each member's offer is theirs); theirs offered in a
+    /// room are the room's ([`Self::room_transfers_between`]).
     pub fn transfers_between(
         &self,
         peer: &str,
@@ -258,9 +261,37 @@ impl Store {
         until: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Transfer>, StoreError> {
+        self.transfers_where(
+            "peer = ?1 AND (dir = 'out' OR room IS NULL)",
+            peer,
+            (since, until),
+            limit,
+        )
+    }
+
+    /// Like [`Self::transfers_between`], for room `room`'s conversation: the files
+    /// members offered us in the room.
+    pub fn room_transfers_between(
+        &self,
+        room: &str,
+        since: u64,
+        until: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        self.transfers_where("room = ?1 AND dir = 'in'", room, (since, until), limit)
+    }
+
+    /// The page of transfers `which` (`?1` = `conv`) picks, as `transfers_between` says.
+    fn transfers_where(
+        &self,
+        which: &str,
+        conv: &str,
+        (since, until): (u64, Option<u64>),
+        limit: usize,
+    ) -> Result<Vec<Transfer>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM transfers
-             WHERE peer = ?1 AND created_at >= ?2 AND created_at < ?3
+             WHERE {which} AND created_at >= ?2 AND created_at < ?3
              ORDER BY created_at DESC LIMIT ?4"
         );
         let until = until.map_or(i64::MAX, |u| i64::try_from(u).unwrap_or(i64::MAX));
@@ -269,7 +300,7 @@ impl Store {
             .conn
             .prepare_cached(&sql)
             .and_then(|mut s| {
-                s.query_map(params![peer, since, until, limit as i64], row_to_transfer)?
+                s.query_map(params![conv, since, until, limit as i64], row_to_transfer)?
                     .collect()
             })
             .map_err(|e| self.err(e))?;

@@ -347,6 +347,7 @@ impl ChatState {
                 size,
                 mime,
                 folder,
+                room,
             } => {
                 let t = FileTransfer::offered(
                     transfer_id.to_string(),
@@ -357,9 +358,16 @@ impl ChatState {
                     mime,
                 )
                 .with_folder(folder);
-                let m = ChatMessage::file(&t, self.name_of(&from), crate::ui::timefmt::now_ms());
+                let by = self.sender_name(room.as_deref(), &from);
+                let m = ChatMessage::file(&t, by, crate::ui::timefmt::now_ms());
                 self.transfers.insert(transfer_id.into(), t);
-                return self.arrive(ConvKey::Peer(from.into()), m, in_view);
+                // Offered in a room (the core kept the room only for one we are in, from
+                // a member): the room's, beside its messages, as a room message is.
+                let conv = match room {
+                    Some(room) => ConvKey::Room(room),
+                    None => ConvKey::Peer(from.into()),
+                };
+                return self.arrive(conv, m, in_view);
             }
             Event::TransferStarted {
                 transfer_id,
@@ -512,11 +520,15 @@ impl ChatState {
 
     /// A peer's name as the window shows it on a bubble: its current name, else the
     /// start of its id.
-    pub(super) fn name_of(&self, peer: &str) -> String {
-        self.peers
-            .get(peer)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| short_id(peer).to_owned())
+    /// Who sent something, in `room` or directly: the name we know them by, else the
+    /// name the room lists them with.
+    pub(super) fn sender_name(&self, room: Option<&str>, peer: &str) -> String {
+        if let Some(p) = self.peers.get(peer) {
+            return p.name.clone();
+        }
+        room.and_then(|r| self.rooms.get(r))
+            .and_then(|r| r.people.iter().find(|p| p.id == peer))
+            .map_or_else(|| short_id(peer).to_owned(), |p| p.name.clone())
     }
 
     pub(super) fn my_name(&self) -> String {

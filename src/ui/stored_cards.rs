@@ -1,7 +1,8 @@
 //! File cards read back from history: each `history` page carries the transfers of the
 //! same stretch of the conversation, and they are shown among its messages as the cards
-//! they were (saved, failed, declined), so a restart does not lose them. A transfer the
-//! window already shows (reported live this run) is not shown twice. No egui here.
+//! they were (saved, failed, declined), so a restart does not lose them. A room's page
+//! carries the files members offered us in it, each named by who offered it. A transfer
+//! the window already shows (reported live this run) is not shown twice. No egui here.
 
 use super::conversation::{ChatMessage, ConvKey};
 use super::state::ChatState;
@@ -66,13 +67,18 @@ impl ChatState {
                 self.failures.insert(m.msg_id.clone(), reason.clone());
             }
         }
-        let (me, theirs) = (self.my_name(), self.name_of(peer));
+        let me = self.my_name();
         let (fresh, cards): (Vec<FileTransfer>, Vec<ChatMessage>) = transfers
             .iter()
             .filter(|t| !self.transfers.contains_key(&t.id))
             .map(|t| {
                 let f = FileTransfer::from_stored(t);
-                let from = if f.mine { me.clone() } else { theirs.clone() };
+                // In a room, the member who offered it (the page's peer is the room).
+                let from = if f.mine {
+                    me.clone()
+                } else {
+                    self.sender_name(t.room.as_deref(), &t.peer)
+                };
                 let c = ChatMessage::file(&f, from, t.created_at);
                 (f, c)
             })

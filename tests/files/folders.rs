@@ -181,6 +181,7 @@ fn offer_manifest(
         size,
         mime: "inode/directory".into(),
         folder: Some(summary),
+        room: None,
     });
     loop {
         match m.recv() {
@@ -252,6 +253,7 @@ fn hostile_manifests_are_refused_with_the_reason_and_leave_nothing() {
             files: 10_000_000,
             folders: 0,
         }),
+        room: None,
     });
     let declined = loop {
         if let LinkMsg::FileDecline { reason, .. } = m.recv() {

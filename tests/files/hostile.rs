@@ -122,6 +122,7 @@ impl FakePeer {
             size: data.len() as u64,
             mime: String::new(),
             folder: None,
+            room: None,
         });
         let offset = loop {
             match self.recv() {

@@ -46,6 +46,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
         size: data.len() as u64,
         mime: String::new(),
         folder: None,
+        room: None,
     };
     let is_offer = |e: &Event| matches!(e, Event::FileOffer { .. });
     m.send(&offer);
@@ -113,6 +114,7 @@ fn an_accepted_offer_whose_sender_stops_or_never_connects_times_out_keeping_the_
         size: 10,
         mime: String::new(),
         folder: None,
+        room: None,
     });
     b.wait("second file_offer", is_offer);
     b.send(Command::Accept {

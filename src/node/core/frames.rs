@@ -184,7 +184,8 @@ impl<P: Port> Core<P> {
                 let why = format!("first frame was {:?}, expected hello", other.kind());
                 self.out.close(Route::Link(link), why);
             }
-            (Arrived::From(peer), msg) => {
+            (Arrived::From(peer), mut msg) => {
+                self.vet_offer_room(&peer, &mut msg);
                 let then = self.transfers.on_message(
                     Route::Link(link),
                     &peer,

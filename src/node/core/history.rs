@@ -173,11 +173,16 @@ impl<P: Port> Core<P> {
         }
         .and_then(|messages| {
             let transfers = if chat == EVERYONE || limit == 0 {
-                Vec::new() // files go to one peer, never to the room
+                Vec::new() // files go to one peer, never to Everyone
             } else {
                 let (since, until) = self.page_span(&messages, limit, before, after)?;
-                self.store
-                    .transfers_between(&chat, since, until, MAX_PAGE)?
+                if self.rooms.knows(&chat) {
+                    self.store
+                        .room_transfers_between(&chat, since, until, MAX_PAGE)?
+                } else {
+                    self.store
+                        .transfers_between(&chat, since, until, MAX_PAGE)?
+                }
             };
             let ours: Vec<&str> = messages
                 .iter()

@@ -143,7 +143,12 @@ impl<P: Port> Core<P> {
                 News::Acked(peer, msg_id) => {
                     self.burst_done(Vec::new(), vec![Answer::Ack { peer, msg_id }], now)
                 }
-                News::File { peer, route, msg } => {
+                News::File {
+                    peer,
+                    route,
+                    mut msg,
+                } => {
+                    self.vet_offer_room(&peer, &mut msg);
                     let then = self.transfers.on_message(
                         route,
                         &peer,

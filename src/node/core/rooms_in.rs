@@ -1,4 +1,5 @@
 //! Rooms in the core, the receiving side: whether a room message from a peer is taken,
+//! and whether a file offer's room is kept (else it is a direct offer),
 //! a change someone made (checked by the rooms part, stored with the room after it in one
 //! transaction, told, acknowledged; a `leave` also drops what still waits for whoever
 //! left, messages and the room's file offers, in the same transaction), where a member
@@ -15,7 +16,7 @@ use crate::node::clock::Now;
 use crate::node::event::Event;
 use crate::node::out::{Route, Routes};
 use crate::node::rooms::{Applied, Take, info};
-use crate::protocol::room::{ChangeOp, RoomChange};
+use crate::protocol::room::{ChangeOp, RoomChange, is_room_id};
 use crate::protocol::{LinkMsg, PeerId};
 use crate::store::{Direction, MsgState, NewMessage, StoredRoom};
 
@@ -39,6 +40,28 @@ impl<P: Port> Core<P> {
                 Some(Admit::Refuse(why))
             }
         }
+    }
+
+    /// A `file_offer`'s room is the sender's word: kept only when it is a well-formed
+    /// room id, of a room we are in, whose member `peer` is. Anything else is dropped
+    /// and the offer goes on as a direct one: never refused for its label, never trusted.
+    pub(super) fn vet_offer_room(&self, peer: &str, msg: &mut LinkMsg) {
+        let LinkMsg::FileOffer { room, .. } = msg else {
+            return;
+        };
+        let Some(r) = room.as_deref() else {
+            return;
+        };
+        let why = if is_room_id(r) {
+            match self.rooms.take_message(r, peer) {
+                Take::Yes => return,
+                Take::NotYet(why) | Take::Refuse(why) => why,
+            }
+        } else {
+            "not a room id".to_owned()
+        };
+        tracing::info!(%peer, "file offer's room dropped, offered directly: {why}");
+        *room = None;
     }
 
     /// Where a room member presence does not see online may be reached: the address

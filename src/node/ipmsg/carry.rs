@@ -73,6 +73,7 @@ impl Ipmsg {
                         size: o.size,
                         mime: String::new(),
                         folder: None,
+                        room: None,
                     };
                     self.files.refetch_reset(&id);
                     return Carried::Reoffer(again);
@@ -324,6 +325,7 @@ impl Ipmsg {
                     size: o.size,
                     mime: String::new(),
                     folder: None,
+                    room: None,
                 },
             });
         }

@@ -259,6 +259,7 @@ impl Ipmsg {
                             size: file.size,
                             mime: String::new(),
                             folder: None,
+                            room: None,
                         },
                     });
                 }

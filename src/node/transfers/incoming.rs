@@ -34,6 +34,9 @@ pub(super) struct Offer {
     pub(super) size: u64,
     pub(super) mime: String,
     pub(super) folder: Option<FolderSummary>,
+    /// The room it is offered in: the core keeps it only for a room we are in whose
+    /// member the sender is (`Core::vet_offer_room`), else it is `None` here.
+    pub(super) room: Option<String>,
 }
 
 /// A file offered to us.
@@ -91,6 +94,7 @@ impl Transfers {
             size,
             mime,
             folder,
+            room,
         } = offer;
         let refuse = |code, reason: &str| LinkMsg::FileDecline {
             transfer_id: id.to_string(),
@@ -153,14 +157,9 @@ impl Transfers {
             None => mime::from_wire(&mime, &name),
         };
         let what = (name.as_str(), size, mime.as_str());
-        out.record(Record::NewTransfer(new_record(
-            &id,
-            peer,
-            true,
-            what,
-            String::new(),
-            ctx.now,
-        )));
+        let mut record = new_record(&id, peer, true, what, String::new(), ctx.now);
+        record.room = room.clone();
+        out.record(Record::NewTransfer(record));
         let verified = ctx.peers.get(peer).is_some_and(|p| p.trust.verified);
         out.emit(Event::FileOffer {
             transfer_id: id.clone(),
@@ -170,6 +169,7 @@ impl Transfers {
             size,
             mime,
             folder,
+            room,
         });
         let incoming = Incoming {
             peer: peer.clone(),

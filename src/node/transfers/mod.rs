@@ -204,6 +204,7 @@ impl Transfers {
                 size,
                 mime,
                 folder,
+                room,
             } => {
                 let offer = incoming::Offer {
                     id: transfer_id.into(),
@@ -211,6 +212,7 @@ impl Transfers {
                     size,
                     mime,
                     folder,
+                    room,
                 };
                 self.on_offer(route, peer, offer, ctx, out);
                 Then::Done

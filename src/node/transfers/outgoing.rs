@@ -250,6 +250,7 @@ impl Transfers {
                 size: o.size,
                 mime: o.mime.clone(),
                 folder: o.summary(),
+                room: o.room.clone(),
             };
             out.send(route, offer);
             o.state = OutState::Offered(route);

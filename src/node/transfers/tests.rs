@@ -265,6 +265,7 @@ fn declines_carry_their_reason_as_a_code_and_offer_no_retry() {
         size: 9,
         mime: String::new(),
         folder: None,
+        room: None,
     };
     f.transfers.on_message(L1, &bob, offer, ctx, &mut out);
     let acts = out.take();

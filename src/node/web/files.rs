@@ -100,6 +100,7 @@ impl Files {
             mime,
             verified: false, // a browser visitor has no key
             folder: None,
+            room: None,
         });
         self.uploads.insert(
             id.clone(),

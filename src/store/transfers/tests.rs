@@ -1,5 +1,6 @@
 //! Known peers and transfers as stored: a round trip through every state, an offer made
-//! again, transfers made for a room (a member's leave cancels theirs) and schema step 8.
+//! again, transfers made for a room (a member's leave cancels ours to them, not theirs to
+//! us; a room's page has those offered us in it) and schema step 8.
 
 use crate::store::{Direction, KnownPeer, Store, Transfer, TransferState};
 
@@ -110,6 +111,51 @@ fn for_room(id: &str, peer: &str, room: Option<&str>, state: TransferState) -> T
     t
 }
 
+/// `t` as offered to us by its peer.
+fn incoming(mut t: Transfer) -> Transfer {
+    t.dir = Direction::In;
+    t.path = String::new();
+    t
+}
+
+#[test]
+fn a_rooms_page_has_the_files_offered_us_in_it_and_the_peers_page_the_rest() {
+    let s = Store::open_in_memory();
+    let team = "room-0123456789abcdef0123456789abcdef";
+    for t in [
+        incoming(for_room(
+            "hers-in-room",
+            "carol",
+            Some(team),
+            TransferState::Offered,
+        )),
+        incoming(for_room("hers-direct", "carol", None, TransferState::Done)),
+        for_room("ours-in-room", "carol", Some(team), TransferState::Offered),
+        for_room("ours-direct", "carol", None, TransferState::Offered),
+    ] {
+        s.save_transfer(&t).unwrap();
+    }
+    let ids = |page: Vec<Transfer>| {
+        let mut ids: Vec<String> = page.into_iter().map(|t| t.id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(s.transfers_between("carol", 0, None, 10).unwrap()),
+        ["hers-direct", "ours-direct", "ours-in-room"],
+        "ours to a member for a room stays in the member's conversation"
+    );
+    assert_eq!(
+        ids(s.room_transfers_between(team, 0, None, 10).unwrap()),
+        ["hers-in-room"]
+    );
+    assert!(
+        s.room_transfers_between(team, 2, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[test]
 fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others() {
     use crate::protocol::room::Member;
@@ -126,6 +172,13 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
         for_room("bobs", "bob", Some(team), TransferState::Offered),
         for_room("direct", "carol", None, TransferState::Offered),
         for_room("elsewhere", "carol", Some(other), TransferState::Offered),
+        // Carol's offer to us in the room: hers to withdraw, not ours to cancel.
+        incoming(for_room(
+            "theirs",
+            "carol",
+            Some(team),
+            TransferState::Offered,
+        )),
     ];
     for t in &rows {
         s.save_transfer(t).unwrap();
@@ -170,6 +223,7 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
         ("bobs", TransferState::Offered),
         ("direct", TransferState::Offered),
         ("elsewhere", TransferState::Offered),
+        ("theirs", TransferState::Offered),
     ]
     .map(|(id, st)| (id.to_owned(), st));
     assert_eq!(states, want);
@@ -181,7 +235,7 @@ fn a_leave_cancels_the_transfers_made_for_the_room_to_whoever_left_and_no_others
         .collect();
     assert_eq!(
         unfinished,
-        ["bobs", "direct", "elsewhere"],
+        ["bobs", "direct", "elsewhere", "theirs"],
         "not offered after a restart"
     );
     drop(s);
