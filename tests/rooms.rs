@@ -48,15 +48,45 @@ fn make_room(a: &mut ChildNode, b: &mut ChildNode, c: &mut ChildNode) -> String 
     room
 }
 
-#[test]
-fn three_nodes_make_a_room_talk_rename_and_leave() {
-    let dir = TempDir::new("rooms-3");
+/// Alice, Bob and Carol on one discovery port, met, in a room Alice made.
+struct Team {
+    dir: TempDir,
+    port: u16,
+    a: ChildNode,
+    b: ChildNode,
+    c: ChildNode,
+    room: String,
+}
+
+fn team(tag: &str) -> Team {
+    let dir = TempDir::new(tag);
     let port = free_udp_port();
     let mut a = spawn(&dir, "alice", port);
     let mut b = spawn(&dir, "bob", port);
     let mut c = spawn(&dir, "carol", port);
     meet(&mut a, &["bob", "carol"]);
+    meet(&mut b, &["carol"]);
     let room = make_room(&mut a, &mut b, &mut c);
+    Team {
+        dir,
+        port,
+        a,
+        b,
+        c,
+        room,
+    }
+}
+
+#[test]
+fn three_nodes_make_a_room_talk_rename_and_leave() {
+    let Team {
+        dir: _dir,
+        port: _,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-3");
 
     a.cmd(json!({"cmd":"send","to":room,"text":"hello room"}));
     let sent = a.wait("sent", |v| v["event"] == "sent");
@@ -156,14 +186,14 @@ fn three_nodes_make_a_room_talk_rename_and_leave() {
 
 #[test]
 fn a_member_killed_gets_what_was_said_meanwhile_exactly_once() {
-    let dir = TempDir::new("rooms-kill");
-    let port = free_udp_port();
-    let mut a = spawn(&dir, "alice", port);
-    let mut b = spawn(&dir, "bob", port);
-    let mut c = spawn(&dir, "carol", port);
-    meet(&mut a, &["bob", "carol"]);
-    meet(&mut b, &["carol"]);
-    let room = make_room(&mut a, &mut b, &mut c);
+    let Team {
+        dir,
+        port,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-kill");
 
     c.kill9();
     a.wait("carol gone", |v| {
@@ -279,13 +309,14 @@ fn members_who_never_met_reach_each_other_by_the_rooms_addresses() {
 /// A file sent to a room is offered to each member, who each take it on their own.
 #[test]
 fn a_file_sent_to_a_room_is_offered_to_each_member() {
-    let dir = TempDir::new("rooms-file");
-    let port = free_udp_port();
-    let mut a = spawn(&dir, "alice", port);
-    let mut b = spawn(&dir, "bob", port);
-    let mut c = spawn(&dir, "carol", port);
-    meet(&mut a, &["bob", "carol"]);
-    let room = make_room(&mut a, &mut b, &mut c);
+    let Team {
+        dir,
+        port: _,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-file");
     let file = dir.join("notes.txt");
     std::fs::write(&file, "room notes").unwrap();
     a.cmd(json!({"cmd":"send_file","to":room,"path":file}));
@@ -356,13 +387,14 @@ fn sentinel(from: &mut ChildNode, to: &mut ChildNode, text: &str) {
 /// them goes to Carol at all.
 #[test]
 fn a_member_who_left_gets_nothing_of_what_waited_for_her() {
-    let dir = TempDir::new("rooms-left");
-    let port = free_udp_port();
-    let mut a = spawn(&dir, "alice", port);
-    let mut b = spawn(&dir, "bob", port);
-    let mut c = spawn(&dir, "carol", port);
-    meet(&mut a, &["bob", "carol"]);
-    let room = make_room(&mut a, &mut b, &mut c);
+    let Team {
+        dir,
+        port,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-left");
 
     quit(&mut c);
     a.wait("carol gone", |v| {
@@ -432,13 +464,14 @@ fn a_member_who_left_gets_nothing_of_what_waited_for_her() {
 /// history keeps the transfer `cancelled`, made for the room.
 #[test]
 fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
-    let dir = TempDir::new("rooms-left-file");
-    let port = free_udp_port();
-    let mut a = spawn(&dir, "alice", port);
-    let mut b = spawn(&dir, "bob", port);
-    let mut c = spawn(&dir, "carol", port);
-    meet(&mut a, &["bob", "carol"]);
-    let room = make_room(&mut a, &mut b, &mut c);
+    let Team {
+        dir,
+        port,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-left-file");
 
     quit(&mut c);
     a.wait("carol gone", |v| {
@@ -513,14 +546,14 @@ fn a_member_who_left_is_offered_no_file_of_the_room_any_more() {
 /// were made, not by when they arrive: docs/PROTOCOL.md, Order).
 #[test]
 fn renames_that_reach_a_member_out_of_order_end_the_same_everywhere() {
-    let dir = TempDir::new("rooms-order");
-    let port = free_udp_port();
-    let mut a = spawn(&dir, "alice", port);
-    let mut b = spawn(&dir, "bob", port);
-    let mut c = spawn(&dir, "carol", port);
-    meet(&mut a, &["bob", "carol"]);
-    meet(&mut b, &["carol"]);
-    let room = make_room(&mut a, &mut b, &mut c);
+    let Team {
+        dir,
+        port,
+        mut a,
+        mut b,
+        mut c,
+        room,
+    } = team("rooms-order");
 
     c.kill9();
     let renamed = |who: &mut ChildNode, name: &str, by: &str| {
