@@ -22,7 +22,8 @@
 # The long pass prints, per target, the executions, the corpus before and after, the
 # coverage (`cov`) and features (`ft`) libFuzzer reached, and the time; then a table
 # (the figures docs/BENCHMARKS.md records). It builds without AddressSanitizer (about
-# twice the executions per second; lanchat has no `unsafe`), the short pass with it.
+# twice the executions per second; the parsers have no `unsafe`: lanchat's only one is
+# Windows' console calls), the short pass with it.
 # It is meant to run in the background at low priority:
 #   nice -n 19 scripts/fuzz.sh --long > target/fuzz-long.log 2>&1 &
 #
