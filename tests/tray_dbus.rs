@@ -212,7 +212,7 @@ fn pixmaps(conn: &Connection, item: &str) -> Vec<Pixmap> {
 
 /// Set in the child this test runs itself as: the private bus's address is then the
 /// process's session bus from its first instruction (setting the variable in a running
-/// test process would need `unsafe`, which the crate forbids).
+/// test process would need `unsafe`, which the crate denies outside Windows' console calls).
 const CHILD: &str = "LANCHAT_TRAY_TEST_CHILD";
 
 #[test]
