@@ -301,6 +301,36 @@ mod tests {
         assert!(c.verify(Some(&b.public().to_base64())).is_err());
     }
 
+    /// A peer on the LAN who changes the name's mark of someone's signed add (to make an
+    /// old name outlast newer ones at whoever joins by it) breaks its signature, and an
+    /// oversized `name_by` is refused before any signature is checked.
+    #[test]
+    fn the_names_mark_is_signed_and_bounded() {
+        let (alice, bob) = (keys(1), keys(3));
+        let mut c = create(&alice, &[&bob]);
+        c.op = ChangeOp::Add;
+        c.added = vec![bob.peer_id()];
+        (c.name_at, c.name_by) = (5, alice.peer_id());
+        c.sign(&alice);
+        assert!(c.verify(None).is_ok());
+        let mut forged = c.clone();
+        forged.name_at = u64::MAX;
+        assert_eq!(
+            forged.verify(None),
+            Err(ChangeError::BadSignature(alice.peer_id()))
+        );
+        let mut forged = c.clone();
+        forged.name_by = bob.peer_id();
+        assert!(matches!(
+            forged.verify(None),
+            Err(ChangeError::BadSignature(_))
+        ));
+        let mut huge = c;
+        huge.name_by = "x".repeat(MAX_ID_LEN + 1);
+        huge.sign(&alice);
+        assert_eq!(huge.verify(None), Err(ChangeError::TooLarge("name_by")));
+    }
+
     #[test]
     fn room_ids_are_told_from_peer_ids() {
         assert!(is_room_id(&new_room_id()));
