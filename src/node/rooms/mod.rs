@@ -213,23 +213,14 @@ impl Rooms {
     /// rules as a member applies to it, so our copy and theirs agree; after a leave, the
     /// room we left.
     pub fn after_own(&self, c: &RoomChange, room: StoredRoom) -> StoredRoom {
-        let before = self.rooms.get(&c.room);
-        match (c.op, before) {
+        match (c.op, self.rooms.get(&c.room)) {
             (ChangeOp::Leave, _) => StoredRoom {
                 joined: false,
                 ..room
             },
-            (ChangeOp::Rename, Some(b)) => {
-                let mut after = b.clone();
-                order::rename(&mut after, c, room.name);
-                after
-            }
-            (ChangeOp::Add, Some(b)) => {
-                let mut after = b.clone();
-                order::add(&mut after, c, Member::clone);
-                after
-            }
-            _ => {
+            // Our own name was checked when the change was made.
+            (_, Some(before)) => apply(before, c, Member::clone).unwrap_or(room),
+            (_, None) => {
                 let (name_mark, marks) = order::first(c);
                 StoredRoom {
                     name_mark,
@@ -377,20 +368,29 @@ impl Rooms {
         if known_key.is_none() {
             return refuse(format!("{from} is not a member of the room {}", c.room));
         }
-        let mut after = room.clone();
-        match c.op {
-            // Only whom an add names, each only if the add is newer than what last took
-            // them out (`order`): anyone else its list holds that we lack may have left
-            // since (every add reaches every member by itself, so nobody is missed).
-            ChangeOp::Create | ChangeOp::Add => order::add(&mut after, c, tidy),
-            ChangeOp::Rename => {
-                let name = room_name(&c.name).map_err(Take::Refuse)?;
-                order::rename(&mut after, c, name);
-            }
-            ChangeOp::Leave => order::leave(&mut after, c),
-        }
-        Ok(Applied::Changed(after))
+        apply(room, c, tidy)
+            .map(Applied::Changed)
+            .map_err(Take::Refuse)
     }
+}
+
+/// `room` after change `c`, by `order`'s rules (members it adds made safe by `tidy`): the
+/// same for a change someone made and for our own, so our copy and theirs agree. Only
+/// whom an add names, each only if the add is newer than what last took them out: anyone
+/// else its list holds that we lack may have left since (every add reaches every member
+/// by itself, so nobody is missed).
+fn apply(
+    room: &StoredRoom,
+    c: &RoomChange,
+    tidy: impl Fn(&Member) -> Member,
+) -> Result<StoredRoom, String> {
+    let mut after = room.clone();
+    match c.op {
+        ChangeOp::Create | ChangeOp::Add => order::add(&mut after, c, tidy),
+        ChangeOp::Rename => order::rename(&mut after, c, room_name(&c.name)?),
+        ChangeOp::Leave => order::leave(&mut after, c),
+    }
+    Ok(after)
 }
 
 /// A room as front ends see it.

@@ -172,6 +172,17 @@ mod tests {
         }
     }
 
+    /// Dave's leave at `at` (the rest of carol's room stays).
+    fn dave_leaves(at: u64) -> RoomChange {
+        change(
+            ChangeOp::Leave,
+            "dave",
+            at,
+            "team",
+            &["alice", "bob", "carol"],
+        )
+    }
+
     fn apply(room: &mut StoredRoom, c: &RoomChange) {
         match c.op {
             ChangeOp::Create | ChangeOp::Add => add(room, c, Member::clone),
@@ -244,13 +255,7 @@ mod tests {
         let changes = [
             change(ChangeOp::Rename, "alice", 20, "项目组", &everyone),
             change(ChangeOp::Rename, "bob", 20, "crew", &everyone),
-            change(
-                ChangeOp::Leave,
-                "dave",
-                15,
-                "team",
-                &["alice", "bob", "carol"],
-            ),
+            dave_leaves(15),
             re_add,
             erin,
             change(ChangeOp::Rename, "alice", 12, "old", &everyone),
@@ -273,23 +278,7 @@ mod tests {
         let everyone = ["alice", "bob", "carol", "dave"];
         let mut re_add = change(ChangeOp::Add, "alice", 30, "team", &everyone);
         re_add.added = vec!["dave".into()];
-        let changes = [
-            change(
-                ChangeOp::Leave,
-                "dave",
-                15,
-                "team",
-                &["alice", "bob", "carol"],
-            ),
-            re_add,
-            change(
-                ChangeOp::Leave,
-                "dave",
-                40,
-                "team",
-                &["alice", "bob", "carol"],
-            ),
-        ];
+        let changes = [dave_leaves(15), re_add, dave_leaves(40)];
         for end in every_order(&carols(), &changes) {
             assert_eq!(ids(&end), ["alice", "bob", "carol"]);
             assert_eq!(end.marks["dave"].at, 40);
@@ -299,16 +288,7 @@ mod tests {
     #[test]
     fn an_add_older_than_a_leave_does_not_bring_the_leaver_back() {
         let mut room = carols();
-        apply(
-            &mut room,
-            &change(
-                ChangeOp::Leave,
-                "dave",
-                15,
-                "team",
-                &["alice", "bob", "carol"],
-            ),
-        );
+        apply(&mut room, &dave_leaves(15));
         // Written before the leave, with dave still in the list (a build before `added`).
         let stale = change(
             ChangeOp::Add,

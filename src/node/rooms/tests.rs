@@ -32,6 +32,17 @@ fn setup() -> (Rooms, KeyPair, KeyPair, StoredRoom) {
     (rooms, alice, bob, room)
 }
 
+/// `setup` with bob in the room: alice's create taken.
+fn in_alices_room() -> (Rooms, KeyPair, KeyPair, StoredRoom) {
+    let (mut rooms, alice, bob, room) = setup();
+    let c = signed(&alice, &room, ChangeOp::Create);
+    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
+        panic!("joined")
+    };
+    rooms.commit(a.room().clone());
+    (rooms, alice, bob, room)
+}
+
 fn signed(by: &KeyPair, room: &StoredRoom, op: ChangeOp) -> RoomChange {
     Rooms::new(
         Arc::new(KeyPair::from_secrets(
@@ -359,12 +370,7 @@ fn where_a_link_came_from_is_kept_unless_it_says_nothing_or_this_host_to_others(
 /// made past the name it replaces even when our clock is behind.
 #[test]
 fn renames_are_ordered_by_when_they_were_made_and_ours_by_what_it_replaces() {
-    let (mut rooms, alice, bob, room) = setup();
-    let c = signed(&alice, &room, ChangeOp::Create);
-    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
-        panic!("joined")
-    };
-    rooms.commit(a.room().clone());
+    let (mut rooms, alice, bob, room) = in_alices_room();
     let alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
     let rename = |name: &str, at: u64| {
         let mut r = room.clone();
@@ -398,12 +404,7 @@ fn renames_are_ordered_by_when_they_were_made_and_ours_by_what_it_replaces() {
 /// not now, and taken once the add is.
 #[test]
 fn a_leave_that_passes_the_add_of_its_author_waits_for_it() {
-    let (mut rooms, alice, _bob, room) = setup();
-    let c = signed(&alice, &room, ChangeOp::Create);
-    let Ok(a) = rooms.check_change(&alice.peer_id(), &c) else {
-        panic!("joined")
-    };
-    rooms.commit(a.room().clone());
+    let (mut rooms, alice, _bob, room) = in_alices_room();
     let carol = test_pair(3);
     let mut alices = Rooms::new(Arc::new(test_pair(1)), Vec::new());
     alices.commit(room.clone());
