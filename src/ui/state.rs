@@ -518,10 +518,8 @@ impl ChatState {
             .is_some_and(Conversation::back_to_newest)
     }
 
-    /// A peer's name as the window shows it on a bubble: its current name, else the
-    /// start of its id.
-    /// Who sent something, in `room` or directly: the name we know them by, else the
-    /// name the room lists them with.
+    /// Who sent something, in `room` or directly, as a bubble names them: the name we
+    /// know them by, else the name the room lists them with, else the start of their id.
     pub(super) fn sender_name(&self, room: Option<&str>, peer: &str) -> String {
         if let Some(p) = self.peers.get(peer) {
             return p.name.clone();
